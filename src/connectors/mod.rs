@@ -1,0 +1,111 @@
+//! The connector layer: every source of personal data sits behind [`Connector`].
+//!
+//! A connector describes itself (collections, fields and the GDPR Art. 15(1) information for each
+//! collection) and finds every record that belongs to a subject, pushing them one by one into a
+//! [`RecordSink`] so that nothing is held whole in memory. Later capabilities (erasure plans,
+//! rectification, objection) extend the trait; the rest of Dossier only ever sees `dyn Connector`.
+
+pub mod metadata;
+pub mod sql;
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::domain::EmailAddress;
+pub use metadata::{Art15, CollectionInfo, Recipient, SourceInfo, Text};
+
+/// One record, as ordered field → JSON value (dates ISO 8601, decimals as strings, binary base64).
+pub type Record = serde_json::Map<String, serde_json::Value>;
+
+/// The person whose records are looked up. Only a verified identity ever reaches a connector.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub email: EmailAddress,
+}
+
+/// Where a connector pushes what it finds, collection by collection.
+///
+/// A connector calls `begin_collection` once per collection it has records for (never for an empty
+/// one), then `record` for each of that collection's records, before moving to the next collection.
+pub trait RecordSink: Send {
+    fn begin_collection(&mut self, collection: &str, fields: &[String]) -> anyhow::Result<()>;
+    fn record(&mut self, record: Record) -> anyhow::Result<()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorErrorKind {
+    /// The source could not be reached (network, refused connection, timeout). Worth retrying.
+    Unreachable,
+    /// The configuration does not match the source (missing table or column, bad credentials).
+    Misconfigured,
+    /// Anything else the source reported.
+    Failed,
+}
+
+/// A failure described in words a privacy officer understands ("table llx_socpeople not found in
+/// database crm"), with the technical cause kept for the logs.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectorError {
+    pub kind: ConnectorErrorKind,
+    pub message: String,
+    #[source]
+    pub cause: Option<anyhow::Error>,
+}
+
+impl ConnectorError {
+    pub fn new(kind: ConnectorErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), cause: None }
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+}
+
+/// What `check` found: the source answers and every configured table and column exists.
+#[derive(Debug, Clone, Default)]
+pub struct HealthReport {
+    /// Human-readable observations ("12,408 rows in contacts").
+    pub notes: Vec<String>,
+}
+
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// The source's name, collections and their Art. 15 information, as configured.
+    fn info(&self) -> &SourceInfo;
+
+    /// Connects and verifies that the configuration matches the source. Changes nothing.
+    async fn check(&self) -> Result<HealthReport, ConnectorError>;
+
+    /// Finds every record belonging to `subject` and pushes it into `sink`. Changes nothing.
+    async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError>;
+}
+
+/// A source as written in the configuration file, `[[sources]]`, tagged by `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceConfig {
+    Sql(sql::SqlSourceConfig),
+}
+
+impl SourceConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::Sql(c) => &c.name,
+        }
+    }
+}
+
+/// Builds the connectors for the configured sources. Connecting is lazy: a source that is down
+/// at start does not stop Dossier; it fails (and is retried) when a request needs it.
+pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+    sources
+        .iter()
+        .map(|s| match s {
+            SourceConfig::Sql(c) => Ok(Arc::new(sql::SqlConnector::new(c.clone())?) as Arc<dyn Connector>),
+        })
+        .collect()
+}

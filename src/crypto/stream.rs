@@ -1,0 +1,1 @@
+//! STUB: the streaming export cipher is being written.

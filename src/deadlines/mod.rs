@@ -1,0 +1,1 @@
+//! STUB: the legal deadline engine is being written.

@@ -1,0 +1,1 @@
+//! STUB: the demo CRM is being written.

@@ -1,0 +1,131 @@
+use std::fmt;
+
+/// An email address as Dossier matches it: trimmed and lower-cased, checked for a plausible shape.
+///
+/// Sources are matched case-insensitively on this normalised form (see the connector guide).
+/// `Display` prints the full address; use [`EmailAddress::masked`] in logs.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("the email address is empty")]
+    Empty,
+    #[error("the email address is too long")]
+    TooLong,
+    #[error("the email address is not valid")]
+    Invalid,
+}
+
+impl EmailAddress {
+    /// RFC 5321 limits a path to 256 octets, so an address to 254.
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(EmailError::TooLong);
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(EmailError::Invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| {
+                c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c)
+            });
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self(s.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A form safe for logs: `j***@e***.com`.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+        let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+        format!("{}***@{}***.{}", first(local), first(host), tld)
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Debug never shows the address, so a stray `{:?}` cannot leak it into a log.
+impl fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmailAddress({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_and_whitespace() {
+        let e = EmailAddress::parse("  Jeanne.Martin@Example.FR ").unwrap();
+        assert_eq!(e.as_str(), "jeanne.martin@example.fr");
+    }
+
+    #[test]
+    fn rejects_malformed_addresses() {
+        for bad in [
+            "",
+            "   ",
+            "plainaddress",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-example.com",
+            "a@example..com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "<script>@x.com",
+        ] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(
+            EmailAddress::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(EmailError::TooLong)
+        );
+    }
+
+    #[test]
+    fn accepts_common_shapes() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.org", "o'neil@example.ie", "élodie@exemple.fr"] {
+            assert!(EmailAddress::parse(ok).is_ok(), "{ok:?} should be accepted");
+        }
+    }
+
+    #[test]
+    fn masked_hides_the_address() {
+        let e = EmailAddress::parse("jeanne.martin@example.fr").unwrap();
+        assert_eq!(e.masked(), "j***@e***.fr");
+        assert!(!format!("{e:?}").contains("jeanne"));
+    }
+}

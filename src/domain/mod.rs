@@ -1,0 +1,13 @@
+//! Pure domain types and rules. Nothing here does I/O or knows about actix or sqlx.
+
+mod email;
+mod kind;
+mod locale;
+mod reference;
+mod status;
+
+pub use email::{EmailAddress, EmailError};
+pub use kind::{RequestKind, UnknownKind};
+pub use locale::Locale;
+pub use reference::Reference;
+pub use status::{RequestStatus, TransitionError};

@@ -1,0 +1,141 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a request is in its lifecycle (see DESIGN.md, "Lifecycle of a request").
+///
+/// Every change of status goes through [`RequestStatus::transition`]; nothing else decides
+/// whether a move is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestStatus {
+    /// The email address is not verified yet; no legal obligation has been triggered by a proven owner.
+    Submitted,
+    /// The requester proved they control the address.
+    Verified,
+    /// Sources are being searched.
+    Collecting,
+    /// The export can be downloaded.
+    Ready,
+    /// A plan or proposal waits for staff.
+    AwaitingReview,
+    /// Approved changes are being applied to sources.
+    Executing,
+    Completed,
+    Denied,
+    Cancelled,
+    /// Never verified.
+    Expired,
+    /// A source failed after its retries; staff must act.
+    NeedsAttention,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a request cannot go from {from} to {to}")]
+pub struct TransitionError {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+}
+
+impl RequestStatus {
+    pub const ALL: [RequestStatus; 11] = [
+        RequestStatus::Submitted,
+        RequestStatus::Verified,
+        RequestStatus::Collecting,
+        RequestStatus::Ready,
+        RequestStatus::AwaitingReview,
+        RequestStatus::Executing,
+        RequestStatus::Completed,
+        RequestStatus::Denied,
+        RequestStatus::Cancelled,
+        RequestStatus::Expired,
+        RequestStatus::NeedsAttention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Submitted => "submitted",
+            RequestStatus::Verified => "verified",
+            RequestStatus::Collecting => "collecting",
+            RequestStatus::Ready => "ready",
+            RequestStatus::AwaitingReview => "awaiting_review",
+            RequestStatus::Executing => "executing",
+            RequestStatus::Completed => "completed",
+            RequestStatus::Denied => "denied",
+            RequestStatus::Cancelled => "cancelled",
+            RequestStatus::Expired => "expired",
+            RequestStatus::NeedsAttention => "needs_attention",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Completed | RequestStatus::Denied | RequestStatus::Cancelled | RequestStatus::Expired
+        )
+    }
+
+    /// The one place that allows or refuses a change of status.
+    pub fn transition(self, to: RequestStatus) -> Result<RequestStatus, TransitionError> {
+        use RequestStatus::*;
+        let allowed = match self {
+            Submitted => matches!(to, Verified | Expired | Cancelled),
+            Verified => matches!(to, Collecting | AwaitingReview | Denied | Cancelled),
+            Collecting => matches!(to, Ready | AwaitingReview | NeedsAttention | Denied | Cancelled),
+            Ready => matches!(to, Completed | Collecting | Denied),
+            AwaitingReview => matches!(to, Executing | Ready | Completed | Denied | Cancelled),
+            Executing => matches!(to, Completed | NeedsAttention),
+            NeedsAttention => matches!(to, Collecting | Executing | AwaitingReview | Denied | Cancelled),
+            Completed | Denied | Cancelled | Expired => false,
+        };
+        if allowed { Ok(to) } else { Err(TransitionError { from: self, to }) }
+    }
+}
+
+impl FromStr for RequestStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        RequestStatus::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestStatus::*;
+    use super::*;
+
+    #[test]
+    fn access_happy_path_is_allowed() {
+        let s = Submitted.transition(Verified).unwrap();
+        let s = s.transition(Collecting).unwrap();
+        let s = s.transition(Ready).unwrap();
+        assert_eq!(s.transition(Completed), Ok(Completed));
+    }
+
+    #[test]
+    fn terminal_states_go_nowhere() {
+        for from in RequestStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            for to in RequestStatus::ALL {
+                assert!(from.transition(to).is_err(), "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn unverified_requests_cannot_skip_verification() {
+        for to in [Collecting, Ready, AwaitingReview, Executing, Completed, NeedsAttention] {
+            assert!(Submitted.transition(to).is_err(), "submitted -> {to}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in RequestStatus::ALL {
+            assert_eq!(s.as_str().parse::<RequestStatus>(), Ok(s));
+        }
+    }
+}

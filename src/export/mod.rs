@@ -1,0 +1,1 @@
+//! STUB: the export builder is being written.

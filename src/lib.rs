@@ -1,0 +1,14 @@
+//! Dossier: a self-service portal for data-subject requests.
+//!
+//! The folder tree is the architecture: `domain` holds pure types and rules, `deadlines` the legal
+//! clock, `connectors` the sources of personal data, `export` the portable ZIP, `store` the
+//! database, `jobs` the durable background work, `mail` the messages, `web` the pages.
+
+pub mod config;
+pub mod connectors;
+pub mod crypto;
+pub mod deadlines;
+pub mod demo;
+pub mod domain;
+pub mod export;
+pub mod i18n;
