@@ -49,3 +49,333 @@ fn default_country() -> String {
 fn default_timezone() -> String {
     "Europe/Paris".into()
 }
+
+/// Everything Dossier needs to run, resolved from the file, the environment and the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The address people reach Dossier at, used in email links. Defaults to `http://<listen>`.
+    pub base_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Demo mode: demo banner, `/dev/outbox`, insecure cookies on plain HTTP.
+    pub demo: bool,
+    pub default_locale: Locale,
+    /// The deadline policy requests get (`eu-gdpr`).
+    pub jurisdiction: String,
+    pub controller: ControllerInfo,
+    pub security: SecuritySettings,
+    pub exports: ExportSettings,
+    pub mail: MailSettings,
+    pub jobs: JobSettings,
+    pub rate_limits: RateLimitSettings,
+    pub sources: Vec<SourceConfig>,
+    /// Keys for hashes, sessions and CSRF tokens (`DOSSIER_SECRET_KEY`).
+    pub secret_key: SecretKey,
+    /// Key that encrypts exports at rest (`DOSSIER_EXPORT_KEY`).
+    pub export_key: SecretKey,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// How long a verification link and code stay valid.
+    pub verification_ttl_minutes: i64,
+    /// Wrong codes before a verification is locked.
+    pub max_code_attempts: i64,
+    /// How long a verified requester's session lasts.
+    pub session_ttl_minutes: i64,
+    /// Send cookies with `Secure`. Forced on outside demo mode unless explicitly disabled.
+    pub cookie_secure: Option<bool>,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self { verification_ttl_minutes: 30, max_code_attempts: 5, session_ttl_minutes: 60, cookie_secure: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSettings {
+    /// Days an export can be downloaded before it is deleted.
+    pub retention_days: i64,
+    /// Where encrypted exports are kept; default `<data_dir>/exports`.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self { retention_days: 14, dir: None }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://host:465`.
+    Smtp { url: String },
+    /// `.eml` files in a folder, listed at `/dev/outbox` in demo mode.
+    Outbox { dir: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Background workers in this process (0: this instance only serves pages).
+    pub workers: usize,
+    pub max_attempts: i32,
+    /// How long a claimed job is reserved before another worker may take it over.
+    pub lease_seconds: i64,
+    /// First retry delay; each retry doubles it (with jitter).
+    pub backoff_base_seconds: i64,
+    pub poll_interval_ms: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { workers: 2, max_attempts: 5, lease_seconds: 300, backoff_base_seconds: 30, poll_interval_ms: 1000 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// New requests accepted from one IP address per hour.
+    pub submissions_per_ip_per_hour: i64,
+    /// Verification emails sent to one address per hour (first send and resends together).
+    pub emails_per_address_per_hour: i64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { submissions_per_ip_per_hour: 30, emails_per_address_per_hour: 5 }
+    }
+}
+
+/// The configuration file as written. Every key is documented in docs/configuration.md.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    base_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    #[serde(default)]
+    demo: bool,
+    default_locale: Option<String>,
+    jurisdiction: Option<String>,
+    controller: ControllerInfo,
+    #[serde(default)]
+    security: SecuritySettings,
+    #[serde(default)]
+    exports: ExportSettings,
+    mail: FileMail,
+    #[serde(default)]
+    jobs: JobSettings,
+    #[serde(default)]
+    rate_limits: RateLimitSettings,
+    #[serde(default)]
+    sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    /// `smtp` or `outbox`.
+    transport: String,
+    from: String,
+    /// For `smtp`; better given as `DOSSIER_SMTP_URL`.
+    smtp_url: Option<String>,
+    /// For `outbox`; default `<data_dir>/outbox`.
+    outbox_dir: Option<PathBuf>,
+}
+
+/// What the command line may override.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./dossier-data";
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_key(name: &str) -> anyhow::Result<Option<SecretKey>> {
+    env(name)
+        .map(|v| SecretKey::from_base64(&v).with_context(|| format!("{name} is not a valid key (32 bytes, base64; `dossier keygen` makes one)")))
+        .transpose()
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+impl Settings {
+    /// Reads `path`, then the environment (`DOSSIER_DATABASE_URL`, `DOSSIER_SMTP_URL`,
+    /// `DOSSIER_SECRET_KEY`, `DOSSIER_EXPORT_KEY`, `DOSSIER_BASE_URL`), then the command line.
+    pub fn from_file(path: &Path, overrides: &Overrides) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let file: FileSettings =
+            toml::from_str(&text).with_context(|| format!("the configuration file {} is not valid", path.display()))?;
+        let data_dir = overrides.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let database_url = env("DOSSIER_DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir.join("dossier.db")));
+        let transport = match file.mail.transport.as_str() {
+            "smtp" => MailTransport::Smtp {
+                url: env("DOSSIER_SMTP_URL")
+                    .or(file.mail.smtp_url)
+                    .context("mail.transport is smtp: set DOSSIER_SMTP_URL (or mail.smtp_url)")?,
+            },
+            "outbox" => MailTransport::Outbox { dir: file.mail.outbox_dir.unwrap_or_else(|| data_dir.join("outbox")) },
+            other => bail!("mail.transport must be \"smtp\" or \"outbox\", not {other:?}"),
+        };
+        let (secret_key, export_key) = if file.demo {
+            demo_keys(&data_dir)?
+        } else {
+            (
+                env_key("DOSSIER_SECRET_KEY")?.context("set DOSSIER_SECRET_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
+                env_key("DOSSIER_EXPORT_KEY")?.context("set DOSSIER_EXPORT_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
+            )
+        };
+        let default_locale = match file.default_locale.as_deref() {
+            None => Locale::Fr,
+            Some(tag) => Locale::from_tag(tag).with_context(|| format!("default_locale must be \"en\" or \"fr\", not {tag:?}"))?,
+        };
+        let settings = Settings {
+            listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            base_url: env("DOSSIER_BASE_URL").or(file.base_url),
+            data_dir,
+            database_url,
+            demo: file.demo,
+            default_locale,
+            jurisdiction: file.jurisdiction.unwrap_or_else(|| "eu-gdpr".into()),
+            controller: file.controller,
+            security: file.security,
+            exports: file.exports,
+            mail: MailSettings { transport, from: file.mail.from },
+            jobs: file.jobs,
+            rate_limits: file.rate_limits,
+            sources: file.sources,
+            secret_key,
+            export_key,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The demo: no file, everything under the data directory, demo CRM sources.
+    pub fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
+        let data_dir = overrides.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        let (secret_key, export_key) = demo_keys(&data_dir)?;
+        let demo_dir = data_dir.join("demo-crm");
+        demo_setup_pending(&demo_dir)?; // TODO(wire): crate::demo::create_demo_crm
+        Ok(Settings {
+            listen: overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            base_url: None,
+            database_url: sqlite_url(&data_dir.join("dossier.db")),
+            demo: true,
+            default_locale: Locale::Fr,
+            jurisdiction: "eu-gdpr".into(),
+            controller: demo_controller(),
+            security: SecuritySettings { cookie_secure: Some(false), ..Default::default() },
+            exports: ExportSettings::default(),
+            mail: MailSettings {
+                transport: MailTransport::Outbox { dir: data_dir.join("outbox") },
+                from: "Exemple SAS — Vos données <privacy@exemple.test>".into(),
+            },
+            jobs: JobSettings { poll_interval_ms: 250, ..Default::default() },
+            rate_limits: RateLimitSettings::default(),
+            sources: Vec::new(), // TODO(wire): crate::demo::demo_sources(&demo_dir)?
+            secret_key,
+            export_key,
+            data_dir,
+        })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.jurisdiction != "eu-gdpr" {
+            bail!("jurisdiction must be \"eu-gdpr\" (other policies are not available yet), not {:?}", self.jurisdiction);
+        }
+        if self.security.verification_ttl_minutes < 1 || self.security.max_code_attempts < 1 {
+            bail!("security.verification_ttl_minutes and security.max_code_attempts must be at least 1");
+        }
+        if self.exports.retention_days < 1 {
+            bail!("exports.retention_days must be at least 1");
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &self.sources {
+            if !names.insert(s.name()) {
+                bail!("two sources are named {:?}; source names must be unique", s.name());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn export_dir(&self) -> PathBuf {
+        self.exports.dir.clone().unwrap_or_else(|| self.data_dir.join("exports"))
+    }
+
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.security.cookie_secure.unwrap_or(!self.demo)
+    }
+}
+
+/// Demo and `demo = true` keep generated keys in the data directory (never in a real deployment).
+fn demo_keys(data_dir: &Path) -> anyhow::Result<(SecretKey, SecretKey)> {
+    let keys = data_dir.join("keys");
+    std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
+    Ok((
+        match env_key("DOSSIER_SECRET_KEY")? {
+            Some(k) => k,
+            None => SecretKey::load_or_create(&keys.join("secret.key"))?,
+        },
+        match env_key("DOSSIER_EXPORT_KEY")? {
+            Some(k) => k,
+            None => SecretKey::load_or_create(&keys.join("export.key"))?,
+        },
+    ))
+}
+
+/// The demo is a French controller (EU GDPR, French holidays, Europe/Paris, the CNIL).
+pub fn demo_controller() -> ControllerInfo {
+    ControllerInfo {
+        name: "Exemple SAS".into(),
+        address: Some("12 rue de l'Exemple, 75011 Paris, France".into()),
+        contact_email: "privacy@exemple.test".into(),
+        dpo_email: Some("dpo@exemple.test".into()),
+        country: "FR".into(),
+        timezone: "Europe/Paris".into(),
+        authority: cnil(),
+    }
+}
+
+pub fn cnil() -> Authority {
+    Authority {
+        name: Text::Localized {
+            en: "CNIL (Commission nationale de l'informatique et des libertés)".into(),
+            fr: Some("CNIL (Commission nationale de l'informatique et des libertés)".into()),
+        },
+        address: "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07, France".into(),
+        url: "https://www.cnil.fr/fr/plaintes".into(),
+    }
+}
+
+fn demo_setup_pending(_dir: &Path) -> anyhow::Result<()> {
+    Ok(())
+}

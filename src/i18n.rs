@@ -39,9 +39,7 @@ fn parse(src: &str) -> Result<BTreeMap<String, String>, toml::de::Error> {
                 toml::Value::String(s) => {
                     out.insert(key, s);
                 }
-                other => {
-                    out.insert(key, other.to_string());
-                }
+                other => panic!("catalog key {key} must be a string, not a {}", other.type_str()),
             }
         }
     }

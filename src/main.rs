@@ -1,1 +1,81 @@
-fn main() {}
+//! `dossier`: wiring only. Everything else is the library the tests link against.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use dossier::cli::{Cli, Command, Common, ConnectorsCommand};
+use dossier::clock::SystemClock;
+use dossier::config::{Overrides, Settings};
+use dossier::startup::Application;
+
+fn settings(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Settings> {
+    let overrides = Overrides { listen, data_dir: common.data_dir.clone() };
+    match &common.config {
+        Some(path) => Settings::from_file(path, &overrides),
+        None => Settings::demo(&overrides),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    dossier::telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { common, listen } => {
+            let settings = settings(&common, listen)?;
+            let demo = settings.demo;
+            let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            let state = app.app();
+            println!("Dossier is listening on {}", state.base_url);
+            if demo {
+                println!("Demo mode: sample CRM sources, mail written to {}", state.settings.data_dir.join("outbox").display());
+                println!("  try a request for one of the demo people, e.g. {}", dossier::demo::DEMO_PEOPLE[0].0);
+                println!("  read the emails at {}/dev/outbox", state.base_url);
+            }
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { common } => {
+            let settings = settings(&common, None)?;
+            let store = dossier::store::Store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Connectors { command: ConnectorsCommand::Check { common } } => {
+            let settings = settings(&common, None)?;
+            let connectors = dossier::connectors::build(&settings.sources)?;
+            let mut failed = false;
+            for c in &connectors {
+                match c.check().await {
+                    Ok(report) => {
+                        println!("ok    {}", c.info().name);
+                        for note in report.notes {
+                            println!("      {note}");
+                        }
+                    }
+                    Err(e) => {
+                        failed = true;
+                        println!("FAIL  {}: {e}", c.info().name);
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Keygen => {
+            println!("{}", dossier::crypto::SecretKey::generate().to_base64());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,10 +1,60 @@
-//! The declarative SQL connector (PostgreSQL, MySQL/MariaDB, SQLite). STUB: being written.
+//! The declarative SQL connector (PostgreSQL, MySQL/MariaDB, SQLite).
+//!
+//! A source is described in the configuration, never in code: which tables hold the person's rows
+//! (`email_columns`), and which related rows follow from them through a column (`via`). The guide
+//! is `docs/connectors.md`; the rules it documents are enforced here:
+//!
+//! - **Matching.** A root collection keeps the rows where any email column, trimmed and
+//!   lower-cased by the database, *equals* the subject's (already normalised) address:
+//!   `LOWER(TRIM(col)) = $1`. Never `LIKE`, so `jeanne.martin@example.fr.com` is not a match.
+//! - **Following references.** A `via` collection keeps the rows whose `column` equals the
+//!   `references` column of a row already collected in an *earlier* collection. Config order rules
+//!   out cycles; a relation in the data that points back (contact → company → every contact of the
+//!   company) is only followed if a collection says so.
+//! - **Each row once.** Every collection is read with one query per batch of at most
+//!   [`MAX_BIND_PARAMS`] distinct parent key values. A row holds one value in its `column`, so it
+//!   matches exactly one key of one batch: it is emitted once per collection even when several
+//!   parent rows (several contacts of one company) lead to it, and no row has to be buffered.
+//! - **Safety.** Table and column names are checked against `^[A-Za-z_][A-Za-z0-9_]*$` (a table may
+//!   be `schema.table`) when the connector is built, and always quoted for the dialect; every
+//!   value is a bound parameter.
+//! - **Streaming.** Rows go to the [`RecordSink`] as they arrive from the database; only the
+//!   distinct key values a later collection needs are kept.
+//! - **Types.** Values are decoded from the driver's own type information (see `decode`).
 
+mod decode;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::stream::{BoxStream, StreamExt};
 use serde::Deserialize;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement};
 
-use super::{Connector, ConnectorError, HealthReport, RecordSink, SourceInfo, Subject, Text, Art15};
+use super::{
+    Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record,
+    RecordSink, SourceInfo, Subject, Text,
+};
 
-#[derive(Debug, Clone, Deserialize)]
+/// The most values bound in one `IN (…)` list; larger key sets are queried in batches.
+pub const MAX_BIND_PARAMS: usize = 500;
+
+/// How long connecting (or waiting for a free connection) may take before the source is reported
+/// unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The connection URL schemes the connector accepts.
+pub const ACCEPTED_SCHEMES: &str = "postgres://, postgresql://, mysql://, mariadb://, sqlite:";
+
+/// `[[sources]]` with `kind = "sql"`.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlSourceConfig {
     pub name: String,
@@ -19,17 +69,43 @@ pub struct SqlSourceConfig {
     pub collections: Vec<SqlCollectionConfig>,
 }
 
+/// The URL may hold a password: `Debug` shows only whether one is set.
+impl fmt::Debug for SqlSourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlSourceConfig")
+            .field("name", &self.name)
+            .field("label", &self.label)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("url_env", &self.url_env)
+            .field("collections", &self.collections)
+            .finish()
+    }
+}
+
+/// `[[sources.collections]]`: one table, reached by email (`email_columns`) or from an earlier
+/// collection (`via`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlCollectionConfig {
     pub name: String,
     #[serde(default)]
     pub label: Option<Text>,
+    /// `table` or `schema.table`.
     pub table: String,
+    /// A root collection: the rows where any of these columns holds the subject's email.
     #[serde(default)]
     pub email_columns: Vec<String>,
+    /// A related collection: the rows reached from an earlier collection.
     #[serde(default)]
     pub via: Option<Via>,
+    /// The columns to export, in this order. Default: every column of the table.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+    /// Text columns that hold JSON documents (SQLite, MariaDB `JSON`, which is `LONGTEXT`): their
+    /// value is embedded as JSON instead of a string. A value that is not valid JSON stays a
+    /// string. Native `JSON`/`JSONB` columns need not be listed.
+    #[serde(default)]
+    pub json_columns: Vec<String>,
     #[serde(default)]
     pub art15: Art15,
 }
@@ -43,14 +119,853 @@ pub struct Via {
     pub references: String,
 }
 
+/// The SQL dialect, chosen by the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(Dialect::Postgres),
+            Some("mysql" | "mariadb") => Ok(Dialect::MySql),
+            Some("sqlite") => Ok(Dialect::Sqlite),
+            Some(other) => anyhow::bail!(
+                "unsupported database URL scheme `{other}:`; accepted schemes: {ACCEPTED_SCHEMES}"
+            ),
+            None => anyhow::bail!(
+                "the database URL has no scheme; accepted schemes: {ACCEPTED_SCHEMES}"
+            ),
+        }
+    }
+
+    /// Quotes a validated identifier (`name` or `schema.name`).
+    fn quote(self, ident: &str) -> String {
+        // SQLite takes a double-quoted name that matches no column for a string literal (a
+        // missing `"email"` column would silently compare the text 'email'); backquotes are
+        // always identifiers there.
+        let q = match self {
+            Dialect::MySql | Dialect::Sqlite => '`',
+            Dialect::Postgres => '"',
+        };
+        ident
+            .split('.')
+            .map(|part| {
+                let escaped = part.replace(q, &format!("{q}{q}"));
+                format!("{q}{escaped}{q}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The placeholder for the `n`-th bound value (1-based).
+    fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::MySql | Dialect::Sqlite => "?".to_string(),
+        }
+    }
+
+    /// Whether the database compares column names case-insensitively.
+    fn case_insensitive_columns(self) -> bool {
+        !matches!(self, Dialect::Postgres)
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 64
+}
+
+fn check_column(what: &str, collection: &str, col: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_identifier(col),
+        "collection `{collection}`: {what} `{col}` is not a valid column name \
+         (letters, digits and `_`, not starting with a digit)"
+    );
+    Ok(())
+}
+
+fn check_table(collection: &str, table: &str) -> anyhow::Result<()> {
+    let parts: Vec<&str> = table.split('.').collect();
+    anyhow::ensure!(
+        (1..=2).contains(&parts.len()) && parts.iter().all(|p| is_identifier(p)),
+        "collection `{collection}`: `{table}` is not a valid table name \
+         (`table` or `schema.table`, letters, digits and `_`)"
+    );
+    Ok(())
+}
+
+/// How a collection finds its rows.
+#[derive(Debug, Clone)]
+enum Filter {
+    Email(Vec<String>),
+    Via {
+        parent: usize,
+        column: String,
+        references: String,
+    },
+}
+
+/// A validated collection, ready to query.
+#[derive(Debug, Clone)]
+struct Plan {
+    name: String,
+    table: String,
+    filter: Filter,
+    /// `None`: every column (`SELECT *`).
+    columns: Option<Vec<String>>,
+    /// Columns selected only because a later collection needs their values; not exported.
+    hidden: Vec<String>,
+    /// Columns whose distinct values later collections need.
+    keys: Vec<String>,
+    json_columns: HashSet<String>,
+}
+
+impl Plan {
+    fn select_list(&self, dialect: Dialect) -> String {
+        match &self.columns {
+            None => "*".to_string(),
+            Some(cols) => cols
+                .iter()
+                .chain(self.hidden.iter())
+                .map(|c| dialect.quote(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// Every column this collection's configuration names on its own table.
+    fn configured_columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Filter::Email(cols) = &self.filter {
+            out.extend(cols.iter().map(String::as_str));
+        }
+        if let Filter::Via { column, .. } = &self.filter {
+            out.push(column);
+        }
+        if let Some(cols) = &self.columns {
+            out.extend(cols.iter().map(String::as_str));
+        }
+        out.extend(self.hidden.iter().map(String::as_str));
+        out.extend(self.keys.iter().map(String::as_str));
+        out.extend(self.json_columns.iter().map(String::as_str));
+        let mut seen = HashSet::new();
+        out.retain(|c| seen.insert(*c));
+        out
+    }
+}
+
+/// A value bound into a query.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl Bind {
+    /// The key a JSON value stands for, if it can be one (integers and text; NULL never matches).
+    fn from_json(v: &serde_json::Value) -> Option<Bind> {
+        match v {
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Some(Bind::Int(i)),
+                None => Some(Bind::Text(n.to_string())),
+            },
+            serde_json::Value::String(s) => Some(Bind::Text(s.clone())),
+            serde_json::Value::Bool(b) => Some(Bind::Int(i64::from(*b))),
+            _ => None,
+        }
+    }
+}
+
+enum Pool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// Why reading rows stopped.
+#[derive(Debug)]
+enum FetchError {
+    Sql(sqlx::Error),
+    Decode(decode::DecodeError),
+}
+
+macro_rules! fetch_records {
+    ($pool:expr, $sql:expr, $binds:expr, $convert:path) => {{
+        let mut q = sqlx::query(AssertSqlSafe($sql));
+        for b in $binds {
+            q = match b {
+                Bind::Int(i) => q.bind(i),
+                Bind::Text(s) => q.bind(s),
+            };
+        }
+        q.fetch($pool)
+            .map(|r| match r {
+                Ok(row) => $convert(&row).map_err(FetchError::Decode),
+                Err(e) => Err(FetchError::Sql(e)),
+            })
+            .boxed()
+    }};
+}
+
+impl Pool {
+    /// Runs `sql` and streams each row as a [`Record`], decoded as it arrives.
+    fn fetch(&self, sql: String, binds: Vec<Bind>) -> BoxStream<'_, Result<Record, FetchError>> {
+        match self {
+            Pool::Postgres(p) => fetch_records!(p, sql, binds, decode::pg_record),
+            Pool::MySql(p) => fetch_records!(p, sql, binds, decode::mysql_record),
+            Pool::Sqlite(p) => fetch_records!(p, sql, binds, decode::sqlite_record),
+        }
+    }
+
+    /// The column names of a query, from the prepared statement (nothing is executed).
+    async fn columns_of(&self, sql: String) -> Result<Vec<String>, sqlx::Error> {
+        fn names<S: Statement>(s: &S) -> Vec<String> {
+            s.columns().iter().map(|c| c.name().to_string()).collect()
+        }
+        Ok(match self {
+            Pool::Postgres(p) => names(&p.prepare(AssertSqlSafe(sql).into_sql_str()).await?),
+            Pool::MySql(p) => names(&p.prepare(AssertSqlSafe(sql).into_sql_str()).await?),
+            Pool::Sqlite(p) => names(&p.prepare(AssertSqlSafe(sql).into_sql_str()).await?),
+        })
+    }
+}
+
+/// Connection settings, parsed once; the URL (it may hold a password) is not kept.
+#[derive(Clone)]
+enum Target {
+    Postgres(PgConnectOptions),
+    MySql(MySqlConnectOptions),
+    Sqlite(SqliteConnectOptions),
+}
+
+impl Target {
+    fn parse(url: &str) -> anyhow::Result<(Target, String)> {
+        let dialect = Dialect::from_url(url)?;
+        let bad = |e: sqlx::Error| anyhow::anyhow!("the database URL is not valid: {e}");
+        Ok(match dialect {
+            Dialect::Postgres => {
+                let o = PgConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .application_name("dossier");
+                let db = o.get_database().unwrap_or("postgres").to_string();
+                (Target::Postgres(o), db)
+            }
+            Dialect::MySql => {
+                let url = match url.split_once(':') {
+                    Some((s, rest)) if s.eq_ignore_ascii_case("mariadb") => format!("mysql:{rest}"),
+                    _ => url.to_string(),
+                };
+                let o = MySqlConnectOptions::from_str(&url).map_err(bad)?;
+                let db = o.get_database().unwrap_or("(default)").to_string();
+                (Target::MySql(o), db)
+            }
+            Dialect::Sqlite => {
+                // A connector reads someone else's database: it never creates one, even if the
+                // URL says `mode=rwc`, so a typo in a path is an error, not an empty database.
+                let o = SqliteConnectOptions::from_str(url)
+                    .map_err(bad)?
+                    .create_if_missing(false);
+                let db = o
+                    .get_filename()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "sqlite".to_string());
+                (Target::Sqlite(o), db)
+            }
+        })
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self {
+            Target::Postgres(_) => Dialect::Postgres,
+            Target::MySql(_) => Dialect::MySql,
+            Target::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Opens one connection first, so that a refused connection or bad credentials are reported
+    /// at once and precisely (a pool would keep retrying until its timeout), then keeps a pool.
+    async fn connect(&self) -> Result<Pool, sqlx::Error> {
+        async fn probe<C: sqlx::Connection>(options: &C::Options) -> Result<(), sqlx::Error> {
+            match tokio::time::timeout(CONNECT_TIMEOUT, C::connect_with(options)).await {
+                Ok(connection) => connection?.close().await,
+                Err(_) => Err(sqlx::Error::PoolTimedOut),
+            }
+        }
+        Ok(match self {
+            Target::Postgres(o) => {
+                probe::<sqlx::PgConnection>(o).await?;
+                Pool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(o.clone()),
+                )
+            }
+            Target::MySql(o) => {
+                probe::<sqlx::MySqlConnection>(o).await?;
+                Pool::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(o.clone()),
+                )
+            }
+            Target::Sqlite(o) => {
+                probe::<sqlx::SqliteConnection>(o).await?;
+                Pool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(o.clone()),
+                )
+            }
+        })
+    }
+}
+
+/// What the connector was doing when the database answered with an error.
+#[derive(Clone, Copy)]
+enum Doing<'a> {
+    Connecting,
+    Reading { collection: &'a str, table: &'a str },
+}
+
+/// The declarative SQL connector. Built from [`SqlSourceConfig`] (validated by [`SqlConnector::new`]);
+/// connects on first use and keeps a small pool afterwards.
 pub struct SqlConnector {
     info: SourceInfo,
+    target: Target,
+    dialect: Dialect,
+    /// The database's name for messages (PostgreSQL/MySQL database, SQLite file stem).
+    database: String,
+    plans: Vec<Plan>,
+    pool: tokio::sync::OnceCell<Pool>,
+}
+
+impl fmt::Debug for SqlConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlConnector")
+            .field("source", &self.info.name)
+            .field("dialect", &self.dialect)
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqlConnector {
-    pub fn new(_config: SqlSourceConfig) -> anyhow::Result<Self> {
-        anyhow::bail!("the SQL connector is not written yet")
+    /// Validates the configuration (identifiers, references, URL) without connecting.
+    ///
+    /// With `url_env`, the variable is read here: a missing variable is a configuration error
+    /// reported at start, not at the first request.
+    pub fn new(config: SqlSourceConfig) -> anyhow::Result<Self> {
+        let source = &config.name;
+        anyhow::ensure!(
+            !source.trim().is_empty(),
+            "an SQL source has an empty `name`"
+        );
+        let url = match (&config.url, &config.url_env) {
+            (Some(url), None) => url.clone(),
+            (None, Some(var)) => std::env::var(var).map_err(|_| {
+                anyhow::anyhow!(
+                    "source `{source}`: the environment variable `{var}` named by `url_env` is not set \
+                     (or not valid UTF-8)"
+                )
+            })?,
+            (Some(_), Some(_)) => anyhow::bail!(
+                "source `{source}`: give either `url` or `url_env`, not both"
+            ),
+            (None, None) => anyhow::bail!(
+                "source `{source}`: a connection is needed: set `url_env` to the name of an \
+                 environment variable holding the database URL (or `url`)"
+            ),
+        };
+        let (target, database) =
+            Target::parse(url.trim()).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
+        let dialect = target.dialect();
+        anyhow::ensure!(
+            !config.collections.is_empty(),
+            "source `{source}` has no `[[sources.collections]]`"
+        );
+
+        let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
+        let mut infos = Vec::with_capacity(config.collections.len());
+        for c in &config.collections {
+            let plan =
+                Self::plan(c, &plans).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
+            if let Filter::Via {
+                parent, references, ..
+            } = &plan.filter
+            {
+                let parent = &mut plans[*parent];
+                if !parent.keys.contains(references) {
+                    parent.keys.push(references.clone());
+                }
+                let exported = match &parent.columns {
+                    None => true,
+                    Some(cols) => cols.contains(references),
+                };
+                if !exported && !parent.hidden.contains(references) {
+                    parent.hidden.push(references.clone());
+                }
+            }
+            plans.push(plan);
+            infos.push(CollectionInfo {
+                name: c.name.clone(),
+                label: c
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| Text::Plain(c.name.clone())),
+                art15: c.art15.clone(),
+            });
+        }
+
+        Ok(Self {
+            info: SourceInfo {
+                name: config.name.clone(),
+                label: config
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| Text::Plain(config.name.clone())),
+                kind: "sql",
+                collections: infos,
+            },
+            target,
+            dialect,
+            database,
+            plans,
+            pool: tokio::sync::OnceCell::new(),
+        })
     }
+
+    fn plan(c: &SqlCollectionConfig, earlier: &[Plan]) -> anyhow::Result<Plan> {
+        let name = &c.name;
+        anyhow::ensure!(!name.trim().is_empty(), "a collection has an empty `name`");
+        anyhow::ensure!(
+            earlier.iter().all(|p| &p.name != name),
+            "two collections are named `{name}`"
+        );
+        check_table(name, &c.table)?;
+        let filter = match (&c.via, c.email_columns.is_empty()) {
+            (None, false) => {
+                for col in &c.email_columns {
+                    check_column("email column", name, col)?;
+                }
+                Filter::Email(c.email_columns.clone())
+            }
+            (Some(via), true) => {
+                check_column("`via.column`", name, &via.column)?;
+                check_column("`via.references`", name, &via.references)?;
+                let parent = earlier.iter().position(|p| p.name == via.collection).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "collection `{name}` is reached via `{}`, which is not a collection declared \
+                         before it (declare `{}` first; references can only point backwards, which \
+                         rules out cycles)",
+                        via.collection,
+                        via.collection
+                    )
+                })?;
+                Filter::Via {
+                    parent,
+                    column: via.column.clone(),
+                    references: via.references.clone(),
+                }
+            }
+            (Some(_), false) => anyhow::bail!(
+                "collection `{name}` has both `email_columns` and `via`; give exactly one"
+            ),
+            (None, true) => anyhow::bail!(
+                "collection `{name}` needs either `email_columns` (rows holding the person's email) \
+                 or `via` (rows related to an earlier collection)"
+            ),
+        };
+        if let Some(cols) = &c.columns {
+            anyhow::ensure!(!cols.is_empty(), "collection `{name}`: `columns` is empty");
+            for col in cols {
+                check_column("column", name, col)?;
+            }
+        }
+        for col in &c.json_columns {
+            check_column("JSON column", name, col)?;
+        }
+        Ok(Plan {
+            name: name.clone(),
+            table: c.table.clone(),
+            filter,
+            columns: c.columns.clone(),
+            hidden: Vec::new(),
+            keys: Vec::new(),
+            json_columns: c.json_columns.iter().cloned().collect(),
+        })
+    }
+
+    /// The SQL dialect of this source.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn pool(&self) -> Result<&Pool, ConnectorError> {
+        self.pool
+            .get_or_try_init(|| self.target.connect())
+            .await
+            .map_err(|e| self.error(e, Doing::Connecting))
+    }
+
+    fn where_email(&self, cols: &[String], email: &str) -> (String, Vec<Bind>) {
+        let cond = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "LOWER(TRIM({})) = {}",
+                    self.dialect.quote(c),
+                    self.dialect.placeholder(i + 1)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        (
+            cond,
+            cols.iter().map(|_| Bind::Text(email.to_string())).collect(),
+        )
+    }
+
+    fn where_in(&self, column: &str, n: usize) -> String {
+        let list = (1..=n)
+            .map(|i| self.dialect.placeholder(i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("{} IN ({list})", self.dialect.quote(column))
+    }
+
+    /// Streams one query's rows into the sink, recording the key values later collections need.
+    async fn stream_rows(
+        &self,
+        pool: &Pool,
+        plan: &Plan,
+        sql: String,
+        binds: Vec<Bind>,
+        keys: &mut HashMap<String, BTreeSet<Bind>>,
+        begun: &mut bool,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ConnectorError> {
+        let doing = Doing::Reading {
+            collection: &plan.name,
+            table: &plan.table,
+        };
+        let mut rows = pool.fetch(sql, binds);
+        while let Some(next) = rows.next().await {
+            let mut record = match next {
+                Ok(r) => r,
+                Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
+                Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
+            };
+            for key in &plan.keys {
+                if let Some(v) = lookup(&record, key, self.dialect).and_then(Bind::from_json) {
+                    keys.entry(key.clone()).or_default().insert(v);
+                }
+            }
+            for hidden in &plan.hidden {
+                if let Some(k) = find_key(&record, hidden, self.dialect) {
+                    record.shift_remove(&k);
+                }
+            }
+            if !plan.json_columns.is_empty() {
+                for (k, v) in record.iter_mut() {
+                    let listed = plan.json_columns.contains(k)
+                        || (self.dialect.case_insensitive_columns()
+                            && plan.json_columns.iter().any(|c| c.eq_ignore_ascii_case(k)));
+                    if let (true, serde_json::Value::String(s)) = (listed, &*v)
+                        && let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s)
+                    {
+                        *v = parsed;
+                    }
+                }
+            }
+            if !*begun {
+                let fields: Vec<String> = record.keys().cloned().collect();
+                sink.begin_collection(&plan.name, &fields)
+                    .map_err(|e| sink_error(e, plan))?;
+                *begun = true;
+            }
+            sink.record(record).map_err(|e| sink_error(e, plan))?;
+        }
+        Ok(())
+    }
+
+    /// Turns a database error into words a privacy officer understands, keeping the cause.
+    fn error(&self, e: sqlx::Error, doing: Doing<'_>) -> ConnectorError {
+        use ConnectorErrorKind::{Failed, Misconfigured, Unreachable};
+        let db = &self.database;
+        let src = &self.info.name;
+        let at = format!("database {db} (source {src})");
+        let (kind, message) = match &e {
+            sqlx::Error::Io(io) => {
+                let why = match io.kind() {
+                    std::io::ErrorKind::ConnectionRefused => {
+                        "the server refused the connection".to_string()
+                    }
+                    std::io::ErrorKind::TimedOut => "the server did not answer in time".to_string(),
+                    std::io::ErrorKind::NotFound => "the server address was not found".to_string(),
+                    _ => format!("a network error occurred ({})", io.kind()),
+                };
+                (Unreachable, format!("cannot reach {at}: {why}"))
+            }
+            sqlx::Error::PoolTimedOut => (
+                Unreachable,
+                format!(
+                    "cannot reach {at}: no connection within {} seconds",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            ),
+            sqlx::Error::Tls(_) => (
+                Misconfigured,
+                format!(
+                    "cannot open a secure (TLS) connection to {at}; check the URL's TLS settings"
+                ),
+            ),
+            sqlx::Error::Configuration(_) => (
+                Misconfigured,
+                format!("the connection settings of {at} are not valid"),
+            ),
+            sqlx::Error::Database(dbe) => self.database_error(dbe.as_ref(), doing),
+            sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+                (Unreachable, format!("the connection to {at} was closed"))
+            }
+            _ => match doing {
+                Doing::Connecting => (Failed, format!("connecting to {at} failed")),
+                Doing::Reading { collection, table } => (
+                    Failed,
+                    format!("reading table {table} (collection {collection}) in {at} failed"),
+                ),
+            },
+        };
+        ConnectorError::new(kind, message).with_cause(e)
+    }
+
+    fn database_error(
+        &self,
+        dbe: &dyn sqlx::error::DatabaseError,
+        doing: Doing<'_>,
+    ) -> (ConnectorErrorKind, String) {
+        use ConnectorErrorKind::{Failed, Misconfigured, Unreachable};
+        let db = &self.database;
+        let src = &self.info.name;
+        let code = dbe.code().map(|c| c.into_owned()).unwrap_or_default();
+        let msg = dbe.message().to_ascii_lowercase();
+        let mysql_number = dbe
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|e| e.number());
+
+        #[derive(PartialEq)]
+        enum What {
+            Credentials,
+            NoDatabase,
+            NoTable,
+            NoColumn,
+            Denied,
+            Busy,
+            CannotOpen,
+            Other,
+        }
+        let what = match self.dialect {
+            Dialect::Postgres => match code.as_str() {
+                "28P01" | "28000" => What::Credentials,
+                "3D000" => What::NoDatabase,
+                "42P01" | "3F000" => What::NoTable,
+                "42703" => What::NoColumn,
+                "42501" => What::Denied,
+                "57P01" | "57P02" | "57P03" | "53300" => What::Busy,
+                _ => What::Other,
+            },
+            Dialect::MySql => match (mysql_number, code.as_str()) {
+                (Some(1045), _) | (_, "28000") => What::Credentials,
+                (Some(1049), _) => What::NoDatabase,
+                (Some(1146), _) | (_, "42S02") => What::NoTable,
+                (Some(1054), _) | (_, "42S22") => What::NoColumn,
+                (Some(1142 | 1143 | 1044), _) => What::Denied,
+                (Some(1040 | 1203 | 1205), _) => What::Busy,
+                _ => What::Other,
+            },
+            Dialect::Sqlite => {
+                if msg.contains("no such table") {
+                    What::NoTable
+                } else if msg.contains("no such column") {
+                    What::NoColumn
+                } else {
+                    // Primary result code: the low byte of the extended code.
+                    match code.parse::<i32>().map(|c| c & 0xff) {
+                        Ok(14) => What::CannotOpen,
+                        Ok(26) => What::CannotOpen,
+                        Ok(5 | 6) => What::Busy,
+                        Ok(23) => What::Denied,
+                        _ => What::Other,
+                    }
+                }
+            }
+        };
+        let at = format!("database {db} (source {src})");
+        let (collection, table) = match doing {
+            Doing::Reading { collection, table } => (Some(collection), Some(table)),
+            Doing::Connecting => (None, None),
+        };
+        match what {
+            What::Credentials => (
+                Misconfigured,
+                format!("{at} refused the user name or password in the connection settings"),
+            ),
+            What::NoDatabase => (
+                Misconfigured,
+                format!("database {db} does not exist (source {src})"),
+            ),
+            What::CannotOpen => (
+                Misconfigured,
+                format!(
+                    "the SQLite file of {at} cannot be opened: it does not exist, is not readable, or is not an SQLite database"
+                ),
+            ),
+            What::NoTable => (
+                Misconfigured,
+                match table {
+                    Some(t) => format!("table {t} not found in {at}"),
+                    None => format!("a configured table was not found in {at}"),
+                },
+            ),
+            What::NoColumn => (
+                Misconfigured,
+                match (collection, table) {
+                    (Some(c), Some(t)) => format!(
+                        "a column configured for collection {c} does not exist in table {t} of {at}; \
+                         `dossier connectors check` names it"
+                    ),
+                    _ => format!("a configured column does not exist in {at}"),
+                },
+            ),
+            What::Denied => (
+                Misconfigured,
+                match table {
+                    Some(t) => format!(
+                        "the database account of source {src} may not read table {t} in database {db}"
+                    ),
+                    None => format!(
+                        "the database account of source {src} lacks a permission in database {db}"
+                    ),
+                },
+            ),
+            What::Busy => (
+                Unreachable,
+                format!("{at} is busy or shutting down; try again later"),
+            ),
+            What::Other => (
+                Failed,
+                match (collection, table) {
+                    (Some(c), Some(t)) => format!(
+                        "reading table {t} (collection {c}) in {at} failed (database error {code})"
+                    ),
+                    _ => format!("connecting to {at} failed (database error {code})"),
+                },
+            ),
+        }
+    }
+
+    fn decode_error(&self, e: decode::DecodeError, plan: &Plan) -> ConnectorError {
+        let message = format!(
+            "column {} of table {} (collection {}) in database {} has type {}, which Dossier cannot \
+             export{}",
+            e.column,
+            plan.table,
+            plan.name,
+            self.database,
+            e.type_name,
+            if plan.columns.is_none() {
+                "; list the other columns in `columns` to leave it out"
+            } else {
+                ""
+            }
+        );
+        let err = ConnectorError::new(ConnectorErrorKind::Failed, message);
+        match e.cause {
+            Some(cause) => err.with_cause(anyhow::anyhow!(cause)),
+            None => err,
+        }
+    }
+
+    async fn count_rows(&self, pool: &Pool, plan: &Plan) -> Result<i64, ConnectorError> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM {}",
+            self.dialect.quote(&plan.table)
+        );
+        let doing = Doing::Reading {
+            collection: &plan.name,
+            table: &plan.table,
+        };
+        let mut rows = pool.fetch(sql, Vec::new());
+        let first = match rows.next().await {
+            Some(Ok(r)) => r,
+            Some(Err(FetchError::Sql(e))) => return Err(self.error(e, doing)),
+            Some(Err(FetchError::Decode(e))) => return Err(self.decode_error(e, plan)),
+            None => return Ok(0),
+        };
+        Ok(first
+            .values()
+            .next()
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(0))
+    }
+}
+
+fn sink_error(e: anyhow::Error, plan: &Plan) -> ConnectorError {
+    ConnectorError::new(
+        ConnectorErrorKind::Failed,
+        format!(
+            "the records of collection {} could not be stored",
+            plan.name
+        ),
+    )
+    .with_cause(e)
+}
+
+/// The record's key for `column`: exact, or ignoring case where the database does.
+fn find_key(record: &Record, column: &str, dialect: Dialect) -> Option<String> {
+    if record.contains_key(column) {
+        return Some(column.to_string());
+    }
+    if dialect.case_insensitive_columns() {
+        return record
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(column))
+            .cloned();
+    }
+    None
+}
+
+fn lookup<'r>(record: &'r Record, column: &str, dialect: Dialect) -> Option<&'r serde_json::Value> {
+    record
+        .get(column)
+        .or_else(|| find_key(record, column, dialect).and_then(|k| record.get(&k)))
+}
+
+fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 #[async_trait::async_trait]
@@ -58,10 +973,105 @@ impl Connector for SqlConnector {
     fn info(&self) -> &SourceInfo {
         &self.info
     }
+
+    /// Connects, then checks every configured table and column against the database's own
+    /// description of the table (a prepared `SELECT *`, nothing executed), and counts rows.
     async fn check(&self) -> Result<HealthReport, ConnectorError> {
-        unimplemented!()
+        let pool = self.pool().await?;
+        let mut notes = Vec::new();
+        let mut table_columns: HashMap<&str, Vec<String>> = HashMap::new();
+        for plan in &self.plans {
+            let doing = Doing::Reading {
+                collection: &plan.name,
+                table: &plan.table,
+            };
+            if !table_columns.contains_key(plan.table.as_str()) {
+                let sql = format!("SELECT * FROM {}", self.dialect.quote(&plan.table));
+                let cols = pool
+                    .columns_of(sql)
+                    .await
+                    .map_err(|e| self.error(e, doing))?;
+                table_columns.insert(&plan.table, cols);
+            }
+            let present = table_columns
+                .get(plan.table.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            // Every name here is a column of this collection's own table (the parent side of a
+            // `via` is among the parent's `keys`).
+            for col in plan.configured_columns() {
+                let found = present.iter().any(|p| {
+                    p == col
+                        || (self.dialect.case_insensitive_columns() && p.eq_ignore_ascii_case(col))
+                });
+                if !found {
+                    let hint = present
+                        .iter()
+                        .find(|p| p.eq_ignore_ascii_case(col))
+                        .map(|p| format!(" (there is a column {p}: names are case-sensitive here)"))
+                        .unwrap_or_default();
+                    return Err(ConnectorError::new(
+                        ConnectorErrorKind::Misconfigured,
+                        format!(
+                            "column {col} not found in table {} of database {} (collection {}, source {}){hint}",
+                            plan.table, self.database, plan.name, self.info.name
+                        ),
+                    ));
+                }
+            }
+            let n = self.count_rows(pool, plan).await?;
+            notes.push(format!(
+                "{} rows in table {} (collection {})",
+                format_count(n),
+                plan.table,
+                plan.name
+            ));
+        }
+        Ok(HealthReport { notes })
     }
-    async fn collect(&self, _subject: &Subject, _sink: &mut dyn RecordSink) -> Result<(), ConnectorError> {
-        unimplemented!()
+
+    async fn collect(
+        &self,
+        subject: &Subject,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), ConnectorError> {
+        let pool = self.pool().await?;
+        // The distinct values of each key column, per collection, for the collections after it.
+        let mut keys: Vec<HashMap<String, BTreeSet<Bind>>> = vec![HashMap::new(); self.plans.len()];
+        let email = subject.email.as_str();
+        for (i, plan) in self.plans.iter().enumerate() {
+            let (done, rest) = keys.split_at_mut(i);
+            let mine = &mut rest[0];
+            let mut begun = false;
+            let from = format!(
+                "SELECT {} FROM {}",
+                plan.select_list(self.dialect),
+                self.dialect.quote(&plan.table)
+            );
+            match &plan.filter {
+                Filter::Email(cols) => {
+                    let (cond, binds) = self.where_email(cols, email);
+                    let sql = format!("{from} WHERE {cond}");
+                    self.stream_rows(pool, plan, sql, binds, mine, &mut begun, sink)
+                        .await?;
+                }
+                Filter::Via {
+                    parent,
+                    column,
+                    references,
+                } => {
+                    let Some(parent_keys) = done[*parent].get(references) else {
+                        continue;
+                    };
+                    let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
+                    for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
+                        let sql = format!("{from} WHERE {}", self.where_in(column, batch.len()));
+                        self.stream_rows(pool, plan, sql, batch.to_vec(), mine, &mut begun, sink)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,93 @@
+//! The application's shared state: what every handler and job needs, built once at start.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::connectors::Connector;
+use crate::crypto::SecretKey;
+use crate::deadlines::{Country, HolidayCalendar, Zone};
+use crate::mail::Mailer;
+use crate::store::Store;
+
+/// Keys derived from the configured secret, one per purpose.
+pub struct Keys {
+    /// Keyed hash of email addresses (find a person's requests and rate-limit them without the address).
+    pub email: SecretKey,
+    /// Keyed hash of verification codes.
+    pub code: SecretKey,
+    /// CSRF tokens.
+    pub csrf: SecretKey,
+    /// Encrypts exports and spools at rest.
+    pub export: SecretKey,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub connectors: Vec<Arc<dyn Connector>>,
+    pub mailer: Mailer,
+    pub keys: Keys,
+    /// Where people reach Dossier (for links in emails), without a trailing slash.
+    pub base_url: String,
+    pub calendar: HolidayCalendar,
+    pub zone: Zone,
+    /// Woken when a job is queued, so an idle worker starts at once.
+    pub jobs_ready: Notify,
+}
+
+impl App {
+    pub async fn new(settings: Settings, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Self> {
+        let country: Country = settings
+            .controller
+            .country
+            .parse()
+            .with_context(|| format!("controller.country {:?} is not a supported country", settings.controller.country))?;
+        let zone: Zone = settings
+            .controller
+            .timezone
+            .parse()
+            .with_context(|| format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone))?;
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let connectors = crate::connectors::build(&settings.sources)?;
+        let mailer = Mailer::new(&settings.mail)?;
+        for dir in [settings.export_dir(), settings.spool_dir()] {
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let keys = Keys {
+            email: settings.secret_key.derive("email-hash"),
+            code: settings.secret_key.derive("verification-code"),
+            csrf: settings.secret_key.derive("csrf"),
+            export: settings.export_key.clone(),
+        };
+        Ok(Self {
+            store,
+            clock,
+            connectors,
+            mailer,
+            keys,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            calendar: HolidayCalendar::new(country),
+            zone,
+            jobs_ready: Notify::new(),
+            settings,
+        })
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn email_hash(&self, email: &crate::domain::EmailAddress) -> String {
+        crate::crypto::keyed_hash(&self.keys.email, email.as_str().as_bytes())
+    }
+
+    pub fn connector(&self, name: &str) -> Option<&Arc<dyn Connector>> {
+        self.connectors.iter().find(|c| c.info().name == name)
+    }
+}

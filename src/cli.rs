@@ -1,0 +1,55 @@
+//! The `dossier` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "dossier", version, about = "A self-service portal for data-subject requests (GDPR Art. 15-22)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Configuration file. Without one, Dossier runs the demo.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Where Dossier keeps its data (demo store, exports, outbox).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the background workers.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check that every configured source answers and matches its configuration.
+    Connectors {
+        #[command(subcommand)]
+        command: ConnectorsCommand,
+    },
+    /// Print a new random key for DOSSIER_SECRET_KEY or DOSSIER_EXPORT_KEY.
+    Keygen,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorsCommand {
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+}

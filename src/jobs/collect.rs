@@ -1,0 +1,66 @@
+//! Collects one source's records for one request into an encrypted spool file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::app::App;
+use crate::connectors::Subject;
+use crate::domain::{EmailAddress, RequestStatus};
+use crate::export::spool::SpoolWriter;
+use crate::store::source_runs::{self, RunStatus};
+use crate::store::{audit, requests};
+
+/// Where a source's spool for a request lives. Names come from configuration, so the file name
+/// is derived from a hash rather than trusted as a path.
+pub fn spool_path(app: &App, request_id: &str, source: &str) -> PathBuf {
+    app.settings
+        .spool_dir()
+        .join(request_id)
+        .join(format!("{}.spool", &crate::crypto::sha256_hex(source.as_bytes())[..16]))
+}
+
+pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()> {
+    let mut conn = app.store.conn().await?;
+    let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
+    if request.status != RequestStatus::Collecting {
+        // Cancelled or denied meanwhile: nothing to collect.
+        return Ok(());
+    }
+    let connector = app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
+    let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
+    source_runs::update(&mut conn, request_id, source, RunStatus::Running, 0, None, app.now_ms()).await?;
+    drop(conn);
+
+    let path = spool_path(app, request_id, source);
+    let dir = path.parent().context("spool path has a parent")?.to_owned();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("spool.tmp");
+    let mut writer = SpoolWriter::create(&tmp, &app.keys.export)?;
+    let started = std::time::Instant::now();
+    let collected = connector.collect(&Subject { email }, &mut writer).await;
+    if let Err(e) = collected {
+        drop(writer);
+        let _ = std::fs::remove_file(&tmp);
+        let mut conn = app.store.conn().await?;
+        source_runs::update(&mut conn, request_id, source, RunStatus::Pending, 0, Some(&e.message), app.now_ms()).await?;
+        return Err(anyhow::Error::new(e).context(format!("collecting from {source}")));
+    }
+    let summary = writer.finish()?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?;
+    let records = summary.total_records() as i64;
+    tracing::info!(source, records, ms = started.elapsed().as_millis() as u64, "source collected");
+
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    source_runs::update(&mut tx, request_id, source, RunStatus::Done, records, None, now).await?;
+    audit::record(&mut tx, Some(request_id), "system", "source_collected", &serde_json::json!({ "source": source, "records": records }), now)
+        .await?;
+    let runs = source_runs::for_request(&mut tx, request_id).await?;
+    if runs.iter().all(|r| r.status == RunStatus::Done) {
+        super::enqueue_export(app, &mut tx, request_id, now).await?;
+    }
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(())
+}

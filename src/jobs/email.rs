@@ -1,0 +1,24 @@
+//! Delivers one email from the outbox table. A crash after sending and before marking it sent
+//! sends it again with the same Message-ID (at-least-once).
+
+use anyhow::Context;
+
+use crate::app::App;
+use crate::store::{audit, emails};
+
+pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
+    let mut conn = app.store.conn().await?;
+    let email = emails::get(&mut conn, email_id).await?.context("the email to send is gone")?;
+    if email.sent_at.is_some() {
+        return Ok(());
+    }
+    drop(conn);
+    app.mailer.send(&email, &app.settings.mail.from).await?;
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    emails::mark_sent(&mut tx, email_id, now).await?;
+    audit::record(&mut tx, email.request_id.as_deref(), "system", "email_sent", &serde_json::json!({ "template": email.template }), now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Builds the request's export from its sources' spools, then tells the requester it is ready.
+
+use anyhow::Context;
+use time::Duration;
+
+use crate::app::App;
+use crate::clock::from_ms;
+use crate::domain::RequestStatus;
+use crate::export::{ExportInput, ExportSource, build_export};
+use crate::services::notify;
+use crate::store::{audit, exports, requests};
+
+pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
+    let mut conn = app.store.conn().await?;
+    let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
+    if request.status != RequestStatus::Collecting {
+        return Ok(());
+    }
+    let reference = request.reference.clone().context("a collecting request without a reference")?;
+    drop(conn);
+
+    let sources = app
+        .connectors
+        .iter()
+        .map(|c| {
+            let path = super::collect::spool_path(app, request_id, &c.info().name);
+            ExportSource { info: c.info().clone(), spool: path.exists().then_some(path) }
+        })
+        .collect();
+    let now = app.now_ms();
+    let input = ExportInput {
+        reference: reference.to_string(),
+        kind: request.kind,
+        locale: request.locale,
+        received_at: from_ms(request.received_at),
+        generated_at: from_ms(now),
+        due_date: request.due_on,
+        controller: app.settings.controller.clone(),
+        sources,
+    };
+    let export_id = crate::crypto::new_id();
+    let file_name = format!("{export_id}.zip.enc");
+    let out = app.settings.export_dir().join(&file_name);
+    let key = app.keys.export.clone();
+    let summary = tokio::task::spawn_blocking(move || build_export(&input, &key, &out))
+        .await
+        .context("the export builder stopped")??;
+
+    let now = app.now_ms();
+    let expires_at = now + app.settings.exports.retention_days * 86_400_000;
+    let mut tx = app.store.begin().await?;
+    // Re-read under the transaction: the request may have been cancelled while the ZIP was built.
+    let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
+    if request.status != RequestStatus::Collecting {
+        tx.rollback().await?;
+        let _ = std::fs::remove_file(app.settings.export_dir().join(&file_name));
+        return Ok(());
+    }
+    exports::insert(
+        &mut tx,
+        &exports::ExportRow {
+            id: export_id.clone(),
+            request_id: request_id.to_owned(),
+            file_name,
+            size_bytes: summary.zip_bytes as i64,
+            sha256: summary.sha256.clone(),
+            records: summary.total_records as i64,
+            created_at: now,
+            expires_at,
+            deleted_at: None,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(request_id),
+        "system",
+        "export_built",
+        &serde_json::json!({ "export": export_id, "records": summary.total_records, "files": summary.files, "sha256": summary.sha256 }),
+        now,
+    )
+    .await?;
+    requests::transition(&mut tx, &request, RequestStatus::Ready, "system", now).await?;
+    let email = request.email.as_deref().context("a request without its address")?;
+    let expires_on = app.zone.local_date(from_ms(expires_at) - Duration::milliseconds(1)).context("expiry date")?;
+    notify::export_ready(app, &mut tx, request_id, email, request.locale, &reference, expires_on, now).await?;
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    // The spools held the same data, encrypted; the export replaces them.
+    let _ = std::fs::remove_dir_all(app.settings.spool_dir().join(request_id));
+    Ok(())
+}

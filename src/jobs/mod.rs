@@ -1,0 +1,219 @@
+//! Durable background work. Each step of a request (collect one source, build the export, send
+//! one email) is a job row: claimed with a lease, retried with exponential backoff and jitter,
+//! and dead after its last attempt, which puts the request in `needs_attention` for staff.
+//!
+//! `dossier serve` runs workers in-process ([`spawn_workers`]); tests drive the queue explicitly
+//! with [`run_pending`].
+
+pub mod collect;
+mod email;
+mod export;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::RngExt;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::domain::RequestStatus;
+use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
+use crate::store::{Conn, audit, requests, source_runs};
+
+pub const SEND_EMAIL: &str = "send_email";
+pub const COLLECT: &str = "collect";
+pub const BUILD_EXPORT: &str = "build_export";
+
+/// Queues the delivery of a stored email.
+pub async fn enqueue_email(app: &App, conn: &mut Conn, email_id: &str, request_id: &str, now: i64) -> anyhow::Result<()> {
+    queue::enqueue(
+        conn,
+        NewJob {
+            kind: SEND_EMAIL,
+            payload: serde_json::json!({ "email_id": email_id }),
+            request_id: Some(request_id),
+            idempotency_key: Some(format!("{SEND_EMAIL}:{email_id}")),
+            max_attempts: app.settings.jobs.max_attempts.max(8),
+            run_at: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues one collection job per configured source (or the export directly when there is none).
+pub async fn start_collection(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
+    for connector in &app.connectors {
+        let source = &connector.info().name;
+        source_runs::insert_pending(conn, request_id, source, now).await?;
+        queue::enqueue(
+            conn,
+            NewJob {
+                kind: COLLECT,
+                payload: serde_json::json!({ "request_id": request_id, "source": source }),
+                request_id: Some(request_id),
+                idempotency_key: Some(format!("{COLLECT}:{request_id}:{source}")),
+                max_attempts: app.settings.jobs.max_attempts,
+                run_at: now,
+            },
+            now,
+        )
+        .await?;
+    }
+    if app.connectors.is_empty() {
+        enqueue_export(app, conn, request_id, now).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn enqueue_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
+    queue::enqueue(
+        conn,
+        NewJob {
+            kind: BUILD_EXPORT,
+            payload: serde_json::json!({ "request_id": request_id }),
+            request_id: Some(request_id),
+            idempotency_key: Some(format!("{BUILD_EXPORT}:{request_id}")),
+            max_attempts: app.settings.jobs.max_attempts,
+            run_at: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What one turn of a worker did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Turn {
+    Idle,
+    Done,
+    Retried,
+    Dead,
+}
+
+/// Claims and runs one due job.
+pub async fn run_once(app: &App, worker: &str) -> anyhow::Result<Turn> {
+    let now = app.now_ms();
+    let lease = app.settings.jobs.lease_seconds * 1000;
+    let claimed = {
+        let mut conn = app.store.conn().await?;
+        queue::claim(&mut conn, app.store.backend(), worker, now, lease).await?
+    };
+    let Some(job) = claimed else { return Ok(Turn::Idle) };
+    let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
+    let _enter = span.enter();
+    let result = if job.attempts > job.max_attempts {
+        Err(anyhow::anyhow!("the job's lease expired on its last attempt"))
+    } else {
+        execute(app, &job).await
+    };
+    let now = app.now_ms();
+    let mut conn = app.store.conn().await?;
+    match result {
+        Ok(()) => {
+            queue::complete(&mut conn, &job.id, now).await?;
+            Ok(Turn::Done)
+        }
+        Err(e) if job.attempts < job.max_attempts => {
+            let retry_at = now + backoff_ms(app.settings.jobs.backoff_base_seconds, job.attempts);
+            tracing::warn!(error = %format!("{e:#}"), "job failed; will retry");
+            queue::fail(&mut conn, &job.id, &format!("{e:#}"), Some(retry_at), now).await?;
+            Ok(Turn::Retried)
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "job failed on its last attempt");
+            let mut tx = app.store.begin().await?;
+            queue::fail(&mut tx, &job.id, &format!("{e:#}"), None, now).await?;
+            dead_letter(app, &mut tx, &job, &e, now).await?;
+            tx.commit().await?;
+            Ok(Turn::Dead)
+        }
+    }
+}
+
+async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
+    let field = |name: &str| -> anyhow::Result<String> {
+        job.payload[name].as_str().map(str::to_owned).with_context(|| format!("job payload without {name}"))
+    };
+    match job.kind.as_str() {
+        SEND_EMAIL => email::run(app, &field("email_id")?).await,
+        COLLECT => collect::run(app, &field("request_id")?, &field("source")?).await,
+        BUILD_EXPORT => export::run(app, &field("request_id")?).await,
+        other => anyhow::bail!("unknown job kind {other:?}"),
+    }
+}
+
+/// A step failed for good: make it visible on the request, never a silent partial answer.
+async fn dead_letter(app: &App, tx: &mut Conn, job: &ClaimedJob, error: &anyhow::Error, now: i64) -> anyhow::Result<()> {
+    let Some(request_id) = &job.request_id else { return Ok(()) };
+    audit::record(tx, Some(request_id), "system", "job_failed", &serde_json::json!({ "kind": job.kind, "error": format!("{error:#}") }), now)
+        .await?;
+    if job.kind == COLLECT
+        && let Some(source) = job.payload["source"].as_str()
+    {
+        source_runs::update(tx, request_id, source, source_runs::RunStatus::Failed, 0, Some(&format!("{error:#}")), now).await?;
+    }
+    if job.kind == SEND_EMAIL {
+        return Ok(());
+    }
+    if let Some(request) = requests::get(tx, request_id).await?
+        && request.status.transition(RequestStatus::NeedsAttention).is_ok()
+    {
+        requests::transition(tx, &request, RequestStatus::NeedsAttention, "system", now).await?;
+    }
+    let _ = app;
+    Ok(())
+}
+
+/// Exponential backoff from `base` seconds, doubling per attempt, capped at six hours, with up to
+/// 25% random jitter so retries from many requests do not arrive together.
+fn backoff_ms(base_seconds: i64, attempt: i32) -> i64 {
+    let exp = base_seconds.max(1).saturating_mul(1_i64 << (attempt - 1).clamp(0, 20)).min(6 * 3600) * 1000;
+    exp + rand::rng().random_range(0..=exp / 4)
+}
+
+/// Runs every job that is due now, until none is left, and returns how many ran. For tests and
+/// `dossier jobs run`: jobs scheduled in the future (retries) wait for the clock to reach them.
+pub async fn run_pending(app: &App) -> anyhow::Result<usize> {
+    let mut ran = 0;
+    while run_once(app, "inline").await? != Turn::Idle {
+        ran += 1;
+        if ran > 100_000 {
+            anyhow::bail!("jobs keep coming: stopped after 100000");
+        }
+    }
+    Ok(ran)
+}
+
+/// Starts `n` workers that run jobs until `shutdown` turns true; they finish the job in hand first.
+pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..n)
+        .map(|i| {
+            let app = app.clone();
+            let mut shutdown = shutdown.clone();
+            let name = format!("{}-{i}", crate::crypto::new_id().get(..8).unwrap_or("worker"));
+            tokio::spawn(async move {
+                let poll = Duration::from_millis(app.settings.jobs.poll_interval_ms.max(50));
+                while !*shutdown.borrow() {
+                    match run_once(&app, &name).await {
+                        Ok(Turn::Idle) => {
+                            tokio::select! {
+                                _ = app.jobs_ready.notified() => {}
+                                _ = tokio::time::sleep(poll) => {}
+                                _ = shutdown.changed() => {}
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "job worker error");
+                            tokio::time::sleep(poll).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect()
+}

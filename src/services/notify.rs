@@ -1,0 +1,160 @@
+//! The emails Dossier sends, composed in the request's language and queued in the outbox within
+//! the caller's transaction (they go out only if that transaction commits).
+
+use time::Date;
+
+use crate::app::App;
+use crate::domain::{Locale, Reference, RequestKind};
+use crate::i18n::Tr;
+use crate::jobs;
+use crate::mail::{self, Content};
+use crate::store::{Conn, emails};
+
+pub fn format_date(tr: Tr, d: Date) -> String {
+    let month = tr.get(MONTH_KEYS[usize::from(u8::from(d.month())) - 1]);
+    match tr.locale {
+        Locale::Fr => format!("{} {} {}", if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() }, month, d.year()),
+        Locale::En => format!("{} {}, {}", month, d.day(), d.year()),
+    }
+}
+
+const MONTH_KEYS: [&str; 12] = [
+    "common.month.1", "common.month.2", "common.month.3", "common.month.4", "common.month.5", "common.month.6",
+    "common.month.7", "common.month.8", "common.month.9", "common.month.10", "common.month.11", "common.month.12",
+];
+
+pub fn kind_label(tr: Tr, kind: RequestKind) -> &'static str {
+    // The keys are static, so the strings outlive the translator.
+    let key: &'static str = match kind {
+        RequestKind::Access => "common.kind.access",
+        RequestKind::Portability => "common.kind.portability",
+        RequestKind::Rectification => "common.kind.rectification",
+        RequestKind::Erasure => "common.kind.erasure",
+        RequestKind::Objection => "common.kind.objection",
+    };
+    tr.get(key)
+}
+
+/// Stores `content` for `to` and queues its delivery.
+async fn queue(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    template: &str,
+    to: &str,
+    tr: Tr,
+    content: Content,
+    now: i64,
+) -> anyhow::Result<()> {
+    let (text, html) = mail::render(tr, &content, &app.settings.controller.name)?;
+    let id = crate::crypto::new_id();
+    let domain = app.base_url.split("://").nth(1).unwrap_or("dossier.local").split(['/', ':']).next().unwrap_or("dossier.local");
+    let row = emails::EmailRow {
+        message_id: format!("<{id}@{domain}>"),
+        id: id.clone(),
+        request_id: Some(request_id.to_owned()),
+        template: template.to_owned(),
+        to_addr: to.to_owned(),
+        subject: content.subject,
+        text_body: Some(text),
+        html_body: Some(html),
+        sent_at: None,
+    };
+    emails::insert(conn, &row, now).await?;
+    jobs::enqueue_email(app, conn, &id, request_id, now).await?;
+    crate::store::audit::record(conn, Some(request_id), "system", "email_queued", &serde_json::json!({ "template": template }), now).await
+}
+
+/// The link and code that prove control of the address (new request or sign-in).
+#[allow(clippy::too_many_arguments)]
+pub async fn verification(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    to: &str,
+    locale: Locale,
+    kind: RequestKind,
+    signin: Option<&Reference>,
+    token: &str,
+    code: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(locale);
+    let minutes = app.settings.security.verification_ttl_minutes.to_string();
+    let link = format!("{}/verify/{}", app.base_url, token);
+    let (template, subject, intro) = match signin {
+        None => (
+            "verify",
+            tr.get("mail.verify.subject").to_owned(),
+            tr.fmt("mail.verify.intro", &[("kind", kind_label(tr, kind)), ("controller", &app.settings.controller.name)]),
+        ),
+        Some(reference) => (
+            "signin",
+            tr.fmt("mail.signin.subject", &[("reference", reference.as_str())]),
+            tr.fmt("mail.signin.intro", &[("reference", reference.as_str())]),
+        ),
+    };
+    let content = Content {
+        subject,
+        paragraphs: vec![intro, tr.fmt("mail.verify.expiry", &[("minutes", &minutes)])],
+        action: Some((tr.get("mail.verify.action").to_owned(), link)),
+        code: Some(code.to_owned()),
+    };
+    queue(app, conn, request_id, template, to, tr, content, now).await
+}
+
+/// The request is verified: its reference, its due date and where to follow it.
+#[allow(clippy::too_many_arguments)]
+pub async fn confirmed(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    to: &str,
+    locale: Locale,
+    kind: RequestKind,
+    reference: &Reference,
+    due: Date,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(locale);
+    let due = format_date(tr, due);
+    let next = if kind.produces_export() { tr.get("mail.confirmed.next_export") } else { tr.get("mail.confirmed.next_review") };
+    let content = Content {
+        subject: tr.fmt("mail.confirmed.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.confirmed.intro", &[("kind", kind_label(tr, kind)), ("reference", reference.as_str())]),
+            tr.fmt("mail.confirmed.due", &[("due", &due)]),
+            next.to_owned(),
+        ],
+        action: Some((tr.get("mail.confirmed.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, request_id, "confirmed", to, tr, content, now).await
+}
+
+/// The export can be downloaded until `expires`.
+#[allow(clippy::too_many_arguments)]
+pub async fn export_ready(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    to: &str,
+    locale: Locale,
+    reference: &Reference,
+    expires: Date,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(locale);
+    let expires = format_date(tr, expires);
+    let content = Content {
+        subject: tr.fmt("mail.ready.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.ready.intro", &[("reference", reference.as_str())]),
+            tr.fmt("mail.ready.expiry", &[("expires", &expires)]),
+            tr.get("mail.ready.signin").to_owned(),
+        ],
+        action: Some((tr.get("mail.ready.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, request_id, "export_ready", to, tr, content, now).await
+}

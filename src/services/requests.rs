@@ -1,0 +1,389 @@
+//! The requester's side of a request: submit, prove control of the address, follow, download.
+//!
+//! No answer here depends on whether an address is known to any source: every submission creates
+//! a request and sends a verification email, and sources are only searched after verification.
+
+use anyhow::Context;
+use time::Date;
+
+use crate::app::App;
+use crate::clock::from_ms;
+use crate::crypto::{self, constant_time_eq, keyed_hash, new_id, random_code, random_token, sha256_hex};
+use crate::domain::{EmailAddress, Locale, Reference, RequestKind, RequestStatus};
+use crate::services::notify;
+use crate::store::{Conn, audit, exports, rate_limits, requests, sessions, source_runs, verifications};
+
+const HOUR_MS: i64 = 3_600_000;
+const MINUTE_MS: i64 = 60_000;
+
+/// What a submission leads to. Known and unknown addresses give the same outcome.
+pub enum Submitted {
+    /// Check your inbox; the handle lets the person type the code on the next page.
+    Pending { handle: String },
+    /// Too many requests from this network address.
+    TooMany,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyError {
+    /// No such link or pending request.
+    Invalid,
+    Expired,
+    AlreadyUsed,
+    /// Too many wrong codes: ask for a new email.
+    Locked,
+    WrongCode { remaining: i64 },
+}
+
+/// A successful verification: the request's reference and a new requester session.
+pub struct Verified {
+    pub reference: Reference,
+    pub session_token: String,
+}
+
+fn ip_bucket(app: &App, action: &str, ip: &str) -> String {
+    format!("{action}:ip:{}", keyed_hash(&app.keys.email, ip.as_bytes()))
+}
+
+/// Counts a hit; true when the limit is exceeded.
+async fn over_limit(conn: &mut Conn, bucket: &str, limit: i64, now: i64) -> anyhow::Result<bool> {
+    Ok(rate_limits::hit(conn, bucket, HOUR_MS, now).await? > limit)
+}
+
+/// Records a new request for `email` and sends the verification email.
+pub async fn submit(app: &App, email: &EmailAddress, kind: RequestKind, locale: Locale, ip: &str) -> anyhow::Result<Submitted> {
+    let now = app.now_ms();
+    let mut conn = app.store.conn().await?;
+    let limits = &app.settings.rate_limits;
+    if over_limit(&mut conn, &ip_bucket(app, "submit", ip), limits.submissions_per_ip_per_hour, now).await? {
+        return Ok(Submitted::TooMany);
+    }
+    let email_hash = app.email_hash(email);
+    if over_limit(&mut conn, &format!("mail:{email_hash}"), limits.emails_per_address_per_hour, now).await? {
+        // Same page as any submission: the person (or whoever typed the address) learns nothing.
+        tracing::info!("verification email not sent: too many for this address this hour");
+        return Ok(Submitted::Pending { handle: new_id() });
+    }
+    drop(conn);
+
+    // GDPR Art. 12(3): the month runs from receipt, in the controller's time zone.
+    let received_on = app.zone.local_date(from_ms(now)).context("computing the receipt date")?;
+    let deadline = crate::deadlines::eu_gdpr(received_on, &app.calendar).context("computing the due date")?;
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    requests::insert(
+        &mut tx,
+        &requests::NewRequest {
+            id: &id,
+            kind,
+            email: email.as_str(),
+            email_hash: &email_hash,
+            locale,
+            jurisdiction: &app.settings.jurisdiction,
+            channel: "web",
+            received_at: now,
+            received_on,
+            due_on: deadline.due,
+            extension_notice_by: deadline.extension_notice_by,
+        },
+        now,
+    )
+    .await?;
+    audit::record(&mut tx, Some(&id), "requester", "received", &serde_json::json!({ "kind": kind.as_str(), "channel": "web" }), now)
+        .await?;
+    start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
+    tx.commit().await.context("saving the request")?;
+    app.jobs_ready.notify_waiters();
+    tracing::info!(kind = kind.as_str(), "request submitted");
+    Ok(Submitted::Pending { handle: id })
+}
+
+/// Creates a verification (link token and code, stored only hashed) and queues its email.
+#[allow(clippy::too_many_arguments)]
+async fn start_verification(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    to: &str,
+    locale: Locale,
+    kind: RequestKind,
+    signin: Option<&Reference>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let token = random_token(32);
+    let code = random_code();
+    let purpose = if signin.is_some() { "signin" } else { "verify" };
+    let expires = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
+    verifications::insert(conn, request_id, purpose, &sha256_hex(token.as_bytes()), &code_hash(app, request_id, &code), expires, now)
+        .await?;
+    notify::verification(app, conn, request_id, to, locale, kind, signin, &token, &code, now).await
+}
+
+fn code_hash(app: &App, request_id: &str, code: &str) -> String {
+    keyed_hash(&app.keys.code, format!("{request_id}:{code}").as_bytes())
+}
+
+/// Sends another verification email for a request still waiting for one.
+/// Returns false when the address has had too many emails this hour.
+pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    if over_limit(&mut tx, &ip_bucket(app, "resend", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now).await? {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let Some(request) = requests::get(&mut tx, handle).await? else {
+        tx.commit().await?;
+        return Ok(true);
+    };
+    let Some(email) = request.email.clone() else {
+        tx.commit().await?;
+        return Ok(true);
+    };
+    if over_limit(&mut tx, &format!("mail:{}", request.email_hash), app.settings.rate_limits.emails_per_address_per_hour, now)
+        .await?
+    {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    match (request.status, &request.reference) {
+        (RequestStatus::Submitted, _) => {
+            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, None, now).await?
+        }
+        (_, Some(reference)) => {
+            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, Some(reference), now).await?
+        }
+        _ => {}
+    }
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(true)
+}
+
+/// Sends a sign-in link to the address a verified request was made from. The answer is the same
+/// whether the reference exists or not.
+pub async fn request_signin(app: &App, reference: &Reference, ip: &str) -> anyhow::Result<Submitted> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    if over_limit(&mut tx, &ip_bucket(app, "signin", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now).await? {
+        tx.commit().await?;
+        return Ok(Submitted::TooMany);
+    }
+    let request = requests::by_reference(&mut tx, reference).await?;
+    let handle = match request {
+        Some(r) if r.email.is_some() => {
+            let over = over_limit(&mut tx, &format!("mail:{}", r.email_hash), app.settings.rate_limits.emails_per_address_per_hour, now)
+                .await?;
+            if !over {
+                let email = r.email.as_deref().unwrap_or_default();
+                start_verification(app, &mut tx, &r.id, email, r.locale, r.kind, Some(reference), now).await?;
+            }
+            r.id
+        }
+        _ => new_id(),
+    };
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(Submitted::Pending { handle })
+}
+
+/// What the confirm page shows before the person clicks (the link itself consumes nothing, so
+/// mail scanners that prefetch links cannot use it up).
+pub async fn peek_token(app: &App, token: &str) -> anyhow::Result<Result<(), VerifyError>> {
+    let mut conn = app.store.conn().await?;
+    let v = verifications::by_token_hash(&mut conn, &sha256_hex(token.as_bytes())).await?;
+    Ok(check_usable(app, v.as_ref(), app.now_ms()).map(|_| ()))
+}
+
+fn check_usable<'a>(
+    app: &App,
+    v: Option<&'a verifications::Verification>,
+    now: i64,
+) -> Result<&'a verifications::Verification, VerifyError> {
+    let v = v.ok_or(VerifyError::Invalid)?;
+    if v.used_at.is_some() {
+        Err(VerifyError::AlreadyUsed)
+    } else if v.failed_attempts >= app.settings.security.max_code_attempts {
+        Err(VerifyError::Locked)
+    } else if v.expires_at <= now {
+        Err(VerifyError::Expired)
+    } else {
+        Ok(v)
+    }
+}
+
+/// The person clicked the confirm button behind the emailed link.
+pub async fn verify_token(app: &App, token: &str) -> anyhow::Result<Result<Verified, VerifyError>> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let v = verifications::by_token_hash(&mut tx, &sha256_hex(token.as_bytes())).await?;
+    let v = match check_usable(app, v.as_ref(), now) {
+        Ok(v) => v.clone(),
+        Err(e) => return Ok(Err(e)),
+    };
+    let result = complete(app, &mut tx, &v, "email_link", now).await?;
+    tx.commit().await.context("saving the verification")?;
+    app.jobs_ready.notify_waiters();
+    Ok(result)
+}
+
+/// The person typed the code from the email on the "check your inbox" page.
+pub async fn verify_code(app: &App, handle: &str, code: &str) -> anyhow::Result<Result<Verified, VerifyError>> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let v = verifications::latest_for_request(&mut tx, handle).await?;
+    let v = match check_usable(app, v.as_ref(), now) {
+        Ok(v) => v.clone(),
+        Err(e) => return Ok(Err(e)),
+    };
+    let expected = code_hash(app, &v.request_id, code.trim());
+    if !constant_time_eq(expected.as_bytes(), v.code_hash.as_bytes()) {
+        verifications::record_failure(&mut tx, &v.id).await?;
+        audit::record(&mut tx, Some(&v.request_id), "requester", "wrong_code", &serde_json::json!({}), now).await?;
+        tx.commit().await?;
+        let remaining = app.settings.security.max_code_attempts - v.failed_attempts - 1;
+        return Ok(Err(if remaining <= 0 { VerifyError::Locked } else { VerifyError::WrongCode { remaining } }));
+    }
+    let result = complete(app, &mut tx, &v, "email_code", now).await?;
+    tx.commit().await.context("saving the verification")?;
+    app.jobs_ready.notify_waiters();
+    Ok(result)
+}
+
+/// Consumes the verification, verifies the request on first use, and opens a session.
+async fn complete(
+    app: &App,
+    tx: &mut Conn,
+    v: &verifications::Verification,
+    method: &str,
+    now: i64,
+) -> anyhow::Result<Result<Verified, VerifyError>> {
+    if !verifications::consume(tx, &v.id, now).await? {
+        return Ok(Err(VerifyError::AlreadyUsed));
+    }
+    let request = requests::get(tx, &v.request_id).await?.context("a verification without its request")?;
+    let reference = match (&request.reference, request.status) {
+        (None, RequestStatus::Submitted) => start_processing(app, tx, &request, method, now).await?,
+        (Some(reference), _) => {
+            audit::record(tx, Some(&request.id), "requester", "signed_in", &serde_json::json!({ "method": method }), now).await?;
+            reference.clone()
+        }
+        (None, _) => return Ok(Err(VerifyError::Invalid)),
+    };
+    let session_token = random_token(32);
+    let ttl = app.settings.security.session_ttl_minutes * MINUTE_MS;
+    sessions::insert(tx, &sha256_hex(session_token.as_bytes()), &request.email_hash, now, now + ttl).await?;
+    Ok(Ok(Verified { reference, session_token }))
+}
+
+/// The address is proven: give the request its reference and start the work its kind needs.
+async fn start_processing(
+    app: &App,
+    tx: &mut Conn,
+    request: &requests::RequestRow,
+    method: &str,
+    now: i64,
+) -> anyhow::Result<Reference> {
+    let year = app.zone.local_date(from_ms(now)).map(|d| d.year()).unwrap_or(2026);
+    let reference = requests::assign_reference(tx, &request.id, year, now).await?;
+    requests::transition(tx, request, RequestStatus::Verified, "requester", now).await?;
+    audit::record(
+        tx,
+        Some(&request.id),
+        "requester",
+        "verified",
+        &serde_json::json!({ "method": method, "reference": reference.as_str() }),
+        now,
+    )
+    .await?;
+    let verified = requests::RequestRow { status: RequestStatus::Verified, ..request.clone() };
+    if request.kind.produces_export() {
+        requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
+        crate::jobs::start_collection(app, tx, &request.id, now).await?;
+    } else {
+        // Erasure, rectification and objection are reviewed by staff (their workflows build on this).
+        requests::transition(tx, &verified, RequestStatus::AwaitingReview, "system", now).await?;
+    }
+    let email = request.email.as_deref().context("a request without its address")?;
+    notify::confirmed(app, tx, &request.id, email, request.locale, request.kind, &reference, request.due_on, now).await?;
+    Ok(reference)
+}
+
+/// The email hash a requester's session cookie stands for, while the session lives.
+pub async fn session_owner(app: &App, session_token: &str) -> anyhow::Result<Option<String>> {
+    let mut conn = app.store.conn().await?;
+    sessions::email_hash(&mut conn, &sha256_hex(session_token.as_bytes()), app.now_ms()).await
+}
+
+pub async fn sign_out(app: &App, session_token: &str) -> anyhow::Result<()> {
+    let mut conn = app.store.conn().await?;
+    sessions::delete(&mut conn, &sha256_hex(session_token.as_bytes())).await
+}
+
+/// Everything the status page shows.
+pub struct StatusView {
+    pub request: requests::RequestRow,
+    pub sources: Vec<SourceProgress>,
+    pub export: Option<exports::ExportRow>,
+    pub today: Date,
+}
+
+pub struct SourceProgress {
+    pub label: String,
+    pub status: source_runs::RunStatus,
+    pub records: i64,
+}
+
+/// The request `reference`, if the session's owner made it. Someone else's request and a
+/// reference that does not exist look the same.
+pub async fn status(app: &App, reference: &Reference, owner_hash: &str) -> anyhow::Result<Option<StatusView>> {
+    let mut conn = app.store.conn().await?;
+    let Some(request) = requests::by_reference(&mut conn, reference).await? else { return Ok(None) };
+    if !constant_time_eq(request.email_hash.as_bytes(), owner_hash.as_bytes()) {
+        return Ok(None);
+    }
+    let runs = source_runs::for_request(&mut conn, &request.id).await?;
+    let sources = runs
+        .into_iter()
+        .map(|r| SourceProgress {
+            label: app
+                .connector(&r.source)
+                .map(|c| c.info().label.get(request.locale).to_owned())
+                .unwrap_or_else(|| r.source.clone()),
+            status: r.status,
+            records: r.records,
+        })
+        .collect();
+    let export = exports::latest_for_request(&mut conn, &request.id).await?;
+    let today = app.zone.local_date(app.clock.now()).context("today's date")?;
+    Ok(Some(StatusView { request, sources, export, today }))
+}
+
+#[derive(Debug)]
+pub enum DownloadError {
+    NotFound,
+    NotReady,
+    Expired,
+}
+
+pub struct Download {
+    pub reader: crypto::stream::DecryptingReader<std::fs::File>,
+    pub size: u64,
+    pub file_name: String,
+}
+
+/// Opens the request's export for its verified owner and records the download.
+pub async fn download(app: &App, reference: &Reference, owner_hash: &str) -> anyhow::Result<Result<Download, DownloadError>> {
+    let now = app.now_ms();
+    let Some(view) = status(app, reference, owner_hash).await? else { return Ok(Err(DownloadError::NotFound)) };
+    let Some(export) = view.export else { return Ok(Err(DownloadError::NotReady)) };
+    if export.deleted_at.is_some() || export.expires_at <= now {
+        return Ok(Err(DownloadError::Expired));
+    }
+    let path = app.settings.export_dir().join(&export.file_name);
+    let reader = crate::export::open_export(&path, &app.keys.export).with_context(|| format!("opening export {}", export.id))?;
+    let mut conn = app.store.conn().await?;
+    audit::record(&mut conn, Some(&view.request.id), "requester", "export_downloaded", &serde_json::json!({ "export": export.id }), now)
+        .await?;
+    Ok(Ok(Download { reader, size: export.size_bytes as u64, file_name: format!("{reference}.zip") }))
+}

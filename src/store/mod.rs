@@ -1,0 +1,96 @@
+//! The store: one schema over SQLite (embedded default) or PostgreSQL (several instances).
+//!
+//! Everything goes through `sqlx::Any` with `$1` placeholders, which both backends accept. Where
+//! PostgreSQL can do better (claiming jobs with `SKIP LOCKED`), the branch lives here and only here.
+//! Functions that take `&mut AnyConnection` compose inside one transaction.
+
+pub mod audit;
+pub mod emails;
+pub mod exports;
+pub mod jobs;
+pub mod rate_limits;
+pub mod requests;
+pub mod sessions;
+pub mod source_runs;
+pub mod verifications;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use sqlx::AnyConnection as Conn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://…` or `postgres://…`. Any other scheme is refused with a message
+    /// naming the accepted ones.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            bail!(
+                "database_url must start with sqlite:// or postgres:// (found {:?})",
+                url.split(':').next().unwrap_or("")
+            );
+        };
+        let options = AnyConnectOptions::from_str(url).context("database_url is not a valid URL")?;
+        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            // One writer at a time on SQLite: WAL lets readers go on, the busy timeout queues writers.
+            pool = pool.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            pool = pool.max_connections(16);
+        }
+        let pool = pool
+            .connect_with(options)
+            .await
+            .context("cannot open the database at database_url")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.pool.begin().await.context("starting a database transaction")
+    }
+
+    pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool.acquire().await.context("acquiring a database connection")
+    }
+}

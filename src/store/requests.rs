@@ -1,0 +1,200 @@
+//! Requests and their lifecycle. A status only changes through [`transition`], which asks the
+//! domain whether the move is allowed and records it as an audit event in the same transaction.
+
+use anyhow::{Context, anyhow};
+use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyRow;
+use time::Date;
+
+use super::{Conn, audit};
+use crate::domain::{Locale, Reference, RequestKind, RequestStatus};
+
+#[derive(Debug, Clone)]
+pub struct RequestRow {
+    pub id: String,
+    pub reference: Option<Reference>,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    /// `None` once the request's personal data has been purged.
+    pub email: Option<String>,
+    pub email_hash: String,
+    pub locale: Locale,
+    pub jurisdiction: String,
+    pub channel: String,
+    pub received_at: i64,
+    pub received_on: Date,
+    pub due_on: Date,
+    pub extension_notice_by: Date,
+    pub verified_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+pub struct NewRequest<'a> {
+    pub id: &'a str,
+    pub kind: RequestKind,
+    pub email: &'a str,
+    pub email_hash: &'a str,
+    pub locale: Locale,
+    pub jurisdiction: &'a str,
+    pub channel: &'a str,
+    pub received_at: i64,
+    pub received_on: Date,
+    pub due_on: Date,
+    pub extension_notice_by: Date,
+}
+
+const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
+     received_at, received_on, due_on, extension_notice_by, verified_at, completed_at";
+
+pub(crate) fn date_to_text(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+pub(crate) fn text_to_date(s: &str) -> anyhow::Result<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, format).with_context(|| format!("bad date in store: {s:?}"))
+}
+
+fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
+    let reference: Option<String> = row.try_get("reference")?;
+    let kind: String = row.try_get("kind")?;
+    let status: String = row.try_get("status")?;
+    let locale: String = row.try_get("locale")?;
+    Ok(RequestRow {
+        id: row.try_get("id")?,
+        reference: reference
+            .map(|r| r.parse().map_err(|_| anyhow!("bad reference in store")))
+            .transpose()?,
+        kind: kind.parse().map_err(|_| anyhow!("bad kind in store: {kind}"))?,
+        status: status.parse().map_err(|_| anyhow!("bad status in store: {status}"))?,
+        email: row.try_get("email")?,
+        email_hash: row.try_get("email_hash")?,
+        locale: Locale::from_tag(&locale).unwrap_or_default(),
+        jurisdiction: row.try_get("jurisdiction")?,
+        channel: row.try_get("channel")?,
+        received_at: row.try_get("received_at")?,
+        received_on: text_to_date(&row.try_get::<String, _>("received_on")?)?,
+        due_on: text_to_date(&row.try_get::<String, _>("due_on")?)?,
+        extension_notice_by: text_to_date(&row.try_get::<String, _>("extension_notice_by")?)?,
+        verified_at: row.try_get("verified_at")?,
+        completed_at: row.try_get("completed_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, r: &NewRequest<'_>, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO requests (id, kind, status, email, email_hash, locale, jurisdiction, channel, \
+         received_at, received_on, due_on, extension_notice_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(r.id)
+    .bind(r.kind.as_str())
+    .bind(RequestStatus::Submitted.as_str())
+    .bind(r.email)
+    .bind(r.email_hash)
+    .bind(r.locale.as_str())
+    .bind(r.jurisdiction)
+    .bind(r.channel)
+    .bind(r.received_at)
+    .bind(date_to_text(r.received_on))
+    .bind(date_to_text(r.due_on))
+    .bind(date_to_text(r.extension_notice_by))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .context("inserting a request")?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> anyhow::Result<Option<RequestRow>> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM requests WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("loading a request")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_reference(conn: &mut Conn, reference: &Reference) -> anyhow::Result<Option<RequestRow>> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM requests WHERE reference = $1")))
+        .bind(reference.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .context("loading a request by reference")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The verified requests of one person (by keyed email hash), newest first.
+pub async fn verified_for_email_hash(conn: &mut Conn, email_hash: &str) -> anyhow::Result<Vec<RequestRow>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM requests WHERE email_hash = $1 AND reference IS NOT NULL \
+         ORDER BY received_at DESC"
+    )))
+    .bind(email_hash)
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing a person's requests")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Moves a request to `to` if the lifecycle allows it and nobody changed it meanwhile, and records
+/// the transition. Fails (changing nothing) otherwise.
+pub async fn transition(
+    conn: &mut Conn,
+    request: &RequestRow,
+    to: RequestStatus,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    request.status.transition(to)?;
+    let completed = if to.is_terminal() { Some(now) } else { None };
+    let done = sqlx::query(
+        "UPDATE requests SET status = $1, updated_at = $2, completed_at = COALESCE($3, completed_at) \
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(completed)
+    .bind(&request.id)
+    .bind(request.status.as_str())
+    .execute(&mut *conn)
+    .await
+    .context("changing a request's status")?;
+    if done.rows_affected() != 1 {
+        anyhow::bail!("request {} changed concurrently; expected status {}", request.id, request.status);
+    }
+    audit::record(
+        conn,
+        Some(&request.id),
+        actor,
+        "status_changed",
+        &serde_json::json!({ "from": request.status.as_str(), "to": to.as_str() }),
+        now,
+    )
+    .await
+}
+
+/// Gives a newly verified request its reference (`DSR-<year>-<n>`), sequential per year.
+pub async fn assign_reference(conn: &mut Conn, id: &str, year: i32, now: i64) -> anyhow::Result<Reference> {
+    sqlx::query(
+        "INSERT INTO reference_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING",
+    )
+    .bind(year)
+    .execute(&mut *conn)
+    .await
+    .context("creating the reference counter")?;
+    let last: i64 = sqlx::query_scalar("UPDATE reference_counters SET last = last + 1 WHERE year = $1 RETURNING last")
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await
+        .context("incrementing the reference counter")?;
+    let reference = Reference::new(year, last);
+    sqlx::query("UPDATE requests SET reference = $1, verified_at = $2, updated_at = $2 WHERE id = $3")
+        .bind(reference.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("saving the reference")?;
+    Ok(reference)
+}

@@ -1,0 +1,49 @@
+//! The web edge: the public portal (`portal`), demo-only pages (`dev`), and what they share.
+
+pub mod assets;
+pub mod dev;
+pub mod error;
+pub mod middleware;
+pub mod page;
+pub mod portal;
+pub mod urls;
+
+use actix_web::web;
+
+pub use error::PageError;
+pub use page::Page;
+
+/// Largest form body accepted; a request form is a few hundred bytes.
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(FORM_LIMIT)
+            .error_handler(|err, _req| {
+                let kind = match err {
+                    actix_web::error::UrlencodedError::Overflow { .. } => error::ErrorKind::TooLarge,
+                    _ => error::ErrorKind::BadForm,
+                };
+                PageError::Kind(kind).into()
+            }),
+    )
+    .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NOT_FOUND.into()))
+    .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::BAD_FORM.into()))
+    .route("/health", web::get().to(health))
+    .route("/static/{file}", web::get().to(assets::serve))
+    .configure(portal::routes)
+    .configure(dev::routes)
+    .default_service(web::to(not_found));
+}
+
+async fn health(app: web::Data<crate::app::App>) -> actix_web::HttpResponse {
+    match sqlx::query("SELECT 1").execute(app.store.pool()).await {
+        Ok(_) => actix_web::HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Err(_) => actix_web::HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "database unavailable" })),
+    }
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, PageError> {
+    Err(PageError::NOT_FOUND)
+}

@@ -1,0 +1,36 @@
+//! The public portal: ask, prove it is you, follow, download.
+
+mod home;
+mod status;
+mod verify;
+
+use actix_web::{HttpRequest, web};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home::show))
+        .route("/requests", web::post().to(home::submit))
+        .route("/check-inbox", web::get().to(verify::check_inbox))
+        .route("/verify/code", web::post().to(verify::by_code))
+        .route("/verify/resend", web::post().to(verify::resend))
+        .route("/verify/{token}", web::get().to(verify::confirm_page))
+        .route("/verify/{token}", web::post().to(verify::by_link))
+        .route("/requests/{reference}", web::get().to(status::show))
+        .route("/requests/{reference}/signin", web::post().to(status::signin))
+        .route("/requests/{reference}/export", web::get().to(status::download))
+        .route("/signout", web::post().to(status::sign_out));
+}
+
+/// The peer's address, for rate limits. Forwarded headers are not trusted: behind a reverse proxy
+/// every client shares the proxy's limit until proxy support is configured (docs/deployment.md).
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// A handle on the "check your inbox" page is an opaque 128-bit id in hex.
+fn valid_handle(h: &str) -> bool {
+    h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn see_other(location: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther().insert_header(("Location", location)).finish()
+}

@@ -1,0 +1,250 @@
+//! A request's page for its verified owner, the sign-in that reopens it, and the download.
+
+use std::io::Read;
+
+use actix_web::body::SizedStream;
+use actix_web::cookie::Cookie;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{client_ip, see_other};
+use crate::app::App;
+use crate::clock::from_ms;
+use crate::domain::{Reference, RequestStatus};
+use crate::i18n::Tr;
+use crate::services::notify::{format_date, kind_label};
+use crate::services::requests::{self, DownloadError, StatusView, Submitted};
+use crate::store::source_runs::RunStatus;
+use crate::web::page::SESSION_COOKIE;
+use crate::web::{Page, PageError, urls};
+
+struct SourceLine {
+    label: String,
+    state: &'static str,
+    state_class: &'static str,
+    records: String,
+}
+
+struct DownloadLine {
+    url: String,
+    size: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/status.html")]
+struct StatusTemplate<'a> {
+    t: Tr,
+    page: &'a Page,
+    reference: &'a str,
+    kind: &'a str,
+    status: &'a str,
+    status_class: &'a str,
+    explanation: &'a str,
+    received: String,
+    due: String,
+    days_left: String,
+    sources: Vec<SourceLine>,
+    download: Option<DownloadLine>,
+    export_expired: bool,
+    refresh: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/signin.html")]
+struct SigninTemplate<'a> {
+    t: Tr,
+    page: &'a Page,
+    lead: String,
+    action: String,
+}
+
+fn status_keys(s: RequestStatus) -> (&'static str, &'static str) {
+    match s {
+        RequestStatus::Submitted => ("portal.status.states.submitted", "portal.status.explain.submitted"),
+        RequestStatus::Verified => ("portal.status.states.verified", "portal.status.explain.verified"),
+        RequestStatus::Collecting => ("portal.status.states.collecting", "portal.status.explain.collecting"),
+        RequestStatus::Ready => ("portal.status.states.ready", "portal.status.explain.ready"),
+        RequestStatus::AwaitingReview => ("portal.status.states.awaiting_review", "portal.status.explain.awaiting_review"),
+        RequestStatus::Executing => ("portal.status.states.executing", "portal.status.explain.executing"),
+        RequestStatus::Completed => ("portal.status.states.completed", "portal.status.explain.completed"),
+        RequestStatus::Denied => ("portal.status.states.denied", "portal.status.explain.denied"),
+        RequestStatus::Cancelled => ("portal.status.states.cancelled", "portal.status.explain.cancelled"),
+        RequestStatus::Expired => ("portal.status.states.expired", "portal.status.explain.expired"),
+        RequestStatus::NeedsAttention => ("portal.status.states.needs_attention", "portal.status.explain.needs_attention"),
+    }
+}
+
+fn human_size(t: Tr, bytes: i64) -> String {
+    let (value, unit) = if bytes >= 1 << 20 {
+        (bytes as f64 / (1 << 20) as f64, t.get("common.units.mb"))
+    } else {
+        ((bytes as f64 / 1024.0).max(0.1), t.get("common.units.kb"))
+    };
+    let s = format!("{value:.1}");
+    let s = if t.locale == crate::domain::Locale::Fr { s.replace('.', ",") } else { s };
+    format!("{s}\u{a0}{unit}")
+}
+
+fn render_status(page: &Page, app: &App, reference: &Reference, view: &StatusView) -> Result<String, PageError> {
+    let t = page.t;
+    let r = &view.request;
+    let (status, explanation) = status_keys(r.status);
+    let left = crate::deadlines::days_left(view.today, r.due_on);
+    let days_left = match left {
+        0 => t.get("portal.status.due_today").to_owned(),
+        n if n > 0 => t.fmt("portal.status.days_left", &[("n", &n.to_string())]),
+        n => t.fmt("portal.status.days_late", &[("n", &(-n).to_string())]),
+    };
+    let sources = view
+        .sources
+        .iter()
+        .map(|s| {
+            let (state, class) = match s.status {
+                RunStatus::Pending => (t.get("portal.status.source.pending"), "pending"),
+                RunStatus::Running => (t.get("portal.status.source.running"), "running"),
+                RunStatus::Done => (t.get("portal.status.source.done"), "done"),
+                RunStatus::Failed => (t.get("portal.status.source.failed"), "failed"),
+            };
+            let records = if s.status == RunStatus::Done {
+                t.fmt("portal.status.source.records", &[("n", &s.records.to_string())])
+            } else {
+                String::new()
+            };
+            SourceLine { label: s.label.clone(), state, state_class: class, records }
+        })
+        .collect();
+    let now = app.now_ms();
+    let live_export = view.export.as_ref().filter(|e| e.deleted_at.is_none() && e.expires_at > now);
+    let download = live_export.map(|e| DownloadLine {
+        url: urls::download(reference),
+        size: human_size(t, e.size_bytes),
+        expires: t.fmt("portal.status.download_expires", &[("date", &format_date(t, from_ms(e.expires_at).date()))]),
+    });
+    let export_expired = view.export.is_some() && live_export.is_none();
+    let class = match r.status {
+        RequestStatus::Ready | RequestStatus::Completed => "good",
+        RequestStatus::NeedsAttention | RequestStatus::Denied => "warn",
+        _ => "neutral",
+    };
+    Ok(StatusTemplate {
+        t,
+        page,
+        reference: reference.as_str(),
+        kind: kind_label(t, r.kind),
+        status: t.get(status),
+        status_class: class,
+        explanation: t.get(explanation),
+        received: format_date(t, r.received_on),
+        due: format_date(t, r.due_on),
+        days_left,
+        sources,
+        download,
+        export_expired,
+        refresh: matches!(r.status, RequestStatus::Verified | RequestStatus::Collecting),
+    }
+    .render()
+    .map_err(anyhow::Error::from)?)
+}
+
+fn parse_reference(raw: &str) -> Result<Reference, PageError> {
+    raw.parse().map_err(|_| PageError::NOT_FOUND)
+}
+
+/// The session's owner, if the browser holds a live requester session.
+async fn owner(app: &App, page: &Page) -> Result<Option<String>, PageError> {
+    match &page.session {
+        Some(token) => Ok(requests::session_owner(app, token).await?),
+        None => Ok(None),
+    }
+}
+
+pub async fn show(page: Page, app: web::Data<App>, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let reference = parse_reference(&reference)?;
+    let view = match owner(&app, &page).await? {
+        Some(hash) => requests::status(&app, &reference, &hash).await?,
+        None => None,
+    };
+    let body = match view {
+        Some(view) => render_status(&page, &app, &reference, &view)?,
+        // Not signed in, someone else's request, or no such request: the same sign-in page.
+        None => SigninTemplate {
+            t: page.t,
+            page: &page,
+            lead: page.t.fmt("portal.signin.lead", &[("reference", reference.as_str())]),
+            action: urls::signin(&reference),
+        }
+            .render()
+            .map_err(anyhow::Error::from)?,
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn signin(
+    page: Page,
+    app: web::Data<App>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let reference = parse_reference(&reference)?;
+    match requests::request_signin(&app, &reference, &client_ip(&req)).await? {
+        Submitted::Pending { handle } => Ok(see_other(urls::check_inbox(&handle))),
+        Submitted::TooMany => Err(PageError::TOO_MANY),
+    }
+}
+
+pub async fn sign_out(page: Page, app: web::Data<App>, form: web::Form<CsrfForm>) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    if let Some(token) = &page.session {
+        requests::sign_out(&app, token).await?;
+    }
+    let mut res = see_other(urls::home());
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    Ok(res)
+}
+
+const CHUNK: usize = 64 * 1024;
+
+pub async fn download(page: Page, app: web::Data<App>, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let reference = parse_reference(&reference)?;
+    let Some(hash) = owner(&app, &page).await? else { return Ok(see_other(urls::status(&reference))) };
+    let download = match requests::download(&app, &reference, &hash).await? {
+        Ok(d) => d,
+        Err(DownloadError::NotFound) => return Ok(see_other(urls::status(&reference))),
+        Err(DownloadError::NotReady | DownloadError::Expired) => return Ok(see_other(urls::status(&reference))),
+    };
+    // Decrypt in blocking chunks: the file is never whole in memory.
+    let stream = futures_util::stream::try_unfold(download.reader, |mut reader| async move {
+        let (reader, chunk) = web::block(move || -> std::io::Result<_> {
+            let mut buf = vec![0u8; CHUNK];
+            let mut filled = 0;
+            while filled < CHUNK {
+                let n = reader.read(&mut buf[filled..])?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            Ok((reader, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if chunk.is_empty() { Ok::<_, std::io::Error>(None) } else { Ok(Some((web::Bytes::from(chunk), reader))) }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", download.file_name)))
+        .body(SizedStream::new(download.size, Box::pin(stream))))
+}

@@ -1,0 +1,176 @@
+//! Proving control of the address: the "check your inbox" page with its code form, the confirm
+//! page behind the emailed link (a GET never consumes anything), and resending.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{client_ip, see_other, valid_handle};
+use crate::app::App;
+use crate::i18n::Tr;
+use crate::services::requests::{self, Verified, VerifyError};
+use crate::web::middleware::cookie;
+use crate::web::page::SESSION_COOKIE;
+use crate::web::{Page, PageError, urls};
+
+#[derive(Template)]
+#[template(path = "portal/check_inbox.html")]
+struct CheckInbox<'a> {
+    t: Tr,
+    page: &'a Page,
+    handle: &'a str,
+    notice: Option<&'a str>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/confirm.html")]
+struct Confirm<'a> {
+    t: Tr,
+    page: &'a Page,
+    token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "portal/verify_failed.html")]
+struct Failed<'a> {
+    t: Tr,
+    page: &'a Page,
+    message: &'a str,
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+}
+
+fn render_inbox(page: &Page, handle: &str, notice: Option<&str>, error: Option<String>) -> Result<String, PageError> {
+    Ok(CheckInbox { t: page.t, page, handle, notice, error }.render().map_err(anyhow::Error::from)?)
+}
+
+fn error_message(page: &Page, e: VerifyError) -> String {
+    let t = page.t;
+    match e {
+        VerifyError::Invalid => t.get("portal.verify.errors.invalid").to_owned(),
+        VerifyError::Expired => t.get("portal.verify.errors.expired").to_owned(),
+        VerifyError::AlreadyUsed => t.get("portal.verify.errors.used").to_owned(),
+        VerifyError::Locked => t.get("portal.verify.errors.locked").to_owned(),
+        VerifyError::WrongCode { remaining } => t.fmt("portal.verify.errors.wrong_code", &[("remaining", &remaining.to_string())]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    h: String,
+    #[serde(default)]
+    resent: Option<String>,
+}
+
+pub async fn check_inbox(page: Page, q: web::Query<InboxQuery>) -> Result<HttpResponse, PageError> {
+    if !valid_handle(&q.h) {
+        return Err(PageError::NOT_FOUND);
+    }
+    let notice = match q.resent.as_deref() {
+        Some("1") => Some(page.t.get("portal.verify.resent")),
+        Some("limited") => Some(page.t.get("portal.verify.resend_limited")),
+        _ => None,
+    };
+    Ok(html(actix_web::http::StatusCode::OK, render_inbox(&page, &q.h, notice, None)?))
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    h: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The verified requester gets a session cookie and lands on their request's page.
+fn signed_in(app: &App, v: Verified) -> HttpResponse {
+    let mut res = see_other(urls::status(&v.reference));
+    let _ = res.add_cookie(&cookie(SESSION_COOKIE, v.session_token, app.settings.cookie_secure()));
+    res
+}
+
+pub async fn by_code(page: Page, app: web::Data<App>, form: web::Form<CodeForm>) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    if !valid_handle(&form.h) {
+        return Err(PageError::BAD_FORM);
+    }
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        let error = Some(page.t.get("portal.verify.errors.code_format").to_owned());
+        return Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &form.h, None, error)?));
+    }
+    match requests::verify_code(&app, &form.h, &code).await? {
+        Ok(v) => Ok(signed_in(&app, v)),
+        Err(e) => {
+            let error = Some(error_message(&page, e));
+            Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &form.h, None, error)?))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    h: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn resend(page: Page, app: web::Data<App>, req: HttpRequest, form: web::Form<ResendForm>) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    if !valid_handle(&form.h) {
+        return Err(PageError::BAD_FORM);
+    }
+    let sent = requests::resend(&app, &form.h, &client_ip(&req)).await?;
+    let flag = if sent { "1" } else { "limited" };
+    Ok(see_other(format!("{}&resent={flag}", urls::check_inbox(&form.h))))
+}
+
+/// Link tokens are 32 random bytes in URL-safe base64.
+fn valid_token(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub async fn confirm_page(page: Page, app: web::Data<App>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let check = if valid_token(&token) { requests::peek_token(&app, &token).await? } else { Err(VerifyError::Invalid) };
+    match check {
+        Ok(()) => Ok(html(
+            actix_web::http::StatusCode::OK,
+            Confirm { t: page.t, page: &page, token: &token }.render().map_err(anyhow::Error::from)?,
+        )),
+        Err(e) => failed(&page, e),
+    }
+}
+
+fn failed(page: &Page, e: VerifyError) -> Result<HttpResponse, PageError> {
+    let message = error_message(page, e);
+    let body = Failed { t: page.t, page, message: &message }.render().map_err(anyhow::Error::from)?;
+    Ok(html(actix_web::http::StatusCode::GONE, body))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn by_link(
+    page: Page,
+    app: web::Data<App>,
+    token: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    if !valid_token(&token) {
+        return failed(&page, VerifyError::Invalid);
+    }
+    match requests::verify_token(&app, &token).await? {
+        Ok(v) => Ok(signed_in(&app, v)),
+        Err(e) => failed(&page, e),
+    }
+}

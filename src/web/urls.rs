@@ -1,0 +1,43 @@
+//! Every link the pages use, from one place.
+
+use crate::domain::Reference;
+
+pub fn home() -> String {
+    "/".into()
+}
+pub fn submit() -> String {
+    "/requests".into()
+}
+pub fn check_inbox(handle: &str) -> String {
+    format!("/check-inbox?h={handle}")
+}
+pub fn verify_code() -> String {
+    "/verify/code".into()
+}
+pub fn resend() -> String {
+    "/verify/resend".into()
+}
+pub fn verify_link(token: &str) -> String {
+    format!("/verify/{token}")
+}
+pub fn status(reference: &Reference) -> String {
+    format!("/requests/{reference}")
+}
+pub fn signin(reference: &Reference) -> String {
+    format!("/requests/{reference}/signin")
+}
+pub fn download(reference: &Reference) -> String {
+    format!("/requests/{reference}/export")
+}
+pub fn sign_out() -> String {
+    "/signout".into()
+}
+pub fn stylesheet() -> String {
+    format!("/static/style.css?v={}", &crate::crypto::sha256_hex(super::assets::STYLE.as_bytes())[..10])
+}
+pub fn outbox() -> String {
+    "/dev/outbox".into()
+}
+pub fn outbox_message(id: &str) -> String {
+    format!("/dev/outbox/{id}")
+}
