@@ -275,12 +275,12 @@ impl Settings {
     }
 
     /// The demo: no file, everything under the data directory, demo CRM sources.
-    pub fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
+    pub async fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
         let data_dir = overrides.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let (secret_key, export_key) = demo_keys(&data_dir)?;
         let demo_dir = data_dir.join("demo-crm");
-        demo_setup_pending(&demo_dir)?; // TODO(wire): crate::demo::create_demo_crm
+        crate::demo::create_demo_crm(&demo_dir).await?;
         Ok(Settings {
             listen: overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
             base_url: None,
@@ -297,7 +297,7 @@ impl Settings {
             },
             jobs: JobSettings { poll_interval_ms: 250, ..Default::default() },
             rate_limits: RateLimitSettings::default(),
-            sources: Vec::new(), // TODO(wire): crate::demo::demo_sources(&demo_dir)?
+            sources: crate::demo::demo_sources(&demo_dir)?,
             secret_key,
             export_key,
             data_dir,
@@ -376,6 +376,21 @@ pub fn cnil() -> Authority {
     }
 }
 
-fn demo_setup_pending(_dir: &Path) -> anyhow::Result<()> {
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped example is a valid configuration (secrets aside, which come from the environment).
+    #[test]
+    fn example_configuration_parses() {
+        let file: FileSettings = toml::from_str(include_str!("../dossier.example.toml")).expect("dossier.example.toml");
+        assert_eq!(file.sources.len(), 1);
+        assert_eq!(file.controller.country, "FR");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let err = toml::from_str::<FileSettings>("listn = '127.0.0.1:1'\n").unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+    }
 }

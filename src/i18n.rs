@@ -145,12 +145,14 @@ mod tests {
         let mut missing = Vec::new();
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap_or_default();
-            for pat in ["t.get(\"", "t.fmt(\"", "tr.get(\"", "tr.fmt(\""] {
-                for piece in text.split(pat).skip(1) {
-                    let key = piece.split('"').next().unwrap();
-                    if !key.contains('{') && !en.contains(key) {
-                        missing.push(format!("{}: {key}", f.display()));
-                    }
+            // Any string literal shaped like a catalog key, wherever it is written.
+            for piece in text.split('"') {
+                let is_key = ["common.", "portal.", "mail.", "export."].iter().any(|p| piece.starts_with(p))
+                    && piece.len() > 8
+                    && piece.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+                    && !piece.ends_with('.');
+                if is_key && !en.contains(piece) {
+                    missing.push(format!("{}: {piece}", f.display()));
                 }
             }
         }

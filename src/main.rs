@@ -9,11 +9,11 @@ use dossier::clock::SystemClock;
 use dossier::config::{Overrides, Settings};
 use dossier::startup::Application;
 
-fn settings(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Settings> {
+async fn settings(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Settings> {
     let overrides = Overrides { listen, data_dir: common.data_dir.clone() };
     match &common.config {
         Some(path) => Settings::from_file(path, &overrides),
-        None => Settings::demo(&overrides),
+        None => Settings::demo(&overrides).await,
     }
 }
 
@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { common, listen } => {
-            let settings = settings(&common, listen)?;
+            let settings = settings(&common, listen).await?;
             let demo = settings.demo;
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             let state = app.app();
@@ -47,14 +47,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { common } => {
-            let settings = settings(&common, None)?;
+            let settings = settings(&common, None).await?;
             let store = dossier::store::Store::connect(&settings.database_url).await?;
             store.migrate().await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
         Command::Connectors { command: ConnectorsCommand::Check { common } } => {
-            let settings = settings(&common, None)?;
+            let settings = settings(&common, None).await?;
             let connectors = dossier::connectors::build(&settings.sources)?;
             let mut failed = false;
             for c in &connectors {

@@ -290,6 +290,15 @@ enum Pool {
     Sqlite(SqlitePool),
 }
 
+/// What one collection has gathered while its rows stream past.
+#[derive(Debug, Default)]
+struct CollectionState {
+    /// The distinct values of the columns later collections reference.
+    keys: HashMap<String, BTreeSet<Bind>>,
+    /// Whether `begin_collection` was called (only once a first row arrives).
+    begun: bool,
+}
+
 /// Why reading rows stopped.
 #[derive(Debug)]
 enum FetchError {
@@ -651,16 +660,15 @@ impl SqlConnector {
         &self,
         pool: &Pool,
         plan: &Plan,
-        sql: String,
-        binds: Vec<Bind>,
-        keys: &mut HashMap<String, BTreeSet<Bind>>,
-        begun: &mut bool,
+        query: (String, Vec<Bind>),
+        state: &mut CollectionState,
         sink: &mut dyn RecordSink,
     ) -> Result<(), ConnectorError> {
         let doing = Doing::Reading {
             collection: &plan.name,
             table: &plan.table,
         };
+        let (sql, binds) = query;
         let mut rows = pool.fetch(sql, binds);
         while let Some(next) = rows.next().await {
             let mut record = match next {
@@ -670,7 +678,7 @@ impl SqlConnector {
             };
             for key in &plan.keys {
                 if let Some(v) = lookup(&record, key, self.dialect).and_then(Bind::from_json) {
-                    keys.entry(key.clone()).or_default().insert(v);
+                    state.keys.entry(key.clone()).or_default().insert(v);
                 }
             }
             for hidden in &plan.hidden {
@@ -690,11 +698,11 @@ impl SqlConnector {
                     }
                 }
             }
-            if !*begun {
+            if !state.begun {
                 let fields: Vec<String> = record.keys().cloned().collect();
                 sink.begin_collection(&plan.name, &fields)
                     .map_err(|e| sink_error(e, plan))?;
-                *begun = true;
+                state.begun = true;
             }
             sink.record(record).map_err(|e| sink_error(e, plan))?;
         }
@@ -960,7 +968,7 @@ fn format_count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1036,13 +1044,14 @@ impl Connector for SqlConnector {
         sink: &mut dyn RecordSink,
     ) -> Result<(), ConnectorError> {
         let pool = self.pool().await?;
-        // The distinct values of each key column, per collection, for the collections after it.
-        let mut keys: Vec<HashMap<String, BTreeSet<Bind>>> = vec![HashMap::new(); self.plans.len()];
+        // Per collection: the distinct values of its key columns, for the collections after it.
+        let mut states: Vec<CollectionState> = (0..self.plans.len())
+            .map(|_| CollectionState::default())
+            .collect();
         let email = subject.email.as_str();
         for (i, plan) in self.plans.iter().enumerate() {
-            let (done, rest) = keys.split_at_mut(i);
-            let mine = &mut rest[0];
-            let mut begun = false;
+            let (done, rest) = states.split_at_mut(i);
+            let state = &mut rest[0];
             let from = format!(
                 "SELECT {} FROM {}",
                 plan.select_list(self.dialect),
@@ -1051,22 +1060,21 @@ impl Connector for SqlConnector {
             match &plan.filter {
                 Filter::Email(cols) => {
                     let (cond, binds) = self.where_email(cols, email);
-                    let sql = format!("{from} WHERE {cond}");
-                    self.stream_rows(pool, plan, sql, binds, mine, &mut begun, sink)
-                        .await?;
+                    let query = (format!("{from} WHERE {cond}"), binds);
+                    self.stream_rows(pool, plan, query, state, sink).await?;
                 }
                 Filter::Via {
                     parent,
                     column,
                     references,
                 } => {
-                    let Some(parent_keys) = done[*parent].get(references) else {
+                    let Some(parent_keys) = done[*parent].keys.get(references) else {
                         continue;
                     };
                     let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
                     for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
                         let sql = format!("{from} WHERE {}", self.where_in(column, batch.len()));
-                        self.stream_rows(pool, plan, sql, batch.to_vec(), mine, &mut begun, sink)
+                        self.stream_rows(pool, plan, (sql, batch.to_vec()), state, sink)
                             .await?;
                     }
                 }

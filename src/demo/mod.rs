@@ -1,1 +1,387 @@
-//! STUB: the demo CRM is being written.
+//! The demo: `dossier serve` without a configuration file runs against two small SQLite databases
+//! of a fictional office-supplies shop, so a newcomer can follow a request end to end.
+//!
+//! - [`create_demo_crm`] writes `crm.db` (companies, contacts, orders, order lines, interactions)
+//!   and `newsletter.db` (subscribers, campaign opens and clicks) into a folder, once.
+//! - [`demo_sources`] returns their `[[sources]]` configuration, parsed from `sources.toml` by the
+//!   same deserializer as an operator's own file: the demo is configured like a real CRM.
+//! - [`DEMO_PEOPLE`] lists the addresses worth trying.
+//!
+//! All people are fictional; addresses use the reserved `example.*` domains.
+
+mod seed;
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+use sqlx::{Connection, Executor};
+
+use crate::connectors::SourceConfig;
+
+pub use seed::SplitMix64;
+
+/// The people the demo is built around: (email, what the demo shows with it).
+pub const DEMO_PEOPLE: &[(&str, &str)] = &[
+    (
+        "jeanne.martin@example.fr",
+        "Jeanne Martin, manager of a Paris bookshop: two contact records (one found through the \
+         secondary email column), her company, 4 orders with 7 lines, 4 interactions (one note \
+         holds <script> text, which pages must escape) and a newsletter subscription stored as \
+         `JEANNE.MARTIN@example.fr  ` (other case, trailing spaces) with 5 opens and clicks",
+    ),
+    (
+        "jeanne.martin@example.com",
+        "Another Jeanne Martin (Lyon): a near-duplicate address that must never be mixed with the \
+         first one",
+    ),
+    (
+        "jeanne.martin2@example.fr",
+        "A third person with a look-alike address; unsubscribed from the newsletter",
+    ),
+    (
+        "oliver.smith@example.co.uk",
+        "Oliver Smith, Manchester: an English-speaking customer with orders in GBP, an interaction \
+         and newsletter activity",
+    ),
+    (
+        "paul.durand@example.fr",
+        "Jeanne's colleague at the same company: shares her company record, nothing else",
+    ),
+    (
+        "nobody@example.org",
+        "An address no source knows: the answer says so",
+    ),
+];
+
+/// The files [`create_demo_crm`] writes.
+pub const CRM_FILE: &str = "crm.db";
+pub const NEWSLETTER_FILE: &str = "newsletter.db";
+
+const SOURCES_TEMPLATE: &str = include_str!("sources.toml");
+const DIR_PLACEHOLDER: &str = "{{DEMO_DIR}}";
+
+/// Creates the demo databases in `dir` (created if needed) unless they are already there.
+///
+/// Async because it writes through sqlx. Each file is written under a temporary name and renamed
+/// into place once complete, so an interrupted start never leaves a half-filled demo behind; an
+/// existing file is left untouched. The content is the same on every run (fixed seed).
+pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    let crm = dir.join(CRM_FILE);
+    let newsletter = dir.join(NEWSLETTER_FILE);
+    if crm.exists() && newsletter.exists() {
+        return Ok(());
+    }
+    let pid = std::process::id();
+    let crm_tmp = dir.join(format!("{CRM_FILE}.{pid}.tmp"));
+    let newsletter_tmp = dir.join(format!("{NEWSLETTER_FILE}.{pid}.tmp"));
+    for f in [&crm_tmp, &newsletter_tmp] {
+        remove_if_present(f).await?;
+    }
+
+    let open = |path: &Path| {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+    };
+    let mut crm_conn = sqlx::SqliteConnection::connect_with(&open(&crm_tmp))
+        .await
+        .with_context(|| format!("cannot create {}", crm_tmp.display()))?;
+    let mut newsletter_conn = sqlx::SqliteConnection::connect_with(&open(&newsletter_tmp))
+        .await
+        .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
+    crm_conn
+        .execute(sqlx::raw_sql(seed::CRM_SCHEMA))
+        .await
+        .context("creating the demo CRM tables")?;
+    newsletter_conn
+        .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
+        .await
+        .context("creating the demo newsletter tables")?;
+    {
+        let mut crm_tx = crm_conn.begin().await?;
+        let mut newsletter_tx = newsletter_conn.begin().await?;
+        seed::fill(&mut crm_tx, &mut newsletter_tx)
+            .await
+            .context("filling the demo databases")?;
+        crm_tx.commit().await?;
+        newsletter_tx.commit().await?;
+    }
+    crm_conn.close().await?;
+    newsletter_conn.close().await?;
+
+    for (tmp, path) in [(&crm_tmp, &crm), (&newsletter_tmp, &newsletter)] {
+        if path.exists() {
+            // Another process finished first; keep its copy.
+            remove_if_present(tmp).await?;
+        } else {
+            tokio::fs::rename(tmp, path)
+                .await
+                .with_context(|| format!("cannot move the demo database to {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+/// The demo's `[[sources]]`, pointing at the databases in `dir`, parsed with the same
+/// deserializer as a user's configuration (`SourceConfig`).
+pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sources {
+        sources: Vec<SourceConfig>,
+    }
+    let dir = dir
+        .to_str()
+        .with_context(|| format!("the demo folder {} is not valid UTF-8", dir.display()))?;
+    let dir = dir.trim_end_matches('/');
+    // The folder goes into an `sqlite://` URL (percent-decoded by the driver) inside a TOML basic
+    // string: encode what either would misread.
+    let mut escaped = String::with_capacity(dir.len());
+    for c in dir.chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3F"),
+            '#' => escaped.push_str("%23"),
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            c if c.is_control() => {
+                anyhow::bail!("the demo folder path contains a control character")
+            }
+            c => escaped.push(c),
+        }
+    }
+    let text = SOURCES_TEMPLATE.replace(DIR_PLACEHOLDER, &escaped);
+    let parsed: Sources =
+        toml::from_str(&text).context("the demo sources template is not valid")?;
+    Ok(parsed.sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::connectors::{Record, RecordSink, Subject, build};
+    use crate::domain::EmailAddress;
+
+    #[derive(Default)]
+    struct Sink {
+        current: String,
+        records: BTreeMap<String, Vec<Record>>,
+    }
+
+    impl RecordSink for Sink {
+        fn begin_collection(&mut self, collection: &str, _fields: &[String]) -> anyhow::Result<()> {
+            assert!(
+                !self.records.contains_key(collection),
+                "{collection} begun twice"
+            );
+            self.current = collection.to_string();
+            self.records.insert(collection.to_string(), Vec::new());
+            Ok(())
+        }
+        fn record(&mut self, record: Record) -> anyhow::Result<()> {
+            self.records
+                .entry(self.current.clone())
+                .or_default()
+                .push(record);
+            Ok(())
+        }
+    }
+
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new() -> Self {
+            let p =
+                std::env::temp_dir().join(format!("dossier_demo_{:016x}", rand::random::<u64>()));
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Collects `email` from every demo source: "source/collection" → records.
+    async fn collect_all(dir: &Path, email: &str) -> BTreeMap<String, Vec<Record>> {
+        let connectors = build(&demo_sources(dir).unwrap()).unwrap();
+        let subject = Subject {
+            email: EmailAddress::parse(email).unwrap(),
+        };
+        let mut out = BTreeMap::new();
+        for c in connectors {
+            let mut sink = Sink::default();
+            c.collect(&subject, &mut sink).await.unwrap();
+            for (collection, records) in sink.records {
+                out.insert(format!("{}/{collection}", c.info().name), records);
+            }
+        }
+        out
+    }
+
+    fn counts(found: &BTreeMap<String, Vec<Record>>) -> Vec<(&str, usize)> {
+        found.iter().map(|(k, v)| (k.as_str(), v.len())).collect()
+    }
+
+    #[tokio::test]
+    async fn jeanne_martin_gets_exactly_her_records() {
+        let dir = TempDir::new();
+        create_demo_crm(&dir.0).await.unwrap();
+        let found = collect_all(&dir.0, "  Jeanne.Martin@EXAMPLE.fr").await;
+        assert_eq!(
+            counts(&found),
+            [
+                ("crm/companies", 1),
+                ("crm/contacts", 2),
+                ("crm/interactions", 4),
+                ("crm/order_lines", 7),
+                ("crm/orders", 4),
+                ("newsletter/campaign_events", 5),
+                ("newsletter/subscribers", 1),
+            ]
+        );
+        let all = serde_json::to_string(&found).unwrap();
+        for other in [
+            "jeanne.martin@example.com",
+            "jeanne.martin2@example.fr",
+            "paul.durand@example.fr",
+            "Paul",
+        ] {
+            assert!(!all.contains(other), "{other} leaked into Jeanne's data");
+        }
+        assert_eq!(
+            found["newsletter/subscribers"][0]["email"],
+            Value::from("JEANNE.MARTIN@example.fr  ")
+        );
+        assert_eq!(
+            found["crm/companies"][0]["name"],
+            Value::from("Librairie du Marais SARL")
+        );
+        assert!(
+            all.contains("<script>alert(1)</script>"),
+            "the escaping test case is present"
+        );
+        let mut totals: Vec<&str> = found["crm/orders"]
+            .iter()
+            .map(|o| o["total"].as_str().unwrap())
+            .collect();
+        totals.sort_unstable();
+        assert_eq!(totals, ["129.50", "394.70", "529.50", "549.00"]);
+        let mut flags: Vec<bool> = found["crm/contacts"]
+            .iter()
+            .map(|c| c["no_marketing"].as_bool().unwrap())
+            .collect();
+        flags.sort_unstable();
+        assert_eq!(flags, [false, true], "BOOLEAN columns read as booleans");
+    }
+
+    #[tokio::test]
+    async fn the_other_demo_people_are_found_and_the_unknown_one_is_not() {
+        let dir = TempDir::new();
+        create_demo_crm(&dir.0).await.unwrap();
+        let oliver = collect_all(&dir.0, "oliver.smith@example.co.uk").await;
+        assert_eq!(
+            counts(&oliver),
+            [
+                ("crm/companies", 1),
+                ("crm/contacts", 1),
+                ("crm/interactions", 1),
+                ("crm/order_lines", 3),
+                ("crm/orders", 2),
+                ("newsletter/campaign_events", 2),
+                ("newsletter/subscribers", 1),
+            ]
+        );
+        let other = collect_all(&dir.0, "jeanne.martin@example.com").await;
+        assert_eq!(other["crm/contacts"].len(), 1);
+        assert_eq!(other["crm/contacts"][0]["company_id"], Value::from(2));
+        let paul = collect_all(&dir.0, "paul.durand@example.fr").await;
+        assert_eq!(counts(&paul), [("crm/companies", 1), ("crm/contacts", 1)]);
+        assert!(collect_all(&dir.0, "nobody@example.org").await.is_empty());
+        for (email, _) in DEMO_PEOPLE {
+            assert!(EmailAddress::parse(email).is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_demo_is_deterministic_checked_and_created_once() {
+        let (a, b) = (TempDir::new(), TempDir::new());
+        create_demo_crm(&a.0).await.unwrap();
+        create_demo_crm(&b.0).await.unwrap();
+        let crm = std::fs::read(a.0.join(CRM_FILE)).unwrap();
+        assert_eq!(
+            crm,
+            std::fs::read(b.0.join(CRM_FILE)).unwrap(),
+            "same seed, same bytes"
+        );
+        let newsletter = std::fs::read(a.0.join(NEWSLETTER_FILE)).unwrap();
+        assert_eq!(
+            newsletter,
+            std::fs::read(b.0.join(NEWSLETTER_FILE)).unwrap()
+        );
+        // A second call leaves the files alone.
+        create_demo_crm(&a.0).await.unwrap();
+        assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
+        let leftovers: Vec<_> = std::fs::read_dir(&a.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+
+        let mut notes = Vec::new();
+        for c in build(&demo_sources(&a.0).unwrap()).unwrap() {
+            notes.extend(c.check().await.unwrap().notes);
+            for info in &c.info().collections {
+                let art15 = &info.art15;
+                assert!(
+                    !art15.purposes.is_empty() && art15.legal_basis.is_some(),
+                    "{}",
+                    info.name
+                );
+                assert!(
+                    art15.retention.is_some() && !art15.recipients.is_empty(),
+                    "{}",
+                    info.name
+                );
+            }
+        }
+        assert!(
+            notes.contains(&"326 rows in table contacts (collection contacts)".to_string()),
+            "{notes:?}"
+        );
+        assert_eq!(notes.len(), 7);
+    }
+
+    #[test]
+    fn the_template_parses_for_awkward_folders() {
+        let sources = demo_sources(Path::new("/tmp/a \"quoted\" dir?#%/demo")).unwrap();
+        let crate::connectors::SourceConfig::Sql(crm) = &sources[0];
+        assert_eq!(
+            crm.url.as_deref(),
+            Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=ro")
+        );
+        assert_eq!(sources.len(), 2);
+        let newsletter = build(&sources).unwrap().remove(1);
+        let recipients = &newsletter.info().collections[0].art15.recipients;
+        assert!(recipients.iter().any(|r| r.third_country
+            && r.country.as_deref() == Some("US")
+            && r.safeguards.is_some()));
+    }
+}

@@ -39,7 +39,10 @@ enum LineRef<'a> {
 #[serde(rename_all = "snake_case")]
 pub enum SpoolEvent {
     /// The records that follow, up to the next `Collection`, belong to this collection.
-    Collection { name: String, fields: Vec<String> },
+    Collection {
+        name: String,
+        fields: Vec<String>,
+    },
     Record(Record),
 }
 
@@ -79,24 +82,36 @@ impl SpoolWriter {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = opts.open(path).with_context(|| format!("creating spool {}", path.display()))?;
+        let file = opts
+            .open(path)
+            .with_context(|| format!("creating spool {}", path.display()))?;
         let out = EncryptingWriter::new(BufWriter::with_capacity(BUFFER, file), key)
             .with_context(|| format!("writing spool {}", path.display()))?;
-        Ok(Self { out, summary: SpoolSummary::default(), seen: HashSet::new(), line: Vec::new() })
+        Ok(Self {
+            out,
+            summary: SpoolSummary::default(),
+            seen: HashSet::new(),
+            line: Vec::new(),
+        })
     }
 
     fn write_line(&mut self, line: &LineRef<'_>) -> anyhow::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, line).context("serialising a spool line")?;
         self.line.push(b'\n');
-        self.out.write_all(&self.line).context("writing the spool")?;
+        self.out
+            .write_all(&self.line)
+            .context("writing the spool")?;
         Ok(())
     }
 
     /// Seals the spool, makes it durable and says what it holds.
     pub fn finish(self) -> anyhow::Result<SpoolSummary> {
         let buffered = self.out.finish().context("sealing the spool")?;
-        let file = buffered.into_inner().map_err(|e| e.into_error()).context("flushing the spool")?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("flushing the spool")?;
         file.sync_all().context("syncing the spool")?;
         Ok(self.summary)
     }
@@ -107,8 +122,14 @@ impl RecordSink for SpoolWriter {
         if !self.seen.insert(collection.to_owned()) {
             bail!("the connector sent collection {collection:?} twice");
         }
-        self.write_line(&LineRef::Collection { name: collection, fields })?;
-        self.summary.collections.push(CollectionCount { name: collection.to_owned(), records: 0 });
+        self.write_line(&LineRef::Collection {
+            name: collection,
+            fields,
+        })?;
+        self.summary.collections.push(CollectionCount {
+            name: collection.to_owned(),
+            records: 0,
+        });
         Ok(())
     }
 
@@ -128,25 +149,32 @@ pub struct SpoolReader {
     seen: HashSet<String>,
     in_collection: bool,
     line_no: u64,
+    /// Set after the end or an error: the iterator then yields nothing more.
+    fused: bool,
 }
 
 impl SpoolReader {
     pub fn open(path: &Path, key: &SecretKey) -> anyhow::Result<Self> {
         let file = File::open(path).with_context(|| format!("opening spool {}", path.display()))?;
-        let dec = DecryptingReader::new(file, key).with_context(|| format!("reading spool {}", path.display()))?;
+        let dec = DecryptingReader::new(file, key)
+            .with_context(|| format!("reading spool {}", path.display()))?;
         Ok(Self {
             input: BufReader::with_capacity(BUFFER, dec),
             line: String::new(),
             seen: HashSet::new(),
             in_collection: false,
             line_no: 0,
+            fused: false,
         })
     }
 
     /// The next event, or `None` at the (authenticated) end of the spool.
     pub fn next_event(&mut self) -> anyhow::Result<Option<SpoolEvent>> {
         self.line.clear();
-        let n = self.input.read_line(&mut self.line).context("reading the spool")?;
+        let n = self
+            .input
+            .read_line(&mut self.line)
+            .context("reading the spool")?;
         if n == 0 {
             return Ok(None);
         }
@@ -156,12 +184,18 @@ impl SpoolReader {
         match &event {
             SpoolEvent::Collection { name, .. } => {
                 if !self.seen.insert(name.clone()) {
-                    bail!("spool line {}: collection {name:?} appears twice", self.line_no);
+                    bail!(
+                        "spool line {}: collection {name:?} appears twice",
+                        self.line_no
+                    );
                 }
                 self.in_collection = true;
             }
             SpoolEvent::Record(_) if !self.in_collection => {
-                bail!("spool line {}: a record comes before any collection", self.line_no)
+                bail!(
+                    "spool line {}: a record comes before any collection",
+                    self.line_no
+                )
             }
             SpoolEvent::Record(_) => {}
         }
@@ -172,13 +206,21 @@ impl SpoolReader {
 impl Iterator for SpoolReader {
     type Item = anyhow::Result<SpoolEvent>;
 
+    /// Yields each event, then `None` after the end or after the first error.
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_event().transpose()
+        if self.fused {
+            return None;
+        }
+        let item = self.next_event().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.fused = true;
+        }
+        item
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -199,17 +241,27 @@ mod tests {
         let path = dir.join("s.spool");
         let key = SecretKey::generate();
         let mut w = SpoolWriter::create(&path, &key).unwrap();
-        w.begin_collection("contacts", &fields(&["id", "email"])).unwrap();
-        w.record(rec(json!({"id": 1, "email": "a@example.org"}))).unwrap();
-        w.record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"}))).unwrap();
+        w.begin_collection("contacts", &fields(&["id", "email"]))
+            .unwrap();
+        w.record(rec(json!({"id": 1, "email": "a@example.org"})))
+            .unwrap();
+        w.record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"})))
+            .unwrap();
         w.begin_collection("orders", &fields(&["z", "a"])).unwrap();
-        w.record(rec(json!({"z": null, "a": {"nested": [1, 2]}}))).unwrap();
+        w.record(rec(json!({"z": null, "a": {"nested": [1, 2]}})))
+            .unwrap();
         let summary = w.finish().unwrap();
         assert_eq!(
             summary.collections,
             vec![
-                CollectionCount { name: "contacts".into(), records: 2 },
-                CollectionCount { name: "orders".into(), records: 1 }
+                CollectionCount {
+                    name: "contacts".into(),
+                    records: 2
+                },
+                CollectionCount {
+                    name: "orders".into(),
+                    records: 1
+                }
             ]
         );
         assert_eq!(summary.total_records(), 3);
@@ -218,12 +270,26 @@ mod tests {
         let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(7).any(|w| w == b"example"));
 
-        let events: Vec<_> = SpoolReader::open(&path, &key).unwrap().collect::<anyhow::Result<_>>().unwrap();
+        let events: Vec<_> = SpoolReader::open(&path, &key)
+            .unwrap()
+            .collect::<anyhow::Result<_>>()
+            .unwrap();
         assert_eq!(events.len(), 5);
-        assert_eq!(events[0], SpoolEvent::Collection { name: "contacts".into(), fields: fields(&["id", "email"]) });
-        assert_eq!(events[2], SpoolEvent::Record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"}))));
+        assert_eq!(
+            events[0],
+            SpoolEvent::Collection {
+                name: "contacts".into(),
+                fields: fields(&["id", "email"])
+            }
+        );
+        assert_eq!(
+            events[2],
+            SpoolEvent::Record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"})))
+        );
         // Field order is preserved.
-        let SpoolEvent::Record(r) = &events[4] else { panic!() };
+        let SpoolEvent::Record(r) = &events[4] else {
+            panic!()
+        };
         assert_eq!(r.keys().collect::<Vec<_>>(), ["z", "a"]);
     }
 
@@ -262,31 +328,28 @@ mod tests {
             drop(w);
         }
         let results: Vec<_> = SpoolReader::open(&crashed, &key).unwrap().collect();
-        assert!(results.iter().any(|r| r.is_err()));
+        assert!(results.last().unwrap().is_err());
     }
 
-}
+    /// A fresh directory for one test, removed when dropped.
+    pub(crate) struct TestDir(pub std::path::PathBuf);
 
-/// A fresh directory for one test, removed when dropped.
-#[cfg(test)]
-pub(crate) struct TestDir(pub std::path::PathBuf);
+    impl TestDir {
+        pub(crate) fn new() -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("dossier-test-{}", crate::crypto::new_id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
 
-#[cfg(test)]
-impl TestDir {
-    pub(crate) fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("dossier-test-{}", crate::crypto::new_id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        pub(crate) fn join(&self, name: &str) -> std::path::PathBuf {
+            self.0.join(name)
+        }
     }
 
-    pub(crate) fn join(&self, name: &str) -> std::path::PathBuf {
-        self.0.join(name)
-    }
-}
-
-#[cfg(test)]
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    impl Drop for TestDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }

@@ -4,10 +4,10 @@ use std::io::{Cursor, Read};
 use serde_json::json;
 use time::macros::{date, datetime};
 
-use super::spool::TestDir;
+use super::spool::tests::TestDir;
 use super::*;
 use crate::config::Authority;
-use crate::connectors::{Art15, CollectionInfo, Record, RecordSink, Recipient};
+use crate::connectors::{Art15, CollectionInfo, Recipient, Record, RecordSink};
 use crate::crypto::sha256_hex;
 
 fn rec(v: Value) -> Record {
@@ -129,7 +129,7 @@ fn assert_manifest_matches(z: &Opened) {
     assert_eq!(listed_names, actual);
     for f in listed {
         let data = z.get(f["path"].as_str().unwrap());
-        assert_eq!(f["bytes"].as_u64().unwrap(), data.len() as u64, "{f}");
+        assert_eq!(f["size"].as_u64().unwrap(), data.len() as u64, "{f}");
         assert_eq!(f["sha256"].as_str().unwrap(), sha256_hex(data), "{f}");
     }
     assert_eq!(z.names().last(), Some(&"manifest.json"));
@@ -157,7 +157,9 @@ fn builds_a_complete_verifiable_export() {
                 "contacts",
                 &["id", "name", "note", "balance", "tags"],
                 vec![
-                    rec(json!({"id": 1, "name": "<script>alert('x')</script>", "note": "=HYPERLINK(\"http://evil\")", "balance": "-12.50", "tags": ["a", "b"]})),
+                    rec(
+                        json!({"id": 1, "name": "<script>alert('x')</script>", "note": "=HYPERLINK(\"http://evil\")", "balance": "-12.50", "tags": ["a", "b"]}),
+                    ),
                     rec(json!({"id": 2, "name": "Zoé, \"Z\"", "note": "+1+1", "balance": null, "tags": {"k": true}})),
                 ],
             ),
@@ -180,11 +182,17 @@ fn builds_a_complete_verifiable_export() {
                 ),
                 spool: Some(crm),
             },
-            ExportSource { info: source("newsletter", vec![collection("subscribers", Text::default(), "Newsletter")]), spool: None },
-            ExportSource { info: source("billing", vec![collection("invoices", Text::Plain("Invoices".into()), "Billing")]), spool: Some(billing) },
+            ExportSource {
+                info: source("newsletter", vec![collection("subscribers", Text::default(), "Newsletter")]),
+                spool: None,
+            },
+            ExportSource {
+                info: source("billing", vec![collection("invoices", Text::Plain("Invoices".into()), "Billing")]),
+                spool: Some(billing),
+            },
         ],
     );
-    let out = dir.join("export.zip.enc");
+    let out = dir.join("out.zip.enc");
     let summary = build_export(&input, &key, &out).unwrap();
     assert!(no_leftovers(&dir).is_empty());
 
@@ -221,7 +229,10 @@ fn builds_a_complete_verifiable_export() {
                 ]
             },
             SourceCount { name: "newsletter".into(), collections: vec![] },
-            SourceCount { name: "billing".into(), collections: vec![CollectionCount { name: "invoices".into(), records: 2 }] },
+            SourceCount {
+                name: "billing".into(),
+                collections: vec![CollectionCount { name: "invoices".into(), records: 2 }]
+            },
         ]
     );
 
@@ -229,22 +240,28 @@ fn builds_a_complete_verifiable_export() {
     let contacts = z.json("data/crm/contacts.json");
     assert_eq!(contacts[0]["name"], "<script>alert('x')</script>");
     assert_eq!(contacts[1]["tags"], json!({"k": true}));
-    assert_eq!(
-        contacts[0].as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["id", "name", "note", "balance", "tags"]
-    );
+    assert_eq!(contacts[0].as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "name", "note", "balance", "tags"]);
 
     // CSV: header, text values, formulas neutralised, numbers kept.
     let mut csv = csv::Reader::from_reader(z.get("data/crm/contacts.csv"));
     assert_eq!(csv.headers().unwrap(), vec!["id", "name", "note", "balance", "tags"]);
     let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
-    assert_eq!(rows[0], vec!["1", "<script>alert('x')</script>", "'=HYPERLINK(\"http://evil\")", "-12.50", r#"["a","b"]"#]);
+    assert_eq!(
+        rows[0],
+        vec!["1", "<script>alert('x')</script>", "'=HYPERLINK(\"http://evil\")", "-12.50", r#"["a","b"]"#]
+    );
     assert_eq!(rows[1], vec!["2", "Zoé, \"Z\"", "'+1+1", "", r#"{"k":true}"#]);
     assert!(z.text("data/crm/orders.csv").contains("A-1,-3.5"));
 
     // index.html: self-contained, everything escaped.
     let page = z.text("index.html");
-    assert!(page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;") || page.contains("&lt;script&gt;"), "{page}");
+    if let Some(dump) = std::env::var_os("DOSSIER_DUMP_EXPORT_HTML") {
+        std::fs::write(dump, &page).unwrap();
+    }
+    assert!(
+        page.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;") || page.contains("&lt;script&gt;"),
+        "{page}"
+    );
     assert!(!page.contains("<script"));
     assert!(!page.contains("src=\"http") && !page.contains("<link"));
     assert!(page.contains("DSR-2026-000123"));
@@ -290,7 +307,7 @@ fn no_data_export_says_so_and_still_informs() {
             spool: None,
         }],
     );
-    let out = dir.join("export.zip.enc");
+    let out = dir.join("out.zip.enc");
     let summary = build_export(&input, &key, &out).unwrap();
     assert_eq!(summary.total_records, 0);
     assert_eq!(summary.files, 3);
@@ -299,7 +316,7 @@ fn no_data_export_says_so_and_still_informs() {
     assert_manifest_matches(&z);
     let page = z.text("index.html");
     assert!(page.contains("<html lang=\"fr\">"));
-    assert!(page.contains("Nous n’avons trouvé aucune donnée personnelle vous concernant"));
+    assert!(page.contains("Aucune donnée personnelle vous concernant n’a été trouvée"));
     assert!(page.contains("Relation client (fr)"), "the Art. 15 information is still given");
     assert!(page.contains("2\u{a0}avril 2026") || page.contains("2 avril 2026"));
     assert!(page.contains("CNIL"));
@@ -315,8 +332,10 @@ fn long_collections_are_cut_in_html_only() {
     let path = dir.join("s.spool");
     let many: Vec<Record> = (0..1005).map(|i| rec(json!({"n": i}))).collect();
     spool(&path, &key, &[("rows", &["n"], many)]);
-    let input =
-        input(Locale::En, vec![ExportSource { info: source("src", vec![collection("rows", Text::default(), "P")]), spool: Some(path) }]);
+    let input = input(
+        Locale::En,
+        vec![ExportSource { info: source("src", vec![collection("rows", Text::default(), "P")]), spool: Some(path) }],
+    );
     let out = dir.join("e");
     build_export(&input, &key, &out).unwrap();
     let z = open(&out, &key);
@@ -332,7 +351,11 @@ fn names_from_configuration_cannot_escape_the_data_folder() {
     let dir = TestDir::new();
     let key = SecretKey::generate();
     let path = dir.join("s.spool");
-    spool(&path, &key, &[("../../etc/passwd", &["a"], vec![rec(json!({"a": 1}))]), ("..", &["a"], vec![rec(json!({"a": 2}))])]);
+    spool(
+        &path,
+        &key,
+        &[("../../etc/passwd", &["a"], vec![rec(json!({"a": 1}))]), ("..", &["a"], vec![rec(json!({"a": 2}))])],
+    );
     let input = input(Locale::En, vec![ExportSource { info: source("..\\crm", vec![]), spool: Some(path) }]);
     let out = dir.join("e");
     build_export(&input, &key, &out).unwrap();
@@ -361,7 +384,8 @@ fn tampering_and_wrong_keys_are_detected() {
 
     bytes[mid] ^= 0x40;
     std::fs::write(&out, &bytes).unwrap();
-    assert!(open_export(&out, &key).unwrap().read_to_end(&mut Vec::new()).is_ok());
+    let z = open(&out, &key);
+    assert!(z.text("index.html").contains("No personal data about you was found"));
     let err = open_export(&out, &SecretKey::generate()).unwrap().read_to_end(&mut Vec::new()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
 }

@@ -1,1 +1,8 @@
+//! The one integration-test binary: it links once, which matters on two cores.
 
+mod helpers;
+
+mod bad_input;
+mod export;
+mod portal;
+mod smtp;

@@ -36,9 +36,7 @@ fn service_url(var: &str) -> Option<String> {
         Ok(u) if !u.trim().is_empty() => Some(u),
         _ => {
             if std::env::var("DOSSIER_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") {
-                panic!(
-                    "{var} is not set but DOSSIER_TEST_REQUIRE_SERVICES=1: the test must not be skipped"
-                );
+                panic!("{var} is not set but DOSSIER_TEST_REQUIRE_SERVICES=1: the test must not be skipped");
             }
             eprintln!("skipped: {var} is not set (set it to run this test against that database)");
             None
@@ -53,10 +51,7 @@ fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map(|i| i + after_scheme)
-        .unwrap_or(base.len());
+    let host_end = base[after_scheme..].find('/').map(|i| i + after_scheme).unwrap_or(base.len());
     let mut out = format!("{}/{db}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -72,56 +67,30 @@ impl TestDb {
         let url = format!("sqlite://{}?mode=rwc", file.display());
         // Create the file (the connector itself never creates a database).
         let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql("PRAGMA user_version = 1")
-            .execute(&mut c)
-            .await
-            .unwrap();
+        sqlx::raw_sql("PRAGMA user_version = 1").execute(&mut c).await.unwrap();
         c.close().await.unwrap();
-        TestDb {
-            dialect: Dialect::Sqlite,
-            url,
-            admin_url: None,
-            name,
-            file: Some(file),
-        }
+        TestDb { dialect: Dialect::Sqlite, url, admin_url: None, name, file: Some(file) }
     }
 
     async fn postgres(admin: String) -> TestDb {
         let name = unique_name();
         let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut c)
-            .await
-            .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
         let url = with_database(&admin, &name);
-        TestDb {
-            dialect: Dialect::Postgres,
-            url,
-            admin_url: Some(admin),
-            name,
-            file: None,
-        }
+        TestDb { dialect: Dialect::Postgres, url, admin_url: Some(admin), name, file: None }
     }
 
     async fn mysql(admin: String) -> TestDb {
         let name = unique_name();
         let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap();
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "CREATE DATABASE {name} CHARACTER SET utf8mb4"
-        )))
-        .execute(&mut c)
-        .await
-        .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")))
+            .execute(&mut c)
+            .await
+            .unwrap();
         c.close().await.unwrap();
         let url = with_database(&admin, &name);
-        TestDb {
-            dialect: Dialect::MySql,
-            url,
-            admin_url: Some(admin),
-            name,
-            file: None,
-        }
+        TestDb { dialect: Dialect::MySql, url, admin_url: Some(admin), name, file: None }
     }
 
     async fn drop_db(self) {
@@ -155,11 +124,7 @@ impl TestDb {
     /// Runs statements (`;`-separated, with the dialect's tokens replaced) on this database.
     pub async fn exec(&self, script: &str) {
         let script = self.dialect_sql(script);
-        let statements: Vec<&str> = script
-            .split(";\n")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let statements: Vec<&str> = script.split(";\n").map(str::trim).filter(|s| !s.is_empty()).collect();
         macro_rules! run {
             ($conn:ty) => {{
                 let mut c = <$conn>::connect(&self.url).await.unwrap();
@@ -193,18 +158,8 @@ impl TestDb {
             ("{BOOL}", "BOOLEAN", "BOOLEAN", "BOOLEAN"),
             ("{FLOAT}", "DOUBLE PRECISION", "DOUBLE", "REAL"),
             ("{BLOB_LIT}", "'\\x00ff10'::bytea", "X'00FF10'", "X'00FF10'"),
-            (
-                "{TS_LIT}",
-                "'2024-03-01 08:15:30'",
-                "'2024-03-01 08:15:30'",
-                "'2024-03-01T08:15:30'",
-            ),
-            (
-                "{TSTZ_LIT}",
-                "'2024-03-01 10:15:30+02'",
-                "'2024-03-01 08:15:30'",
-                "'2024-03-01T08:15:30Z'",
-            ),
+            ("{TS_LIT}", "'2024-03-01 08:15:30'", "'2024-03-01 08:15:30'", "'2024-03-01T08:15:30'"),
+            ("{TSTZ_LIT}", "'2024-03-01 10:15:30+02'", "'2024-03-01 08:15:30'", "'2024-03-01T08:15:30Z'"),
         ];
         let mut out = sql.to_string();
         for (token, pg, my, lite) in tokens {
@@ -226,14 +181,16 @@ where
     F: Fn(&'static TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let mut dbs = vec![TestDb::sqlite().await];
-    if let Some(url) = service_url("DOSSIER_TEST_POSTGRES_URL") {
-        dbs.push(TestDb::postgres(url).await);
-    }
-    if let Some(url) = service_url("DOSSIER_TEST_MYSQL_URL") {
-        dbs.push(TestDb::mysql(url).await);
-    }
-    for db in dbs {
+    let postgres = service_url("DOSSIER_TEST_POSTGRES_URL");
+    let mysql = service_url("DOSSIER_TEST_MYSQL_URL");
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+        // Each database is created just before its run, so a failure leaves none behind.
+        let db = match (dialect, &postgres, &mysql) {
+            (Dialect::Sqlite, _, _) => TestDb::sqlite().await,
+            (Dialect::Postgres, Some(url), _) => TestDb::postgres(url.clone()).await,
+            (Dialect::MySql, _, Some(url)) => TestDb::mysql(url.clone()).await,
+            _ => continue,
+        };
         // Leaked so that the test future may borrow it for `'static`; a few bytes per test.
         let db: &'static TestDb = Box::leak(Box::new(db));
         let outcome = AssertUnwindSafe(test(db)).catch_unwind().await;
@@ -264,8 +221,7 @@ impl RecordSink for VecSink {
             self.collections.iter().all(|(c, _, _)| c != collection),
             "begin_collection called twice for {collection}"
         );
-        self.collections
-            .push((collection.to_string(), fields.to_vec(), Vec::new()));
+        self.collections.push((collection.to_string(), fields.to_vec(), Vec::new()));
         Ok(())
     }
 
@@ -281,18 +237,11 @@ impl RecordSink for VecSink {
 
 impl VecSink {
     pub fn names(&self) -> Vec<&str> {
-        self.collections
-            .iter()
-            .map(|(c, _, _)| c.as_str())
-            .collect()
+        self.collections.iter().map(|(c, _, _)| c.as_str()).collect()
     }
 
     pub fn records(&self, collection: &str) -> &[Record] {
-        self.collections
-            .iter()
-            .find(|(c, _, _)| c == collection)
-            .map(|(_, _, r)| r.as_slice())
-            .unwrap_or(&[])
+        self.collections.iter().find(|(c, _, _)| c == collection).map(|(_, _, r)| r.as_slice()).unwrap_or(&[])
     }
 
     /// The sorted values of `field` in a collection (ids, as i64).
@@ -300,11 +249,7 @@ impl VecSink {
         let mut ids: Vec<i64> = self
             .records(collection)
             .iter()
-            .map(|r| {
-                r.get(field)
-                    .and_then(Value::as_i64)
-                    .unwrap_or_else(|| panic!("{field} in {r:?}"))
-            })
+            .map(|r| r.get(field).and_then(Value::as_i64).unwrap_or_else(|| panic!("{field} in {r:?}")))
             .collect();
         ids.sort_unstable();
         ids
@@ -312,9 +257,7 @@ impl VecSink {
 }
 
 pub(crate) fn subject(email: &str) -> Subject {
-    Subject {
-        email: EmailAddress::parse(email).unwrap(),
-    }
+    Subject { email: EmailAddress::parse(email).unwrap() }
 }
 
 fn connector(url: &str, collections: &str) -> SqlConnector {
@@ -329,9 +272,7 @@ fn toml_string(s: &str) -> String {
 
 async fn collect(c: &SqlConnector, email: &str) -> VecSink {
     let mut sink = VecSink::default();
-    c.collect(&subject(email), &mut sink)
-        .await
-        .unwrap_or_else(|e| panic!("{e}: {:?}", e.cause));
+    c.collect(&subject(email), &mut sink).await.unwrap_or_else(|e| panic!("{e}: {:?}", e.cause));
     sink
 }
 
@@ -391,10 +332,7 @@ async fn finds_exactly_the_subjects_rows_through_references() {
         db.exec(SCHEMA).await;
         let c = connector(&db.url, COLLECTIONS);
         let sink = collect(&c, "Jeanne.Martin@example.fr").await;
-        assert_eq!(
-            sink.names(),
-            ["contacts", "companies", "orders", "order_lines"]
-        );
+        assert_eq!(sink.names(), ["contacts", "companies", "orders", "order_lines"]);
         // Case and surrounding spaces ignored (1), second email column (3); look-alikes (4, 5, 6)
         // and the colleague at the same company (2) are not hers.
         assert_eq!(sink.ids("contacts", "id"), [1, 3]);
@@ -404,10 +342,7 @@ async fn finds_exactly_the_subjects_rows_through_references() {
         assert_eq!(sink.ids("orders", "id"), [10, 11, 12]);
         assert_eq!(sink.ids("order_lines", "id"), [100, 101, 102]);
         // The stored value is exported as stored.
-        assert_eq!(
-            sink.records("contacts")[0]["email"],
-            json!("  Jeanne.Martin@Example.FR ")
-        );
+        assert_eq!(sink.records("contacts")[0]["email"], json!("  Jeanne.Martin@Example.FR "));
     })
     .await;
 }
@@ -429,10 +364,7 @@ async fn similar_addresses_are_not_matched() {
             let sink = collect(&c, email).await;
             assert_eq!(sink.ids("contacts", "id"), expected, "{email}");
             if expected.is_empty() {
-                assert!(
-                    sink.names().is_empty(),
-                    "{email}: no empty collection is begun"
-                );
+                assert!(sink.names().is_empty(), "{email}: no empty collection is begun");
             }
         }
     })
@@ -453,21 +385,10 @@ via = { collection = "companies", column = "company_id", references = "id" }
         let c = connector(&db.url, &format!("{COLLECTIONS}{extra}"));
         let sink = collect(&c, "jeanne.martin@example.fr").await;
         assert_eq!(sink.ids("contacts", "id"), [1, 3]);
-        let mut colleagues: Vec<&str> = sink
-            .records("colleagues")
-            .iter()
-            .map(|r| r["name"].as_str().unwrap())
-            .collect();
+        let mut colleagues: Vec<&str> =
+            sink.records("colleagues").iter().map(|r| r["name"].as_str().unwrap()).collect();
         colleagues.sort_unstable();
-        assert_eq!(
-            colleagues,
-            [
-                "J. Martin (ancien compte)",
-                "Jeanne Martin",
-                "Jeanne Martin 2",
-                "Paul Durand"
-            ]
-        );
+        assert_eq!(colleagues, ["J. Martin (ancien compte)", "Jeanne Martin", "Jeanne Martin 2", "Paul Durand"]);
         // Only the configured columns are exported.
         assert_eq!(sink.collections[4].1, ["name"]);
     })
@@ -484,26 +405,15 @@ async fn values_map_faithfully_to_json() {
         let o10 = orders.iter().find(|r| r["id"] == json!(10)).unwrap();
         let o11 = orders.iter().find(|r| r["id"] == json!(11)).unwrap();
         assert_eq!(o10["contact_id"], json!(1));
-        assert_eq!(
-            o10["total"],
-            json!("12345678901234567.89"),
-            "decimals are exact strings"
-        );
+        assert_eq!(o10["total"], json!("12345678901234567.89"), "decimals are exact strings");
         assert_eq!(o11["total"], json!("0.10"), "the scale is kept");
         assert_eq!(o10["ordered_on"], json!("2024-03-01"));
         assert_eq!(o10["created_at"], json!("2024-03-01T08:15:30"));
         assert_eq!(o10["paid_at"], json!("2024-03-01T08:15:30Z"));
         assert_eq!(o10["receipt"], json!("AP8Q"), "binary is base64");
         assert_eq!(o10["meta"], json!({"channel": "web", "items": [1, 2]}));
-        let raw = if db.dialect == Dialect::Postgres {
-            json!({"a": 1})
-        } else {
-            json!("{\"a\": 1}")
-        };
-        assert_eq!(
-            o10["meta_raw"], raw,
-            "native JSON is embedded; JSON text is not unless listed"
-        );
+        let raw = if db.dialect == Dialect::Postgres { json!({"a": 1}) } else { json!("{\"a\": 1}") };
+        assert_eq!(o10["meta_raw"], raw, "native JSON is embedded; JSON text is not unless listed");
         assert_eq!(o10["shipped"], json!(true));
         assert_eq!(o11["shipped"], json!(false));
         assert_eq!(o10["weight"], json!(1.5));
@@ -563,9 +473,7 @@ async fn large_key_sets_are_queried_in_batches() {
     on_each_database(|db| async move {
         let n = 1_234;
         let orders: Vec<String> = (0..n).map(|i| format!("({}, 1)", 1_000 + i)).collect();
-        let lines: Vec<String> = (0..n)
-            .map(|i| format!("({}, {})", 50_000 + i, 1_000 + i))
-            .collect();
+        let lines: Vec<String> = (0..n).map(|i| format!("({}, {})", 50_000 + i, 1_000 + i)).collect();
         db.exec(&format!(
             "CREATE TABLE contacts (id {{INT}} PRIMARY KEY, email {{TEXT}});
 CREATE TABLE orders (id {{INT}} PRIMARY KEY, contact_id {{INT}});
@@ -597,12 +505,7 @@ via = { collection = "orders", column = "order_id", references = "id" }
         let sink = collect(&c, "big@example.fr").await;
         assert_eq!(sink.records("orders").len(), n);
         let ids = sink.ids("order_lines", "id");
-        assert_eq!(
-            ids.len(),
-            n,
-            "each line once across {} batches",
-            n.div_ceil(MAX_BIND_PARAMS)
-        );
+        assert_eq!(ids.len(), n, "each line once across {} batches", n.div_ceil(MAX_BIND_PARAMS));
         assert_eq!(ids.first(), Some(&50_000));
         assert!(!ids.contains(&9));
     })
@@ -636,21 +539,10 @@ email_columns = ["email"]
         );
         for err in [
             missing_table.check().await.unwrap_err(),
-            missing_table
-                .collect(
-                    &subject("jeanne.martin@example.fr"),
-                    &mut VecSink::default(),
-                )
-                .await
-                .unwrap_err(),
+            missing_table.collect(&subject("jeanne.martin@example.fr"), &mut VecSink::default()).await.unwrap_err(),
         ] {
             assert_eq!(err.kind, ConnectorErrorKind::Misconfigured, "{err}");
-            assert!(
-                err.message
-                    .contains("table llx_socpeople not found in database"),
-                "{}",
-                err.message
-            );
+            assert!(err.message.contains("table llx_socpeople not found in database"), "{}", err.message);
             assert!(err.cause.is_some());
         }
 
@@ -665,25 +557,11 @@ email_columns = ["email", "mail_perso"]
         );
         let err = missing_column.check().await.unwrap_err();
         assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
-        assert!(
-            err.message
-                .starts_with("column mail_perso not found in table contacts"),
-            "{}",
-            err.message
-        );
-        let err = missing_column
-            .collect(
-                &subject("jeanne.martin@example.fr"),
-                &mut VecSink::default(),
-            )
-            .await
-            .unwrap_err();
+        assert!(err.message.starts_with("column mail_perso not found in table contacts"), "{}", err.message);
+        let err =
+            missing_column.collect(&subject("jeanne.martin@example.fr"), &mut VecSink::default()).await.unwrap_err();
         assert_eq!(err.kind, ConnectorErrorKind::Misconfigured, "{err}");
-        assert!(
-            err.message.contains("collection contacts"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("collection contacts"), "{}", err.message);
     })
     .await;
 }
@@ -693,25 +571,13 @@ email_columns = ["email", "mail_perso"]
 
 #[tokio::test]
 async fn a_refused_connection_is_unreachable() {
-    for url in [
-        "postgres://postgres@127.0.0.1:1/crm",
-        "mysql://root@127.0.0.1:1/crm",
-    ] {
-        let c = connector(
-            url,
-            "[[collections]]\nname = \"contacts\"\ntable = \"contacts\"\nemail_columns = [\"email\"]\n",
-        );
+    for url in ["postgres://postgres@127.0.0.1:1/crm", "mysql://root@127.0.0.1:1/crm"] {
+        let c =
+            connector(url, "[[collections]]\nname = \"contacts\"\ntable = \"contacts\"\nemail_columns = [\"email\"]\n");
         let err = c.check().await.unwrap_err();
         assert_eq!(err.kind, ConnectorErrorKind::Unreachable, "{url}: {err}");
-        assert!(
-            err.message.starts_with("cannot reach database crm"),
-            "{}",
-            err.message
-        );
-        let err = c
-            .collect(&subject("a@example.fr"), &mut VecSink::default())
-            .await
-            .unwrap_err();
+        assert!(err.message.starts_with("cannot reach database crm"), "{}", err.message);
+        let err = c.collect(&subject("a@example.fr"), &mut VecSink::default()).await.unwrap_err();
         assert_eq!(err.kind, ConnectorErrorKind::Unreachable);
     }
 }
@@ -740,23 +606,16 @@ fn config_error(toml_text: &str) -> String {
 
 #[test]
 fn invalid_configurations_are_refused_with_a_reason() {
-    let root =
-        "[[collections]]\nname = \"contacts\"\ntable = \"contacts\"\nemail_columns = [\"email\"]\n";
+    let root = "[[collections]]\nname = \"contacts\"\ntable = \"contacts\"\nemail_columns = [\"email\"]\n";
     let url = "url = \"sqlite://crm.db\"\n";
     let cases: &[(&str, &str)] = &[
         (&format!("name = \"crm\"\n{root}"), "set `url_env`"),
-        (
-            &format!("name = \"crm\"\n{url}url_env = \"CRM_URL\"\n{root}"),
-            "not both",
-        ),
+        (&format!("name = \"crm\"\n{url}url_env = \"CRM_URL\"\n{root}"), "not both"),
         (
             &format!("name = \"crm\"\nurl_env = \"DOSSIER_TEST_SURELY_UNSET_VAR\"\n{root}"),
             "DOSSIER_TEST_SURELY_UNSET_VAR",
         ),
-        (
-            &format!("name = \"crm\"\nurl = \"oracle://db/crm\"\n{root}"),
-            "postgres://, postgresql://, mysql://",
-        ),
+        (&format!("name = \"crm\"\nurl = \"oracle://db/crm\"\n{root}"), "postgres://, postgresql://, mysql://"),
         (
             &format!(
                 "name = \"crm\"\n{url}[[collections]]\nname = \"c\"\ntable = \"contacts; DROP TABLE x\"\nemail_columns = [\"email\"]\n"
@@ -791,52 +650,28 @@ fn invalid_configurations_are_refused_with_a_reason() {
             ),
             "both `email_columns` and `via`",
         ),
-        (
-            &format!("name = \"crm\"\n{url}{root}{root}"),
-            "two collections are named `contacts`",
-        ),
-        (
-            &format!("name = \"crm\"\n{url}{root}colour = \"blue\"\n"),
-            "unknown field `colour`",
-        ),
-        (
-            &format!("name = \"crm\"\n{url}"),
-            "missing field `collections`",
-        ),
+        (&format!("name = \"crm\"\n{url}{root}{root}"), "two collections are named `contacts`"),
+        (&format!("name = \"crm\"\n{url}{root}colour = \"blue\"\n"), "unknown field `colour`"),
+        (&format!("name = \"crm\"\n{url}"), "missing field `collections`"),
     ];
     for (text, expected) in cases {
         let err = config_error(text);
-        assert!(
-            err.contains(expected),
-            "expected {expected:?} in {err:?} for\n{text}"
-        );
+        assert!(err.contains(expected), "expected {expected:?} in {err:?} for\n{text}");
     }
 }
 
 #[test]
 fn identifiers_are_quoted_per_dialect_and_values_bound() {
-    assert_eq!(
-        Dialect::Postgres.quote("crm.contacts"),
-        "\"crm\".\"contacts\""
-    );
+    assert_eq!(Dialect::Postgres.quote("crm.contacts"), "\"crm\".\"contacts\"");
     assert_eq!(Dialect::MySql.quote("llx_socpeople"), "`llx_socpeople`");
     let c = connector(
         "postgres://u@localhost/crm",
         "[[collections]]\nname = \"c\"\ntable = \"contacts\"\nemail_columns = [\"email\", \"email2\"]\n",
     );
     let (cond, binds) = c.where_email(&["email".into(), "email2".into()], "a@b.fr");
-    assert_eq!(
-        cond,
-        "LOWER(TRIM(\"email\")) = $1 OR LOWER(TRIM(\"email2\")) = $2"
-    );
-    assert_eq!(
-        binds,
-        [Bind::Text("a@b.fr".into()), Bind::Text("a@b.fr".into())]
-    );
-    assert_eq!(
-        c.where_in("contact_id", 3),
-        "\"contact_id\" IN ($1, $2, $3)"
-    );
+    assert_eq!(cond, "LOWER(TRIM(\"email\")) = $1 OR LOWER(TRIM(\"email2\")) = $2");
+    assert_eq!(binds, [Bind::Text("a@b.fr".into()), Bind::Text("a@b.fr".into())]);
+    assert_eq!(c.where_in("contact_id", 3), "\"contact_id\" IN ($1, $2, $3)");
 }
 
 #[test]
@@ -862,4 +697,67 @@ fn sources_build_through_the_shared_entry_point() {
     let built = build(&sources).unwrap();
     assert_eq!(built[0].info().kind, "sql");
     assert_eq!(built[0].info().collections[0].name, "c");
+}
+
+#[tokio::test]
+async fn database_specific_types_map_faithfully() {
+    on_each_database(|db| async move {
+        let one = "[[collections]]\nname = \"t\"\ntable = \"t\"\nemail_columns = [\"email\"]\n";
+        match db.dialect {
+            Dialect::Postgres => {
+                db.exec(
+                    "CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE TABLE t (email TEXT, u UUID, tags TEXT[], m mood, iv INTERVAL, big NUMERIC, f4 REAL, ts TIMESTAMP);
+INSERT INTO t VALUES ('a@example.fr', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', ARRAY['x', NULL], 'sad',
+  '1 year 2 mons 3 days 01:00:00', 1234567890123456789012345678901234567890.123456789, 1.1,
+  '2024-03-01 08:15:30.123456')",
+                )
+                .await;
+                let sink = collect(&connector(&db.url, one), "a@example.fr").await;
+                let r = &sink.records("t")[0];
+                assert_eq!(r["u"], json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+                assert_eq!(r["tags"], json!(["x", null]));
+                assert_eq!(r["m"], json!("sad"));
+                assert_eq!(r["iv"], json!("P1Y2M3DT1H"));
+                assert_eq!(r["big"], json!("1234567890123456789012345678901234567890.123456789"));
+                assert_eq!(r["f4"], json!(1.1));
+                assert_eq!(r["ts"], json!("2024-03-01T08:15:30.123456"));
+            }
+            Dialect::MySql => {
+                db.exec(
+                    "SET SESSION sql_mode = '';
+CREATE TABLE t (email VARCHAR(100), code VARCHAR(20) COLLATE utf8mb4_bin, raw VARBINARY(8),
+  d DATE, n TINYINT UNSIGNED, y YEAR, e ENUM('on', 'off'), big DECIMAL(65, 30));
+INSERT INTO t VALUES ('a@example.fr', 'AbC', X'00FF10', '0000-00-00', 200, 2024, 'off',
+  '12345678901234567890123456789012345.123456789012345678901234567890')",
+                )
+                .await;
+                let sink = collect(&connector(&db.url, one), "A@example.fr").await;
+                let r = &sink.records("t")[0];
+                assert_eq!(r["code"], json!("AbC"), "a _bin collation is still text");
+                assert_eq!(r["raw"], json!("AP8Q"));
+                assert_eq!(r["d"], json!("0000-00-00"));
+                assert_eq!(r["n"], json!(200));
+                assert_eq!(r["y"], json!(2024));
+                assert_eq!(r["e"], json!("off"));
+                assert_eq!(r["big"], json!("12345678901234567890123456789012345.123456789012345678901234567890"));
+            }
+            Dialect::Sqlite => {
+                db.exec(
+                    "CREATE TABLE t (email TEXT, anything, flag BOOLEAN);
+INSERT INTO t VALUES ('a@example.fr', 12, 2), ('A@EXAMPLE.FR', 'douze', 0), (' a@example.fr', X'00', NULL)",
+                )
+                .await;
+                let sink = collect(&connector(&db.url, one), "a@example.fr").await;
+                let values: Vec<(&Value, &Value)> =
+                    sink.records("t").iter().map(|r| (&r["anything"], &r["flag"])).collect();
+                assert_eq!(
+                    values,
+                    [(&json!(12), &json!(2)), (&json!("douze"), &json!(false)), (&json!("AA=="), &Value::Null)],
+                    "values read by storage class"
+                );
+            }
+        }
+    })
+    .await;
 }

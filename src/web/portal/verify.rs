@@ -21,6 +21,7 @@ struct CheckInbox<'a> {
     handle: &'a str,
     notice: Option<&'a str>,
     error: Option<String>,
+    validity: String,
 }
 
 #[derive(Template)]
@@ -43,8 +44,10 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }
 
-fn render_inbox(page: &Page, handle: &str, notice: Option<&str>, error: Option<String>) -> Result<String, PageError> {
-    Ok(CheckInbox { t: page.t, page, handle, notice, error }.render().map_err(anyhow::Error::from)?)
+fn render_inbox(page: &Page, app: &App, handle: &str, notice: Option<&str>, error: Option<String>) -> Result<String, PageError> {
+    let minutes = app.settings.security.verification_ttl_minutes.to_string();
+    let validity = page.t.fmt("portal.verify.inbox_link", &[("minutes", &minutes)]);
+    Ok(CheckInbox { t: page.t, page, handle, notice, error, validity }.render().map_err(anyhow::Error::from)?)
 }
 
 fn error_message(page: &Page, e: VerifyError) -> String {
@@ -65,7 +68,7 @@ pub struct InboxQuery {
     resent: Option<String>,
 }
 
-pub async fn check_inbox(page: Page, q: web::Query<InboxQuery>) -> Result<HttpResponse, PageError> {
+pub async fn check_inbox(page: Page, app: web::Data<App>, q: web::Query<InboxQuery>) -> Result<HttpResponse, PageError> {
     if !valid_handle(&q.h) {
         return Err(PageError::NOT_FOUND);
     }
@@ -74,7 +77,7 @@ pub async fn check_inbox(page: Page, q: web::Query<InboxQuery>) -> Result<HttpRe
         Some("limited") => Some(page.t.get("portal.verify.resend_limited")),
         _ => None,
     };
-    Ok(html(actix_web::http::StatusCode::OK, render_inbox(&page, &q.h, notice, None)?))
+    Ok(html(actix_web::http::StatusCode::OK, render_inbox(&page, &app, &q.h, notice, None)?))
 }
 
 #[derive(Deserialize)]
@@ -102,13 +105,13 @@ pub async fn by_code(page: Page, app: web::Data<App>, form: web::Form<CodeForm>)
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         let error = Some(page.t.get("portal.verify.errors.code_format").to_owned());
-        return Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &form.h, None, error)?));
+        return Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &app, &form.h, None, error)?));
     }
     match requests::verify_code(&app, &form.h, &code).await? {
         Ok(v) => Ok(signed_in(&app, v)),
         Err(e) => {
             let error = Some(error_message(&page, e));
-            Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &form.h, None, error)?))
+            Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &app, &form.h, None, error)?))
         }
     }
 }

@@ -1,0 +1,457 @@
+//! `spawn_app()`: the real server on port 0 with a fresh store (SQLite file, or a fresh
+//! PostgreSQL database), the demo CRM as sources, a manual clock, and a mail outbox the test reads.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use dossier::app::App;
+use dossier::clock::ManualClock;
+use dossier::config::{
+    ExportSettings, JobSettings, MailSettings, MailTransport, RateLimitSettings, SecuritySettings, Settings, demo_controller,
+};
+use dossier::crypto::SecretKey;
+use dossier::startup::Application;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("dossier-test-{prefix}-{}", dossier::crypto::new_id()));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The PostgreSQL server URL for tests, or `None` (with a message) when it is not configured.
+/// With `DOSSIER_TEST_REQUIRE_SERVICES=1` a missing server fails the test instead.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("DOSSIER_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("DOSSIER_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+                panic!("DOSSIER_TEST_POSTGRES_URL is not set but DOSSIER_TEST_REQUIRE_SERVICES=1");
+            }
+            eprintln!("skipped: set DOSSIER_TEST_POSTGRES_URL to run the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+/// Creates a fresh, randomly named database on the test server and returns its URL.
+async fn fresh_postgres_db(server: &str) -> String {
+    let name = format!("dossier_test_{}", &dossier::crypto::new_id()[..16]);
+    let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to the PostgreSQL test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+    pub fn location(&self) -> String {
+        self.header("location").expect("a redirect").to_owned()
+    }
+}
+
+/// An email as the requester receives it, read back from the outbox's `.eml` file.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub message_id: String,
+}
+
+impl Email {
+    /// The first link in the text, as a path on the test server.
+    pub fn link(&self) -> String {
+        let url = self.text.lines().find(|l| l.starts_with("http://")).expect("a link in the email").trim();
+        url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap()
+    }
+
+    pub fn code(&self) -> String {
+        let line = self.text.lines().find(|l| l.contains(':') && l.trim_end().len() >= 6 && l.trim_end().chars().rev().take(6).all(|c| c.is_ascii_digit()));
+        let line = line.expect("a 6-digit code in the email").trim_end();
+        line[line.len() - 6..].to_owned()
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub app: Arc<App>,
+    pub clock: ManualClock,
+    pub outbox: PathBuf,
+    pub data: TempDir,
+    pub backend: Backend,
+    cookies: RefCell<BTreeMap<String, String>>,
+    client: awc::Client,
+    seen_emails: RefCell<usize>,
+}
+
+pub struct Options {
+    pub backend: Backend,
+    pub mail: Option<MailTransport>,
+    /// Extra sources after the demo ones.
+    pub broken_source: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { backend: Backend::Sqlite, mail: None, broken_source: false }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await.expect("sqlite always runs")
+}
+
+/// `None` when the backend's server is not configured (the test then skips, loudly).
+pub async fn spawn_with(options: Options) -> Option<TestApp> {
+    let data = TempDir::new("app");
+    let database_url = match options.backend {
+        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.0.join("dossier.db").display()),
+        Backend::Postgres => fresh_postgres_db(&postgres_url()?).await,
+    };
+    let crm = data.0.join("crm");
+    dossier::demo::create_demo_crm(&crm).await.expect("demo CRM");
+    let mut sources = dossier::demo::demo_sources(&crm).expect("demo sources");
+    if options.broken_source {
+        let broken: dossier::connectors::SourceConfig = toml::from_str(&format!(
+            "kind = 'sql'\nname = 'billing'\nlabel = 'Billing'\nurl = 'sqlite://{}/missing/billing.db?mode=ro'\n\
+             [[collections]]\nname = 'invoices'\ntable = 'invoices'\nemail_columns = ['email']\n",
+            data.0.display()
+        ))
+        .expect("broken source config");
+        sources.push(broken);
+    }
+    let outbox = data.0.join("outbox");
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        base_url: None,
+        data_dir: data.0.clone(),
+        database_url,
+        demo: false,
+        default_locale: dossier::domain::Locale::En,
+        jurisdiction: "eu-gdpr".into(),
+        controller: demo_controller(),
+        security: SecuritySettings { cookie_secure: Some(false), ..Default::default() },
+        exports: ExportSettings::default(),
+        mail: MailSettings {
+            transport: options.mail.unwrap_or(MailTransport::Outbox { dir: outbox.clone() }),
+            from: "Exemple SAS <privacy@exemple.test>".into(),
+        },
+        jobs: JobSettings { workers: 0, ..Default::default() },
+        rate_limits: RateLimitSettings::default(),
+        sources,
+        secret_key: SecretKey::generate(),
+        export_key: SecretKey::generate(),
+    };
+    // A fixed instant: 2026-03-10 10:00 Paris time.
+    let clock = ManualClock::new(time::macros::datetime!(2026-03-10 09:00 UTC));
+    let application = Application::build(settings, Arc::new(clock.clone())).await.expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let app = application.app();
+    actix_web::rt::spawn(application.into_server());
+    Some(TestApp {
+        address,
+        app,
+        clock,
+        outbox,
+        data,
+        backend: options.backend,
+        cookies: RefCell::new(BTreeMap::new()),
+        client: awc::Client::builder().disable_redirects().finish(),
+        seen_emails: RefCell::new(0),
+    })
+}
+
+impl TestApp {
+    fn cookie_header(&self) -> String {
+        self.cookies.borrow().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&self, mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin>) -> Response {
+        let mut headers = BTreeMap::new();
+        for (name, value) in res.headers() {
+            let value = value.to_str().unwrap_or("").to_owned();
+            if name == "set-cookie" {
+                let pair = value.split(';').next().unwrap_or("");
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let removal = value.to_ascii_lowercase().contains("max-age=0") || v.is_empty();
+                if removal {
+                    self.cookies.borrow_mut().remove(k);
+                } else {
+                    self.cookies.borrow_mut().insert(k.to_owned(), v.to_owned());
+                }
+            }
+            headers
+                .entry(name.as_str().to_owned())
+                .and_modify(|v: &mut String| {
+                    v.push('\n');
+                    v.push_str(&value)
+                })
+                .or_insert(value);
+        }
+        let body = res.body().limit(512 * 1024 * 1024).await.expect("a response body").to_vec();
+        Response { status: res.status().as_u16(), headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = self.client.get(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
+        for h in headers {
+            req = req.insert_header(*h);
+        }
+        let res = req.send().await.expect("the server answers");
+        self.finish(res).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_with(path, form, &[]).await
+    }
+
+    pub async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+        let mut req = self.client.post(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
+        for h in headers {
+            req = req.insert_header(*h);
+        }
+        let res = req.send_form(&form).await.expect("the server answers");
+        self.finish(res).await
+    }
+
+    /// The CSRF token of the page at `path`, as a browser would submit it.
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await.text();
+        hidden(&page, "csrf").expect("a CSRF token in the page")
+    }
+
+    /// Fills and sends the home page form, as a browser would.
+    pub async fn submit_request(&self, email: &str, kind: &str) -> Response {
+        let csrf = self.csrf("/").await;
+        self.post("/requests", &[("email", email), ("kind", kind), ("csrf", &csrf)]).await
+    }
+
+    /// Submits a request and returns the "check your inbox" path and the email it produced.
+    pub async fn submit_and_read_mail(&self, email: &str, kind: &str) -> (String, Email) {
+        let res = self.submit_request(email, kind).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+        self.run_pending_jobs().await;
+        let mail = self.last_email_to(email);
+        (res.location(), mail)
+    }
+
+    /// Verifies through the emailed link: open it (a GET consumes nothing), then confirm.
+    pub async fn verify_by_link(&self, mail: &Email) -> Response {
+        let link = mail.link();
+        let page = self.get(&link).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let csrf = hidden(&page.text(), "csrf").unwrap();
+        self.post(&link, &[("csrf", &csrf)]).await
+    }
+
+    /// Reopens a verified request later: ask for a sign-in link, then follow it.
+    pub async fn sign_in(&self, status_path: &str, email: &str) -> Response {
+        let csrf = self.csrf(status_path).await;
+        let res = self.post(&format!("{status_path}/signin"), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+        self.run_pending_jobs().await;
+        let mail = self.email_with_subject(email, "see request");
+        self.verify_by_link(&mail).await
+    }
+
+    /// Runs every due job, as the workers of `dossier serve` would.
+    pub async fn run_pending_jobs(&self) -> usize {
+        dossier::jobs::run_pending(&self.app).await.expect("jobs run")
+    }
+
+    pub async fn unfinished_jobs(&self) -> i64 {
+        let mut conn = self.app.store.conn().await.unwrap();
+        dossier::store::jobs::unfinished(&mut conn).await.unwrap()
+    }
+
+    /// Every email written to the outbox, oldest first.
+    pub fn emails(&self) -> Vec<Email> {
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else { return Vec::new() };
+        let mut files: Vec<_> = dir
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .map(|p| (std::fs::metadata(&p).and_then(|m| m.modified()).unwrap(), p))
+            .collect();
+        files.sort();
+        files.into_iter().map(|(_, p)| parse_eml(&std::fs::read(p).unwrap())).collect()
+    }
+
+    pub fn last_email_to(&self, to: &str) -> Email {
+        self.emails().into_iter().rev().find(|m| m.to.to_lowercase().contains(&to.trim().to_lowercase())).expect("an email to that address")
+    }
+
+    pub fn email_with_subject(&self, to: &str, needle: &str) -> Email {
+        self.emails()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.contains(to) && m.subject.contains(needle))
+            .unwrap_or_else(|| panic!("an email to {to} about {needle:?}"))
+    }
+
+    pub fn new_emails(&self) -> Vec<Email> {
+        let all = self.emails();
+        let seen = self.seen_emails.replace(all.len());
+        all.into_iter().skip(seen).collect()
+    }
+
+    pub fn forget_cookies(&self) {
+        self.cookies.borrow_mut().clear();
+    }
+
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.borrow().contains_key(name)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data.0
+    }
+}
+
+/// The value of `<input type="hidden" name="NAME" value="…">` in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+/// Parses the parts of an RFC 5322 message Dossier writes: headers, and the text/plain part
+/// (quoted-printable, base64, 7bit or 8bit).
+pub fn parse_eml(raw: &[u8]) -> Email {
+    let raw = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap();
+    let header = |name: &str| -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for line in head.lines() {
+            if inside && (line.starts_with(' ') || line.starts_with('\t')) {
+                out.push_str(line.trim_start());
+            } else if line.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase())) {
+                inside = true;
+                out.push_str(line[name.len() + 1..].trim());
+            } else {
+                inside = false;
+            }
+        }
+        decode_words(&out)
+    };
+    let text = text_part(body).unwrap_or_default();
+    Email { to: header("To"), subject: header("Subject"), text, message_id: header("Message-ID") }
+}
+
+fn text_part(body: &str) -> Option<String> {
+    let idx = body.find("Content-Type: text/plain")?;
+    let part = &body[idx..];
+    let (part_head, rest) = part.split_once("\n\n")?;
+    let content = rest.split("\n--").next()?;
+    let encoding = part_head.lines().find_map(|l| l.strip_prefix("Content-Transfer-Encoding: ")).unwrap_or("7bit").trim().to_ascii_lowercase();
+    Some(match encoding.as_str() {
+        "quoted-printable" => decode_qp(content),
+        "base64" => {
+            let joined: String = content.lines().collect();
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(joined.trim()).unwrap()).unwrap()
+        }
+        _ => content.to_owned(),
+    })
+}
+
+fn decode_qp(s: &str) -> String {
+    let s = s.replace("=\n", "");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 3 <= bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// RFC 2047 encoded words (`=?utf-8?b?…?=` / `?q?`), as lettre writes non-ASCII subjects.
+fn decode_words(s: &str) -> String {
+    let mut out = String::new();
+    for word in s.split_whitespace() {
+        if let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) {
+            let mut parts = inner.splitn(3, '?');
+            let (_charset, enc, text) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let decoded = if enc.eq_ignore_ascii_case("b") {
+                String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()).into_owned()
+            } else {
+                decode_qp(&text.replace('_', " "))
+            };
+            out.push_str(&decoded);
+        } else {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// Runs the scenario against SQLite, and against PostgreSQL when the test server is configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_with($crate::helpers::Options::default()).await.unwrap();
+                super::$scenario(app).await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                let options = $crate::helpers::Options { backend: $crate::helpers::Backend::Postgres, ..Default::default() };
+                if let Some(app) = $crate::helpers::spawn_with(options).await {
+                    super::$scenario(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,254 @@
+//! The requester's flow, walked as a browser would.
+
+use crate::helpers::{TestApp, hidden, spawn_app};
+use crate::on_both_backends;
+
+#[actix_web::test]
+async fn home_page_offers_every_right_with_a_labelled_form() {
+    let app = spawn_app().await;
+    let res = app.get("/").await;
+    assert_eq!(res.status, 200);
+    let html = res.text();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("name=\"email\"") && html.contains("<label for=\"email\">"));
+    for kind in ["access", "portability", "rectification", "erasure", "objection"] {
+        assert!(html.contains(&format!("name=\"kind\" value=\"{kind}\"")), "{kind} missing");
+    }
+    assert!(hidden(&html, "csrf").is_some());
+    assert!(!html.contains("<script"), "no inline script");
+    assert!(!html.contains("demo-banner"), "the banner is for the demo only");
+}
+
+#[actix_web::test]
+async fn security_headers_are_set_on_every_page() {
+    let app = spawn_app().await;
+    for path in ["/", "/no-such-page", "/static/style.css"] {
+        let res = app.get(path).await;
+        let csp = res.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "{path}");
+    }
+    let cookie = app.get("/").await;
+    let _ = cookie;
+}
+
+#[actix_web::test]
+async fn language_follows_accept_language_and_the_switcher() {
+    let app = spawn_app().await;
+    let fr = app.get_with("/", &[("accept-language", "fr-FR,fr;q=0.9,en;q=0.5")]).await.text();
+    assert!(fr.contains("<html lang=\"fr\">"));
+    assert!(fr.contains("Vos données personnelles, vos droits"));
+    // The switcher sets a cookie that wins over the browser's header from then on.
+    let en = app.get_with("/?lang=en", &[("accept-language", "fr")]).await.text();
+    assert!(en.contains("<html lang=\"en\">"));
+    let still_en = app.get_with("/", &[("accept-language", "fr")]).await.text();
+    assert!(still_en.contains("Your personal data, your rights"));
+}
+
+/// The whole access request: submit, verify by link, collect, download, check the ZIP.
+async fn access_request_by_link(app: TestApp) {
+    let (inbox, mail) = app.submit_and_read_mail("Jeanne.Martin@example.fr", "access").await;
+    assert!(inbox.starts_with("/check-inbox?h="));
+    assert!(mail.to.contains("jeanne.martin@example.fr"));
+    assert_eq!(mail.code().len(), 6);
+
+    // Opening the link twice (a mail scanner, then the person) consumes nothing.
+    assert_eq!(app.get(&mail.link()).await.status, 200);
+    let res = app.verify_by_link(&mail).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let status_path = res.location();
+    assert!(status_path.starts_with("/requests/DSR-2026-"), "{status_path}");
+
+    let page = app.get(&status_path).await.text();
+    assert!(page.contains("Being prepared"), "{page}");
+    // Received 10 March 2026 in Paris: due one month later, 10 April 2026, a Friday.
+    assert!(page.contains("April 10, 2026"), "{page}");
+
+    // The link is single use.
+    assert_eq!(app.get(&mail.link()).await.status, 410);
+
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0, "jobs left in the queue");
+    let page = app.get(&status_path).await.text();
+    assert!(page.contains("Ready to download"), "{page}");
+    assert!(page.contains("Searched"));
+    let ready = app.last_email_to("jeanne.martin@example.fr");
+    assert!(ready.subject.contains("ready"), "{}", ready.subject);
+
+    let zip = app.get(&format!("{status_path}/export")).await;
+    assert_eq!(zip.status, 200);
+    assert_eq!(zip.header("content-type"), Some("application/zip"));
+    let archive = crate::export::open_zip(&zip.body);
+    crate::export::assert_manifest_checksums(&archive);
+    let contacts = crate::export::json_records(&archive, "crm", "contacts");
+    assert!(!contacts.is_empty());
+    for c in &contacts {
+        let matches = ["email", "email_alt"]
+            .iter()
+            .any(|col| c[*col].as_str().is_some_and(|e| e.trim().eq_ignore_ascii_case("jeanne.martin@example.fr")));
+        assert!(matches, "another person's row: {c}");
+    }
+    let all = crate::export::all_text(&archive);
+    assert!(!all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"), "near-duplicate leaked");
+}
+on_both_backends!(access_request_end_to_end, access_request_by_link);
+
+async fn verification_by_code(app: TestApp) {
+    let (inbox, mail) = app.submit_and_read_mail("oliver.smith@example.co.uk", "portability").await;
+    let handle = inbox.split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&inbox).await;
+    let wrong = if mail.code() == "000000" { "111111" } else { "000000" };
+    let res = app.post("/verify/code", &[("h", &handle), ("code", wrong), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 422);
+    assert!(res.text().contains("4 more time"), "{}", res.text());
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &format!(" {} ", mail.code())), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("Copy of your data to take elsewhere"), "{page}");
+}
+on_both_backends!(verify_by_code, verification_by_code);
+
+#[actix_web::test]
+async fn five_wrong_codes_lock_the_verification() {
+    let app = spawn_app().await;
+    let (inbox, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let handle = inbox.split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&inbox).await;
+    let wrong = if mail.code() == "123456" { "654321" } else { "123456" };
+    for _ in 0..5 {
+        assert_eq!(app.post("/verify/code", &[("h", &handle), ("code", wrong), ("csrf", &csrf)]).await.status, 422);
+    }
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &mail.code()), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 422, "the right code after the lock must fail");
+    assert!(res.text().contains("Too many wrong codes"));
+    // The link is locked too.
+    assert_eq!(app.get(&mail.link()).await.status, 410);
+}
+
+#[actix_web::test]
+async fn codes_and_links_expire_after_thirty_minutes() {
+    let app = spawn_app().await;
+    let (inbox, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    app.clock.advance(time::Duration::minutes(31));
+    let handle = inbox.split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&inbox).await;
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &mail.code()), ("csrf", &csrf)]).await;
+    assert!(res.text().contains("has expired"), "{}", res.text());
+    let page = app.get(&mail.link()).await;
+    assert_eq!(page.status, 410);
+    // Asking for a new email gives a working code.
+    let res = app.post("/verify/resend", &[("h", &handle), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303);
+    app.run_pending_jobs().await;
+    let fresh = app.last_email_to("jeanne.martin@example.fr");
+    assert_ne!(fresh.code(), "");
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &fresh.code()), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+}
+
+#[actix_web::test]
+async fn known_and_unknown_addresses_look_the_same_and_both_get_an_answer() {
+    let app = spawn_app().await;
+    let known = app.submit_request("jeanne.martin@example.fr", "access").await;
+    let unknown = app.submit_request("nobody.at.all@example.org", "access").await;
+    assert_eq!(known.status, unknown.status);
+    let strip = |s: String| s.split("h=").next().unwrap().to_owned();
+    assert_eq!(strip(known.location()), strip(unknown.location()));
+    let page_known = app.get(&known.location()).await.text();
+    let page_unknown = app.get(&unknown.location()).await.text();
+    let without_handle = |s: &str| s.lines().filter(|l| !l.contains("name=\"h\"")).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_handle(&page_known), without_handle(&page_unknown));
+
+    app.run_pending_jobs().await;
+    let mail = app.last_email_to("nobody.at.all@example.org");
+    let res = app.verify_by_link(&mail).await;
+    let status = res.location();
+    app.run_pending_jobs().await;
+    let zip = app.get(&format!("{status}/export")).await;
+    assert_eq!(zip.status, 200);
+    let archive = crate::export::open_zip(&zip.body);
+    crate::export::assert_manifest_checksums(&archive);
+    let index = crate::export::file_text(&archive, "index.html");
+    assert!(index.contains("No personal data"), "the no-data answer must say so");
+    assert!(index.contains("CNIL"), "Art. 15(1)(f): the complaint authority");
+}
+
+#[actix_web::test]
+async fn someone_elses_export_cannot_be_downloaded() {
+    let app = spawn_app().await;
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.run_pending_jobs().await;
+    assert_eq!(app.get(&format!("{status}/export")).await.status, 200);
+
+    // Another person, verified for their own address, tries Jeanne's reference.
+    app.forget_cookies();
+    let (_, other) = app.submit_and_read_mail("oliver.smith@example.co.uk", "access").await;
+    app.verify_by_link(&other).await;
+    let res = app.get(&format!("{status}/export")).await;
+    assert_eq!(res.status, 303, "redirected to the sign-in page, not the file");
+    let page = app.get(&status).await.text();
+    assert!(page.contains("Show that it is you"), "{page}");
+    assert!(!page.contains("Download my data"));
+
+    // Without any session: the same.
+    app.forget_cookies();
+    assert_eq!(app.get(&format!("{status}/export")).await.status, 303);
+}
+
+#[actix_web::test]
+async fn coming_back_later_means_a_fresh_email_link() {
+    let app = spawn_app().await;
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "erasure").await;
+    let status = app.verify_by_link(&mail).await.location();
+    let page = app.get(&status).await.text();
+    assert!(page.contains("Being reviewed by our team"), "{page}");
+    app.forget_cookies();
+    let csrf = app.csrf(&status).await;
+    let res = app.post(&format!("{status}/signin"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303);
+    app.run_pending_jobs().await;
+    let signin = app.email_with_subject("jeanne.martin@example.fr", "see request");
+    assert!(signin.subject.contains("see request"), "{}", signin.subject);
+    let res = app.verify_by_link(&signin).await;
+    assert_eq!(res.location(), status);
+    assert!(app.get(&status).await.text().contains("Erasure of your data"));
+}
+
+#[actix_web::test]
+async fn french_requesters_get_french_emails_and_pages() {
+    let app = spawn_app().await;
+    let csrf = app.csrf("/?lang=fr").await;
+    let res = app.post("/requests", &[("email", "jeanne.martin@example.fr"), ("kind", "access"), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303);
+    app.run_pending_jobs().await;
+    let mail = app.last_email_to("jeanne.martin@example.fr");
+    assert!(mail.subject.starts_with("Confirmez votre demande"), "{}", mail.subject);
+    assert!(mail.text.contains("Votre code\u{a0}:"), "French typography: {}", mail.text);
+    let status = app.verify_by_link(&mail).await.location();
+    let page = app.get(&status).await.text();
+    assert!(page.contains("10 avril 2026"), "{page}");
+}
+
+#[actix_web::test]
+async fn a_failing_source_is_retried_then_needs_attention_while_others_are_kept() {
+    let app = crate::helpers::spawn_with(crate::helpers::Options { broken_source: true, ..Default::default() }).await.unwrap();
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.run_pending_jobs().await;
+    // Retries are scheduled with backoff: drive the clock through them.
+    for _ in 0..10 {
+        app.clock.advance(time::Duration::hours(7));
+        app.run_pending_jobs().await;
+    }
+    assert_eq!(app.unfinished_jobs().await, 0);
+    // Days have passed: the session is long gone, so the person signs in again.
+    app.sign_in(&status, "jeanne.martin@example.fr").await;
+    let page = app.get(&status).await.text();
+    let main = page.split("<main").nth(1).unwrap_or_default();
+    assert!(page.contains("Delayed"), "{main}");
+    assert!(page.contains("Problem: our team has been told"));
+    assert!(page.contains("Searched"), "the working sources' results are kept");
+    assert!(!page.contains("Download my data"), "never a silent partial answer");
+}
