@@ -1,14 +1,13 @@
 //! Bad input gets a clear message in the person's language, changes nothing, and never a 500.
 
-use crate::helpers::spawn_app;
+use crate::helpers::TestApp;
+use crate::on_both_backends;
 
-async fn count_requests(app: &crate::helpers::TestApp) -> i64 {
+async fn count_requests(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(app.app.store.pool()).await.unwrap()
 }
 
-#[actix_web::test]
-async fn malformed_or_missing_fields_are_explained_and_change_nothing() {
-    let app = spawn_app().await;
+async fn malformed_or_missing_fields_are_explained_and_change_nothing(app: TestApp) {
     let csrf = app.csrf("/").await;
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("email", "not-an-email"), ("kind", "access")], "Enter an email address in the form name@example.com."),
@@ -30,9 +29,7 @@ async fn malformed_or_missing_fields_are_explained_and_change_nothing() {
     assert_eq!(count_requests(&app).await, 0);
 }
 
-#[actix_web::test]
-async fn errors_speak_french_to_french_browsers() {
-    let app = spawn_app().await;
+async fn errors_speak_french_to_french_browsers(app: TestApp) {
     let fr = [("accept-language", "fr")];
     let csrf = app.csrf("/").await;
     let res = app.post_with("/requests", &[("email", "pas-une-adresse"), ("kind", "access"), ("csrf", &csrf)], &fr).await;
@@ -43,9 +40,7 @@ async fn errors_speak_french_to_french_browsers() {
     assert!(res.text().contains("Page introuvable"));
 }
 
-#[actix_web::test]
-async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
-    let app = spawn_app().await;
+async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(app: TestApp) {
     let res = app.post("/requests", &[("email", "a@example.com"), ("kind", "access")]).await;
     assert_eq!(res.status, 403);
     assert!(res.text().contains("This form has expired"));
@@ -55,9 +50,7 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
     assert_eq!(count_requests(&app).await, 0);
 }
 
-#[actix_web::test]
-async fn oversized_bodies_are_refused_clearly() {
-    let app = spawn_app().await;
+async fn oversized_bodies_are_refused_clearly(app: TestApp) {
     let csrf = app.csrf("/").await;
     let big = "a".repeat(64 * 1024);
     let res = app.post("/requests", &[("email", &big), ("kind", "access"), ("csrf", &csrf)]).await;
@@ -66,9 +59,7 @@ async fn oversized_bodies_are_refused_clearly() {
     assert_eq!(count_requests(&app).await, 0);
 }
 
-#[actix_web::test]
-async fn bad_links_codes_and_references_never_give_a_500() {
-    let app = spawn_app().await;
+async fn bad_links_codes_and_references_never_give_a_500(app: TestApp) {
     for path in [
         "/verify/not-a-token",
         "/verify/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
@@ -97,3 +88,9 @@ async fn bad_links_codes_and_references_never_give_a_500() {
         assert!(res.status < 500, "{path}: {} {}", res.status, res.text());
     }
 }
+
+on_both_backends!(malformed_or_missing_fields_are_explained_and_change_nothing);
+on_both_backends!(errors_speak_french_to_french_browsers);
+on_both_backends!(a_form_without_its_csrf_token_or_from_another_site_is_refused);
+on_both_backends!(oversized_bodies_are_refused_clearly);
+on_both_backends!(bad_links_codes_and_references_never_give_a_500);

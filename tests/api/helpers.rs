@@ -437,17 +437,20 @@ fn decode_words(s: &str) -> String {
 /// Runs the scenario against SQLite, and against PostgreSQL when the test server is configured.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
+    ($scenario:ident) => {
+        $crate::on_both_backends!($scenario, $crate::helpers::Options::default());
+    };
+    ($scenario:ident, $options:expr) => {
+        mod $scenario {
             #[actix_web::test]
             async fn sqlite() {
-                let app = $crate::helpers::spawn_with($crate::helpers::Options::default()).await.unwrap();
+                let app = $crate::helpers::spawn_with($options).await.unwrap();
                 super::$scenario(app).await;
             }
 
             #[actix_web::test]
             async fn postgres() {
-                let options = $crate::helpers::Options { backend: $crate::helpers::Backend::Postgres, ..Default::default() };
+                let options = $crate::helpers::Options { backend: $crate::helpers::Backend::Postgres, ..$options };
                 if let Some(app) = $crate::helpers::spawn_with(options).await {
                     super::$scenario(app).await;
                 }

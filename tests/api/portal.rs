@@ -1,11 +1,9 @@
 //! The requester's flow, walked as a browser would.
 
-use crate::helpers::{TestApp, hidden, spawn_app};
+use crate::helpers::{TestApp, hidden};
 use crate::on_both_backends;
 
-#[actix_web::test]
-async fn home_page_offers_every_right_with_a_labelled_form() {
-    let app = spawn_app().await;
+async fn home_page_offers_every_right_with_a_labelled_form(app: TestApp) {
     let res = app.get("/").await;
     assert_eq!(res.status, 200);
     let html = res.text();
@@ -19,9 +17,7 @@ async fn home_page_offers_every_right_with_a_labelled_form() {
     assert!(!html.contains("demo-banner"), "the banner is for the demo only");
 }
 
-#[actix_web::test]
-async fn security_headers_are_set_on_every_page() {
-    let app = spawn_app().await;
+async fn security_headers_are_set_on_every_page(app: TestApp) {
     for path in ["/", "/no-such-page", "/static/style.css"] {
         let res = app.get(path).await;
         let csp = res.header("content-security-policy").unwrap_or_default();
@@ -33,9 +29,7 @@ async fn security_headers_are_set_on_every_page() {
     let _ = cookie;
 }
 
-#[actix_web::test]
-async fn language_follows_accept_language_and_the_switcher() {
-    let app = spawn_app().await;
+async fn language_follows_accept_language_and_the_switcher(app: TestApp) {
     let fr = app.get_with("/", &[("accept-language", "fr-FR,fr;q=0.9,en;q=0.5")]).await.text();
     assert!(fr.contains("<html lang=\"fr\">"));
     assert!(fr.contains("Vos données personnelles, vos droits"));
@@ -92,7 +86,7 @@ async fn access_request_by_link(app: TestApp) {
     let all = crate::export::all_text(&archive);
     assert!(!all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"), "near-duplicate leaked");
 }
-on_both_backends!(access_request_end_to_end, access_request_by_link);
+on_both_backends!(access_request_by_link);
 
 async fn verification_by_code(app: TestApp) {
     let (inbox, mail) = app.submit_and_read_mail("oliver.smith@example.co.uk", "portability").await;
@@ -107,11 +101,9 @@ async fn verification_by_code(app: TestApp) {
     let page = app.get(&res.location()).await.text();
     assert!(page.contains("Copy of your data to take elsewhere"), "{page}");
 }
-on_both_backends!(verify_by_code, verification_by_code);
+on_both_backends!(verification_by_code);
 
-#[actix_web::test]
-async fn five_wrong_codes_lock_the_verification() {
-    let app = spawn_app().await;
+async fn five_wrong_codes_lock_the_verification(app: TestApp) {
     let (inbox, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     let handle = inbox.split("h=").nth(1).unwrap().to_owned();
     let csrf = app.csrf(&inbox).await;
@@ -126,9 +118,7 @@ async fn five_wrong_codes_lock_the_verification() {
     assert_eq!(app.get(&mail.link()).await.status, 410);
 }
 
-#[actix_web::test]
-async fn codes_and_links_expire_after_thirty_minutes() {
-    let app = spawn_app().await;
+async fn codes_and_links_expire_after_thirty_minutes(app: TestApp) {
     let (inbox, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     app.clock.advance(time::Duration::minutes(31));
     let handle = inbox.split("h=").nth(1).unwrap().to_owned();
@@ -147,9 +137,7 @@ async fn codes_and_links_expire_after_thirty_minutes() {
     assert_eq!(res.status, 303, "{}", res.text());
 }
 
-#[actix_web::test]
-async fn known_and_unknown_addresses_look_the_same_and_both_get_an_answer() {
-    let app = spawn_app().await;
+async fn known_and_unknown_addresses_look_the_same_and_both_get_an_answer(app: TestApp) {
     let known = app.submit_request("jeanne.martin@example.fr", "access").await;
     let unknown = app.submit_request("nobody.at.all@example.org", "access").await;
     assert_eq!(known.status, unknown.status);
@@ -174,9 +162,7 @@ async fn known_and_unknown_addresses_look_the_same_and_both_get_an_answer() {
     assert!(index.contains("CNIL"), "Art. 15(1)(f): the complaint authority");
 }
 
-#[actix_web::test]
-async fn someone_elses_export_cannot_be_downloaded() {
-    let app = spawn_app().await;
+async fn someone_elses_export_cannot_be_downloaded(app: TestApp) {
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     let status = app.verify_by_link(&mail).await.location();
     app.run_pending_jobs().await;
@@ -197,9 +183,7 @@ async fn someone_elses_export_cannot_be_downloaded() {
     assert_eq!(app.get(&format!("{status}/export")).await.status, 303);
 }
 
-#[actix_web::test]
-async fn coming_back_later_means_a_fresh_email_link() {
-    let app = spawn_app().await;
+async fn coming_back_later_means_a_fresh_email_link(app: TestApp) {
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "erasure").await;
     let status = app.verify_by_link(&mail).await.location();
     let page = app.get(&status).await.text();
@@ -216,9 +200,7 @@ async fn coming_back_later_means_a_fresh_email_link() {
     assert!(app.get(&status).await.text().contains("Erasure of your data"));
 }
 
-#[actix_web::test]
-async fn french_requesters_get_french_emails_and_pages() {
-    let app = spawn_app().await;
+async fn french_requesters_get_french_emails_and_pages(app: TestApp) {
     let csrf = app.csrf("/?lang=fr").await;
     let res = app.post("/requests", &[("email", "jeanne.martin@example.fr"), ("kind", "access"), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 303);
@@ -231,9 +213,7 @@ async fn french_requesters_get_french_emails_and_pages() {
     assert!(page.contains("10 avril 2026"), "{page}");
 }
 
-#[actix_web::test]
-async fn a_failing_source_is_retried_then_needs_attention_while_others_are_kept() {
-    let app = crate::helpers::spawn_with(crate::helpers::Options { broken_source: true, ..Default::default() }).await.unwrap();
+async fn a_failing_source_is_retried_then_needs_attention_while_others_are_kept(app: TestApp) {
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     let status = app.verify_by_link(&mail).await.location();
     app.run_pending_jobs().await;
@@ -252,3 +232,14 @@ async fn a_failing_source_is_retried_then_needs_attention_while_others_are_kept(
     assert!(page.contains("Searched"), "the working sources' results are kept");
     assert!(!page.contains("Download my data"), "never a silent partial answer");
 }
+
+on_both_backends!(home_page_offers_every_right_with_a_labelled_form);
+on_both_backends!(security_headers_are_set_on_every_page);
+on_both_backends!(language_follows_accept_language_and_the_switcher);
+on_both_backends!(five_wrong_codes_lock_the_verification);
+on_both_backends!(codes_and_links_expire_after_thirty_minutes);
+on_both_backends!(known_and_unknown_addresses_look_the_same_and_both_get_an_answer);
+on_both_backends!(someone_elses_export_cannot_be_downloaded);
+on_both_backends!(coming_back_later_means_a_fresh_email_link);
+on_both_backends!(french_requesters_get_french_emails_and_pages);
+on_both_backends!(a_failing_source_is_retried_then_needs_attention_while_others_are_kept, crate::helpers::Options { broken_source: true, ..Default::default() });

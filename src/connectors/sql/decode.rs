@@ -91,8 +91,7 @@ pub fn fmt_offset(dt: OffsetDateTime) -> String {
 
 /// Text that is plausibly a string rather than a binary encoding read as one.
 fn plausible_text(s: &str) -> bool {
-    !s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    !s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }
 
 macro_rules! dec {
@@ -107,11 +106,8 @@ fn record_from<R: Row>(
 ) -> Result<Record, DecodeError> {
     let mut record = Record::new();
     for (i, col) in row.columns().iter().enumerate() {
-        let v = value(i).map_err(|(type_name, cause)| DecodeError {
-            column: col.name().to_string(),
-            type_name,
-            cause,
-        })?;
+        let v =
+            value(i).map_err(|(type_name, cause)| DecodeError { column: col.name().to_string(), type_name, cause })?;
         record.insert(col.name().to_string(), v);
     }
     Ok(record)
@@ -125,9 +121,7 @@ pub fn pg_record(row: &PgRow) -> Result<Record, DecodeError> {
 }
 
 fn pg_value(row: &PgRow, i: usize) -> Result<Value, (String, Option<BoxDynError>)> {
-    let raw = row
-        .try_get_raw(i)
-        .map_err(|e| ("unknown".to_string(), Some(e.into())))?;
+    let raw = row.try_get_raw(i).map_err(|e| ("unknown".to_string(), Some(e.into())))?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
@@ -139,11 +133,7 @@ fn pg_value(row: &PgRow, i: usize) -> Result<Value, (String, Option<BoxDynError>
         "INT2" => Value::from(dec!(Postgres, i16, raw).map_err(fail)?),
         "INT4" => Value::from(dec!(Postgres, i32, raw).map_err(fail)?),
         "INT8" => Value::from(dec!(Postgres, i64, raw).map_err(fail)?),
-        "OID" => Value::from(
-            dec!(Postgres, sqlx::postgres::types::Oid, raw)
-                .map_err(fail)?
-                .0,
-        ),
+        "OID" => Value::from(dec!(Postgres, sqlx::postgres::types::Oid, raw).map_err(fail)?.0),
         "FLOAT4" => float32(dec!(Postgres, f32, raw).map_err(fail)?),
         "FLOAT8" => float(dec!(Postgres, f64, raw).map_err(fail)?),
         "NUMERIC" => Value::String(pg_numeric(raw).map_err(fail)?),
@@ -156,12 +146,8 @@ fn pg_value(row: &PgRow, i: usize) -> Result<Value, (String, Option<BoxDynError>
         }
         "DATE" => Value::String(fmt_date(dec!(Postgres, Date, raw).map_err(fail)?)),
         "TIME" => Value::String(fmt_time(dec!(Postgres, Time, raw).map_err(fail)?)),
-        "TIMESTAMP" => Value::String(fmt_naive(
-            dec!(Postgres, PrimitiveDateTime, raw).map_err(fail)?,
-        )),
-        "TIMESTAMPTZ" => Value::String(fmt_offset(
-            dec!(Postgres, OffsetDateTime, raw).map_err(fail)?,
-        )),
+        "TIMESTAMP" => Value::String(fmt_naive(dec!(Postgres, PrimitiveDateTime, raw).map_err(fail)?)),
+        "TIMESTAMPTZ" => Value::String(fmt_offset(dec!(Postgres, OffsetDateTime, raw).map_err(fail)?)),
         "BYTEA" => b64(&dec!(Postgres, Vec<u8>, raw).map_err(fail)?),
         "JSON" | "JSONB" => dec!(Postgres, Value, raw).map_err(fail)?,
         "UUID" => Value::String(pg_uuid(raw).map_err(fail)?),
@@ -200,14 +186,7 @@ fn pg_uuid(raw: sqlx::postgres::PgValueRef<'_>) -> Result<String, BoxDynError> {
         return Err("a UUID must be 16 bytes".into());
     }
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
 }
 
 /// ISO 8601 duration: `P1Y2M3DT4H5M6.5S`, `PT0S` when zero.
@@ -263,9 +242,7 @@ fn pg_numeric(raw: sqlx::postgres::PgValueRef<'_>) -> Result<String, BoxDynError
 
 pub(super) fn numeric_from_binary(b: &[u8]) -> Result<String, BoxDynError> {
     let word = |i: usize| -> Result<u16, BoxDynError> {
-        b.get(i..i + 2)
-            .map(|w| u16::from_be_bytes([w[0], w[1]]))
-            .ok_or_else(|| "truncated NUMERIC value".into())
+        b.get(i..i + 2).map(|w| u16::from_be_bytes([w[0], w[1]])).ok_or_else(|| "truncated NUMERIC value".into())
     };
     let ndigits = usize::from(word(0)?);
     let weight = i32::from(word(2)?.cast_signed());
@@ -286,12 +263,7 @@ pub(super) fn numeric_from_binary(b: &[u8]) -> Result<String, BoxDynError> {
         }
         digits.push(d);
     }
-    let digit = |i: i32| -> u16 {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| digits.get(i).copied())
-            .unwrap_or(0)
-    };
+    let digit = |i: i32| -> u16 { usize::try_from(i).ok().and_then(|i| digits.get(i).copied()).unwrap_or(0) };
     let mut int_part = String::new();
     if weight >= 0 {
         for i in 0..=weight {
@@ -332,9 +304,7 @@ pub fn mysql_record(row: &MySqlRow) -> Result<Record, DecodeError> {
 }
 
 fn mysql_value(row: &MySqlRow, i: usize) -> Result<Value, (String, Option<BoxDynError>)> {
-    let raw = row
-        .try_get_raw(i)
-        .map_err(|e| ("unknown".to_string(), Some(e.into())))?;
+    let raw = row.try_get_raw(i).map_err(|e| ("unknown".to_string(), Some(e.into())))?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
@@ -358,24 +328,12 @@ fn mysql_value(row: &MySqlRow, i: usize) -> Result<Value, (String, Option<BoxDyn
         "DOUBLE" => float(dec!(MySql, f64, raw).map_err(fail)?),
         // MySQL sends DECIMAL as its exact decimal text, at any precision.
         "DECIMAL" => Value::String(dec!(MySql, String, raw).map_err(fail)?),
-        "DATE" => match dec!(MySql, Date, raw) {
-            Ok(d) => Value::String(fmt_date(d)),
-            Err(e) => zero_date(row, i, "0000-00-00").ok_or_else(|| fail(e))?,
-        },
-        "DATETIME" => match dec!(MySql, PrimitiveDateTime, raw) {
-            Ok(d) => Value::String(fmt_naive(d)),
-            Err(e) => zero_date(row, i, "0000-00-00T00:00:00").ok_or_else(|| fail(e))?,
-        },
+        // A "zero date" (`0000-00-00`, common in older CRMs) arrives as NULL from the server.
+        "DATE" => Value::String(fmt_date(dec!(MySql, Date, raw).map_err(fail)?)),
+        "DATETIME" => Value::String(fmt_naive(dec!(MySql, PrimitiveDateTime, raw).map_err(fail)?)),
         // The driver sets the session time zone to UTC, so TIMESTAMP values arrive in UTC.
-        "TIMESTAMP" => match dec!(MySql, OffsetDateTime, raw) {
-            Ok(d) => Value::String(fmt_offset(d)),
-            Err(e) => zero_date(row, i, "0000-00-00T00:00:00Z").ok_or_else(|| fail(e))?,
-        },
-        "TIME" => Value::String(
-            dec!(MySql, sqlx::mysql::types::MySqlTime, raw)
-                .map_err(fail)?
-                .to_string(),
-        ),
+        "TIMESTAMP" => Value::String(fmt_offset(dec!(MySql, OffsetDateTime, raw).map_err(fail)?)),
+        "TIME" => Value::String(dec!(MySql, sqlx::mysql::types::MySqlTime, raw).map_err(fail)?.to_string()),
         "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET" => {
             Value::String(dec!(MySql, String, raw).map_err(fail)?)
         }
@@ -405,14 +363,6 @@ fn mysql_value(row: &MySqlRow, i: usize) -> Result<Value, (String, Option<BoxDyn
     Ok(v)
 }
 
-/// MySQL's "zero date" (`0000-00-00`, common in older CRMs) arrives as an empty value; it is
-/// exported as written rather than as an error.
-fn zero_date(row: &MySqlRow, i: usize, zero: &str) -> Option<Value> {
-    let raw = row.try_get_raw(i).ok()?;
-    let bytes = dec!(MySql, Vec<u8>, raw).ok()?;
-    (bytes.len() <= 1 && bytes.iter().all(|b| *b == 0)).then(|| Value::String(zero.to_string()))
-}
-
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
@@ -421,13 +371,8 @@ pub fn sqlite_record(row: &SqliteRow) -> Result<Record, DecodeError> {
 }
 
 fn sqlite_value(row: &SqliteRow, i: usize) -> Result<Value, (String, Option<BoxDynError>)> {
-    let declared_bool = row
-        .columns()
-        .get(i)
-        .is_some_and(|c| c.type_info().name().eq_ignore_ascii_case("BOOLEAN"));
-    let raw = row
-        .try_get_raw(i)
-        .map_err(|e| ("unknown".to_string(), Some(e.into())))?;
+    let declared_bool = row.columns().get(i).is_some_and(|c| c.type_info().name().eq_ignore_ascii_case("BOOLEAN"));
+    let raw = row.try_get_raw(i).map_err(|e| ("unknown".to_string(), Some(e.into())))?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
@@ -437,11 +382,7 @@ fn sqlite_value(row: &SqliteRow, i: usize) -> Result<Value, (String, Option<BoxD
     let v = match class.as_str() {
         "INTEGER" => {
             let n = dec!(Sqlite, i64, raw).map_err(fail)?;
-            if declared_bool && (n == 0 || n == 1) {
-                Value::Bool(n == 1)
-            } else {
-                Value::from(n)
-            }
+            if declared_bool && (n == 0 || n == 1) { Value::Bool(n == 1) } else { Value::from(n) }
         }
         "REAL" => float(dec!(Sqlite, f64, raw).map_err(fail)?),
         "BLOB" => b64(&dec!(Sqlite, Vec<u8>, raw).map_err(fail)?),
@@ -489,21 +430,9 @@ mod tests {
     #[test]
     fn timestamps_format_as_iso_8601() {
         use time::macros::datetime;
-        assert_eq!(
-            fmt_naive(datetime!(2024-03-01 08:15:30)),
-            "2024-03-01T08:15:30"
-        );
-        assert_eq!(
-            fmt_naive(datetime!(2024-03-01 08:15:30.25)),
-            "2024-03-01T08:15:30.25"
-        );
-        assert_eq!(
-            fmt_offset(datetime!(2024-03-01 08:15:30 UTC)),
-            "2024-03-01T08:15:30Z"
-        );
-        assert_eq!(
-            fmt_offset(datetime!(2024-03-01 08:15:30 -05:30)),
-            "2024-03-01T08:15:30-05:30"
-        );
+        assert_eq!(fmt_naive(datetime!(2024-03-01 08:15:30)), "2024-03-01T08:15:30");
+        assert_eq!(fmt_naive(datetime!(2024-03-01 08:15:30.25)), "2024-03-01T08:15:30.25");
+        assert_eq!(fmt_offset(datetime!(2024-03-01 08:15:30 UTC)), "2024-03-01T08:15:30Z");
+        assert_eq!(fmt_offset(datetime!(2024-03-01 08:15:30 -05:30)), "2024-03-01T08:15:30-05:30");
     }
 }
