@@ -83,7 +83,8 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     requests::transition(&mut tx, &request, RequestStatus::Ready, "system", now).await?;
     let email = request.email.as_deref().context("a request without its address")?;
     let expires_on = app.zone.local_date(from_ms(expires_at) - Duration::milliseconds(1)).context("expiry date")?;
-    notify::export_ready(app, &mut tx, request_id, email, request.locale, &reference, expires_on, now).await?;
+    let to = notify::To { request_id, email, locale: request.locale };
+    notify::export_ready(app, &mut tx, to, &reference, expires_on, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
     // The spools held the same data, encrypted; the export replaces them.

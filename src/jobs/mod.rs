@@ -8,6 +8,7 @@
 pub mod collect;
 mod email;
 mod export;
+pub mod housekeeping;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,6 +189,8 @@ pub async fn run_pending(app: &App) -> anyhow::Result<usize> {
     Ok(ran)
 }
 
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
+
 /// Starts `n` workers that run jobs until `shutdown` turns true; they finish the job in hand first.
 pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     (0..n)
@@ -197,7 +200,15 @@ pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -
             let name = format!("{}-{i}", crate::crypto::new_id().get(..8).unwrap_or("worker"));
             tokio::spawn(async move {
                 let poll = Duration::from_millis(app.settings.jobs.poll_interval_ms.max(50));
+                let mut last_housekeeping = std::time::Instant::now() - HOUSEKEEPING_EVERY;
                 while !*shutdown.borrow() {
+                    // The first worker also runs the purges, every few minutes.
+                    if i == 0 && last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
+                        last_housekeeping = std::time::Instant::now();
+                        if let Err(e) = housekeeping::run(&app).await {
+                            tracing::error!(error = %format!("{e:#}"), "housekeeping failed");
+                        }
+                    }
                     match run_once(&app, &name).await {
                         Ok(Turn::Idle) => {
                             tokio::select! {

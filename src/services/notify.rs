@@ -35,18 +35,18 @@ pub fn kind_label(tr: Tr, kind: RequestKind) -> &'static str {
     tr.get(key)
 }
 
+/// Who an email is for: the requester of one request, in their language.
+#[derive(Clone, Copy)]
+pub struct To<'a> {
+    pub request_id: &'a str,
+    pub email: &'a str,
+    pub locale: Locale,
+}
+
 /// Stores `content` for `to` and queues its delivery.
-async fn queue(
-    app: &App,
-    conn: &mut Conn,
-    request_id: &str,
-    template: &str,
-    to: &str,
-    tr: Tr,
-    content: Content,
-    now: i64,
-) -> anyhow::Result<()> {
-    let (text, html) = mail::render(tr, &content, &app.settings.controller.name)?;
+async fn queue(app: &App, conn: &mut Conn, to: To<'_>, template: &str, content: Content, now: i64) -> anyhow::Result<()> {
+    let (text, html) = mail::render(Tr::new(to.locale), &content, &app.settings.controller.name)?;
+    let request_id = to.request_id;
     let id = crate::crypto::new_id();
     let domain = app.base_url.split("://").nth(1).unwrap_or("dossier.local").split(['/', ':']).next().unwrap_or("dossier.local");
     let row = emails::EmailRow {
@@ -54,7 +54,7 @@ async fn queue(
         id: id.clone(),
         request_id: Some(request_id.to_owned()),
         template: template.to_owned(),
-        to_addr: to.to_owned(),
+        to_addr: to.email.to_owned(),
         subject: content.subject,
         text_body: Some(text),
         html_body: Some(html),
@@ -65,21 +65,18 @@ async fn queue(
     crate::store::audit::record(conn, Some(request_id), "system", "email_queued", &serde_json::json!({ "template": template }), now).await
 }
 
-/// The link and code that prove control of the address (new request or sign-in).
-#[allow(clippy::too_many_arguments)]
+/// The link and code (`secrets`) that prove control of the address, for a new request or to
+/// sign in to a verified one.
 pub async fn verification(
     app: &App,
     conn: &mut Conn,
-    request_id: &str,
-    to: &str,
-    locale: Locale,
+    to: To<'_>,
     kind: RequestKind,
     signin: Option<&Reference>,
-    token: &str,
-    code: &str,
+    (token, code): (&str, &str),
     now: i64,
 ) -> anyhow::Result<()> {
-    let tr = Tr::new(locale);
+    let tr = Tr::new(to.locale);
     let minutes = app.settings.security.verification_ttl_minutes.to_string();
     let link = format!("{}/verify/{}", app.base_url, token);
     let (template, subject, intro) = match signin {
@@ -100,23 +97,20 @@ pub async fn verification(
         action: Some((tr.get("mail.verify.action").to_owned(), link)),
         code: Some(code.to_owned()),
     };
-    queue(app, conn, request_id, template, to, tr, content, now).await
+    queue(app, conn, to, template, content, now).await
 }
 
 /// The request is verified: its reference, its due date and where to follow it.
-#[allow(clippy::too_many_arguments)]
 pub async fn confirmed(
     app: &App,
     conn: &mut Conn,
-    request_id: &str,
-    to: &str,
-    locale: Locale,
+    to: To<'_>,
     kind: RequestKind,
     reference: &Reference,
     due: Date,
     now: i64,
 ) -> anyhow::Result<()> {
-    let tr = Tr::new(locale);
+    let tr = Tr::new(to.locale);
     let due = format_date(tr, due);
     let next = if kind.produces_export() { tr.get("mail.confirmed.next_export") } else { tr.get("mail.confirmed.next_review") };
     let content = Content {
@@ -129,22 +123,19 @@ pub async fn confirmed(
         action: Some((tr.get("mail.confirmed.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
         code: None,
     };
-    queue(app, conn, request_id, "confirmed", to, tr, content, now).await
+    queue(app, conn, to, "confirmed", content, now).await
 }
 
 /// The export can be downloaded until `expires`.
-#[allow(clippy::too_many_arguments)]
 pub async fn export_ready(
     app: &App,
     conn: &mut Conn,
-    request_id: &str,
-    to: &str,
-    locale: Locale,
+    to: To<'_>,
     reference: &Reference,
     expires: Date,
     now: i64,
 ) -> anyhow::Result<()> {
-    let tr = Tr::new(locale);
+    let tr = Tr::new(to.locale);
     let expires = format_date(tr, expires);
     let content = Content {
         subject: tr.fmt("mail.ready.subject", &[("reference", reference.as_str())]),
@@ -156,5 +147,5 @@ pub async fn export_ready(
         action: Some((tr.get("mail.ready.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
         code: None,
     };
-    queue(app, conn, request_id, "export_ready", to, tr, content, now).await
+    queue(app, conn, to, "export_ready", content, now).await
 }

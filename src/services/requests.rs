@@ -116,7 +116,8 @@ async fn start_verification(
     let expires = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
     verifications::insert(conn, request_id, purpose, &sha256_hex(token.as_bytes()), &code_hash(app, request_id, &code), expires, now)
         .await?;
-    notify::verification(app, conn, request_id, to, locale, kind, signin, &token, &code, now).await
+    let to = notify::To { request_id, email: to, locale };
+    notify::verification(app, conn, to, kind, signin, (&token, &code), now).await
 }
 
 fn code_hash(app: &App, request_id: &str, code: &str) -> String {
@@ -305,7 +306,8 @@ async fn start_processing(
         requests::transition(tx, &verified, RequestStatus::AwaitingReview, "system", now).await?;
     }
     let email = request.email.as_deref().context("a request without its address")?;
-    notify::confirmed(app, tx, &request.id, email, request.locale, request.kind, &reference, request.due_on, now).await?;
+    let to = notify::To { request_id: &request.id, email, locale: request.locale };
+    notify::confirmed(app, tx, to, request.kind, &reference, request.due_on, now).await?;
     Ok(reference)
 }
 

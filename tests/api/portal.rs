@@ -243,3 +243,60 @@ on_both_backends!(someone_elses_export_cannot_be_downloaded);
 on_both_backends!(coming_back_later_means_a_fresh_email_link);
 on_both_backends!(french_requesters_get_french_emails_and_pages);
 on_both_backends!(a_failing_source_is_retried_then_needs_attention_while_others_are_kept, crate::helpers::Options { broken_source: true, ..Default::default() });
+
+async fn exports_are_deleted_when_they_expire(app: TestApp) {
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.run_pending_jobs().await;
+    let page = app.get(&status).await.text();
+    assert!(page.contains("March 24, 2026"), "14 days from 10 March: {page}");
+    let files = || std::fs::read_dir(app.data_dir().join("exports")).unwrap().count();
+    assert_eq!(files(), 1);
+
+    app.clock.advance(time::Duration::days(15));
+    let purged = dossier::jobs::housekeeping::run(&app.app).await.unwrap();
+    assert_eq!(purged.exports, 1);
+    assert_eq!(files(), 0, "the file is gone");
+    app.sign_in(&status, "jeanne.martin@example.fr").await;
+    let page = app.get(&status).await.text();
+    assert!(page.contains("Your file has been deleted"), "{page}");
+    assert_eq!(app.get(&format!("{status}/export")).await.status, 303);
+}
+on_both_backends!(exports_are_deleted_when_they_expire);
+
+async fn unverified_requests_expire_and_forget_the_address(app: TestApp) {
+    app.submit_and_read_mail("someone@example.org", "access").await;
+    app.clock.advance(time::Duration::days(8));
+    let purged = dossier::jobs::housekeeping::run(&app.app).await.unwrap();
+    assert_eq!(purged.unverified, 1);
+    let (status, email): (String, Option<String>) =
+        sqlx::query_as("SELECT status, email FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!((status.as_str(), email), ("expired", None));
+}
+on_both_backends!(unverified_requests_expire_and_forget_the_address);
+
+async fn verification_emails_are_rate_limited_per_address_without_telling(app: TestApp) {
+    for _ in 0..7 {
+        let res = app.submit_request("jeanne.martin@example.fr", "access").await;
+        assert_eq!(res.status, 303, "the page never changes");
+    }
+    app.run_pending_jobs().await;
+    let sent = app.emails().iter().filter(|m| m.to.contains("jeanne.martin@example.fr")).count();
+    assert_eq!(sent, 5, "emails_per_address_per_hour");
+    app.clock.advance(time::Duration::hours(1));
+    app.submit_request("jeanne.martin@example.fr", "access").await;
+    app.run_pending_jobs().await;
+    assert_eq!(app.emails().iter().filter(|m| m.to.contains("jeanne.martin@example.fr")).count(), 6);
+}
+on_both_backends!(verification_emails_are_rate_limited_per_address_without_telling);
+
+async fn cookies_are_http_only_and_same_site(app: TestApp) {
+    let res = app.get("/").await;
+    let cookie = res.header("set-cookie").expect("a CSRF cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let res = app.verify_by_link(&mail).await;
+    let session = res.header("set-cookie").expect("a session cookie");
+    assert!(session.starts_with("dossier_session=") && session.contains("HttpOnly"), "{session}");
+}
+on_both_backends!(cookies_are_http_only_and_same_site);
