@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
             "city": rng.word(),
             "created_at": format!("2025-{:02}-{:02}T{:02}:{:02}:00Z", 1 + rng.next() % 12, 1 + rng.next() % 28, rng.next() % 24, rng.next() % 60),
             "amount": format!("{}.{:02}", rng.next() % 1000, rng.next() % 100),
-            "status": if rng.next() % 3 == 0 { "closed" } else { "open" },
+            "status": if rng.next().is_multiple_of(3) { "closed" } else { "open" },
             "notes": rng.sentence(30),
             "tags": [rng.word(), rng.word()],
         });

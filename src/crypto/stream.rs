@@ -93,10 +93,7 @@ impl<W: Write> EncryptingWriter<W> {
         self.buf.extend_from_slice(&tag);
         self.inner.write_all(&self.buf)?;
         self.buf.clear();
-        self.counter = self
-            .counter
-            .checked_add(1)
-            .ok_or_else(|| io::Error::other("encrypted stream too long"))?;
+        self.counter = self.counter.checked_add(1).ok_or_else(|| io::Error::other("encrypted stream too long"))?;
         Ok(())
     }
 
@@ -203,10 +200,7 @@ impl<R: Read> DecryptingReader<R> {
         self.cipher
             .decrypt_inout_detached(&nonce, &self.header, (&mut self.buf[..len]).into(), &tag)
             .map_err(|_| invalid("encrypted file is corrupt, truncated or the key is wrong"))?;
-        self.counter = self
-            .counter
-            .checked_add(1)
-            .ok_or_else(|| invalid("encrypted stream too long"))?;
+        self.counter = self.counter.checked_add(1).ok_or_else(|| invalid("encrypted stream too long"))?;
         self.pos = 0;
         self.end = len;
         if last {
@@ -275,22 +269,11 @@ mod tests {
     #[test]
     fn round_trips_at_chunk_boundaries() {
         let key = SecretKey::generate();
-        for len in [
-            0,
-            1,
-            CHUNK_SIZE - 1,
-            CHUNK_SIZE,
-            CHUNK_SIZE + 1,
-            3 * CHUNK_SIZE,
-        ] {
+        for len in [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE] {
             let data = sample(len);
             let enc = encrypt(&data, &key);
             let chunks = len / CHUNK_SIZE + 1;
-            assert_eq!(
-                enc.len(),
-                HEADER_SIZE + len + chunks * TAG_SIZE,
-                "len {len}"
-            );
+            assert_eq!(enc.len(), HEADER_SIZE + len + chunks * TAG_SIZE, "len {len}");
             assert_eq!(decrypt(&enc, &key).unwrap(), data, "len {len}");
         }
     }
@@ -311,15 +294,7 @@ mod tests {
     fn any_flipped_byte_fails() {
         let key = SecretKey::generate();
         let enc = encrypt(&sample(CHUNK_SIZE + 100), &key);
-        for pos in [
-            0,
-            4,
-            5,
-            HEADER_SIZE,
-            HEADER_SIZE + 5000,
-            HEADER_SIZE + CHUNK_SIZE + 3,
-            enc.len() - 1,
-        ] {
+        for pos in [0, 4, 5, HEADER_SIZE, HEADER_SIZE + 5000, HEADER_SIZE + CHUNK_SIZE + 3, enc.len() - 1] {
             let mut bad = enc.clone();
             bad[pos] ^= 0x01;
             assert_invalid(decrypt(&bad, &key));
@@ -379,14 +354,8 @@ mod tests {
         r.read_exact(&mut first).unwrap();
         assert_eq!(first, sample(CHUNK_SIZE));
         let mut buf = [0u8; 16];
-        assert_eq!(
-            r.read(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
-        assert_eq!(
-            r.read(&mut buf).unwrap_err().kind(),
-            io::ErrorKind::InvalidData
-        );
+        assert_eq!(r.read(&mut buf).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(r.read(&mut buf).unwrap_err().kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

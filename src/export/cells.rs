@@ -23,15 +23,8 @@ pub fn cell_text(value: Option<&Value>) -> String {
 /// A plain number (`-12.50`, `+33`, `-1e3`) is left alone: a spreadsheet reads it as a number,
 /// never as a formula, and the portable copy (Art. 20) should keep negative amounts usable.
 pub fn csv_cell(text: String) -> String {
-    let risky = matches!(
-        text.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    );
-    if risky && !is_plain_number(&text) {
-        format!("'{text}")
-    } else {
-        text
-    }
+    let risky = matches!(text.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if risky && !is_plain_number(&text) { format!("'{text}") } else { text }
 }
 
 /// `[+-]digits[.digits][(e|E)[+-]digits]`, nothing else.
@@ -108,10 +101,7 @@ impl UniquePaths {
         let stem = path_component(name);
         let mut candidate = stem.clone();
         let mut n = 2u32;
-        while !self
-            .used
-            .insert(format!("{parent}/{candidate}").to_lowercase())
-        {
+        while !self.used.insert(format!("{parent}/{candidate}").to_lowercase()) {
             candidate = format!("{stem}-{n}");
             n += 1;
         }
@@ -136,22 +126,12 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised_numbers_are_not() {
-        for bad in [
-            "=1+1",
-            "+cmd|' /C calc'!A0",
-            "-2+3",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-            "=HYPERLINK(\"http://x\")",
-            "-",
-            "+",
-        ] {
+        for bad in
+            ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")", "-", "+"]
+        {
             assert_eq!(csv_cell(bad.into()), format!("'{bad}"), "{bad:?}");
         }
-        for ok in [
-            "-12.50", "+33", "-1e3", "1.5E-7", "plain", "", "a=b", "'quoted",
-        ] {
+        for ok in ["-12.50", "+33", "-1e3", "1.5E-7", "plain", "", "a=b", "'quoted"] {
             assert_eq!(csv_cell(ok.into()), ok, "{ok:?}");
         }
     }

@@ -135,20 +135,9 @@ pub fn format_datetime(tr: Tr, at: OffsetDateTime) -> String {
         "UTC".to_owned()
     } else {
         let sign = if off.is_negative() { '-' } else { '+' };
-        format!(
-            "UTC{sign}{:02}:{:02}",
-            off.whole_hours().unsigned_abs(),
-            off.minutes_past_hour().unsigned_abs()
-        )
+        format!("UTC{sign}{:02}:{:02}", off.whole_hours().unsigned_abs(), off.minutes_past_hour().unsigned_abs())
     };
-    tr.fmt(
-        "export.format.datetime",
-        &[
-            ("date", &format_date(tr, at.date())),
-            ("time", &time),
-            ("offset", &offset),
-        ],
-    )
+    tr.fmt("export.format.datetime", &[("date", &format_date(tr, at.date())), ("time", &time), ("offset", &offset)])
 }
 
 #[cfg(test)]
@@ -162,14 +151,8 @@ mod tests {
         assert_eq!(format_count(Locale::En, 999), "999");
         assert_eq!(format_count(Locale::En, 1234567), "1,234,567");
         assert_eq!(format_count(Locale::Fr, 12345), "12\u{202f}345");
-        assert_eq!(
-            format_date(Tr::new(Locale::En), date!(2026 - 03 - 12)),
-            "12 March 2026"
-        );
-        assert_eq!(
-            format_date(Tr::new(Locale::Fr), date!(2026 - 03 - 01)),
-            "1er mars 2026"
-        );
+        assert_eq!(format_date(Tr::new(Locale::En), date!(2026 - 03 - 12)), "12 March 2026");
+        assert_eq!(format_date(Tr::new(Locale::Fr), date!(2026 - 03 - 01)), "1er mars 2026");
         assert_eq!(
             format_datetime(Tr::new(Locale::Fr), datetime!(2026-08-05 09:07 +02:00)),
             "5 août 2026 à 09:07 (UTC+02:00)"

@@ -51,13 +51,8 @@ const IO_BUFFER: usize = 64 * 1024;
 const LARGE_SPOOL: u64 = 1 << 30;
 
 /// The rights listed in every export (Art. 15(1)(e)), with their article.
-const RIGHTS: [(&str, &str); 5] = [
-    ("rectification", "16"),
-    ("erasure", "17"),
-    ("restriction", "18"),
-    ("objection", "21"),
-    ("portability", "20"),
-];
+const RIGHTS: [(&str, &str); 5] =
+    [("rectification", "16"), ("erasure", "17"), ("restriction", "18"), ("objection", "21"), ("portability", "20")];
 
 /// Everything needed to build one export.
 #[derive(Debug, Clone)]
@@ -111,11 +106,7 @@ pub fn open_export(path: &Path, key: &SecretKey) -> io::Result<DecryptingReader<
 
 /// Builds the encrypted export at `out_path` from the spools named in `input` (read with the
 /// same `key`). Blocking: run it in `spawn_blocking`.
-pub fn build_export(
-    input: &ExportInput,
-    key: &SecretKey,
-    out_path: &Path,
-) -> anyhow::Result<ExportSummary> {
+pub fn build_export(input: &ExportInput, key: &SecretKey, out_path: &Path) -> anyhow::Result<ExportSummary> {
     let tmp = sibling(out_path, ".tmp");
     let scratch = sibling(out_path, ".tables.tmp");
     let result = write_archive(input, key, &tmp, &scratch);
@@ -129,8 +120,7 @@ pub fn build_export(
     };
     if let Err(e) = fs::rename(&tmp, out_path) {
         let _ = fs::remove_file(&tmp);
-        return Err(e)
-            .with_context(|| format!("moving the export into place at {}", out_path.display()));
+        return Err(e).with_context(|| format!("moving the export into place at {}", out_path.display()));
     }
     sync_parent(out_path);
     Ok(summary)
@@ -147,12 +137,7 @@ struct Written {
     anchor: String,
 }
 
-fn write_archive(
-    input: &ExportInput,
-    key: &SecretKey,
-    tmp: &Path,
-    scratch: &Path,
-) -> anyhow::Result<ExportSummary> {
+fn write_archive(input: &ExportInput, key: &SecretKey, tmp: &Path, scratch: &Path) -> anyhow::Result<ExportSummary> {
     let tr = Tr::new(input.locale);
     let file = create_private(tmp)?;
     let encrypted = EncryptingWriter::new(BufWriter::with_capacity(IO_BUFFER, file), key)
@@ -163,65 +148,36 @@ fn write_archive(
     // page at the end. Encrypted under a key that only lives as long as this call.
     let tables_key = SecretKey::generate();
     let tables_file = create_private(scratch)?;
-    let mut tables = EncryptingWriter::new(
-        BufWriter::with_capacity(IO_BUFFER, tables_file),
-        &tables_key,
-    )
-    .with_context(|| format!("writing {}", scratch.display()))?;
+    let mut tables = EncryptingWriter::new(BufWriter::with_capacity(IO_BUFFER, tables_file), &tables_key)
+        .with_context(|| format!("writing {}", scratch.display()))?;
 
     let mut paths = UniquePaths::default();
     let mut written: Vec<Vec<Written>> = Vec::with_capacity(input.sources.len());
     for (index, source) in input.sources.iter().enumerate() {
         let mut collections = Vec::new();
         if let Some(spool) = &source.spool {
-            let large = fs::metadata(spool)
-                .with_context(|| format!("reading spool {}", spool.display()))?
-                .len()
-                > LARGE_SPOOL;
+            let large =
+                fs::metadata(spool).with_context(|| format!("reading spool {}", spool.display()))?.len() > LARGE_SPOOL;
             let dir = paths.claim("data", &source.info.name);
-            let pass = Pass {
-                key,
-                spool,
-                large,
-                info: &source.info,
-                locale: input.locale,
-            };
-            pass.json_and_tables(
-                &mut zip,
-                &mut tables,
-                tr,
-                index,
-                &dir,
-                &mut paths,
-                &mut collections,
-            )
-            .with_context(|| format!("exporting source {}", source.info.name))?;
-            pass.csv(&mut zip, &collections)
+            let pass = Pass { key, spool, large, info: &source.info, locale: input.locale };
+            pass.json_and_tables(&mut zip, &mut tables, tr, index, &dir, &mut paths, &mut collections)
                 .with_context(|| format!("exporting source {}", source.info.name))?;
+            pass.csv(&mut zip, &collections).with_context(|| format!("exporting source {}", source.info.name))?;
         }
         written.push(collections);
     }
     let tables_file = tables.finish().context("writing the records tables")?;
-    let tables_large = tables_file
-        .get_ref()
-        .metadata()
-        .map(|m| m.len() > LARGE_SPOOL)
-        .unwrap_or(true);
+    let tables_large = tables_file.get_ref().metadata().map(|m| m.len() > LARGE_SPOOL).unwrap_or(true);
     drop(tables_file);
     let has_data = written.iter().flatten().next().is_some();
 
     zip.start("information.json", false)?;
-    serde_json::to_writer_pretty(&mut zip, &information(input, tr, &written)?)
-        .context("writing information.json")?;
+    serde_json::to_writer_pretty(&mut zip, &information(input, tr, &written)?).context("writing information.json")?;
     zip.write_all(b"\n")?;
 
     zip.start("index.html", tables_large)?;
-    let page = index_page(input, tr, &written)
-        .render()
-        .context("rendering index.html")?;
-    let (head, tail) = page
-        .split_once(RECORDS_MARKER)
-        .unwrap_or((page.as_str(), ""));
+    let page = index_page(input, tr, &written).render().context("rendering index.html")?;
+    let (head, tail) = page.split_once(RECORDS_MARKER).unwrap_or((page.as_str(), ""));
     zip.write_all(head.as_bytes())?;
     if has_data {
         let mut tables = open_export(scratch, &tables_key).context("reading the records tables")?;
@@ -252,13 +208,7 @@ fn write_archive(
         .zip(&written)
         .map(|(s, cols)| SourceCount {
             name: s.info.name.clone(),
-            collections: cols
-                .iter()
-                .map(|c| CollectionCount {
-                    name: c.name.clone(),
-                    records: c.records,
-                })
-                .collect(),
+            collections: cols.iter().map(|c| CollectionCount { name: c.name.clone(), records: c.records }).collect(),
         })
         .collect();
     Ok(ExportSummary {
@@ -312,15 +262,8 @@ impl Pass<'_> {
                 tracing::warn!(source = %self.info.name, collection = %name,
                     "collection not declared in the configuration: exported without its Art. 15 information");
             }
-            let label = declared.map_or_else(
-                || name.clone(),
-                |c| label_or_name(&c.label, &name, self.locale),
-            );
-            let columns = if fields.is_empty() {
-                record.keys().cloned().collect()
-            } else {
-                fields
-            };
+            let label = declared.map_or_else(|| name.clone(), |c| label_or_name(&c.label, &name, self.locale));
+            let columns = if fields.is_empty() { record.keys().cloned().collect() } else { fields };
             let stem = paths.claim(dir, &name);
             let (json_path, csv_path) = (format!("{stem}.json"), format!("{stem}.csv"));
             let anchor = format!("data-{source_index}-{}", out.len());
@@ -341,8 +284,7 @@ impl Pass<'_> {
                 }
                 serde_json::to_writer(&mut *zip, &record).context("writing a record")?;
                 if records < HTML_ROWS_PER_COLLECTION {
-                    let cells: Vec<String> =
-                        columns.iter().map(|c| cell_text(record.get(c))).collect();
+                    let cells: Vec<String> = columns.iter().map(|c| cell_text(record.get(c))).collect();
                     Row { cells: &cells }.write_into(tables)?;
                 }
                 records += 1;
@@ -362,29 +304,13 @@ impl Pass<'_> {
                 let shown = html::format_count(self.locale, HTML_ROWS_PER_COLLECTION);
                 tr.fmt(
                     "export.data.truncated",
-                    &[
-                        ("shown", &shown),
-                        ("count", &count),
-                        ("json", &json_path),
-                        ("csv", &csv_path),
-                    ],
+                    &[("shown", &shown), ("count", &count), ("json", &json_path), ("csv", &csv_path)],
                 )
             } else {
-                tr.fmt(
-                    "export.data.complete",
-                    &[("count", &count), ("json", &json_path), ("csv", &csv_path)],
-                )
+                tr.fmt("export.data.complete", &[("count", &count), ("json", &json_path), ("csv", &csv_path)])
             };
             CollectionClose { note }.write_into(tables)?;
-            out.push(Written {
-                name,
-                label,
-                columns,
-                records,
-                json: json_path,
-                csv: csv_path,
-                anchor,
-            });
+            out.push(Written { name, label, columns, records, json: json_path, csv: csv_path, anchor });
         }
         Ok(())
     }
@@ -410,17 +336,10 @@ impl Pass<'_> {
             zip.start(&target.csv, self.large)?;
             let mut records = 0u64;
             {
-                let mut csv = csv::WriterBuilder::new()
-                    .buffer_capacity(IO_BUFFER)
-                    .from_writer(&mut *zip);
+                let mut csv = csv::WriterBuilder::new().buffer_capacity(IO_BUFFER).from_writer(&mut *zip);
                 csv.write_record(target.columns.iter().map(|c| csv_cell(c.clone())))?;
                 loop {
-                    csv.write_record(
-                        target
-                            .columns
-                            .iter()
-                            .map(|c| csv_cell(cell_text(record.get(c)))),
-                    )?;
+                    csv.write_record(target.columns.iter().map(|c| csv_cell(cell_text(record.get(c)))))?;
                     records += 1;
                     match reader.next_event()? {
                         Some(SpoolEvent::Record(r)) => record = r,
@@ -446,17 +365,11 @@ impl Pass<'_> {
 
 fn label_or_name(label: &Text, name: &str, locale: Locale) -> String {
     let l = label.get(locale).trim();
-    if l.is_empty() {
-        name.to_owned()
-    } else {
-        l.to_owned()
-    }
+    if l.is_empty() { name.to_owned() } else { l.to_owned() }
 }
 
 fn opt_text(t: &Option<Text>, locale: Locale) -> Option<&str> {
-    t.as_ref()
-        .map(|t| t.get(locale))
-        .filter(|s| !s.trim().is_empty())
+    t.as_ref().map(|t| t.get(locale)).filter(|s| !s.trim().is_empty())
 }
 
 fn rfc3339(at: OffsetDateTime) -> anyhow::Result<String> {
@@ -568,11 +481,7 @@ fn information(input: &ExportInput, tr: Tr, written: &[Vec<Written>]) -> anyhow:
     }))
 }
 
-fn index_page<'a>(
-    input: &'a ExportInput,
-    tr: Tr,
-    written: &'a [Vec<Written>],
-) -> html::IndexPage<'a> {
+fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -> html::IndexPage<'a> {
     let l = input.locale;
     let c = &input.controller;
     let has_data = written.iter().flatten().next().is_some();
@@ -602,10 +511,7 @@ fn index_page<'a>(
             }
         }
         if !collections.is_empty() {
-            info.push(html::InfoSource {
-                label: source_label,
-                collections,
-            });
+            info.push(html::InfoSource { label: source_label, collections });
         }
     }
     let rights = RIGHTS
@@ -617,8 +523,7 @@ fn index_page<'a>(
         .collect();
     let url = c.authority.url.trim();
     let lower = url.to_ascii_lowercase();
-    let authority_link =
-        (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url);
+    let authority_link = (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url);
     let generated = html::format_datetime(tr, input.generated_at);
 
     html::IndexPage {
@@ -627,26 +532,17 @@ fn index_page<'a>(
         title: tr.get("export.page.title"),
         subtitle: tr.fmt("export.page.subtitle", &[("controller", &c.name)]),
         reference: &input.reference,
-        kind_label: tr
-            .get(&format!("export.kind.{}", input.kind.as_str()))
-            .to_owned(),
+        kind_label: tr.get(&format!("export.kind.{}", input.kind.as_str())).to_owned(),
         received: html::format_datetime(tr, input.received_at),
         due: html::format_date(tr, input.due_date),
         footer: tr.fmt(
             "export.page.footer",
-            &[
-                ("date", &generated),
-                ("controller", &c.name),
-                ("reference", &input.reference),
-            ],
+            &[("date", &generated), ("controller", &c.name), ("reference", &input.reference)],
         ),
         generated,
         controller: c,
         has_data,
-        total_line: tr.fmt(
-            "export.summary.total",
-            &[("count", &html::format_count(l, total))],
-        ),
+        total_line: tr.fmt("export.summary.total", &[("count", &html::format_count(l, total))]),
         summary,
         info,
         rights_intro: tr.fmt("export.rights.intro", &[("email", &c.contact_email)]),
@@ -658,11 +554,7 @@ fn index_page<'a>(
     }
 }
 
-fn info_collection<'a>(
-    c: Option<&'a CollectionInfo>,
-    label: &'a str,
-    l: Locale,
-) -> html::InfoCollection<'a> {
+fn info_collection<'a>(c: Option<&'a CollectionInfo>, label: &'a str, l: Locale) -> html::InfoCollection<'a> {
     let Some(c) = c else {
         return html::InfoCollection {
             label,
@@ -677,11 +569,7 @@ fn info_collection<'a>(
     };
     let a = &c.art15;
     html::InfoCollection {
-        label: if label.trim().is_empty() {
-            &c.name
-        } else {
-            label
-        },
+        label: if label.trim().is_empty() { &c.name } else { label },
         purposes: a.purposes.iter().map(|t| t.get(l)).collect(),
         legal_basis: opt_text(&a.legal_basis, l),
         categories: a.categories.iter().map(|t| t.get(l)).collect(),
@@ -702,11 +590,7 @@ fn info_collection<'a>(
 }
 
 /// manifest.json: what the archive holds, with the size and SHA-256 of every other file.
-fn manifest(
-    input: &ExportInput,
-    written: &[Vec<Written>],
-    files: &[WrittenFile],
-) -> anyhow::Result<Value> {
+fn manifest(input: &ExportInput, written: &[Vec<Written>], files: &[WrittenFile]) -> anyhow::Result<Value> {
     Ok(json!({
         "format": "dossier-export",
         "format_version": FORMAT_VERSION,
@@ -746,8 +630,7 @@ fn create_private(path: &Path) -> anyhow::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path)
-        .with_context(|| format!("creating {}", path.display()))
+    opts.open(path).with_context(|| format!("creating {}", path.display()))
 }
 
 /// Makes the rename durable (best effort: not every platform can sync a directory).
@@ -763,15 +646,7 @@ fn zip_time(at: OffsetDateTime) -> zip::DateTime {
     u16::try_from(at.year())
         .ok()
         .and_then(|y| {
-            zip::DateTime::from_date_and_time(
-                y,
-                at.month().into(),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second(),
-            )
-            .ok()
+            zip::DateTime::from_date_and_time(y, at.month().into(), at.day(), at.hour(), at.minute(), at.second()).ok()
         })
         .unwrap_or_default()
 }

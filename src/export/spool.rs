@@ -82,36 +82,24 @@ impl SpoolWriter {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = opts
-            .open(path)
-            .with_context(|| format!("creating spool {}", path.display()))?;
+        let file = opts.open(path).with_context(|| format!("creating spool {}", path.display()))?;
         let out = EncryptingWriter::new(BufWriter::with_capacity(BUFFER, file), key)
             .with_context(|| format!("writing spool {}", path.display()))?;
-        Ok(Self {
-            out,
-            summary: SpoolSummary::default(),
-            seen: HashSet::new(),
-            line: Vec::new(),
-        })
+        Ok(Self { out, summary: SpoolSummary::default(), seen: HashSet::new(), line: Vec::new() })
     }
 
     fn write_line(&mut self, line: &LineRef<'_>) -> anyhow::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, line).context("serialising a spool line")?;
         self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .context("writing the spool")?;
+        self.out.write_all(&self.line).context("writing the spool")?;
         Ok(())
     }
 
     /// Seals the spool, makes it durable and says what it holds.
     pub fn finish(self) -> anyhow::Result<SpoolSummary> {
         let buffered = self.out.finish().context("sealing the spool")?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context("flushing the spool")?;
+        let file = buffered.into_inner().map_err(|e| e.into_error()).context("flushing the spool")?;
         file.sync_all().context("syncing the spool")?;
         Ok(self.summary)
     }
@@ -122,14 +110,8 @@ impl RecordSink for SpoolWriter {
         if !self.seen.insert(collection.to_owned()) {
             bail!("the connector sent collection {collection:?} twice");
         }
-        self.write_line(&LineRef::Collection {
-            name: collection,
-            fields,
-        })?;
-        self.summary.collections.push(CollectionCount {
-            name: collection.to_owned(),
-            records: 0,
-        });
+        self.write_line(&LineRef::Collection { name: collection, fields })?;
+        self.summary.collections.push(CollectionCount { name: collection.to_owned(), records: 0 });
         Ok(())
     }
 
@@ -156,8 +138,7 @@ pub struct SpoolReader {
 impl SpoolReader {
     pub fn open(path: &Path, key: &SecretKey) -> anyhow::Result<Self> {
         let file = File::open(path).with_context(|| format!("opening spool {}", path.display()))?;
-        let dec = DecryptingReader::new(file, key)
-            .with_context(|| format!("reading spool {}", path.display()))?;
+        let dec = DecryptingReader::new(file, key).with_context(|| format!("reading spool {}", path.display()))?;
         Ok(Self {
             input: BufReader::with_capacity(BUFFER, dec),
             line: String::new(),
@@ -171,10 +152,7 @@ impl SpoolReader {
     /// The next event, or `None` at the (authenticated) end of the spool.
     pub fn next_event(&mut self) -> anyhow::Result<Option<SpoolEvent>> {
         self.line.clear();
-        let n = self
-            .input
-            .read_line(&mut self.line)
-            .context("reading the spool")?;
+        let n = self.input.read_line(&mut self.line).context("reading the spool")?;
         if n == 0 {
             return Ok(None);
         }
@@ -184,18 +162,12 @@ impl SpoolReader {
         match &event {
             SpoolEvent::Collection { name, .. } => {
                 if !self.seen.insert(name.clone()) {
-                    bail!(
-                        "spool line {}: collection {name:?} appears twice",
-                        self.line_no
-                    );
+                    bail!("spool line {}: collection {name:?} appears twice", self.line_no);
                 }
                 self.in_collection = true;
             }
             SpoolEvent::Record(_) if !self.in_collection => {
-                bail!(
-                    "spool line {}: a record comes before any collection",
-                    self.line_no
-                )
+                bail!("spool line {}: a record comes before any collection", self.line_no)
             }
             SpoolEvent::Record(_) => {}
         }
@@ -241,27 +213,17 @@ pub(super) mod tests {
         let path = dir.join("s.spool");
         let key = SecretKey::generate();
         let mut w = SpoolWriter::create(&path, &key).unwrap();
-        w.begin_collection("contacts", &fields(&["id", "email"]))
-            .unwrap();
-        w.record(rec(json!({"id": 1, "email": "a@example.org"})))
-            .unwrap();
-        w.record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"})))
-            .unwrap();
+        w.begin_collection("contacts", &fields(&["id", "email"])).unwrap();
+        w.record(rec(json!({"id": 1, "email": "a@example.org"}))).unwrap();
+        w.record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"}))).unwrap();
         w.begin_collection("orders", &fields(&["z", "a"])).unwrap();
-        w.record(rec(json!({"z": null, "a": {"nested": [1, 2]}})))
-            .unwrap();
+        w.record(rec(json!({"z": null, "a": {"nested": [1, 2]}}))).unwrap();
         let summary = w.finish().unwrap();
         assert_eq!(
             summary.collections,
             vec![
-                CollectionCount {
-                    name: "contacts".into(),
-                    records: 2
-                },
-                CollectionCount {
-                    name: "orders".into(),
-                    records: 1
-                }
+                CollectionCount { name: "contacts".into(), records: 2 },
+                CollectionCount { name: "orders".into(), records: 1 }
             ]
         );
         assert_eq!(summary.total_records(), 3);
@@ -270,26 +232,12 @@ pub(super) mod tests {
         let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(7).any(|w| w == b"example"));
 
-        let events: Vec<_> = SpoolReader::open(&path, &key)
-            .unwrap()
-            .collect::<anyhow::Result<_>>()
-            .unwrap();
+        let events: Vec<_> = SpoolReader::open(&path, &key).unwrap().collect::<anyhow::Result<_>>().unwrap();
         assert_eq!(events.len(), 5);
-        assert_eq!(
-            events[0],
-            SpoolEvent::Collection {
-                name: "contacts".into(),
-                fields: fields(&["id", "email"])
-            }
-        );
-        assert_eq!(
-            events[2],
-            SpoolEvent::Record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"})))
-        );
+        assert_eq!(events[0], SpoolEvent::Collection { name: "contacts".into(), fields: fields(&["id", "email"]) });
+        assert_eq!(events[2], SpoolEvent::Record(rec(json!({"id": 2, "email": "line\nbreak \u{e9}"}))));
         // Field order is preserved.
-        let SpoolEvent::Record(r) = &events[4] else {
-            panic!()
-        };
+        let SpoolEvent::Record(r) = &events[4] else { panic!() };
         assert_eq!(r.keys().collect::<Vec<_>>(), ["z", "a"]);
     }
 
@@ -336,8 +284,7 @@ pub(super) mod tests {
 
     impl TestDir {
         pub(crate) fn new() -> Self {
-            let dir =
-                std::env::temp_dir().join(format!("dossier-test-{}", crate::crypto::new_id()));
+            let dir = std::env::temp_dir().join(format!("dossier-test-{}", crate::crypto::new_id()));
             std::fs::create_dir_all(&dir).unwrap();
             Self(dir)
         }

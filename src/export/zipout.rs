@@ -21,11 +21,7 @@ pub struct HashingWriter<W: Write> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
+        Self { inner, hasher: Sha256::new(), bytes: 0 }
     }
 
     /// The inner writer, the byte count and the SHA-256 (hex).
@@ -90,14 +86,8 @@ impl<W: Write> ZipOut<W> {
             .last_modified_time(self.mtime)
             .unix_permissions(0o644)
             .large_file(large);
-        self.zip
-            .start_file(path, options)
-            .with_context(|| format!("adding {path} to the archive"))?;
-        self.current = Some(Current {
-            path: path.to_owned(),
-            hasher: Sha256::new(),
-            bytes: 0,
-        });
+        self.zip.start_file(path, options).with_context(|| format!("adding {path} to the archive"))?;
+        self.current = Some(Current { path: path.to_owned(), hasher: Sha256::new(), bytes: 0 });
         Ok(())
     }
 
@@ -119,11 +109,7 @@ impl<W: Write> ZipOut<W> {
     pub fn end(&mut self) -> anyhow::Result<()> {
         self.drain().context("writing to the archive")?;
         if let Some(cur) = self.current.take() {
-            self.files.push(WrittenFile {
-                path: cur.path,
-                bytes: cur.bytes,
-                sha256: hex(&cur.hasher.finalize()),
-            });
+            self.files.push(WrittenFile { path: cur.path, bytes: cur.bytes, sha256: hex(&cur.hasher.finalize()) });
         }
         Ok(())
     }
@@ -149,10 +135,7 @@ impl<W: Write> Write for ZipOut<W> {
         if self.buf.len() + data.len() > ENTRY_BUFFER {
             self.drain()?;
             if data.len() >= ENTRY_BUFFER {
-                let cur = self
-                    .current
-                    .as_mut()
-                    .ok_or_else(|| io::Error::other("no archive entry is open"))?;
+                let cur = self.current.as_mut().ok_or_else(|| io::Error::other("no archive entry is open"))?;
                 cur.hasher.update(data);
                 cur.bytes += data.len() as u64;
                 self.zip.write_all(data)?;
