@@ -42,16 +42,12 @@ pub struct App {
 
 impl App {
     pub async fn new(settings: Settings, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Self> {
-        let country: Country = settings
-            .controller
-            .country
-            .parse()
-            .with_context(|| format!("controller.country {:?} is not a supported country", settings.controller.country))?;
-        let zone: Zone = settings
-            .controller
-            .timezone
-            .parse()
-            .with_context(|| format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone))?;
+        let country: Country = settings.controller.country.parse().with_context(|| {
+            format!("controller.country {:?} is not a supported country", settings.controller.country)
+        })?;
+        let zone: Zone = settings.controller.timezone.parse().with_context(|| {
+            format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone)
+        })?;
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
         let connectors = crate::connectors::build(&settings.sources)?;
@@ -63,7 +59,7 @@ impl App {
             email: settings.secret_key.derive("email-hash"),
             code: settings.secret_key.derive("verification-code"),
             csrf: settings.secret_key.derive("csrf"),
-            export: settings.export_key.clone(),
+            export: settings.export_key.derive("exports-v1"),
         };
         Ok(Self {
             store,

@@ -212,7 +212,10 @@ fn env(name: &str) -> Option<String> {
 
 fn env_key(name: &str) -> anyhow::Result<Option<SecretKey>> {
     env(name)
-        .map(|v| SecretKey::from_base64(&v).with_context(|| format!("{name} is not a valid key (32 bytes, base64; `dossier keygen` makes one)")))
+        .map(|v| {
+            SecretKey::from_base64(&v)
+                .with_context(|| format!("{name} is not a valid key (32 bytes, base64; `dossier keygen` makes one)"))
+        })
         .transpose()
 }
 
@@ -224,7 +227,8 @@ impl Settings {
     /// Reads `path`, then the environment (`DOSSIER_DATABASE_URL`, `DOSSIER_SMTP_URL`,
     /// `DOSSIER_SECRET_KEY`, `DOSSIER_EXPORT_KEY`, `DOSSIER_BASE_URL`), then the command line.
     pub fn from_file(path: &Path, overrides: &Overrides) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         let file: FileSettings =
             toml::from_str(&text).with_context(|| format!("the configuration file {} is not valid", path.display()))?;
         let data_dir = overrides.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
@@ -244,13 +248,16 @@ impl Settings {
             demo_keys(&data_dir)?
         } else {
             (
-                env_key("DOSSIER_SECRET_KEY")?.context("set DOSSIER_SECRET_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
-                env_key("DOSSIER_EXPORT_KEY")?.context("set DOSSIER_EXPORT_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
+                env_key("DOSSIER_SECRET_KEY")?
+                    .context("set DOSSIER_SECRET_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
+                env_key("DOSSIER_EXPORT_KEY")?
+                    .context("set DOSSIER_EXPORT_KEY (32 bytes in base64; `dossier keygen` prints one)")?,
             )
         };
         let default_locale = match file.default_locale.as_deref() {
             None => Locale::Fr,
-            Some(tag) => Locale::from_tag(tag).with_context(|| format!("default_locale must be \"en\" or \"fr\", not {tag:?}"))?,
+            Some(tag) => Locale::from_tag(tag)
+                .with_context(|| format!("default_locale must be \"en\" or \"fr\", not {tag:?}"))?,
         };
         let settings = Settings {
             listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
@@ -277,7 +284,8 @@ impl Settings {
     /// The demo: no file, everything under the data directory, demo CRM sources.
     pub async fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
         let data_dir = overrides.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let (secret_key, export_key) = demo_keys(&data_dir)?;
         let demo_dir = data_dir.join("demo-crm");
         crate::demo::create_demo_crm(&demo_dir).await?;
@@ -306,7 +314,10 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         if self.jurisdiction != "eu-gdpr" {
-            bail!("jurisdiction must be \"eu-gdpr\" (other policies are not available yet), not {:?}", self.jurisdiction);
+            bail!(
+                "jurisdiction must be \"eu-gdpr\" (other policies are not available yet), not {:?}",
+                self.jurisdiction
+            );
         }
         if self.security.verification_ttl_minutes < 1 || self.security.max_code_attempts < 1 {
             bail!("security.verification_ttl_minutes and security.max_code_attempts must be at least 1");

@@ -125,7 +125,8 @@ mod tests {
     }
 
     /// File names that look like keys (`export.key`) are not keys.
-    const FILE_EXTENSIONS: &[&str] = &["key", "toml", "json", "html", "csv", "txt", "db", "zip", "enc", "spool", "css", "eml"];
+    const FILE_EXTENSIONS: &[&str] =
+        &["key", "toml", "json", "html", "csv", "txt", "db", "zip", "enc", "spool", "css", "eml"];
 
     /// Every `t.get("…")` / `t.fmt("…"` in templates and every `tr.get("…")` in code names a real key.
     #[test]
@@ -133,11 +134,7 @@ mod tests {
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             for e in std::fs::read_dir(dir).unwrap() {
                 let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(&p, out)
-                } else {
-                    out.push(p)
-                }
+                if p.is_dir() { walk(&p, out) } else { out.push(p) }
             }
         }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -4,6 +4,8 @@
 //! clock, `connectors` the sources of personal data, `export` the portable ZIP, `store` the
 //! database, `jobs` the durable background work, `mail` the messages, `web` the pages.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod connectors;
@@ -13,12 +15,10 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod i18n;
-pub mod mail;
-pub mod store;
-pub mod app;
-pub mod cli;
 pub mod jobs;
+pub mod mail;
 pub mod services;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 pub mod web;

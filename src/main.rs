@@ -39,7 +39,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = app.app();
             println!("Dossier is listening on {}", state.base_url);
             if demo {
-                println!("Demo mode: sample CRM sources, mail written to {}", state.settings.data_dir.join("outbox").display());
+                println!(
+                    "Demo mode: sample CRM sources, mail written to {}",
+                    state.settings.data_dir.join("outbox").display()
+                );
                 println!("  try a request for one of the demo people, e.g. {}", dossier::demo::DEMO_PEOPLE[0].0);
                 println!("  read the emails at {}/dev/outbox", state.base_url);
             }

@@ -22,8 +22,8 @@ pub struct Application {
 impl Application {
     /// Binds the listener first, so `listen = "127.0.0.1:0"` works and links use the real port.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {} (is another server using it?)", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {} (is another server using it?)", settings.listen))?;
         let addr = listener.local_addr()?;
         let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let app = Arc::new(App::new(settings, clock, base_url).await?);

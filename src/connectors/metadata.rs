@@ -109,10 +109,9 @@ mod tests {
             b: Text,
             c: Text,
         }
-        let t: T = toml::from_str(
-            "a = 'Billing'\nb = { en = 'Billing', fr = 'Facturation' }\nc = { en = 'Only English' }",
-        )
-        .unwrap();
+        let t: T =
+            toml::from_str("a = 'Billing'\nb = { en = 'Billing', fr = 'Facturation' }\nc = { en = 'Only English' }")
+                .unwrap();
         assert_eq!(t.a.get(Locale::Fr), "Billing");
         assert_eq!(t.b.get(Locale::Fr), "Facturation");
         assert_eq!(t.b.get(Locale::En), "Billing");

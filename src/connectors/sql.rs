@@ -39,8 +39,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement};
 
 use super::{
-    Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record,
-    RecordSink, SourceInfo, Subject, Text,
+    Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
+    Subject, Text,
 };
 
 /// The most values bound in one `IN (…)` list; larger key sets are queried in batches.
@@ -134,12 +134,10 @@ impl Dialect {
             Some("postgres" | "postgresql") => Ok(Dialect::Postgres),
             Some("mysql" | "mariadb") => Ok(Dialect::MySql),
             Some("sqlite") => Ok(Dialect::Sqlite),
-            Some(other) => anyhow::bail!(
-                "unsupported database URL scheme `{other}:`; accepted schemes: {ACCEPTED_SCHEMES}"
-            ),
-            None => anyhow::bail!(
-                "the database URL has no scheme; accepted schemes: {ACCEPTED_SCHEMES}"
-            ),
+            Some(other) => {
+                anyhow::bail!("unsupported database URL scheme `{other}:`; accepted schemes: {ACCEPTED_SCHEMES}")
+            }
+            None => anyhow::bail!("the database URL has no scheme; accepted schemes: {ACCEPTED_SCHEMES}"),
         }
     }
 
@@ -206,11 +204,7 @@ fn check_table(collection: &str, table: &str) -> anyhow::Result<()> {
 #[derive(Debug, Clone)]
 enum Filter {
     Email(Vec<String>),
-    Via {
-        parent: usize,
-        column: String,
-        references: String,
-    },
+    Via { parent: usize, column: String, references: String },
 }
 
 /// A validated collection, ready to query.
@@ -232,12 +226,9 @@ impl Plan {
     fn select_list(&self, dialect: Dialect) -> String {
         match &self.columns {
             None => "*".to_string(),
-            Some(cols) => cols
-                .iter()
-                .chain(self.hidden.iter())
-                .map(|c| dialect.quote(c))
-                .collect::<Vec<_>>()
-                .join(", "),
+            Some(cols) => {
+                cols.iter().chain(self.hidden.iter()).map(|c| dialect.quote(c)).collect::<Vec<_>>().join(", ")
+            }
         }
     }
 
@@ -361,9 +352,7 @@ impl Target {
         let bad = |e: sqlx::Error| anyhow::anyhow!("the database URL is not valid: {e}");
         Ok(match dialect {
             Dialect::Postgres => {
-                let o = PgConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .application_name("dossier");
+                let o = PgConnectOptions::from_str(url).map_err(bad)?.application_name("dossier");
                 let db = o.get_database().unwrap_or("postgres").to_string();
                 (Target::Postgres(o), db)
             }
@@ -379,9 +368,7 @@ impl Target {
             Dialect::Sqlite => {
                 // A connector reads someone else's database: it never creates one, even if the
                 // URL says `mode=rwc`, so a typo in a path is an error, not an empty database.
-                let o = SqliteConnectOptions::from_str(url)
-                    .map_err(bad)?
-                    .create_if_missing(false);
+                let o = SqliteConnectOptions::from_str(url).map_err(bad)?.create_if_missing(false);
                 let db = o
                     .get_filename()
                     .file_stem()
@@ -477,10 +464,7 @@ impl SqlConnector {
     /// reported at start, not at the first request.
     pub fn new(config: SqlSourceConfig) -> anyhow::Result<Self> {
         let source = &config.name;
-        anyhow::ensure!(
-            !source.trim().is_empty(),
-            "an SQL source has an empty `name`"
-        );
+        anyhow::ensure!(!source.trim().is_empty(), "an SQL source has an empty `name`");
         let url = match (&config.url, &config.url_env) {
             (Some(url), None) => url.clone(),
             (None, Some(var)) => std::env::var(var).map_err(|_| {
@@ -489,31 +473,21 @@ impl SqlConnector {
                      (or not valid UTF-8)"
                 )
             })?,
-            (Some(_), Some(_)) => anyhow::bail!(
-                "source `{source}`: give either `url` or `url_env`, not both"
-            ),
+            (Some(_), Some(_)) => anyhow::bail!("source `{source}`: give either `url` or `url_env`, not both"),
             (None, None) => anyhow::bail!(
                 "source `{source}`: a connection is needed: set `url_env` to the name of an \
                  environment variable holding the database URL (or `url`)"
             ),
         };
-        let (target, database) =
-            Target::parse(url.trim()).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
+        let (target, database) = Target::parse(url.trim()).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
         let dialect = target.dialect();
-        anyhow::ensure!(
-            !config.collections.is_empty(),
-            "source `{source}` has no `[[sources.collections]]`"
-        );
+        anyhow::ensure!(!config.collections.is_empty(), "source `{source}` has no `[[sources.collections]]`");
 
         let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
         let mut infos = Vec::with_capacity(config.collections.len());
         for c in &config.collections {
-            let plan =
-                Self::plan(c, &plans).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
-            if let Filter::Via {
-                parent, references, ..
-            } = &plan.filter
-            {
+            let plan = Self::plan(c, &plans).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
+            if let Filter::Via { parent, references, .. } = &plan.filter {
                 let parent = &mut plans[*parent];
                 if !parent.keys.contains(references) {
                     parent.keys.push(references.clone());
@@ -529,10 +503,7 @@ impl SqlConnector {
             plans.push(plan);
             infos.push(CollectionInfo {
                 name: c.name.clone(),
-                label: c
-                    .label
-                    .clone()
-                    .unwrap_or_else(|| Text::Plain(c.name.clone())),
+                label: c.label.clone().unwrap_or_else(|| Text::Plain(c.name.clone())),
                 art15: c.art15.clone(),
             });
         }
@@ -540,10 +511,7 @@ impl SqlConnector {
         Ok(Self {
             info: SourceInfo {
                 name: config.name.clone(),
-                label: config
-                    .label
-                    .clone()
-                    .unwrap_or_else(|| Text::Plain(config.name.clone())),
+                label: config.label.clone().unwrap_or_else(|| Text::Plain(config.name.clone())),
                 kind: "sql",
                 collections: infos,
             },
@@ -558,10 +526,7 @@ impl SqlConnector {
     fn plan(c: &SqlCollectionConfig, earlier: &[Plan]) -> anyhow::Result<Plan> {
         let name = &c.name;
         anyhow::ensure!(!name.trim().is_empty(), "a collection has an empty `name`");
-        anyhow::ensure!(
-            earlier.iter().all(|p| &p.name != name),
-            "two collections are named `{name}`"
-        );
+        anyhow::ensure!(earlier.iter().all(|p| &p.name != name), "two collections are named `{name}`");
         check_table(name, &c.table)?;
         let filter = match (&c.via, c.email_columns.is_empty()) {
             (None, false) => {
@@ -582,15 +547,11 @@ impl SqlConnector {
                         via.collection
                     )
                 })?;
-                Filter::Via {
-                    parent,
-                    column: via.column.clone(),
-                    references: via.references.clone(),
-                }
+                Filter::Via { parent, column: via.column.clone(), references: via.references.clone() }
             }
-            (Some(_), false) => anyhow::bail!(
-                "collection `{name}` has both `email_columns` and `via`; give exactly one"
-            ),
+            (Some(_), false) => {
+                anyhow::bail!("collection `{name}` has both `email_columns` and `via`; give exactly one")
+            }
             (None, true) => anyhow::bail!(
                 "collection `{name}` needs either `email_columns` (rows holding the person's email) \
                  or `via` (rows related to an earlier collection)"
@@ -622,36 +583,21 @@ impl SqlConnector {
     }
 
     async fn pool(&self) -> Result<&Pool, ConnectorError> {
-        self.pool
-            .get_or_try_init(|| self.target.connect())
-            .await
-            .map_err(|e| self.error(e, Doing::Connecting))
+        self.pool.get_or_try_init(|| self.target.connect()).await.map_err(|e| self.error(e, Doing::Connecting))
     }
 
     fn where_email(&self, cols: &[String], email: &str) -> (String, Vec<Bind>) {
         let cond = cols
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "LOWER(TRIM({})) = {}",
-                    self.dialect.quote(c),
-                    self.dialect.placeholder(i + 1)
-                )
-            })
+            .map(|(i, c)| format!("LOWER(TRIM({})) = {}", self.dialect.quote(c), self.dialect.placeholder(i + 1)))
             .collect::<Vec<_>>()
             .join(" OR ");
-        (
-            cond,
-            cols.iter().map(|_| Bind::Text(email.to_string())).collect(),
-        )
+        (cond, cols.iter().map(|_| Bind::Text(email.to_string())).collect())
     }
 
     fn where_in(&self, column: &str, n: usize) -> String {
-        let list = (1..=n)
-            .map(|i| self.dialect.placeholder(i))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = (1..=n).map(|i| self.dialect.placeholder(i)).collect::<Vec<_>>().join(", ");
         format!("{} IN ({list})", self.dialect.quote(column))
     }
 
@@ -664,10 +610,7 @@ impl SqlConnector {
         state: &mut CollectionState,
         sink: &mut dyn RecordSink,
     ) -> Result<(), ConnectorError> {
-        let doing = Doing::Reading {
-            collection: &plan.name,
-            table: &plan.table,
-        };
+        let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
         let (sql, binds) = query;
         let mut rows = pool.fetch(sql, binds);
         while let Some(next) = rows.next().await {
@@ -700,8 +643,7 @@ impl SqlConnector {
             }
             if !state.begun {
                 let fields: Vec<String> = record.keys().cloned().collect();
-                sink.begin_collection(&plan.name, &fields)
-                    .map_err(|e| sink_error(e, plan))?;
+                sink.begin_collection(&plan.name, &fields).map_err(|e| sink_error(e, plan))?;
                 state.begun = true;
             }
             sink.record(record).map_err(|e| sink_error(e, plan))?;
@@ -718,60 +660,41 @@ impl SqlConnector {
         let (kind, message) = match &e {
             sqlx::Error::Io(io) => {
                 let why = match io.kind() {
-                    std::io::ErrorKind::ConnectionRefused => {
-                        "the server refused the connection".to_string()
-                    }
+                    std::io::ErrorKind::ConnectionRefused => "the server refused the connection".to_string(),
                     std::io::ErrorKind::TimedOut => "the server did not answer in time".to_string(),
                     std::io::ErrorKind::NotFound => "the server address was not found".to_string(),
                     _ => format!("a network error occurred ({})", io.kind()),
                 };
                 (Unreachable, format!("cannot reach {at}: {why}"))
             }
-            sqlx::Error::PoolTimedOut => (
-                Unreachable,
-                format!(
-                    "cannot reach {at}: no connection within {} seconds",
-                    CONNECT_TIMEOUT.as_secs()
-                ),
-            ),
-            sqlx::Error::Tls(_) => (
-                Misconfigured,
-                format!(
-                    "cannot open a secure (TLS) connection to {at}; check the URL's TLS settings"
-                ),
-            ),
-            sqlx::Error::Configuration(_) => (
-                Misconfigured,
-                format!("the connection settings of {at} are not valid"),
-            ),
+            sqlx::Error::PoolTimedOut => {
+                (Unreachable, format!("cannot reach {at}: no connection within {} seconds", CONNECT_TIMEOUT.as_secs()))
+            }
+            sqlx::Error::Tls(_) => {
+                (Misconfigured, format!("cannot open a secure (TLS) connection to {at}; check the URL's TLS settings"))
+            }
+            sqlx::Error::Configuration(_) => (Misconfigured, format!("the connection settings of {at} are not valid")),
             sqlx::Error::Database(dbe) => self.database_error(dbe.as_ref(), doing),
             sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
                 (Unreachable, format!("the connection to {at} was closed"))
             }
             _ => match doing {
                 Doing::Connecting => (Failed, format!("connecting to {at} failed")),
-                Doing::Reading { collection, table } => (
-                    Failed,
-                    format!("reading table {table} (collection {collection}) in {at} failed"),
-                ),
+                Doing::Reading { collection, table } => {
+                    (Failed, format!("reading table {table} (collection {collection}) in {at} failed"))
+                }
             },
         };
         ConnectorError::new(kind, message).with_cause(e)
     }
 
-    fn database_error(
-        &self,
-        dbe: &dyn sqlx::error::DatabaseError,
-        doing: Doing<'_>,
-    ) -> (ConnectorErrorKind, String) {
+    fn database_error(&self, dbe: &dyn sqlx::error::DatabaseError, doing: Doing<'_>) -> (ConnectorErrorKind, String) {
         use ConnectorErrorKind::{Failed, Misconfigured, Unreachable};
         let db = &self.database;
         let src = &self.info.name;
         let code = dbe.code().map(|c| c.into_owned()).unwrap_or_default();
         let msg = dbe.message().to_ascii_lowercase();
-        let mysql_number = dbe
-            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-            .map(|e| e.number());
+        let mysql_number = dbe.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
 
         #[derive(PartialEq)]
         enum What {
@@ -826,14 +749,10 @@ impl SqlConnector {
             Doing::Connecting => (None, None),
         };
         match what {
-            What::Credentials => (
-                Misconfigured,
-                format!("{at} refused the user name or password in the connection settings"),
-            ),
-            What::NoDatabase => (
-                Misconfigured,
-                format!("database {db} does not exist (source {src})"),
-            ),
+            What::Credentials => {
+                (Misconfigured, format!("{at} refused the user name or password in the connection settings"))
+            }
+            What::NoDatabase => (Misconfigured, format!("database {db} does not exist (source {src})")),
             What::CannotOpen => (
                 Misconfigured,
                 format!(
@@ -860,24 +779,17 @@ impl SqlConnector {
             What::Denied => (
                 Misconfigured,
                 match table {
-                    Some(t) => format!(
-                        "the database account of source {src} may not read table {t} in database {db}"
-                    ),
-                    None => format!(
-                        "the database account of source {src} lacks a permission in database {db}"
-                    ),
+                    Some(t) => format!("the database account of source {src} may not read table {t} in database {db}"),
+                    None => format!("the database account of source {src} lacks a permission in database {db}"),
                 },
             ),
-            What::Busy => (
-                Unreachable,
-                format!("{at} is busy or shutting down; try again later"),
-            ),
+            What::Busy => (Unreachable, format!("{at} is busy or shutting down; try again later")),
             What::Other => (
                 Failed,
                 match (collection, table) {
-                    (Some(c), Some(t)) => format!(
-                        "reading table {t} (collection {c}) in {at} failed (database error {code})"
-                    ),
+                    (Some(c), Some(t)) => {
+                        format!("reading table {t} (collection {c}) in {at} failed (database error {code})")
+                    }
                     _ => format!("connecting to {at} failed (database error {code})"),
                 },
             ),
@@ -893,11 +805,7 @@ impl SqlConnector {
             plan.name,
             self.database,
             e.type_name,
-            if plan.columns.is_none() {
-                "; list the other columns in `columns` to leave it out"
-            } else {
-                ""
-            }
+            if plan.columns.is_none() { "; list the other columns in `columns` to leave it out" } else { "" }
         );
         let err = ConnectorError::new(ConnectorErrorKind::Failed, message);
         match e.cause {
@@ -907,14 +815,8 @@ impl SqlConnector {
     }
 
     async fn count_rows(&self, pool: &Pool, plan: &Plan) -> Result<i64, ConnectorError> {
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM {}",
-            self.dialect.quote(&plan.table)
-        );
-        let doing = Doing::Reading {
-            collection: &plan.name,
-            table: &plan.table,
-        };
+        let sql = format!("SELECT COUNT(*) AS n FROM {}", self.dialect.quote(&plan.table));
+        let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
         let mut rows = pool.fetch(sql, Vec::new());
         let first = match rows.next().await {
             Some(Ok(r)) => r,
@@ -925,10 +827,7 @@ impl SqlConnector {
         Ok(first
             .values()
             .next()
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+            .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .unwrap_or(0))
     }
 }
@@ -936,10 +835,7 @@ impl SqlConnector {
 fn sink_error(e: anyhow::Error, plan: &Plan) -> ConnectorError {
     ConnectorError::new(
         ConnectorErrorKind::Failed,
-        format!(
-            "the records of collection {} could not be stored",
-            plan.name
-        ),
+        format!("the records of collection {} could not be stored", plan.name),
     )
     .with_cause(e)
 }
@@ -950,18 +846,13 @@ fn find_key(record: &Record, column: &str, dialect: Dialect) -> Option<String> {
         return Some(column.to_string());
     }
     if dialect.case_insensitive_columns() {
-        return record
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(column))
-            .cloned();
+        return record.keys().find(|k| k.eq_ignore_ascii_case(column)).cloned();
     }
     None
 }
 
 fn lookup<'r>(record: &'r Record, column: &str, dialect: Dialect) -> Option<&'r serde_json::Value> {
-    record
-        .get(column)
-        .or_else(|| find_key(record, column, dialect).and_then(|k| record.get(&k)))
+    record.get(column).or_else(|| find_key(record, column, dialect).and_then(|k| record.get(&k)))
 }
 
 fn format_count(n: i64) -> String {
@@ -989,29 +880,19 @@ impl Connector for SqlConnector {
         let mut notes = Vec::new();
         let mut table_columns: HashMap<&str, Vec<String>> = HashMap::new();
         for plan in &self.plans {
-            let doing = Doing::Reading {
-                collection: &plan.name,
-                table: &plan.table,
-            };
+            let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
             if !table_columns.contains_key(plan.table.as_str()) {
                 let sql = format!("SELECT * FROM {}", self.dialect.quote(&plan.table));
-                let cols = pool
-                    .columns_of(sql)
-                    .await
-                    .map_err(|e| self.error(e, doing))?;
+                let cols = pool.columns_of(sql).await.map_err(|e| self.error(e, doing))?;
                 table_columns.insert(&plan.table, cols);
             }
-            let present = table_columns
-                .get(plan.table.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
+            let present = table_columns.get(plan.table.as_str()).map(Vec::as_slice).unwrap_or(&[]);
             // Every name here is a column of this collection's own table (the parent side of a
             // `via` is among the parent's `keys`).
             for col in plan.configured_columns() {
-                let found = present.iter().any(|p| {
-                    p == col
-                        || (self.dialect.case_insensitive_columns() && p.eq_ignore_ascii_case(col))
-                });
+                let found = present
+                    .iter()
+                    .any(|p| p == col || (self.dialect.case_insensitive_columns() && p.eq_ignore_ascii_case(col)));
                 if !found {
                     let hint = present
                         .iter()
@@ -1028,54 +909,34 @@ impl Connector for SqlConnector {
                 }
             }
             let n = self.count_rows(pool, plan).await?;
-            notes.push(format!(
-                "{} rows in table {} (collection {})",
-                format_count(n),
-                plan.table,
-                plan.name
-            ));
+            notes.push(format!("{} rows in table {} (collection {})", format_count(n), plan.table, plan.name));
         }
         Ok(HealthReport { notes })
     }
 
-    async fn collect(
-        &self,
-        subject: &Subject,
-        sink: &mut dyn RecordSink,
-    ) -> Result<(), ConnectorError> {
+    async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError> {
         let pool = self.pool().await?;
         // Per collection: the distinct values of its key columns, for the collections after it.
-        let mut states: Vec<CollectionState> = (0..self.plans.len())
-            .map(|_| CollectionState::default())
-            .collect();
+        let mut states: Vec<CollectionState> = (0..self.plans.len()).map(|_| CollectionState::default()).collect();
         let email = subject.email.as_str();
         for (i, plan) in self.plans.iter().enumerate() {
             let (done, rest) = states.split_at_mut(i);
             let state = &mut rest[0];
-            let from = format!(
-                "SELECT {} FROM {}",
-                plan.select_list(self.dialect),
-                self.dialect.quote(&plan.table)
-            );
+            let from = format!("SELECT {} FROM {}", plan.select_list(self.dialect), self.dialect.quote(&plan.table));
             match &plan.filter {
                 Filter::Email(cols) => {
                     let (cond, binds) = self.where_email(cols, email);
                     let query = (format!("{from} WHERE {cond}"), binds);
                     self.stream_rows(pool, plan, query, state, sink).await?;
                 }
-                Filter::Via {
-                    parent,
-                    column,
-                    references,
-                } => {
+                Filter::Via { parent, column, references } => {
                     let Some(parent_keys) = done[*parent].keys.get(references) else {
                         continue;
                     };
                     let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
                     for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
                         let sql = format!("{from} WHERE {}", self.where_in(column, batch.len()));
-                        self.stream_rows(pool, plan, (sql, batch.to_vec()), state, sink)
-                            .await?;
+                        self.stream_rows(pool, plan, (sql, batch.to_vec()), state, sink).await?;
                     }
                 }
             }

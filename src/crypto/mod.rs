@@ -26,9 +26,8 @@ impl SecretKey {
     /// Parses 32 bytes written in standard base64 (what `dossier keygen` prints).
     pub fn from_base64(s: &str) -> anyhow::Result<Self> {
         let bytes = STANDARD.decode(s.trim()).context("the key is not valid base64")?;
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|v: Vec<u8>| anyhow::anyhow!("the key must be 32 bytes, found {}", v.len()))?;
+        let arr: [u8; 32] =
+            bytes.try_into().map_err(|v: Vec<u8>| anyhow::anyhow!("the key must be 32 bytes, found {}", v.len()))?;
         Ok(Self(arr))
     }
 

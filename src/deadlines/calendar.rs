@@ -46,17 +46,11 @@ struct HolidayRule {
 }
 
 const fn fixed(name: &'static str, month: Month, day: u8) -> HolidayRule {
-    HolidayRule {
-        name,
-        rule: Rule::Fixed(month, day),
-    }
+    HolidayRule { name, rule: Rule::Fixed(month, day) }
 }
 
 const fn easter(name: &'static str, offset: i16) -> HolidayRule {
-    HolidayRule {
-        name,
-        rule: Rule::Easter(offset),
-    }
+    HolidayRule { name, rule: Rule::Easter(offset) }
 }
 
 /// Code du travail L3133-1.
@@ -75,10 +69,8 @@ const FRANCE: &[HolidayRule] = &[
 ];
 
 /// Code du travail L3134-13 (local law of Alsace-Moselle), on top of [`FRANCE`].
-const ALSACE_MOSELLE_EXTRA: &[HolidayRule] = &[
-    easter("Good Friday", -2),
-    fixed("St Stephen's Day", Month::December, 26),
-];
+const ALSACE_MOSELLE_EXTRA: &[HolidayRule] =
+    &[easter("Good Friday", -2), fixed("St Stephen's Day", Month::December, 26)];
 
 impl Country {
     pub const ALL: [Country; 2] = [Country::France, Country::FranceAlsaceMoselle];
@@ -108,9 +100,7 @@ impl Country {
         let easter = easter_ordinal(date.year());
         self.rules().any(|holiday| match holiday.rule {
             Rule::Fixed(month, day) => date.month() == month && date.day() == day,
-            Rule::Easter(offset) => {
-                i32::from(date.ordinal()) - i32::from(easter) == i32::from(offset)
-            }
+            Rule::Easter(offset) => i32::from(date.ordinal()) - i32::from(easter) == i32::from(offset),
         })
     }
 
@@ -122,14 +112,9 @@ impl Country {
             .filter_map(|holiday| {
                 let date = match holiday.rule {
                     Rule::Fixed(month, day) => Date::from_calendar_date(year, month, day).ok()?,
-                    Rule::Easter(offset) => {
-                        easter?.checked_add(time::Duration::days(i64::from(offset)))?
-                    }
+                    Rule::Easter(offset) => easter?.checked_add(time::Duration::days(i64::from(offset)))?,
                 };
-                Some(Holiday {
-                    date,
-                    name: holiday.name,
-                })
+                Some(Holiday { date, name: holiday.name })
             })
             .collect();
         holidays.sort_by_key(|holiday| holiday.date);
@@ -152,9 +137,7 @@ impl FromStr for Country {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_uppercase().as_str() {
             "FR" => Ok(Country::France),
-            "FR-ALSACE-MOSELLE" | "FR-57" | "FR-67" | "FR-68" | "FR-6AE" => {
-                Ok(Country::FranceAlsaceMoselle)
-            }
+            "FR-ALSACE-MOSELLE" | "FR-57" | "FR-67" | "FR-68" | "FR-6AE" => Ok(Country::FranceAlsaceMoselle),
             _ => Err(UnknownCountry(s.to_owned())),
         }
     }
@@ -178,10 +161,7 @@ pub struct HolidayCalendar {
 
 impl HolidayCalendar {
     pub fn new(country: Country) -> Self {
-        Self {
-            country,
-            extra_closures: BTreeSet::new(),
-        }
+        Self { country, extra_closures: BTreeSet::new() }
     }
 
     /// Adds days treated as public holidays although the country's rules do not produce them:
@@ -216,11 +196,7 @@ impl HolidayCalendar {
 /// Easter Sunday of `year` in the Gregorian calendar; `None` outside the years `time` supports.
 pub fn easter_sunday(year: i32) -> Option<Date> {
     let (month, day) = easter_month_day(year);
-    let month = if month == 3 {
-        Month::March
-    } else {
-        Month::April
-    };
+    let month = if month == 3 { Month::March } else { Month::April };
     Date::from_calendar_date(year, month, day).ok()
 }
 
@@ -248,16 +224,8 @@ fn easter_month_day(year: i32) -> (u8, u8) {
 /// Easter Sunday's day of the year (1-based), for comparing against [`Date::ordinal`].
 fn easter_ordinal(year: i32) -> u16 {
     let (month, day) = easter_month_day(year);
-    let before_march = if time::util::is_leap_year(year) {
-        60
-    } else {
-        59
-    };
-    let before_month = if month == 3 {
-        before_march
-    } else {
-        before_march + 31
-    };
+    let before_march = if time::util::is_leap_year(year) { 60 } else { 59 };
+    let before_month = if month == 3 { before_march } else { before_march + 31 };
     before_month + u16::from(day)
 }
 
@@ -330,20 +298,12 @@ mod tests {
             date!(2026 - 11 - 11),
             date!(2026 - 12 - 25),
         ];
-        let listed: Vec<Date> = Country::France
-            .holidays(2026)
-            .iter()
-            .map(|h| h.date)
-            .collect();
+        let listed: Vec<Date> = Country::France.holidays(2026).iter().map(|h| h.date).collect();
         assert_eq!(listed, expected);
         // The rule-matching check agrees with the list, on every day of the year.
         let mut day = date!(2026 - 01 - 01);
         while day.year() == 2026 {
-            assert_eq!(
-                Country::France.is_public_holiday(day),
-                expected.contains(&day),
-                "{day}"
-            );
+            assert_eq!(Country::France.is_public_holiday(day), expected.contains(&day), "{day}");
             day = day.next_day().unwrap();
         }
     }
@@ -355,11 +315,7 @@ mod tests {
                 let listed: Vec<Date> = country.holidays(year).iter().map(|h| h.date).collect();
                 let mut day = Date::from_calendar_date(year, Month::January, 1).unwrap();
                 while day.year() == year {
-                    assert_eq!(
-                        country.is_public_holiday(day),
-                        listed.contains(&day),
-                        "{country} {day}"
-                    );
+                    assert_eq!(country.is_public_holiday(day), listed.contains(&day), "{country} {day}");
                     day = day.next_day().unwrap();
                 }
             }
@@ -377,11 +333,7 @@ mod tests {
 
     #[test]
     fn alsace_moselle_adds_good_friday_and_26_december() {
-        for good_friday in [
-            date!(2024 - 03 - 29),
-            date!(2025 - 04 - 18),
-            date!(2026 - 04 - 03),
-        ] {
+        for good_friday in [date!(2024 - 03 - 29), date!(2025 - 04 - 18), date!(2026 - 04 - 03)] {
             assert!(fr().is_working_day(good_friday), "{good_friday}");
             assert!(!alsace().is_working_day(good_friday), "{good_friday}");
         }
@@ -408,28 +360,19 @@ mod tests {
         assert!(!calendar.is_working_day(date!(2026 - 03 - 02)));
         assert!(calendar.is_holiday(date!(2026 - 03 - 02)));
         assert!(!Country::France.is_public_holiday(date!(2026 - 03 - 02)));
-        assert_eq!(
-            calendar.extra_closures().collect::<Vec<_>>(),
-            [date!(2026 - 03 - 02)]
-        );
+        assert_eq!(calendar.extra_closures().collect::<Vec<_>>(), [date!(2026 - 03 - 02)]);
     }
 
     #[test]
     fn parses_country_codes() {
         assert_eq!("FR".parse(), Ok(Country::France));
         assert_eq!(" fr ".parse(), Ok(Country::France));
-        assert_eq!(
-            "FR-ALSACE-MOSELLE".parse(),
-            Ok(Country::FranceAlsaceMoselle)
-        );
+        assert_eq!("FR-ALSACE-MOSELLE".parse(), Ok(Country::FranceAlsaceMoselle));
         assert_eq!("fr-57".parse(), Ok(Country::FranceAlsaceMoselle));
         assert_eq!("FR-67".parse(), Ok(Country::FranceAlsaceMoselle));
         assert_eq!("FR-68".parse(), Ok(Country::FranceAlsaceMoselle));
         for unknown in ["", "DE", "FRA", "FR-75", "France"] {
-            assert_eq!(
-                unknown.parse::<Country>(),
-                Err(UnknownCountry(unknown.to_owned()))
-            );
+            assert_eq!(unknown.parse::<Country>(), Err(UnknownCountry(unknown.to_owned())));
         }
         for country in Country::ALL {
             assert_eq!(country.to_string().parse(), Ok(country));

@@ -19,8 +19,7 @@ use super::calendar::HolidayCalendar;
 ///
 /// Monotonic: `a <= b` implies `add_months_clamped(a, n) <= add_months_clamped(b, n)`.
 pub fn add_months_clamped(date: Date, months: u32) -> Option<Date> {
-    let month_index =
-        i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
+    let month_index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
     let year = i32::try_from(month_index.div_euclid(12)).ok()?;
     // rem_euclid(12) is in 0..12, so the month number is in 1..=12.
     let month = Month::try_from(u8::try_from(month_index.rem_euclid(12) + 1).ok()?).ok()?;
@@ -53,54 +52,21 @@ mod tests {
 
     #[test]
     fn same_date_next_month() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 08 - 25), 1),
-            Some(date!(2026 - 09 - 25))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2026 - 12 - 15), 1),
-            Some(date!(2027 - 01 - 15))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2026 - 11 - 30), 3),
-            Some(date!(2027 - 02 - 28))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2026 - 05 - 10), 0),
-            Some(date!(2026 - 05 - 10))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2026 - 05 - 10), 24),
-            Some(date!(2028 - 05 - 10))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 08 - 25), 1), Some(date!(2026 - 09 - 25)));
+        assert_eq!(add_months_clamped(date!(2026 - 12 - 15), 1), Some(date!(2027 - 01 - 15)));
+        assert_eq!(add_months_clamped(date!(2026 - 11 - 30), 3), Some(date!(2027 - 02 - 28)));
+        assert_eq!(add_months_clamped(date!(2026 - 05 - 10), 0), Some(date!(2026 - 05 - 10)));
+        assert_eq!(add_months_clamped(date!(2026 - 05 - 10), 24), Some(date!(2028 - 05 - 10)));
     }
 
     #[test]
     fn clamps_to_the_end_of_a_short_month() {
-        for received in [
-            date!(2026 - 01 - 28),
-            date!(2026 - 01 - 29),
-            date!(2026 - 01 - 30),
-            date!(2026 - 01 - 31),
-        ] {
-            assert_eq!(
-                add_months_clamped(received, 1),
-                Some(date!(2026 - 02 - 28)),
-                "{received}"
-            );
+        for received in [date!(2026 - 01 - 28), date!(2026 - 01 - 29), date!(2026 - 01 - 30), date!(2026 - 01 - 31)] {
+            assert_eq!(add_months_clamped(received, 1), Some(date!(2026 - 02 - 28)), "{received}");
         }
-        assert_eq!(
-            add_months_clamped(date!(2026 - 03 - 31), 1),
-            Some(date!(2026 - 04 - 30))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2028 - 01 - 31), 1),
-            Some(date!(2028 - 02 - 29))
-        );
-        assert_eq!(
-            add_months_clamped(date!(2026 - 01 - 31), 3),
-            Some(date!(2026 - 04 - 30))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 03 - 31), 1), Some(date!(2026 - 04 - 30)));
+        assert_eq!(add_months_clamped(date!(2028 - 01 - 31), 1), Some(date!(2028 - 02 - 29)));
+        assert_eq!(add_months_clamped(date!(2026 - 01 - 31), 3), Some(date!(2026 - 04 - 30)));
         assert_eq!(
             add_months_clamped(date!(2100 - 01 - 31), 1), // 2100 is not a leap year
             Some(date!(2100 - 02 - 28))
@@ -112,10 +78,7 @@ mod tests {
         assert_eq!(add_months_clamped(Date::MAX, 1), None);
         assert_eq!(add_months_clamped(date!(9999 - 12 - 01), 1), None);
         assert_eq!(add_months_clamped(Date::MIN, u32::MAX), None);
-        assert_eq!(
-            add_months_clamped(date!(9999 - 11 - 30), 1),
-            Some(date!(9999 - 12 - 30))
-        );
+        assert_eq!(add_months_clamped(date!(9999 - 11 - 30), 1), Some(date!(9999 - 12 - 30)));
         // 31 December 9999 is a Friday: fine. The Saturday after does not exist.
         assert_eq!(roll_to_working_day(Date::MAX, &fr()), Some(Date::MAX));
         let closed = fr().with_extra_closures([Date::MAX]);
@@ -124,66 +87,33 @@ mod tests {
 
     #[test]
     fn a_working_day_does_not_move() {
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 09 - 25), &fr()),
-            Some(date!(2026 - 09 - 25))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 09 - 25), &fr()), Some(date!(2026 - 09 - 25)));
     }
 
     #[test]
     fn a_weekend_rolls_to_monday() {
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 02 - 28), &fr()),
-            Some(date!(2026 - 03 - 02))
-        );
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 03 - 01), &fr()),
-            Some(date!(2026 - 03 - 02))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 02 - 28), &fr()), Some(date!(2026 - 03 - 02)));
+        assert_eq!(roll_to_working_day(date!(2026 - 03 - 01), &fr()), Some(date!(2026 - 03 - 02)));
     }
 
     #[test]
     fn holidays_roll() {
         // Tuesday 14 July 2026.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 07 - 14), &fr()),
-            Some(date!(2026 - 07 - 15))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 07 - 14), &fr()), Some(date!(2026 - 07 - 15)));
         // Easter Monday 2026.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 04 - 06), &fr()),
-            Some(date!(2026 - 04 - 07))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 04 - 06), &fr()), Some(date!(2026 - 04 - 07)));
         // Ascension Thursday 2026.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 05 - 14), &fr()),
-            Some(date!(2026 - 05 - 15))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 05 - 14), &fr()), Some(date!(2026 - 05 - 15)));
         // Friday 1 May 2026, then the weekend: Monday 4 May.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 05 - 01), &fr()),
-            Some(date!(2026 - 05 - 04))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 05 - 01), &fr()), Some(date!(2026 - 05 - 04)));
         // Saturday 4 April 2026, Sunday, then Easter Monday: Tuesday 7 April.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 04 - 04), &fr()),
-            Some(date!(2026 - 04 - 07))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 04 - 04), &fr()), Some(date!(2026 - 04 - 07)));
         // Friday 25 December 2026 in Alsace-Moselle: 26 (also a holiday), weekend, Monday 28.
         let alsace = HolidayCalendar::new(Country::FranceAlsaceMoselle);
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 12 - 25), &alsace),
-            Some(date!(2026 - 12 - 28))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 12 - 25), &alsace), Some(date!(2026 - 12 - 28)));
         // Good Friday 2026 in Alsace-Moselle: weekend, Easter Monday, Tuesday 7 April.
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 04 - 03), &alsace),
-            Some(date!(2026 - 04 - 07))
-        );
-        assert_eq!(
-            roll_to_working_day(date!(2026 - 04 - 03), &fr()),
-            Some(date!(2026 - 04 - 03))
-        );
+        assert_eq!(roll_to_working_day(date!(2026 - 04 - 03), &alsace), Some(date!(2026 - 04 - 07)));
+        assert_eq!(roll_to_working_day(date!(2026 - 04 - 03), &fr()), Some(date!(2026 - 04 - 03)));
     }
 
     #[test]

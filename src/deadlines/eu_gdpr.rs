@@ -32,12 +32,7 @@ pub fn eu_gdpr(received_on: Date, calendar: &HolidayCalendar) -> Result<Deadline
     };
     let due = count(EU_GDPR_MONTHS)?;
     let extended_due = count(EU_GDPR_EXTENDED_MONTHS)?;
-    Ok(Deadline {
-        received_on,
-        due,
-        extension_notice_by: due,
-        extended_due,
-    })
+    Ok(Deadline { received_on, due, extension_notice_by: due, extended_due })
 }
 
 #[cfg(test)]
@@ -59,69 +54,48 @@ mod tests {
 
     #[test]
     fn vector_2026_08_25() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 08 - 25), 1),
-            Some(date!(2026 - 09 - 25))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 08 - 25), 1), Some(date!(2026 - 09 - 25)));
         // A Friday: no roll.
         assert_eq!(due(date!(2026 - 08 - 25)), date!(2026 - 09 - 25));
     }
 
     #[test]
     fn vector_2026_01_29() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 01 - 29), 1),
-            Some(date!(2026 - 02 - 28))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 01 - 29), 1), Some(date!(2026 - 02 - 28)));
         assert_eq!(date!(2026 - 02 - 28).weekday(), Weekday::Saturday);
         assert_eq!(due(date!(2026 - 01 - 29)), date!(2026 - 03 - 02));
     }
 
     #[test]
     fn vector_2026_01_30() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 01 - 30), 1),
-            Some(date!(2026 - 02 - 28))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 01 - 30), 1), Some(date!(2026 - 02 - 28)));
         assert_eq!(due(date!(2026 - 01 - 30)), date!(2026 - 03 - 02));
     }
 
     #[test]
     fn vector_2026_01_31() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 01 - 31), 1),
-            Some(date!(2026 - 02 - 28))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 01 - 31), 1), Some(date!(2026 - 02 - 28)));
         assert_eq!(due(date!(2026 - 01 - 31)), date!(2026 - 03 - 02));
         assert_eq!(date!(2026 - 03 - 02).weekday(), Weekday::Monday);
     }
 
     #[test]
     fn vector_2026_03_31() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 03 - 31), 1),
-            Some(date!(2026 - 04 - 30))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 03 - 31), 1), Some(date!(2026 - 04 - 30)));
         // A Thursday: no roll.
         assert_eq!(due(date!(2026 - 03 - 31)), date!(2026 - 04 - 30));
     }
 
     #[test]
     fn vector_2028_01_31_leap_year() {
-        assert_eq!(
-            add_months_clamped(date!(2028 - 01 - 31), 1),
-            Some(date!(2028 - 02 - 29))
-        );
+        assert_eq!(add_months_clamped(date!(2028 - 01 - 31), 1), Some(date!(2028 - 02 - 29)));
         assert_eq!(date!(2028 - 02 - 29).weekday(), Weekday::Tuesday);
         assert_eq!(due(date!(2028 - 01 - 31)), date!(2028 - 02 - 29));
     }
 
     #[test]
     fn vector_extension_2026_01_31() {
-        assert_eq!(
-            add_months_clamped(date!(2026 - 01 - 31), 3),
-            Some(date!(2026 - 04 - 30))
-        );
+        assert_eq!(add_months_clamped(date!(2026 - 01 - 31), 3), Some(date!(2026 - 04 - 30)));
         let deadline = eu_gdpr(date!(2026 - 01 - 31), &fr()).unwrap();
         assert_eq!(
             deadline,
@@ -172,16 +146,10 @@ mod tests {
         assert_eq!(due(date!(2026 - 03 - 03)), date!(2026 - 04 - 03));
         // Received 25 November 2026: Friday 25 December (a holiday everywhere), Saturday 26 (also
         // a holiday in Alsace-Moselle), Sunday 27: Monday 28.
-        assert_eq!(
-            eu_gdpr(date!(2026 - 11 - 25), &alsace).unwrap().due,
-            date!(2026 - 12 - 28)
-        );
+        assert_eq!(eu_gdpr(date!(2026 - 11 - 25), &alsace).unwrap().due, date!(2026 - 12 - 28));
         // Friday 26 December 2025: a working day in France, not in Alsace-Moselle.
         assert_eq!(due(date!(2025 - 11 - 26)), date!(2025 - 12 - 26));
-        assert_eq!(
-            eu_gdpr(date!(2025 - 11 - 26), &alsace).unwrap().due,
-            date!(2025 - 12 - 29)
-        );
+        assert_eq!(eu_gdpr(date!(2025 - 11 - 26), &alsace).unwrap().due, date!(2025 - 12 - 29));
     }
 
     #[test]
@@ -195,26 +163,20 @@ mod tests {
     #[test]
     fn extra_closures_roll_the_deadline() {
         let calendar = fr().with_extra_closures([date!(2026 - 09 - 25)]);
-        assert_eq!(
-            eu_gdpr(date!(2026 - 08 - 25), &calendar).unwrap().due,
-            date!(2026 - 09 - 28)
-        );
+        assert_eq!(eu_gdpr(date!(2026 - 08 - 25), &calendar).unwrap().due, date!(2026 - 09 - 28));
     }
 
     #[test]
     fn out_of_range_is_an_error() {
         assert_eq!(
             eu_gdpr(date!(9999 - 11 - 15), &fr()),
-            Err(DeadlineError::OutOfRange {
-                received_on: date!(9999 - 11 - 15)
-            })
+            Err(DeadlineError::OutOfRange { received_on: date!(9999 - 11 - 15) })
         );
     }
 
     /// Every day of 2024-2030, for both French calendars.
     fn every_day_2024_to_2030() -> impl Iterator<Item = Date> {
-        std::iter::successors(Some(date!(2024 - 01 - 01)), |day| day.next_day())
-            .take_while(|day| day.year() <= 2030)
+        std::iter::successors(Some(date!(2024 - 01 - 01)), |day| day.next_day()).take_while(|day| day.year() <= 2030)
     }
 
     #[test]
@@ -224,17 +186,12 @@ mod tests {
             let mut count = 0;
             for received_on in every_day_2024_to_2030() {
                 let deadline = eu_gdpr(received_on, &calendar).unwrap();
-                for (months, due) in [
-                    (EU_GDPR_MONTHS, deadline.due),
-                    (EU_GDPR_EXTENDED_MONTHS, deadline.extended_due),
-                ] {
+                for (months, due) in [(EU_GDPR_MONTHS, deadline.due), (EU_GDPR_EXTENDED_MONTHS, deadline.extended_due)]
+                {
                     let calendar_date = add_months_clamped(received_on, months).unwrap();
                     assert!(due >= calendar_date, "{country} {received_on}");
                     assert!(calendar.is_working_day(due), "{country} {received_on}");
-                    assert!(
-                        (due - calendar_date).whole_days() <= 5,
-                        "{country} {received_on}"
-                    );
+                    assert!((due - calendar_date).whole_days() <= 5, "{country} {received_on}");
                     // The first working day on or after the calendar date, not a later one.
                     let mut day = calendar_date;
                     while day < due {
@@ -260,17 +217,11 @@ mod tests {
             let deadline = eu_gdpr(received_on, &calendar).unwrap();
             if let Some(previous) = previous {
                 assert!(deadline.due >= previous.due, "{received_on}");
-                assert!(
-                    deadline.extended_due >= previous.extended_due,
-                    "{received_on}"
-                );
+                assert!(deadline.extended_due >= previous.extended_due, "{received_on}");
             }
             previous = Some(deadline);
         }
         // Sanity: the iterator covers both ends.
-        assert_eq!(
-            every_day_2024_to_2030().last(),
-            Date::from_calendar_date(2030, Month::December, 31).ok()
-        );
+        assert_eq!(every_day_2024_to_2030().last(), Date::from_calendar_date(2030, Month::December, 31).ok());
     }
 }

@@ -71,11 +71,7 @@ impl Policy {
     }
 
     /// The deadlines of a request received on `received_on` (the controller's local date).
-    pub fn deadline(
-        self,
-        received_on: Date,
-        calendar: &HolidayCalendar,
-    ) -> Result<Deadline, DeadlineError> {
+    pub fn deadline(self, received_on: Date, calendar: &HolidayCalendar) -> Result<Deadline, DeadlineError> {
         match self {
             Policy::EuGdpr => eu_gdpr(received_on, calendar),
         }
@@ -143,10 +139,7 @@ mod tests {
         assert_eq!("eu-gdpr".parse(), Ok(Policy::EuGdpr));
         assert_eq!(" EU-GDPR ".parse(), Ok(Policy::EuGdpr));
         for unknown in ["", "gdpr", "uk-gdpr", "ccpa"] {
-            assert_eq!(
-                unknown.parse::<Policy>(),
-                Err(UnknownPolicy(unknown.to_owned()))
-            );
+            assert_eq!(unknown.parse::<Policy>(), Err(UnknownPolicy(unknown.to_owned())));
         }
         for policy in Policy::ALL {
             assert_eq!(policy.to_string().parse(), Ok(policy));
@@ -161,21 +154,13 @@ mod tests {
     #[test]
     fn from_an_instant_to_a_deadline() {
         // 23:30 in Paris on Saturday 31 January 2026 (22:30 UTC): received that day.
-        let received_on = local_date(
-            time::macros::datetime!(2026-01-31 22:30 UTC),
-            "Europe/Paris",
-        )
-        .unwrap();
+        let received_on = local_date(time::macros::datetime!(2026-01-31 22:30 UTC), "Europe/Paris").unwrap();
         let calendar = HolidayCalendar::new("FR".parse().unwrap());
         let deadline = eu_gdpr(received_on, &calendar).unwrap();
         assert_eq!(deadline.due, date!(2026 - 03 - 02));
         assert_eq!(deadline.extended_due, date!(2026 - 04 - 30));
         // 00:30 in Paris on 1 February (23:30 UTC on 31 January): received on 1 February.
-        let received_on = local_date(
-            time::macros::datetime!(2026-01-31 23:30 UTC),
-            "Europe/Paris",
-        )
-        .unwrap();
+        let received_on = local_date(time::macros::datetime!(2026-01-31 23:30 UTC), "Europe/Paris").unwrap();
         assert_eq!(received_on, date!(2026 - 02 - 01));
         assert_eq!(
             eu_gdpr(received_on, &calendar).unwrap().due,

@@ -31,11 +31,7 @@ pub struct Zone {
 }
 
 const fn zone(name: &'static str, standard_offset_hours: i8, dst: DstRule) -> Zone {
-    Zone {
-        name,
-        standard_offset_hours,
-        dst,
-    }
+    Zone { name, standard_offset_hours, dst }
 }
 
 /// Every supported zone. Each `Eu` zone here applied the common rule from its first transition
@@ -62,9 +58,7 @@ const ZONES: &[Zone] = &[
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeZoneError {
-    #[error(
-        "unknown or unsupported time zone {0:?} (supported: UTC and EU zones such as Europe/Paris)"
-    )]
+    #[error("unknown or unsupported time zone {0:?} (supported: UTC and EU zones such as Europe/Paris)")]
     Unknown(String),
     /// Before 1996-03-31 01:00 UTC the zones' rules differed; Dossier does not guess.
     #[error("{zone} is only supported from 1996-03-31 01:00 UTC on")]
@@ -87,22 +81,15 @@ impl Zone {
         let hours = match self.dst {
             DstRule::None => standard,
             DstRule::Eu => {
-                let utc = instant
-                    .checked_to_offset(UtcOffset::UTC)
-                    .ok_or(TimeZoneError::OutOfRange)?;
+                let utc = instant.checked_to_offset(UtcOffset::UTC).ok_or(TimeZoneError::OutOfRange)?;
                 let year = utc.year();
-                let first_rule =
-                    eu_transition(1996, Month::March).ok_or(TimeZoneError::OutOfRange)?;
+                let first_rule = eu_transition(1996, Month::March).ok_or(TimeZoneError::OutOfRange)?;
                 if utc < first_rule {
                     return Err(TimeZoneError::BeforeCommonRule { zone: self.name });
                 }
                 let starts = eu_transition(year, Month::March).ok_or(TimeZoneError::OutOfRange)?;
                 let ends = eu_transition(year, Month::October).ok_or(TimeZoneError::OutOfRange)?;
-                if starts <= utc && utc < ends {
-                    standard + 1
-                } else {
-                    standard
-                }
+                if starts <= utc && utc < ends { standard + 1 } else { standard }
             }
         };
         UtcOffset::from_hms(hours, 0, 0).map_err(|_| TimeZoneError::OutOfRange)
@@ -111,10 +98,7 @@ impl Zone {
     /// The local calendar date at `instant`.
     pub fn local_date(self, instant: OffsetDateTime) -> Result<Date, TimeZoneError> {
         let offset = self.offset_at(instant)?;
-        instant
-            .checked_to_offset(offset)
-            .map(OffsetDateTime::date)
-            .ok_or(TimeZoneError::OutOfRange)
+        instant.checked_to_offset(offset).map(OffsetDateTime::date).ok_or(TimeZoneError::OutOfRange)
     }
 }
 
@@ -162,116 +146,50 @@ mod tests {
     #[test]
     fn a_request_at_23_30_local_time_is_received_that_day() {
         // 23:30 in Paris in winter is 22:30 UTC; in summer 21:30 UTC.
-        assert_eq!(
-            local_date(datetime!(2026-01-15 22:30 UTC), "Europe/Paris"),
-            Ok(date!(2026 - 01 - 15))
-        );
-        assert_eq!(
-            local_date(datetime!(2026-07-15 21:30 UTC), "Europe/Paris"),
-            Ok(date!(2026 - 07 - 15))
-        );
+        assert_eq!(local_date(datetime!(2026-01-15 22:30 UTC), "Europe/Paris"), Ok(date!(2026 - 01 - 15)));
+        assert_eq!(local_date(datetime!(2026-07-15 21:30 UTC), "Europe/Paris"), Ok(date!(2026 - 07 - 15)));
         // 00:30 in Paris is already the next day although UTC is still on the previous one.
-        assert_eq!(
-            local_date(datetime!(2026-01-15 23:30 UTC), "Europe/Paris"),
-            Ok(date!(2026 - 01 - 16))
-        );
+        assert_eq!(local_date(datetime!(2026-01-15 23:30 UTC), "Europe/Paris"), Ok(date!(2026 - 01 - 16)));
         // The input's own offset does not matter, only the instant.
-        assert_eq!(
-            local_date(datetime!(2026-01-15 17:30 -05:00), "Europe/Paris"),
-            Ok(date!(2026 - 01 - 15))
-        );
-        assert_eq!(
-            local_date(datetime!(2026-01-15 18:30 -05:00), "Europe/Paris"),
-            Ok(date!(2026 - 01 - 16))
-        );
-        assert_eq!(
-            local_date(datetime!(2026-01-15 23:30 UTC), "UTC"),
-            Ok(date!(2026 - 01 - 15))
-        );
+        assert_eq!(local_date(datetime!(2026-01-15 17:30 -05:00), "Europe/Paris"), Ok(date!(2026 - 01 - 15)));
+        assert_eq!(local_date(datetime!(2026-01-15 18:30 -05:00), "Europe/Paris"), Ok(date!(2026 - 01 - 16)));
+        assert_eq!(local_date(datetime!(2026-01-15 23:30 UTC), "UTC"), Ok(date!(2026 - 01 - 15)));
     }
 
     #[test]
     fn spring_forward_2026_03_29() {
         // Summer time starts at 01:00 UTC on Sunday 29 March 2026.
         let paris: Zone = "Europe/Paris".parse().unwrap();
-        assert_eq!(
-            paris.offset_at(datetime!(2026-03-29 00:59:59 UTC)),
-            Ok(UtcOffset::from_hms(1, 0, 0).unwrap())
-        );
-        assert_eq!(
-            paris.offset_at(datetime!(2026-03-29 01:00 UTC)),
-            Ok(UtcOffset::from_hms(2, 0, 0).unwrap())
-        );
+        assert_eq!(paris.offset_at(datetime!(2026-03-29 00:59:59 UTC)), Ok(UtcOffset::from_hms(1, 0, 0).unwrap()));
+        assert_eq!(paris.offset_at(datetime!(2026-03-29 01:00 UTC)), Ok(UtcOffset::from_hms(2, 0, 0).unwrap()));
         // 23:59 local on Saturday 28 (22:59 UTC) and 00:01 local on Sunday 29 (23:01 UTC on 28).
-        assert_eq!(
-            paris.local_date(datetime!(2026-03-28 22:59 UTC)),
-            Ok(date!(2026 - 03 - 28))
-        );
-        assert_eq!(
-            paris.local_date(datetime!(2026-03-28 23:01 UTC)),
-            Ok(date!(2026 - 03 - 29))
-        );
+        assert_eq!(paris.local_date(datetime!(2026-03-28 22:59 UTC)), Ok(date!(2026 - 03 - 28)));
+        assert_eq!(paris.local_date(datetime!(2026-03-28 23:01 UTC)), Ok(date!(2026 - 03 - 29)));
         // 23:30 local on Sunday 29 is summer time: 21:30 UTC. 22:30 UTC is 00:30 on Monday 30.
-        assert_eq!(
-            paris.local_date(datetime!(2026-03-29 21:30 UTC)),
-            Ok(date!(2026 - 03 - 29))
-        );
-        assert_eq!(
-            paris.local_date(datetime!(2026-03-29 22:30 UTC)),
-            Ok(date!(2026 - 03 - 30))
-        );
+        assert_eq!(paris.local_date(datetime!(2026-03-29 21:30 UTC)), Ok(date!(2026 - 03 - 29)));
+        assert_eq!(paris.local_date(datetime!(2026-03-29 22:30 UTC)), Ok(date!(2026 - 03 - 30)));
         // Had the change been ignored (UTC+1), 22:30 UTC would wrongly fall on the 29th above.
         // London: 23:30 UTC on the 29th is 00:30 BST on the 30th; a day earlier it is 23:30 GMT.
         let london: Zone = "Europe/London".parse().unwrap();
-        assert_eq!(
-            london.local_date(datetime!(2026-03-29 23:30 UTC)),
-            Ok(date!(2026 - 03 - 30))
-        );
-        assert_eq!(
-            london.local_date(datetime!(2026-03-28 23:30 UTC)),
-            Ok(date!(2026 - 03 - 28))
-        );
+        assert_eq!(london.local_date(datetime!(2026-03-29 23:30 UTC)), Ok(date!(2026 - 03 - 30)));
+        assert_eq!(london.local_date(datetime!(2026-03-28 23:30 UTC)), Ok(date!(2026 - 03 - 28)));
     }
 
     #[test]
     fn fall_back_2026_10_25() {
         // Summer time ends at 01:00 UTC on Sunday 25 October 2026.
         let paris: Zone = "Europe/Paris".parse().unwrap();
-        assert_eq!(
-            paris.offset_at(datetime!(2026-10-25 00:59:59 UTC)),
-            Ok(UtcOffset::from_hms(2, 0, 0).unwrap())
-        );
-        assert_eq!(
-            paris.offset_at(datetime!(2026-10-25 01:00 UTC)),
-            Ok(UtcOffset::from_hms(1, 0, 0).unwrap())
-        );
+        assert_eq!(paris.offset_at(datetime!(2026-10-25 00:59:59 UTC)), Ok(UtcOffset::from_hms(2, 0, 0).unwrap()));
+        assert_eq!(paris.offset_at(datetime!(2026-10-25 01:00 UTC)), Ok(UtcOffset::from_hms(1, 0, 0).unwrap()));
         // 23:30 local on Saturday 24 (summer, 21:30 UTC); 00:01 local on Sunday 25 (22:01 UTC).
-        assert_eq!(
-            paris.local_date(datetime!(2026-10-24 21:30 UTC)),
-            Ok(date!(2026 - 10 - 24))
-        );
-        assert_eq!(
-            paris.local_date(datetime!(2026-10-24 22:01 UTC)),
-            Ok(date!(2026 - 10 - 25))
-        );
+        assert_eq!(paris.local_date(datetime!(2026-10-24 21:30 UTC)), Ok(date!(2026 - 10 - 24)));
+        assert_eq!(paris.local_date(datetime!(2026-10-24 22:01 UTC)), Ok(date!(2026 - 10 - 25)));
         // 23:30 local on Sunday 25 is winter time again: 22:30 UTC, still the 25th.
-        assert_eq!(
-            paris.local_date(datetime!(2026-10-25 22:30 UTC)),
-            Ok(date!(2026 - 10 - 25))
-        );
-        assert_eq!(
-            paris.local_date(datetime!(2026-10-25 23:01 UTC)),
-            Ok(date!(2026 - 10 - 26))
-        );
+        assert_eq!(paris.local_date(datetime!(2026-10-25 22:30 UTC)), Ok(date!(2026 - 10 - 25)));
+        assert_eq!(paris.local_date(datetime!(2026-10-25 23:01 UTC)), Ok(date!(2026 - 10 - 26)));
         let lisbon: Zone = "Europe/Lisbon".parse().unwrap();
-        assert_eq!(
-            lisbon.local_date(datetime!(2026-10-24 23:30 UTC)),
-            Ok(date!(2026 - 10 - 25))
-        );
-        assert_eq!(
-            lisbon.local_date(datetime!(2026-10-25 23:30 UTC)),
-            Ok(date!(2026 - 10 - 25))
-        );
+        assert_eq!(lisbon.local_date(datetime!(2026-10-24 23:30 UTC)), Ok(date!(2026 - 10 - 25)));
+        assert_eq!(lisbon.local_date(datetime!(2026-10-25 23:30 UTC)), Ok(date!(2026 - 10 - 25)));
     }
 
     #[test]
@@ -295,16 +213,8 @@ mod tests {
         ] {
             let zone: Zone = name.parse().unwrap();
             assert_eq!(zone.name(), name);
-            assert_eq!(
-                zone.offset_at(winter).unwrap().whole_hours(),
-                winter_hours,
-                "{name}"
-            );
-            assert_eq!(
-                zone.offset_at(summer).unwrap().whole_hours(),
-                summer_hours,
-                "{name}"
-            );
+            assert_eq!(zone.offset_at(winter).unwrap().whole_hours(), winter_hours, "{name}");
+            assert_eq!(zone.offset_at(summer).unwrap().whole_hours(), summer_hours, "{name}");
         }
     }
 
@@ -323,44 +233,23 @@ mod tests {
 
     #[test]
     fn unknown_zones_are_errors() {
-        for unknown in [
-            "",
-            "Paris",
-            "Europe/Paris2",
-            "America/New_York",
-            "CET",
-            "+01:00",
-        ] {
+        for unknown in ["", "Paris", "Europe/Paris2", "America/New_York", "CET", "+01:00"] {
             assert_eq!(
                 local_date(datetime!(2026-01-15 12:00 UTC), unknown),
                 Err(TimeZoneError::Unknown(unknown.to_owned()))
             );
         }
-        assert_eq!(
-            local_date(datetime!(2026-01-15 12:00 UTC), "europe/paris"),
-            Ok(date!(2026 - 01 - 15))
-        );
+        assert_eq!(local_date(datetime!(2026-01-15 12:00 UTC), "europe/paris"), Ok(date!(2026 - 01 - 15)));
     }
 
     #[test]
     fn before_the_common_rule_and_at_the_edges_are_errors_not_panics() {
         assert_eq!(
             local_date(datetime!(1990-01-15 12:00 UTC), "Europe/Paris"),
-            Err(TimeZoneError::BeforeCommonRule {
-                zone: "Europe/Paris"
-            })
+            Err(TimeZoneError::BeforeCommonRule { zone: "Europe/Paris" })
         );
-        assert_eq!(
-            local_date(datetime!(1990-01-15 12:00 UTC), "UTC"),
-            Ok(date!(1990 - 01 - 15))
-        );
-        assert_eq!(
-            local_date(datetime!(9999-12-31 23:30 UTC), "Europe/Paris"),
-            Err(TimeZoneError::OutOfRange)
-        );
-        assert_eq!(
-            local_date(datetime!(9999-12-31 23:30 -05:00), "UTC"),
-            Err(TimeZoneError::OutOfRange)
-        );
+        assert_eq!(local_date(datetime!(1990-01-15 12:00 UTC), "UTC"), Ok(date!(1990 - 01 - 15)));
+        assert_eq!(local_date(datetime!(9999-12-31 23:30 UTC), "Europe/Paris"), Err(TimeZoneError::OutOfRange));
+        assert_eq!(local_date(datetime!(9999-12-31 23:30 -05:00), "UTC"), Err(TimeZoneError::OutOfRange));
     }
 }

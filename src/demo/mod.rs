@@ -35,23 +35,14 @@ pub const DEMO_PEOPLE: &[(&str, &str)] = &[
         "Another Jeanne Martin (Lyon): a near-duplicate address that must never be mixed with the \
          first one",
     ),
-    (
-        "jeanne.martin2@example.fr",
-        "A third person with a look-alike address; unsubscribed from the newsletter",
-    ),
+    ("jeanne.martin2@example.fr", "A third person with a look-alike address; unsubscribed from the newsletter"),
     (
         "oliver.smith@example.co.uk",
         "Oliver Smith, Manchester: an English-speaking customer with orders in GBP, an interaction \
          and newsletter activity",
     ),
-    (
-        "paul.durand@example.fr",
-        "Jeanne's colleague at the same company: shares her company record, nothing else",
-    ),
-    (
-        "nobody@example.org",
-        "An address no source knows: the answer says so",
-    ),
+    ("paul.durand@example.fr", "Jeanne's colleague at the same company: shares her company record, nothing else"),
+    ("nobody@example.org", "An address no source knows: the answer says so"),
 ];
 
 /// The files [`create_demo_crm`] writes.
@@ -67,9 +58,7 @@ const DIR_PLACEHOLDER: &str = "{{DEMO_DIR}}";
 /// into place once complete, so an interrupted start never leaves a half-filled demo behind; an
 /// existing file is left untouched. The content is the same on every run (fixed seed).
 pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     let crm = dir.join(CRM_FILE);
     let newsletter = dir.join(NEWSLETTER_FILE);
     if crm.exists() && newsletter.exists() {
@@ -94,10 +83,7 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     let mut newsletter_conn = sqlx::SqliteConnection::connect_with(&open(&newsletter_tmp))
         .await
         .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
-    crm_conn
-        .execute(sqlx::raw_sql(seed::CRM_SCHEMA))
-        .await
-        .context("creating the demo CRM tables")?;
+    crm_conn.execute(sqlx::raw_sql(seed::CRM_SCHEMA)).await.context("creating the demo CRM tables")?;
     newsletter_conn
         .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
         .await
@@ -105,9 +91,7 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     {
         let mut crm_tx = crm_conn.begin().await?;
         let mut newsletter_tx = newsletter_conn.begin().await?;
-        seed::fill(&mut crm_tx, &mut newsletter_tx)
-            .await
-            .context("filling the demo databases")?;
+        seed::fill(&mut crm_tx, &mut newsletter_tx).await.context("filling the demo databases")?;
         crm_tx.commit().await?;
         newsletter_tx.commit().await?;
     }
@@ -143,9 +127,7 @@ pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
     struct Sources {
         sources: Vec<SourceConfig>,
     }
-    let dir = dir
-        .to_str()
-        .with_context(|| format!("the demo folder {} is not valid UTF-8", dir.display()))?;
+    let dir = dir.to_str().with_context(|| format!("the demo folder {} is not valid UTF-8", dir.display()))?;
     let dir = dir.trim_end_matches('/');
     // The folder goes into an `sqlite://` URL (percent-decoded by the driver) inside a TOML basic
     // string: encode what either would misread.
@@ -164,8 +146,7 @@ pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
         }
     }
     let text = SOURCES_TEMPLATE.replace(DIR_PLACEHOLDER, &escaped);
-    let parsed: Sources =
-        toml::from_str(&text).context("the demo sources template is not valid")?;
+    let parsed: Sources = toml::from_str(&text).context("the demo sources template is not valid")?;
     Ok(parsed.sources)
 }
 
@@ -188,19 +169,13 @@ mod tests {
 
     impl RecordSink for Sink {
         fn begin_collection(&mut self, collection: &str, _fields: &[String]) -> anyhow::Result<()> {
-            assert!(
-                !self.records.contains_key(collection),
-                "{collection} begun twice"
-            );
+            assert!(!self.records.contains_key(collection), "{collection} begun twice");
             self.current = collection.to_string();
             self.records.insert(collection.to_string(), Vec::new());
             Ok(())
         }
         fn record(&mut self, record: Record) -> anyhow::Result<()> {
-            self.records
-                .entry(self.current.clone())
-                .or_default()
-                .push(record);
+            self.records.entry(self.current.clone()).or_default().push(record);
             Ok(())
         }
     }
@@ -208,8 +183,7 @@ mod tests {
     struct TempDir(PathBuf);
     impl TempDir {
         fn new() -> Self {
-            let p =
-                std::env::temp_dir().join(format!("dossier_demo_{:016x}", rand::random::<u64>()));
+            let p = std::env::temp_dir().join(format!("dossier_demo_{:016x}", rand::random::<u64>()));
             TempDir(p)
         }
     }
@@ -222,9 +196,7 @@ mod tests {
     /// Collects `email` from every demo source: "source/collection" → records.
     async fn collect_all(dir: &Path, email: &str) -> BTreeMap<String, Vec<Record>> {
         let connectors = build(&demo_sources(dir).unwrap()).unwrap();
-        let subject = Subject {
-            email: EmailAddress::parse(email).unwrap(),
-        };
+        let subject = Subject { email: EmailAddress::parse(email).unwrap() };
         let mut out = BTreeMap::new();
         for c in connectors {
             let mut sink = Sink::default();
@@ -258,36 +230,16 @@ mod tests {
             ]
         );
         let all = serde_json::to_string(&found).unwrap();
-        for other in [
-            "jeanne.martin@example.com",
-            "jeanne.martin2@example.fr",
-            "paul.durand@example.fr",
-            "Paul",
-        ] {
+        for other in ["jeanne.martin@example.com", "jeanne.martin2@example.fr", "paul.durand@example.fr", "Paul"] {
             assert!(!all.contains(other), "{other} leaked into Jeanne's data");
         }
-        assert_eq!(
-            found["newsletter/subscribers"][0]["email"],
-            Value::from("JEANNE.MARTIN@example.fr  ")
-        );
-        assert_eq!(
-            found["crm/companies"][0]["name"],
-            Value::from("Librairie du Marais SARL")
-        );
-        assert!(
-            all.contains("<script>alert(1)</script>"),
-            "the escaping test case is present"
-        );
-        let mut totals: Vec<&str> = found["crm/orders"]
-            .iter()
-            .map(|o| o["total"].as_str().unwrap())
-            .collect();
+        assert_eq!(found["newsletter/subscribers"][0]["email"], Value::from("JEANNE.MARTIN@example.fr  "));
+        assert_eq!(found["crm/companies"][0]["name"], Value::from("Librairie du Marais SARL"));
+        assert!(all.contains("<script>alert(1)</script>"), "the escaping test case is present");
+        let mut totals: Vec<&str> = found["crm/orders"].iter().map(|o| o["total"].as_str().unwrap()).collect();
         totals.sort_unstable();
         assert_eq!(totals, ["129.50", "394.70", "529.50", "549.00"]);
-        let mut flags: Vec<bool> = found["crm/contacts"]
-            .iter()
-            .map(|c| c["no_marketing"].as_bool().unwrap())
-            .collect();
+        let mut flags: Vec<bool> = found["crm/contacts"].iter().map(|c| c["no_marketing"].as_bool().unwrap()).collect();
         flags.sort_unstable();
         assert_eq!(flags, [false, true], "BOOLEAN columns read as booleans");
     }
@@ -326,23 +278,13 @@ mod tests {
         create_demo_crm(&a.0).await.unwrap();
         create_demo_crm(&b.0).await.unwrap();
         let crm = std::fs::read(a.0.join(CRM_FILE)).unwrap();
-        assert_eq!(
-            crm,
-            std::fs::read(b.0.join(CRM_FILE)).unwrap(),
-            "same seed, same bytes"
-        );
+        assert_eq!(crm, std::fs::read(b.0.join(CRM_FILE)).unwrap(), "same seed, same bytes");
         let newsletter = std::fs::read(a.0.join(NEWSLETTER_FILE)).unwrap();
-        assert_eq!(
-            newsletter,
-            std::fs::read(b.0.join(NEWSLETTER_FILE)).unwrap()
-        );
+        assert_eq!(newsletter, std::fs::read(b.0.join(NEWSLETTER_FILE)).unwrap());
         // A second call leaves the files alone.
         create_demo_crm(&a.0).await.unwrap();
         assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
-        let leftovers: Vec<_> = std::fs::read_dir(&a.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let leftovers: Vec<_> = std::fs::read_dir(&a.0).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 
         let mut notes = Vec::new();
@@ -350,22 +292,11 @@ mod tests {
             notes.extend(c.check().await.unwrap().notes);
             for info in &c.info().collections {
                 let art15 = &info.art15;
-                assert!(
-                    !art15.purposes.is_empty() && art15.legal_basis.is_some(),
-                    "{}",
-                    info.name
-                );
-                assert!(
-                    art15.retention.is_some() && !art15.recipients.is_empty(),
-                    "{}",
-                    info.name
-                );
+                assert!(!art15.purposes.is_empty() && art15.legal_basis.is_some(), "{}", info.name);
+                assert!(art15.retention.is_some() && !art15.recipients.is_empty(), "{}", info.name);
             }
         }
-        assert!(
-            notes.contains(&"326 rows in table contacts (collection contacts)".to_string()),
-            "{notes:?}"
-        );
+        assert!(notes.contains(&"326 rows in table contacts (collection contacts)".to_string()), "{notes:?}");
         assert_eq!(notes.len(), 7);
     }
 
@@ -373,15 +304,12 @@ mod tests {
     fn the_template_parses_for_awkward_folders() {
         let sources = demo_sources(Path::new("/tmp/a \"quoted\" dir?#%/demo")).unwrap();
         let crate::connectors::SourceConfig::Sql(crm) = &sources[0];
-        assert_eq!(
-            crm.url.as_deref(),
-            Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=ro")
-        );
+        assert_eq!(crm.url.as_deref(), Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=ro"));
         assert_eq!(sources.len(), 2);
         let newsletter = build(&sources).unwrap().remove(1);
         let recipients = &newsletter.info().collections[0].art15.recipients;
-        assert!(recipients.iter().any(|r| r.third_country
-            && r.country.as_deref() == Some("US")
-            && r.safeguards.is_some()));
+        assert!(
+            recipients.iter().any(|r| r.third_country && r.country.as_deref() == Some("US") && r.safeguards.is_some())
+        );
     }
 }

@@ -148,12 +148,7 @@ fn iso_date(d: Date) -> String {
 }
 
 fn iso_ts(d: Date, minutes: i64) -> String {
-    format!(
-        "{}T{:02}:{:02}:00Z",
-        iso_date(d),
-        (minutes / 60) % 24,
-        minutes % 60
-    )
+    format!("{}T{:02}:{:02}:00Z", iso_date(d), (minutes / 60) % 24, minutes % 60)
 }
 
 fn money(cents: i64) -> String {
@@ -320,10 +315,7 @@ async fn order(
     lines: &[(usize, i64)],
 ) -> anyhow::Result<i64> {
     let id = next(&mut ids.order);
-    let total: i64 = lines
-        .iter()
-        .map(|(p, q)| PRODUCTS[p % PRODUCTS.len()].1 * q)
-        .sum();
+    let total: i64 = lines.iter().map(|(p, q)| PRODUCTS[p % PRODUCTS.len()].1 * q).sum();
     sqlx::query(
         "INSERT INTO orders (id, contact_id, reference, ordered_on, status, total, currency) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -338,14 +330,16 @@ async fn order(
     .await?;
     for (p, q) in lines {
         let (product, price) = PRODUCTS[p % PRODUCTS.len()];
-        sqlx::query("INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)")
-            .bind(next(&mut ids.line))
-            .bind(id)
-            .bind(product)
-            .bind(q)
-            .bind(price)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO order_lines (id, order_id, product, quantity, unit_price_cents) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(next(&mut ids.line))
+        .bind(id)
+        .bind(product)
+        .bind(q)
+        .bind(price)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(id)
 }
@@ -359,15 +353,17 @@ async fn interaction(
     agent: &str,
     notes: Option<&str>,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO interactions (id, contact_id, channel, occurred_at, agent, notes) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(next(&mut ids.interaction))
-        .bind(contact_id)
-        .bind(channel)
-        .bind(at)
-        .bind(agent)
-        .bind(notes)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO interactions (id, contact_id, channel, occurred_at, agent, notes) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(next(&mut ids.interaction))
+    .bind(contact_id)
+    .bind(channel)
+    .bind(at)
+    .bind(agent)
+    .bind(notes)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -429,15 +425,8 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
     let start = date(2019, Month::January, 1)?;
 
     // --- The hand-written people (see DEMO_PEOPLE) -------------------------------------------
-    let librairie = company(
-        crm,
-        &mut ids,
-        "Librairie du Marais SARL",
-        Some("552 100 554 00021"),
-        "Paris",
-        "FR",
-    )
-    .await?;
+    let librairie =
+        company(crm, &mut ids, "Librairie du Marais SARL", Some("552 100 554 00021"), "Paris", "FR").await?;
     let jeanne = contact(
         crm,
         &mut ids,
@@ -491,56 +480,11 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         },
     )
     .await?;
-    order(
-        crm,
-        &mut ids,
-        jeanne,
-        date(2023, Month::March, 2)?,
-        "delivered",
-        "EUR",
-        &[(0, 2), (2, 3)],
-    )
-    .await?;
-    order(
-        crm,
-        &mut ids,
-        jeanne,
-        date(2024, Month::September, 16)?,
-        "delivered",
-        "EUR",
-        &[(1, 1)],
-    )
-    .await?;
-    order(
-        crm,
-        &mut ids,
-        jeanne,
-        date(2025, Month::May, 5)?,
-        "paid",
-        "EUR",
-        &[(5, 10), (6, 1), (7, 2)],
-    )
-    .await?;
-    order(
-        crm,
-        &mut ids,
-        jeanne_old,
-        date(2019, Month::November, 28)?,
-        "delivered",
-        "EUR",
-        &[(3, 1)],
-    )
-    .await?;
-    interaction(
-        crm,
-        &mut ids,
-        jeanne,
-        "call",
-        "2023-02-20T10:12:00Z".into(),
-        AGENTS[1],
-        Some(NOTES[0]),
-    )
-    .await?;
+    order(crm, &mut ids, jeanne, date(2023, Month::March, 2)?, "delivered", "EUR", &[(0, 2), (2, 3)]).await?;
+    order(crm, &mut ids, jeanne, date(2024, Month::September, 16)?, "delivered", "EUR", &[(1, 1)]).await?;
+    order(crm, &mut ids, jeanne, date(2025, Month::May, 5)?, "paid", "EUR", &[(5, 10), (6, 1), (7, 2)]).await?;
+    order(crm, &mut ids, jeanne_old, date(2019, Month::November, 28)?, "delivered", "EUR", &[(3, 1)]).await?;
+    interaction(crm, &mut ids, jeanne, "call", "2023-02-20T10:12:00Z".into(), AGENTS[1], Some(NOTES[0])).await?;
     interaction(
         crm,
         &mut ids,
@@ -551,36 +495,10 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         Some("Cliente signale un problème d'affichage : le champ commentaire contenait <script>alert(1)</script>, à vérifier."),
     )
     .await?;
-    interaction(
-        crm,
-        &mut ids,
-        jeanne,
-        "meeting",
-        "2025-04-11T14:00:00Z".into(),
-        AGENTS[1],
-        Some(NOTES[6]),
-    )
-    .await?;
-    interaction(
-        crm,
-        &mut ids,
-        jeanne_old,
-        "email",
-        "2019-12-02T08:55:00Z".into(),
-        AGENTS[2],
-        None,
-    )
-    .await?;
+    interaction(crm, &mut ids, jeanne, "meeting", "2025-04-11T14:00:00Z".into(), AGENTS[1], Some(NOTES[6])).await?;
+    interaction(crm, &mut ids, jeanne_old, "email", "2019-12-02T08:55:00Z".into(), AGENTS[2], None).await?;
 
-    let lyon = company(
-        crm,
-        &mut ids,
-        "Brasserie des Terreaux SAS",
-        Some("784 671 695 00087"),
-        "Lyon",
-        "FR",
-    )
-    .await?;
+    let lyon = company(crm, &mut ids, "Brasserie des Terreaux SAS", Some("784 671 695 00087"), "Lyon", "FR").await?;
     let other_jeanne = contact(
         crm,
         &mut ids,
@@ -598,26 +516,8 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         },
     )
     .await?;
-    order(
-        crm,
-        &mut ids,
-        other_jeanne,
-        date(2022, Month::June, 1)?,
-        "delivered",
-        "EUR",
-        &[(4, 1)],
-    )
-    .await?;
-    interaction(
-        crm,
-        &mut ids,
-        other_jeanne,
-        "call",
-        "2022-06-03T09:00:00Z".into(),
-        AGENTS[0],
-        Some(NOTES[2]),
-    )
-    .await?;
+    order(crm, &mut ids, other_jeanne, date(2022, Month::June, 1)?, "delivered", "EUR", &[(4, 1)]).await?;
+    interaction(crm, &mut ids, other_jeanne, "call", "2022-06-03T09:00:00Z".into(), AGENTS[0], Some(NOTES[2])).await?;
     let jeanne2 = contact(
         crm,
         &mut ids,
@@ -635,26 +535,9 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         },
     )
     .await?;
-    order(
-        crm,
-        &mut ids,
-        jeanne2,
-        date(2023, Month::October, 21)?,
-        "cancelled",
-        "EUR",
-        &[(2, 1)],
-    )
-    .await?;
+    order(crm, &mut ids, jeanne2, date(2023, Month::October, 21)?, "cancelled", "EUR", &[(2, 1)]).await?;
 
-    let smith = company(
-        crm,
-        &mut ids,
-        "Smith & Daughters Ltd",
-        Some("GB 09876543"),
-        "Manchester",
-        "GB",
-    )
-    .await?;
+    let smith = company(crm, &mut ids, "Smith & Daughters Ltd", Some("GB 09876543"), "Manchester", "GB").await?;
     let oliver = contact(
         crm,
         &mut ids,
@@ -672,36 +555,9 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         },
     )
     .await?;
-    order(
-        crm,
-        &mut ids,
-        oliver,
-        date(2022, Month::February, 1)?,
-        "delivered",
-        "GBP",
-        &[(1, 4), (0, 4)],
-    )
-    .await?;
-    order(
-        crm,
-        &mut ids,
-        oliver,
-        date(2024, Month::July, 9)?,
-        "delivered",
-        "GBP",
-        &[(6, 2)],
-    )
-    .await?;
-    interaction(
-        crm,
-        &mut ids,
-        oliver,
-        "call",
-        "2024-07-15T13:30:00Z".into(),
-        AGENTS[3],
-        Some(NOTES[5]),
-    )
-    .await?;
+    order(crm, &mut ids, oliver, date(2022, Month::February, 1)?, "delivered", "GBP", &[(1, 4), (0, 4)]).await?;
+    order(crm, &mut ids, oliver, date(2024, Month::July, 9)?, "delivered", "GBP", &[(6, 2)]).await?;
+    interaction(crm, &mut ids, oliver, "call", "2024-07-15T13:30:00Z".into(), AGENTS[3], Some(NOTES[5])).await?;
 
     let j = subscriber(
         newsletter,
@@ -713,16 +569,7 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         None,
     )
     .await?;
-    event(
-        newsletter,
-        &mut ids,
-        j,
-        CAMPAIGNS[0],
-        "open",
-        "2024-01-10T07:45:00Z".into(),
-        None,
-    )
-    .await?;
+    event(newsletter, &mut ids, j, CAMPAIGNS[0], "open", "2024-01-10T07:45:00Z".into(), None).await?;
     event(
         newsletter,
         &mut ids,
@@ -733,26 +580,8 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         Some("https://shop.example.fr/soldes"),
     )
     .await?;
-    event(
-        newsletter,
-        &mut ids,
-        j,
-        CAMPAIGNS[1],
-        "open",
-        "2024-03-05T12:02:00Z".into(),
-        None,
-    )
-    .await?;
-    event(
-        newsletter,
-        &mut ids,
-        j,
-        CAMPAIGNS[4],
-        "open",
-        "2024-11-29T20:15:00Z".into(),
-        None,
-    )
-    .await?;
+    event(newsletter, &mut ids, j, CAMPAIGNS[1], "open", "2024-03-05T12:02:00Z".into(), None).await?;
+    event(newsletter, &mut ids, j, CAMPAIGNS[4], "open", "2024-11-29T20:15:00Z".into(), None).await?;
     event(
         newsletter,
         &mut ids,
@@ -773,16 +602,7 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         None,
     )
     .await?;
-    event(
-        newsletter,
-        &mut ids,
-        oj,
-        CAMPAIGNS[2],
-        "open",
-        "2024-06-12T08:00:00Z".into(),
-        None,
-    )
-    .await?;
+    event(newsletter, &mut ids, oj, CAMPAIGNS[2], "open", "2024-06-12T08:00:00Z".into(), None).await?;
     subscriber(
         newsletter,
         &mut ids,
@@ -803,16 +623,7 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         None,
     )
     .await?;
-    event(
-        newsletter,
-        &mut ids,
-        os,
-        CAMPAIGNS[2],
-        "open",
-        "2024-06-12T09:10:00Z".into(),
-        None,
-    )
-    .await?;
+    event(newsletter, &mut ids, os, CAMPAIGNS[2], "open", "2024-06-12T09:10:00Z".into(), None).await?;
     event(
         newsletter,
         &mut ids,
@@ -831,55 +642,25 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         let english = rng.chance(25);
         let (name, city, country) = if english {
             let last = rng.pick(ENGLISH_LAST);
-            (
-                format!("{last} {}", rng.pick(COMPANY_SUFFIX_UK)),
-                *rng.pick(ENGLISH_CITIES),
-                "GB",
-            )
+            (format!("{last} {}", rng.pick(COMPANY_SUFFIX_UK)), *rng.pick(ENGLISH_CITIES), "GB")
         } else {
             let word = rng.pick(COMPANY_WORDS);
             let last = rng.pick(FRENCH_LAST);
-            (
-                format!("{word} {last} {}", rng.pick(COMPANY_SUFFIX_FR)),
-                *rng.pick(FRENCH_CITIES),
-                "FR",
-            )
+            (format!("{word} {last} {}", rng.pick(COMPANY_SUFFIX_FR)), *rng.pick(FRENCH_CITIES), "FR")
         };
-        let reg = format!(
-            "{:03} {:03} {:03}",
-            rng.below(1000),
-            rng.below(1000),
-            rng.below(1000)
-        );
+        let reg = format!("{:03} {:03} {:03}", rng.below(1000), rng.below(1000), rng.below(1000));
         companies.push(company(crm, &mut ids, &name, Some(&reg), city, country).await?);
     }
     for n in 0..GENERATED_CONTACTS {
         let english = rng.chance(30);
         let (first, last, lang, domain) = if english {
-            (
-                *rng.pick(ENGLISH_FIRST),
-                *rng.pick(ENGLISH_LAST),
-                "en",
-                *rng.pick(&["example.co.uk", "example.org"]),
-            )
+            (*rng.pick(ENGLISH_FIRST), *rng.pick(ENGLISH_LAST), "en", *rng.pick(&["example.co.uk", "example.org"]))
         } else {
-            (
-                *rng.pick(FRENCH_FIRST),
-                *rng.pick(FRENCH_LAST),
-                "fr",
-                *rng.pick(&["example.net", "example.org"]),
-            )
+            (*rng.pick(FRENCH_FIRST), *rng.pick(FRENCH_LAST), "fr", *rng.pick(&["example.net", "example.org"]))
         };
         // The number makes every generated address distinct from the hand-written ones.
-        let email = format!(
-            "{}.{}.{}@{domain}",
-            ascii_fold(first),
-            ascii_fold(last),
-            100 + n
-        );
-        let email_alt = rng
-            .chance(15)
-            .then(|| format!("{}{}@example.net", ascii_fold(first), 500 + n));
+        let email = format!("{}.{}.{}@{domain}", ascii_fold(first), ascii_fold(last), 100 + n);
+        let email_alt = rng.chance(15).then(|| format!("{}{}@example.net", ascii_fold(first), 500 + n));
         let email = (!rng.chance(3)).then_some(email);
         let company_id = rng.chance(70).then(|| *rng.pick(&companies));
         let created = day_after(start, rng.range(0, 2000));
@@ -887,13 +668,7 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
             if english {
                 format!("+44 20 7946 {:04}", rng.below(10_000))
             } else {
-                format!(
-                    "+33 6 {:02} {:02} {:02} {:02}",
-                    rng.below(100),
-                    rng.below(100),
-                    rng.below(100),
-                    rng.below(100)
-                )
+                format!("+33 6 {:02} {:02} {:02} {:02}", rng.below(100), rng.below(100), rng.below(100), rng.below(100))
             }
         });
         let job = rng.chance(60).then(|| *rng.pick(JOBS));
@@ -916,70 +691,32 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         .await?;
         for _ in 0..rng.below(5) {
             let on = day_after(created, rng.range(1, 900));
-            let lines: Vec<(usize, i64)> = (0..rng.range(1, 4))
-                .map(|_| (usize::try_from(rng.below(8)).unwrap_or(0), rng.range(1, 6)))
-                .collect();
+            let lines: Vec<(usize, i64)> =
+                (0..rng.range(1, 4)).map(|_| (usize::try_from(rng.below(8)).unwrap_or(0), rng.range(1, 6))).collect();
             let status = *rng.pick(&["delivered", "delivered", "delivered", "paid", "cancelled"]);
             let currency = if english { "GBP" } else { "EUR" };
             order(crm, &mut ids, c, on, status, currency, &lines).await?;
         }
         for _ in 0..rng.below(4) {
-            let at = iso_ts(
-                day_after(created, rng.range(0, 900)),
-                rng.range(8 * 60, 19 * 60),
-            );
+            let at = iso_ts(day_after(created, rng.range(0, 900)), rng.range(8 * 60, 19 * 60));
             let channel = *rng.pick(&["call", "email", "meeting"]);
             let note = rng.chance(85).then(|| *rng.pick(NOTES));
-            interaction(
-                crm,
-                &mut ids,
-                c,
-                channel,
-                at,
-                rng.pick::<&str>(AGENTS),
-                note,
-            )
-            .await?;
+            interaction(crm, &mut ids, c, channel, at, rng.pick::<&str>(AGENTS), note).await?;
         }
         if let Some(email) = &email
             && rng.chance(55)
         {
             let consent = day_after(created, rng.range(0, 30));
-            let unsub = rng
-                .chance(15)
-                .then(|| iso_ts(day_after(consent, rng.range(30, 700)), 600));
-            let source = *rng.pick(&[
-                "formulaire d'inscription, site web",
-                "checkout",
-                "salon professionnel",
-            ]);
-            let s = subscriber(
-                newsletter,
-                &mut ids,
-                email,
-                (Some(first), lang),
-                iso_ts(consent, 720),
-                source,
-                unsub,
-            )
-            .await?;
+            let unsub = rng.chance(15).then(|| iso_ts(day_after(consent, rng.range(30, 700)), 600));
+            let source = *rng.pick(&["formulaire d'inscription, site web", "checkout", "salon professionnel"]);
+            let s = subscriber(newsletter, &mut ids, email, (Some(first), lang), iso_ts(consent, 720), source, unsub)
+                .await?;
             for _ in 0..rng.below(6) {
                 let campaign = *rng.pick(CAMPAIGNS);
-                let at = iso_ts(
-                    day_after(consent, rng.range(1, 700)),
-                    rng.range(6 * 60, 23 * 60),
-                );
+                let at = iso_ts(day_after(consent, rng.range(1, 700)), rng.range(6 * 60, 23 * 60));
                 if rng.chance(35) {
-                    event(
-                        newsletter,
-                        &mut ids,
-                        s,
-                        campaign,
-                        "click",
-                        at,
-                        Some("https://shop.example.fr/offres"),
-                    )
-                    .await?;
+                    event(newsletter, &mut ids, s, campaign, "click", at, Some("https://shop.example.fr/offres"))
+                        .await?;
                 } else {
                     event(newsletter, &mut ids, s, campaign, "open", at, None).await?;
                 }

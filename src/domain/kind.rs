@@ -58,10 +58,7 @@ impl RequestKind {
 impl FromStr for RequestKind {
     type Err = UnknownKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RequestKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(UnknownKind)
+        RequestKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or(UnknownKind)
     }
 }
 

@@ -27,7 +27,8 @@ pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()
         // Cancelled or denied meanwhile: nothing to collect.
         return Ok(());
     }
-    let connector = app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
+    let connector =
+        app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
     let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
     source_runs::update(&mut conn, request_id, source, RunStatus::Running, 0, None, app.now_ms()).await?;
     drop(conn);
@@ -43,7 +44,8 @@ pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()
         drop(writer);
         let _ = std::fs::remove_file(&tmp);
         let mut conn = app.store.conn().await?;
-        source_runs::update(&mut conn, request_id, source, RunStatus::Pending, 0, Some(&e.message), app.now_ms()).await?;
+        source_runs::update(&mut conn, request_id, source, RunStatus::Pending, 0, Some(&e.message), app.now_ms())
+            .await?;
         return Err(anyhow::Error::new(e).context(format!("collecting from {source}")));
     }
     let summary = writer.finish()?;
@@ -54,8 +56,15 @@ pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     source_runs::update(&mut tx, request_id, source, RunStatus::Done, records, None, now).await?;
-    audit::record(&mut tx, Some(request_id), "system", "source_collected", &serde_json::json!({ "source": source, "records": records }), now)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(request_id),
+        "system",
+        "source_collected",
+        &serde_json::json!({ "source": source, "records": records }),
+        now,
+    )
+    .await?;
     let runs = source_runs::for_request(&mut tx, request_id).await?;
     if runs.iter().all(|r| r.status == RunStatus::Done) {
         super::enqueue_export(app, &mut tx, request_id, now).await?;

@@ -17,8 +17,15 @@ pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     emails::mark_sent(&mut tx, email_id, now).await?;
-    audit::record(&mut tx, email.request_id.as_deref(), "system", "email_sent", &serde_json::json!({ "template": email.template }), now)
-        .await?;
+    audit::record(
+        &mut tx,
+        email.request_id.as_deref(),
+        "system",
+        "email_sent",
+        &serde_json::json!({ "template": email.template }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

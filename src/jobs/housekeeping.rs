@@ -33,7 +33,15 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
             .bind(&id)
             .fetch_optional(&mut *tx)
             .await?;
-        audit::record(&mut tx, request_id.as_deref(), "system", "export_deleted", &serde_json::json!({ "export": id }), now).await?;
+        audit::record(
+            &mut tx,
+            request_id.as_deref(),
+            "system",
+            "export_deleted",
+            &serde_json::json!({ "export": id }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         purged.exports += 1;
     }
@@ -54,8 +62,24 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
         tx.commit().await?;
     }
     rate_limits::purge(&mut conn, now - 2 * 3_600_000).await?;
+    remove_stale_temp_files(&app.settings.export_dir());
     if purged != Purged::default() {
         tracing::info!(exports = purged.exports, unverified = purged.unverified, "housekeeping");
     }
     Ok(purged)
+}
+
+/// A crash while an export is written leaves `*.tmp` files behind; they are never served.
+fn remove_stale_temp_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600)));
+        if old && path.extension().is_some_and(|e| e == "tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }

@@ -27,7 +27,13 @@ pub const COLLECT: &str = "collect";
 pub const BUILD_EXPORT: &str = "build_export";
 
 /// Queues the delivery of a stored email.
-pub async fn enqueue_email(app: &App, conn: &mut Conn, email_id: &str, request_id: &str, now: i64) -> anyhow::Result<()> {
+pub async fn enqueue_email(
+    app: &App,
+    conn: &mut Conn,
+    email_id: &str,
+    request_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     queue::enqueue(
         conn,
         NewJob {
@@ -148,14 +154,36 @@ async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
 }
 
 /// A step failed for good: make it visible on the request, never a silent partial answer.
-async fn dead_letter(app: &App, tx: &mut Conn, job: &ClaimedJob, error: &anyhow::Error, now: i64) -> anyhow::Result<()> {
+async fn dead_letter(
+    app: &App,
+    tx: &mut Conn,
+    job: &ClaimedJob,
+    error: &anyhow::Error,
+    now: i64,
+) -> anyhow::Result<()> {
     let Some(request_id) = &job.request_id else { return Ok(()) };
-    audit::record(tx, Some(request_id), "system", "job_failed", &serde_json::json!({ "kind": job.kind, "error": format!("{error:#}") }), now)
-        .await?;
+    audit::record(
+        tx,
+        Some(request_id),
+        "system",
+        "job_failed",
+        &serde_json::json!({ "kind": job.kind, "error": format!("{error:#}") }),
+        now,
+    )
+    .await?;
     if job.kind == COLLECT
         && let Some(source) = job.payload["source"].as_str()
     {
-        source_runs::update(tx, request_id, source, source_runs::RunStatus::Failed, 0, Some(&format!("{error:#}")), now).await?;
+        source_runs::update(
+            tx,
+            request_id,
+            source,
+            source_runs::RunStatus::Failed,
+            0,
+            Some(&format!("{error:#}")),
+            now,
+        )
+        .await?;
     }
     if job.kind == SEND_EMAIL {
         return Ok(());

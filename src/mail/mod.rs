@@ -82,7 +82,9 @@ impl Mailer {
         match &settings.transport {
             MailTransport::Smtp { url } => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .context("the SMTP URL is not valid (smtp://host:port, smtps://host:465, smtp://host:587?tls=required)")?
+                    .context(
+                        "the SMTP URL is not valid (smtp://host:port, smtps://host:465, smtp://host:587?tls=required)",
+                    )?
                     .timeout(Some(std::time::Duration::from_secs(30)))
                     .build();
                 Ok(Mailer::Smtp(transport))
@@ -124,7 +126,9 @@ impl Mailer {
                     sent_at: time::OffsetDateTime::now_utc().unix_timestamp(),
                 };
                 let json = serde_json::to_vec(&preview).context("writing an outbox preview")?;
-                tokio::fs::write(dir.join(format!("{}.json", email.id)), json).await.context("writing to the outbox")?;
+                tokio::fs::write(dir.join(format!("{}.json", email.id)), json)
+                    .await
+                    .context("writing to the outbox")?;
             }
         }
         Ok(())

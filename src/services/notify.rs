@@ -13,14 +13,26 @@ use crate::store::{Conn, emails};
 pub fn format_date(tr: Tr, d: Date) -> String {
     let month = tr.get(MONTH_KEYS[usize::from(u8::from(d.month())) - 1]);
     match tr.locale {
-        Locale::Fr => format!("{} {} {}", if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() }, month, d.year()),
+        Locale::Fr => {
+            format!("{} {} {}", if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() }, month, d.year())
+        }
         Locale::En => format!("{} {}, {}", month, d.day(), d.year()),
     }
 }
 
 const MONTH_KEYS: [&str; 12] = [
-    "common.month.1", "common.month.2", "common.month.3", "common.month.4", "common.month.5", "common.month.6",
-    "common.month.7", "common.month.8", "common.month.9", "common.month.10", "common.month.11", "common.month.12",
+    "common.month.1",
+    "common.month.2",
+    "common.month.3",
+    "common.month.4",
+    "common.month.5",
+    "common.month.6",
+    "common.month.7",
+    "common.month.8",
+    "common.month.9",
+    "common.month.10",
+    "common.month.11",
+    "common.month.12",
 ];
 
 pub fn kind_label(tr: Tr, kind: RequestKind) -> &'static str {
@@ -44,11 +56,19 @@ pub struct To<'a> {
 }
 
 /// Stores `content` for `to` and queues its delivery.
-async fn queue(app: &App, conn: &mut Conn, to: To<'_>, template: &str, content: Content, now: i64) -> anyhow::Result<()> {
+async fn queue(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    template: &str,
+    content: Content,
+    now: i64,
+) -> anyhow::Result<()> {
     let (text, html) = mail::render(Tr::new(to.locale), &content, &app.settings.controller.name)?;
     let request_id = to.request_id;
     let id = crate::crypto::new_id();
-    let domain = app.base_url.split("://").nth(1).unwrap_or("dossier.local").split(['/', ':']).next().unwrap_or("dossier.local");
+    let domain =
+        app.base_url.split("://").nth(1).unwrap_or("dossier.local").split(['/', ':']).next().unwrap_or("dossier.local");
     let row = emails::EmailRow {
         message_id: format!("<{id}@{domain}>"),
         id: id.clone(),
@@ -62,7 +82,15 @@ async fn queue(app: &App, conn: &mut Conn, to: To<'_>, template: &str, content: 
     };
     emails::insert(conn, &row, now).await?;
     jobs::enqueue_email(app, conn, &id, request_id, now).await?;
-    crate::store::audit::record(conn, Some(request_id), "system", "email_queued", &serde_json::json!({ "template": template }), now).await
+    crate::store::audit::record(
+        conn,
+        Some(request_id),
+        "system",
+        "email_queued",
+        &serde_json::json!({ "template": template }),
+        now,
+    )
+    .await
 }
 
 /// The link and code (`secrets`) that prove control of the address, for a new request or to
@@ -83,7 +111,10 @@ pub async fn verification(
         None => (
             "verify",
             tr.get("mail.verify.subject").to_owned(),
-            tr.fmt("mail.verify.intro", &[("kind", kind_label(tr, kind)), ("controller", &app.settings.controller.name)]),
+            tr.fmt(
+                "mail.verify.intro",
+                &[("kind", kind_label(tr, kind)), ("controller", &app.settings.controller.name)],
+            ),
         ),
         Some(reference) => (
             "signin",
@@ -112,7 +143,11 @@ pub async fn confirmed(
 ) -> anyhow::Result<()> {
     let tr = Tr::new(to.locale);
     let due = format_date(tr, due);
-    let next = if kind.produces_export() { tr.get("mail.confirmed.next_export") } else { tr.get("mail.confirmed.next_review") };
+    let next = if kind.produces_export() {
+        tr.get("mail.confirmed.next_export")
+    } else {
+        tr.get("mail.confirmed.next_review")
+    };
     let content = Content {
         subject: tr.fmt("mail.confirmed.subject", &[("reference", reference.as_str())]),
         paragraphs: vec![

@@ -32,7 +32,9 @@ pub enum VerifyError {
     AlreadyUsed,
     /// Too many wrong codes: ask for a new email.
     Locked,
-    WrongCode { remaining: i64 },
+    WrongCode {
+        remaining: i64,
+    },
 }
 
 /// A successful verification: the request's reference and a new requester session.
@@ -51,7 +53,13 @@ async fn over_limit(conn: &mut Conn, bucket: &str, limit: i64, now: i64) -> anyh
 }
 
 /// Records a new request for `email` and sends the verification email.
-pub async fn submit(app: &App, email: &EmailAddress, kind: RequestKind, locale: Locale, ip: &str) -> anyhow::Result<Submitted> {
+pub async fn submit(
+    app: &App,
+    email: &EmailAddress,
+    kind: RequestKind,
+    locale: Locale,
+    ip: &str,
+) -> anyhow::Result<Submitted> {
     let now = app.now_ms();
     let mut conn = app.store.conn().await?;
     let limits = &app.settings.rate_limits;
@@ -89,8 +97,15 @@ pub async fn submit(app: &App, email: &EmailAddress, kind: RequestKind, locale: 
         now,
     )
     .await?;
-    audit::record(&mut tx, Some(&id), "requester", "received", &serde_json::json!({ "kind": kind.as_str(), "channel": "web" }), now)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(&id),
+        "requester",
+        "received",
+        &serde_json::json!({ "kind": kind.as_str(), "channel": "web" }),
+        now,
+    )
+    .await?;
     start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
     tx.commit().await.context("saving the request")?;
     app.jobs_ready.notify_waiters();
@@ -114,8 +129,16 @@ async fn start_verification(
     let code = random_code();
     let purpose = if signin.is_some() { "signin" } else { "verify" };
     let expires = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
-    verifications::insert(conn, request_id, purpose, &sha256_hex(token.as_bytes()), &code_hash(app, request_id, &code), expires, now)
-        .await?;
+    verifications::insert(
+        conn,
+        request_id,
+        purpose,
+        &sha256_hex(token.as_bytes()),
+        &code_hash(app, request_id, &code),
+        expires,
+        now,
+    )
+    .await?;
     let to = notify::To { request_id, email: to, locale };
     notify::verification(app, conn, to, kind, signin, (&token, &code), now).await
 }
@@ -129,7 +152,9 @@ fn code_hash(app: &App, request_id: &str, code: &str) -> String {
 pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
-    if over_limit(&mut tx, &ip_bucket(app, "resend", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now).await? {
+    if over_limit(&mut tx, &ip_bucket(app, "resend", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now)
+        .await?
+    {
         tx.commit().await?;
         return Ok(false);
     }
@@ -141,8 +166,13 @@ pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
         tx.commit().await?;
         return Ok(true);
     };
-    if over_limit(&mut tx, &format!("mail:{}", request.email_hash), app.settings.rate_limits.emails_per_address_per_hour, now)
-        .await?
+    if over_limit(
+        &mut tx,
+        &format!("mail:{}", request.email_hash),
+        app.settings.rate_limits.emails_per_address_per_hour,
+        now,
+    )
+    .await?
     {
         tx.commit().await?;
         return Ok(false);
@@ -152,7 +182,8 @@ pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
             start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, None, now).await?
         }
         (_, Some(reference)) => {
-            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, Some(reference), now).await?
+            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, Some(reference), now)
+                .await?
         }
         _ => {}
     }
@@ -166,15 +197,22 @@ pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
 pub async fn request_signin(app: &App, reference: &Reference, ip: &str) -> anyhow::Result<Submitted> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
-    if over_limit(&mut tx, &ip_bucket(app, "signin", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now).await? {
+    if over_limit(&mut tx, &ip_bucket(app, "signin", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now)
+        .await?
+    {
         tx.commit().await?;
         return Ok(Submitted::TooMany);
     }
     let request = requests::by_reference(&mut tx, reference).await?;
     let handle = match request {
         Some(r) if r.email.is_some() => {
-            let over = over_limit(&mut tx, &format!("mail:{}", r.email_hash), app.settings.rate_limits.emails_per_address_per_hour, now)
-                .await?;
+            let over = over_limit(
+                &mut tx,
+                &format!("mail:{}", r.email_hash),
+                app.settings.rate_limits.emails_per_address_per_hour,
+                now,
+            )
+            .await?;
             if !over {
                 let email = r.email.as_deref().unwrap_or_default();
                 start_verification(app, &mut tx, &r.id, email, r.locale, r.kind, Some(reference), now).await?;
@@ -266,7 +304,15 @@ async fn complete(
     let reference = match (&request.reference, request.status) {
         (None, RequestStatus::Submitted) => start_processing(app, tx, &request, method, now).await?,
         (Some(reference), _) => {
-            audit::record(tx, Some(&request.id), "requester", "signed_in", &serde_json::json!({ "method": method }), now).await?;
+            audit::record(
+                tx,
+                Some(&request.id),
+                "requester",
+                "signed_in",
+                &serde_json::json!({ "method": method }),
+                now,
+            )
+            .await?;
             reference.clone()
         }
         (None, _) => return Ok(Err(VerifyError::Invalid)),
@@ -375,7 +421,11 @@ pub struct Download {
 }
 
 /// Opens the request's export for its verified owner and records the download.
-pub async fn download(app: &App, reference: &Reference, owner_hash: &str) -> anyhow::Result<Result<Download, DownloadError>> {
+pub async fn download(
+    app: &App,
+    reference: &Reference,
+    owner_hash: &str,
+) -> anyhow::Result<Result<Download, DownloadError>> {
     let now = app.now_ms();
     let Some(view) = status(app, reference, owner_hash).await? else { return Ok(Err(DownloadError::NotFound)) };
     let Some(export) = view.export else { return Ok(Err(DownloadError::NotReady)) };
@@ -383,9 +433,17 @@ pub async fn download(app: &App, reference: &Reference, owner_hash: &str) -> any
         return Ok(Err(DownloadError::Expired));
     }
     let path = app.settings.export_dir().join(&export.file_name);
-    let reader = crate::export::open_export(&path, &app.keys.export).with_context(|| format!("opening export {}", export.id))?;
+    let reader =
+        crate::export::open_export(&path, &app.keys.export).with_context(|| format!("opening export {}", export.id))?;
     let mut conn = app.store.conn().await?;
-    audit::record(&mut conn, Some(&view.request.id), "requester", "export_downloaded", &serde_json::json!({ "export": export.id }), now)
-        .await?;
+    audit::record(
+        &mut conn,
+        Some(&view.request.id),
+        "requester",
+        "export_downloaded",
+        &serde_json::json!({ "export": export.id }),
+        now,
+    )
+    .await?;
     Ok(Ok(Download { reader, size: export.size_bytes as u64, file_name: format!("{reference}.zip") }))
 }

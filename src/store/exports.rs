@@ -70,9 +70,7 @@ pub async fn expired(conn: &mut Conn, now: i64) -> anyhow::Result<Vec<(String, S
         .fetch_all(&mut *conn)
         .await
         .context("listing expired exports")?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("file_name")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("file_name")?))).collect()
 }
 
 pub async fn mark_deleted(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {

@@ -88,12 +88,14 @@ pub async fn claim(
 }
 
 pub async fn complete(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .context("completing a job")?;
+    sqlx::query(
+        "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("completing a job")?;
     Ok(())
 }
 

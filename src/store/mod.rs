@@ -64,18 +64,12 @@ impl Store {
         } else {
             pool = pool.max_connections(16);
         }
-        let pool = pool
-            .connect_with(options)
-            .await
-            .context("cannot open the database at database_url")?;
+        let pool = pool.connect_with(options).await.context("cannot open the database at database_url")?;
         Ok(Self { pool, backend })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.pool)
-            .await
-            .context("applying database migrations")
+        sqlx::migrate!("./migrations").run(&self.pool).await.context("applying database migrations")
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -2,8 +2,8 @@
 //! domain whether the move is allowed and records it as an audit event in the same transaction.
 
 use anyhow::{Context, anyhow};
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use time::Date;
 
 use super::{Conn, audit};
@@ -62,9 +62,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
     let locale: String = row.try_get("locale")?;
     Ok(RequestRow {
         id: row.try_get("id")?,
-        reference: reference
-            .map(|r| r.parse().map_err(|_| anyhow!("bad reference in store")))
-            .transpose()?,
+        reference: reference.map(|r| r.parse().map_err(|_| anyhow!("bad reference in store"))).transpose()?,
         kind: kind.parse().map_err(|_| anyhow!("bad kind in store: {kind}"))?,
         status: status.parse().map_err(|_| anyhow!("bad status in store: {status}"))?,
         email: row.try_get("email")?,
@@ -176,13 +174,11 @@ pub async fn transition(
 
 /// Gives a newly verified request its reference (`DSR-<year>-<n>`), sequential per year.
 pub async fn assign_reference(conn: &mut Conn, id: &str, year: i32, now: i64) -> anyhow::Result<Reference> {
-    sqlx::query(
-        "INSERT INTO reference_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING",
-    )
-    .bind(year)
-    .execute(&mut *conn)
-    .await
-    .context("creating the reference counter")?;
+    sqlx::query("INSERT INTO reference_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING")
+        .bind(year)
+        .execute(&mut *conn)
+        .await
+        .context("creating the reference counter")?;
     let last: i64 = sqlx::query_scalar("UPDATE reference_counters SET last = last + 1 WHERE year = $1 RETURNING last")
         .bind(year)
         .fetch_one(&mut *conn)

@@ -78,11 +78,12 @@ pub async fn update(
 }
 
 pub async fn for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<Vec<SourceRun>> {
-    let rows = sqlx::query("SELECT source, status, records, error FROM source_runs WHERE request_id = $1 ORDER BY source")
-        .bind(request_id)
-        .fetch_all(&mut *conn)
-        .await
-        .context("loading source progress")?;
+    let rows =
+        sqlx::query("SELECT source, status, records, error FROM source_runs WHERE request_id = $1 ORDER BY source")
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await
+            .context("loading source progress")?;
     rows.iter()
         .map(|r| {
             Ok(SourceRun {

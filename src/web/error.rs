@@ -86,7 +86,9 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         let page = match self {
             PageError::Kind(kind) => ErrorPage { kind: *kind, operation: None },
-            PageError::Internal { operation, .. } => ErrorPage { kind: ErrorKind::Internal, operation: Some(operation.clone()) },
+            PageError::Internal { operation, .. } => {
+                ErrorPage { kind: ErrorKind::Internal, operation: Some(operation.clone()) }
+            }
         };
         let mut res = HttpResponse::build(self.status_code()).finish();
         res.extensions_mut().insert(page);

@@ -18,8 +18,14 @@ use crate::i18n::Tr;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn layer(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let app = req.app_data::<web::Data<App>>().cloned().ok_or_else(|| actix_web::error::ErrorInternalServerError("no state"))?;
+pub async fn layer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let app = req
+        .app_data::<web::Data<App>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("no state"))?;
     let secure = app.settings.cookie_secure();
 
     // A mutation from another site's page is refused before it reaches a handler.
@@ -36,11 +42,21 @@ pub async fn layer(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     let seed = existing.or(new_seed.clone()).unwrap_or_default();
     req.extensions_mut().insert(CsrfSeed(seed));
 
+    // Log the route's pattern, never the path: paths carry verification tokens and references.
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
     let res = next.call(req).await?.map_into_boxed_body();
+    let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
+    tracing::info!(%method, %route, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "http");
     Ok(finish(res, &app, new_seed, secure))
 }
 
-fn finish(res: ServiceResponse<BoxBody>, app: &App, new_seed: Option<String>, secure: bool) -> ServiceResponse<BoxBody> {
+fn finish(
+    res: ServiceResponse<BoxBody>,
+    app: &App,
+    new_seed: Option<String>,
+    secure: bool,
+) -> ServiceResponse<BoxBody> {
     let error = res.response().extensions().get::<ErrorPage>().cloned();
     let mut res = match error {
         Some(page) => render_error(res, app, &page),

@@ -17,17 +17,13 @@ pub use page::Page;
 pub const FORM_LIMIT: usize = 16 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::FormConfig::default()
-            .limit(FORM_LIMIT)
-            .error_handler(|err, _req| {
-                let kind = match err {
-                    actix_web::error::UrlencodedError::Overflow { .. } => error::ErrorKind::TooLarge,
-                    _ => error::ErrorKind::BadForm,
-                };
-                PageError::Kind(kind).into()
-            }),
-    )
+    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _req| {
+        let kind = match err {
+            actix_web::error::UrlencodedError::Overflow { .. } => error::ErrorKind::TooLarge,
+            _ => error::ErrorKind::BadForm,
+        };
+        PageError::Kind(kind).into()
+    }))
     .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NOT_FOUND.into()))
     .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::BAD_FORM.into()))
     .route("/health", web::get().to(health))
@@ -40,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn health(app: web::Data<crate::app::App>) -> actix_web::HttpResponse {
     match sqlx::query("SELECT 1").execute(app.store.pool()).await {
         Ok(_) => actix_web::HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
-        Err(_) => actix_web::HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "database unavailable" })),
+        Err(_) => {
+            actix_web::HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "database unavailable" }))
+        }
     }
 }
 

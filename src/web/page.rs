@@ -37,10 +37,7 @@ pub fn locale_for(req: &HttpRequest, default: Locale) -> Locale {
     from_query
         .or_else(|| req.cookie(LANG_COOKIE).and_then(|c| Locale::from_tag(c.value())))
         .or_else(|| {
-            req.headers()
-                .get("accept-language")
-                .and_then(|h| h.to_str().ok())
-                .and_then(Locale::from_accept_language)
+            req.headers().get("accept-language").and_then(|h| h.to_str().ok()).and_then(Locale::from_accept_language)
         })
         .unwrap_or(default)
 }
@@ -52,7 +49,8 @@ pub fn csrf_token(app: &App, seed: &str) -> String {
 impl Page {
     pub fn from_request(req: &HttpRequest) -> Result<Page, PageError> {
         let app = req.app_data::<web::Data<App>>().ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-        let seed = req.extensions().get::<CsrfSeed>().cloned().ok_or_else(|| anyhow::anyhow!("CSRF middleware missing"))?;
+        let seed =
+            req.extensions().get::<CsrfSeed>().cloned().ok_or_else(|| anyhow::anyhow!("CSRF middleware missing"))?;
         Ok(Page {
             t: Tr::new(locale_for(req, app.settings.default_locale)),
             csrf: csrf_token(app, &seed.0),

@@ -32,7 +32,8 @@ async fn malformed_or_missing_fields_are_explained_and_change_nothing(app: TestA
 async fn errors_speak_french_to_french_browsers(app: TestApp) {
     let fr = [("accept-language", "fr")];
     let csrf = app.csrf("/").await;
-    let res = app.post_with("/requests", &[("email", "pas-une-adresse"), ("kind", "access"), ("csrf", &csrf)], &fr).await;
+    let res =
+        app.post_with("/requests", &[("email", "pas-une-adresse"), ("kind", "access"), ("csrf", &csrf)], &fr).await;
     assert_eq!(res.status, 400);
     assert!(res.text().contains("Saisissez une adresse e-mail de la forme nom@exemple.fr."));
     let res = app.get_with("/nulle-part", &fr).await;
@@ -45,7 +46,13 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(app: Test
     assert_eq!(res.status, 403);
     assert!(res.text().contains("This form has expired"));
     let csrf = app.csrf("/").await;
-    let res = app.post_with("/requests", &[("email", "a@example.com"), ("kind", "access"), ("csrf", &csrf)], &[("origin", "https://evil.example")]).await;
+    let res = app
+        .post_with(
+            "/requests",
+            &[("email", "a@example.com"), ("kind", "access"), ("csrf", &csrf)],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
     assert_eq!(res.status, 403);
     assert_eq!(count_requests(&app).await, 0);
 }

@@ -1,4 +1,4 @@
-//! `spawn_app()`: the real server on port 0 with a fresh store (SQLite file, or a fresh
+//! `spawn_with()`: the real server on port 0 with a fresh store (SQLite file, or a fresh
 //! PostgreSQL database), the demo CRM as sources, a manual clock, and a mail outbox the test reads.
 
 use std::cell::RefCell;
@@ -10,7 +10,8 @@ use base64::Engine;
 use dossier::app::App;
 use dossier::clock::ManualClock;
 use dossier::config::{
-    ExportSettings, JobSettings, MailSettings, MailTransport, RateLimitSettings, SecuritySettings, Settings, demo_controller,
+    ExportSettings, JobSettings, MailSettings, MailTransport, RateLimitSettings, SecuritySettings, Settings,
+    demo_controller,
 };
 use dossier::crypto::SecretKey;
 use dossier::startup::Application;
@@ -98,7 +99,9 @@ impl Email {
     }
 
     pub fn code(&self) -> String {
-        let line = self.text.lines().find(|l| l.contains(':') && l.trim_end().len() >= 6 && l.trim_end().chars().rev().take(6).all(|c| c.is_ascii_digit()));
+        let line = self.text.lines().find(|l| {
+            l.contains(':') && l.trim_end().len() >= 6 && l.trim_end().chars().rev().take(6).all(|c| c.is_ascii_digit())
+        });
         let line = line.expect("a 6-digit code in the email").trim_end();
         line[line.len() - 6..].to_owned()
     }
@@ -110,27 +113,23 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub outbox: PathBuf,
     pub data: TempDir,
-    pub backend: Backend,
     cookies: RefCell<BTreeMap<String, String>>,
     client: awc::Client,
-    seen_emails: RefCell<usize>,
 }
 
 pub struct Options {
     pub backend: Backend,
     pub mail: Option<MailTransport>,
-    /// Extra sources after the demo ones.
+    /// Adds a source whose database does not exist, after the demo ones.
     pub broken_source: bool,
+    /// Demo mode: banner and `/dev/outbox`.
+    pub demo: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { backend: Backend::Sqlite, mail: None, broken_source: false }
+        Self { backend: Backend::Sqlite, mail: None, broken_source: false, demo: false }
     }
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_with(Options::default()).await.expect("sqlite always runs")
 }
 
 /// `None` when the backend's server is not configured (the test then skips, loudly).
@@ -158,7 +157,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         base_url: None,
         data_dir: data.0.clone(),
         database_url,
-        demo: false,
+        demo: options.demo,
         default_locale: dossier::domain::Locale::En,
         jurisdiction: "eu-gdpr".into(),
         controller: demo_controller(),
@@ -186,10 +185,8 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         clock,
         outbox,
         data,
-        backend: options.backend,
         cookies: RefCell::new(BTreeMap::new()),
         client: awc::Client::builder().disable_redirects().finish(),
-        seen_emails: RefCell::new(0),
     })
 }
 
@@ -198,7 +195,12 @@ impl TestApp {
         self.cookies.borrow().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    async fn finish(&self, mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin>) -> Response {
+    async fn finish(
+        &self,
+        mut res: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+        >,
+    ) -> Response {
         let mut headers = BTreeMap::new();
         for (name, value) in res.headers() {
             let value = value.to_str().unwrap_or("").to_owned();
@@ -229,7 +231,8 @@ impl TestApp {
     }
 
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
-        let mut req = self.client.get(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
+        let mut req =
+            self.client.get(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
         for h in headers {
             req = req.insert_header(*h);
         }
@@ -242,7 +245,8 @@ impl TestApp {
     }
 
     pub async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
-        let mut req = self.client.post(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
+        let mut req =
+            self.client.post(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
         for h in headers {
             req = req.insert_header(*h);
         }
@@ -314,7 +318,11 @@ impl TestApp {
     }
 
     pub fn last_email_to(&self, to: &str) -> Email {
-        self.emails().into_iter().rev().find(|m| m.to.to_lowercase().contains(&to.trim().to_lowercase())).expect("an email to that address")
+        self.emails()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.to_lowercase().contains(&to.trim().to_lowercase()))
+            .expect("an email to that address")
     }
 
     pub fn email_with_subject(&self, to: &str, needle: &str) -> Email {
@@ -325,18 +333,8 @@ impl TestApp {
             .unwrap_or_else(|| panic!("an email to {to} about {needle:?}"))
     }
 
-    pub fn new_emails(&self) -> Vec<Email> {
-        let all = self.emails();
-        let seen = self.seen_emails.replace(all.len());
-        all.into_iter().skip(seen).collect()
-    }
-
     pub fn forget_cookies(&self) {
         self.cookies.borrow_mut().clear();
-    }
-
-    pub fn has_cookie(&self, name: &str) -> bool {
-        self.cookies.borrow().contains_key(name)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -380,7 +378,12 @@ fn text_part(body: &str) -> Option<String> {
     let part = &body[idx..];
     let (part_head, rest) = part.split_once("\n\n")?;
     let content = rest.split("\n--").next()?;
-    let encoding = part_head.lines().find_map(|l| l.strip_prefix("Content-Transfer-Encoding: ")).unwrap_or("7bit").trim().to_ascii_lowercase();
+    let encoding = part_head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+        .unwrap_or("7bit")
+        .trim()
+        .to_ascii_lowercase();
     Some(match encoding.as_str() {
         "quoted-printable" => decode_qp(content),
         "base64" => {
@@ -417,9 +420,11 @@ fn decode_words(s: &str) -> String {
     for word in s.split_whitespace() {
         if let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) {
             let mut parts = inner.splitn(3, '?');
-            let (_charset, enc, text) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let (_charset, enc, text) =
+                (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
             let decoded = if enc.eq_ignore_ascii_case("b") {
-                String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()).into_owned()
+                String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default())
+                    .into_owned()
             } else {
                 decode_qp(&text.replace('_', " "))
             };

@@ -84,7 +84,10 @@ async fn access_request_by_link(app: TestApp) {
         assert!(matches, "another person's row: {c}");
     }
     let all = crate::export::all_text(&archive);
-    assert!(!all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"), "near-duplicate leaked");
+    assert!(
+        !all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"),
+        "near-duplicate leaked"
+    );
 }
 on_both_backends!(access_request_by_link);
 
@@ -96,7 +99,8 @@ async fn verification_by_code(app: TestApp) {
     let res = app.post("/verify/code", &[("h", &handle), ("code", wrong), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 422);
     assert!(res.text().contains("4 more time"), "{}", res.text());
-    let res = app.post("/verify/code", &[("h", &handle), ("code", &format!(" {} ", mail.code())), ("csrf", &csrf)]).await;
+    let res =
+        app.post("/verify/code", &[("h", &handle), ("code", &format!(" {} ", mail.code())), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 303, "{}", res.text());
     let page = app.get(&res.location()).await.text();
     assert!(page.contains("Copy of your data to take elsewhere"), "{page}");
@@ -202,7 +206,8 @@ async fn coming_back_later_means_a_fresh_email_link(app: TestApp) {
 
 async fn french_requesters_get_french_emails_and_pages(app: TestApp) {
     let csrf = app.csrf("/?lang=fr").await;
-    let res = app.post("/requests", &[("email", "jeanne.martin@example.fr"), ("kind", "access"), ("csrf", &csrf)]).await;
+    let res =
+        app.post("/requests", &[("email", "jeanne.martin@example.fr"), ("kind", "access"), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 303);
     app.run_pending_jobs().await;
     let mail = app.last_email_to("jeanne.martin@example.fr");
@@ -242,7 +247,10 @@ on_both_backends!(known_and_unknown_addresses_look_the_same_and_both_get_an_answ
 on_both_backends!(someone_elses_export_cannot_be_downloaded);
 on_both_backends!(coming_back_later_means_a_fresh_email_link);
 on_both_backends!(french_requesters_get_french_emails_and_pages);
-on_both_backends!(a_failing_source_is_retried_then_needs_attention_while_others_are_kept, crate::helpers::Options { broken_source: true, ..Default::default() });
+on_both_backends!(
+    a_failing_source_is_retried_then_needs_attention_while_others_are_kept,
+    crate::helpers::Options { broken_source: true, ..Default::default() }
+);
 
 async fn exports_are_deleted_when_they_expire(app: TestApp) {
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
@@ -300,3 +308,21 @@ async fn cookies_are_http_only_and_same_site(app: TestApp) {
     assert!(session.starts_with("dossier_session=") && session.contains("HttpOnly"), "{session}");
 }
 on_both_backends!(cookies_are_http_only_and_same_site);
+
+async fn the_demo_shows_its_banner_and_mailbox(app: TestApp) {
+    let home = app.get("/").await.text();
+    assert!(home.contains("demo-banner") && home.contains("/dev/outbox"));
+    app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let outbox = app.get("/dev/outbox").await.text();
+    assert!(outbox.contains("Confirm your request about your personal data"), "{outbox}");
+    let message_path = outbox.split("href=\"/dev/outbox/").nth(1).unwrap().split('"').next().unwrap();
+    let message = app.get(&format!("/dev/outbox/{message_path}")).await.text();
+    assert!(message.contains("<a href=\"http://127.0.0.1:"), "the link is clickable: {message}");
+}
+on_both_backends!(the_demo_shows_its_banner_and_mailbox, crate::helpers::Options { demo: true, ..Default::default() });
+
+async fn the_demo_mailbox_does_not_exist_outside_the_demo(app: TestApp) {
+    app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    assert_eq!(app.get("/dev/outbox").await.status, 404);
+}
+on_both_backends!(the_demo_mailbox_does_not_exist_outside_the_demo);

@@ -63,7 +63,8 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
 #[actix_web::test]
 async fn verification_mail_goes_through_a_real_smtp_conversation() {
     let (port, inbox) = smtp_server().await;
-    let options = Options { mail: Some(MailTransport::Smtp { url: format!("smtp://127.0.0.1:{port}") }), ..Default::default() };
+    let options =
+        Options { mail: Some(MailTransport::Smtp { url: format!("smtp://127.0.0.1:{port}") }), ..Default::default() };
     let app = spawn_with(options).await.unwrap();
     let res = app.submit_request("jeanne.martin@example.fr", "access").await;
     assert_eq!(res.status, 303);
@@ -81,9 +82,10 @@ async fn verification_mail_goes_through_a_real_smtp_conversation() {
     let ok = app.post("/verify/code", &[("h", &handle), ("code", &mail.code()), ("csrf", &csrf)]).await;
     assert_eq!(ok.status, 303, "{}", ok.text());
     // The body is cleared once delivered: the store no longer holds the link or the code.
-    let bodies: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE sent_at IS NOT NULL AND text_body IS NOT NULL")
-        .fetch_one(app.app.store.pool())
-        .await
-        .unwrap();
+    let bodies: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE sent_at IS NOT NULL AND text_body IS NOT NULL")
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
     assert_eq!(bodies, 0);
 }

@@ -22,7 +22,12 @@ struct HomeTemplate<'a> {
     kind_error: Option<&'a str>,
 }
 
-fn render(page: &Page, form: &SubmitForm, email_error: Option<&str>, kind_error: Option<&str>) -> Result<String, PageError> {
+fn render(
+    page: &Page,
+    form: &SubmitForm,
+    email_error: Option<&str>,
+    kind_error: Option<&str>,
+) -> Result<String, PageError> {
     Ok(HomeTemplate {
         t: page.t,
         page,

@@ -66,13 +66,17 @@ fn status_keys(s: RequestStatus) -> (&'static str, &'static str) {
         RequestStatus::Verified => ("portal.status.states.verified", "portal.status.explain.verified"),
         RequestStatus::Collecting => ("portal.status.states.collecting", "portal.status.explain.collecting"),
         RequestStatus::Ready => ("portal.status.states.ready", "portal.status.explain.ready"),
-        RequestStatus::AwaitingReview => ("portal.status.states.awaiting_review", "portal.status.explain.awaiting_review"),
+        RequestStatus::AwaitingReview => {
+            ("portal.status.states.awaiting_review", "portal.status.explain.awaiting_review")
+        }
         RequestStatus::Executing => ("portal.status.states.executing", "portal.status.explain.executing"),
         RequestStatus::Completed => ("portal.status.states.completed", "portal.status.explain.completed"),
         RequestStatus::Denied => ("portal.status.states.denied", "portal.status.explain.denied"),
         RequestStatus::Cancelled => ("portal.status.states.cancelled", "portal.status.explain.cancelled"),
         RequestStatus::Expired => ("portal.status.states.expired", "portal.status.explain.expired"),
-        RequestStatus::NeedsAttention => ("portal.status.states.needs_attention", "portal.status.explain.needs_attention"),
+        RequestStatus::NeedsAttention => {
+            ("portal.status.states.needs_attention", "portal.status.explain.needs_attention")
+        }
     }
 }
 
@@ -175,8 +179,8 @@ pub async fn show(page: Page, app: web::Data<App>, reference: web::Path<String>)
             lead: page.t.fmt("portal.signin.lead", &[("reference", reference.as_str())]),
             action: urls::signin(&reference),
         }
-            .render()
-            .map_err(anyhow::Error::from)?,
+        .render()
+        .map_err(anyhow::Error::from)?,
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }
@@ -216,7 +220,11 @@ pub async fn sign_out(page: Page, app: web::Data<App>, form: web::Form<CsrfForm>
 
 const CHUNK: usize = 64 * 1024;
 
-pub async fn download(page: Page, app: web::Data<App>, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn download(
+    page: Page,
+    app: web::Data<App>,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let reference = parse_reference(&reference)?;
     let Some(hash) = owner(&app, &page).await? else { return Ok(see_other(urls::status(&reference))) };
     let download = match requests::download(&app, &reference, &hash).await? {

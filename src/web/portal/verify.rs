@@ -44,7 +44,13 @@ fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }
 
-fn render_inbox(page: &Page, app: &App, handle: &str, notice: Option<&str>, error: Option<String>) -> Result<String, PageError> {
+fn render_inbox(
+    page: &Page,
+    app: &App,
+    handle: &str,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> Result<String, PageError> {
     let minutes = app.settings.security.verification_ttl_minutes.to_string();
     let validity = page.t.fmt("portal.verify.inbox_link", &[("minutes", &minutes)]);
     Ok(CheckInbox { t: page.t, page, handle, notice, error, validity }.render().map_err(anyhow::Error::from)?)
@@ -57,7 +63,9 @@ fn error_message(page: &Page, e: VerifyError) -> String {
         VerifyError::Expired => t.get("portal.verify.errors.expired").to_owned(),
         VerifyError::AlreadyUsed => t.get("portal.verify.errors.used").to_owned(),
         VerifyError::Locked => t.get("portal.verify.errors.locked").to_owned(),
-        VerifyError::WrongCode { remaining } => t.fmt("portal.verify.errors.wrong_code", &[("remaining", &remaining.to_string())]),
+        VerifyError::WrongCode { remaining } => {
+            t.fmt("portal.verify.errors.wrong_code", &[("remaining", &remaining.to_string())])
+        }
     }
 }
 
@@ -68,7 +76,11 @@ pub struct InboxQuery {
     resent: Option<String>,
 }
 
-pub async fn check_inbox(page: Page, app: web::Data<App>, q: web::Query<InboxQuery>) -> Result<HttpResponse, PageError> {
+pub async fn check_inbox(
+    page: Page,
+    app: web::Data<App>,
+    q: web::Query<InboxQuery>,
+) -> Result<HttpResponse, PageError> {
     if !valid_handle(&q.h) {
         return Err(PageError::NOT_FOUND);
     }
@@ -105,13 +117,19 @@ pub async fn by_code(page: Page, app: web::Data<App>, form: web::Form<CodeForm>)
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         let error = Some(page.t.get("portal.verify.errors.code_format").to_owned());
-        return Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &app, &form.h, None, error)?));
+        return Ok(html(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            render_inbox(&page, &app, &form.h, None, error)?,
+        ));
     }
     match requests::verify_code(&app, &form.h, &code).await? {
         Ok(v) => Ok(signed_in(&app, v)),
         Err(e) => {
             let error = Some(error_message(&page, e));
-            Ok(html(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, render_inbox(&page, &app, &form.h, None, error)?))
+            Ok(html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                render_inbox(&page, &app, &form.h, None, error)?,
+            ))
         }
     }
 }
@@ -124,7 +142,12 @@ pub struct ResendForm {
     csrf: String,
 }
 
-pub async fn resend(page: Page, app: web::Data<App>, req: HttpRequest, form: web::Form<ResendForm>) -> Result<HttpResponse, PageError> {
+pub async fn resend(
+    page: Page,
+    app: web::Data<App>,
+    req: HttpRequest,
+    form: web::Form<ResendForm>,
+) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
     if !valid_handle(&form.h) {
         return Err(PageError::BAD_FORM);
@@ -139,7 +162,11 @@ fn valid_token(token: &str) -> bool {
     token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-pub async fn confirm_page(page: Page, app: web::Data<App>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn confirm_page(
+    page: Page,
+    app: web::Data<App>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let check = if valid_token(&token) { requests::peek_token(&app, &token).await? } else { Err(VerifyError::Invalid) };
     match check {
         Ok(()) => Ok(html(
