@@ -53,23 +53,17 @@ pub struct OutboxPreview {
     pub to: String,
     pub subject: String,
     pub text: String,
-    pub sent_at: i64,
 }
 
 /// The demo outbox's messages, newest first.
 pub fn read_outbox(dir: &Path) -> anyhow::Result<Vec<OutboxPreview>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(&path)?;
-            if let Ok(p) = serde_json::from_slice::<OutboxPreview>(&bytes) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort_by(|a, b| b.sent_at.cmp(&a.sent_at).then_with(|| b.id.cmp(&a.id)));
-    Ok(out)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(paths.iter().filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok()).collect())
 }
 
 pub enum Mailer {
@@ -113,7 +107,11 @@ impl Mailer {
             }
             Mailer::Outbox(dir) => {
                 let bytes = message.formatted();
-                let name = format!("{}.eml", email.id);
+                // Names sort in delivery order: a nanosecond timestamp, then the email's id.
+                let nanos =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+                let stem = format!("{nanos:020}-{}", email.id);
+                let name = format!("{stem}.eml");
                 let tmp = dir.join(format!(".{name}.tmp"));
                 tokio::fs::write(&tmp, bytes).await.context("writing to the outbox")?;
                 tokio::fs::rename(&tmp, dir.join(name)).await.context("writing to the outbox")?;
@@ -123,12 +121,9 @@ impl Mailer {
                     to: email.to_addr.clone(),
                     subject: email.subject.clone(),
                     text: email.text_body.clone().unwrap_or_default(),
-                    sent_at: time::OffsetDateTime::now_utc().unix_timestamp(),
                 };
                 let json = serde_json::to_vec(&preview).context("writing an outbox preview")?;
-                tokio::fs::write(dir.join(format!("{}.json", email.id)), json)
-                    .await
-                    .context("writing to the outbox")?;
+                tokio::fs::write(dir.join(format!("{stem}.json")), json).await.context("writing to the outbox")?;
             }
         }
         Ok(())

@@ -304,17 +304,16 @@ impl TestApp {
         dossier::store::jobs::unfinished(&mut conn).await.unwrap()
     }
 
-    /// Every email written to the outbox, oldest first.
+    /// Every email written to the outbox, in delivery order (the file names sort that way).
     pub fn emails(&self) -> Vec<Email> {
         let Ok(dir) = std::fs::read_dir(&self.outbox) else { return Vec::new() };
         let mut files: Vec<_> = dir
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .map(|p| (std::fs::metadata(&p).and_then(|m| m.modified()).unwrap(), p))
             .collect();
         files.sort();
-        files.into_iter().map(|(_, p)| parse_eml(&std::fs::read(p).unwrap())).collect()
+        files.into_iter().map(|p| parse_eml(&std::fs::read(p).unwrap())).collect()
     }
 
     pub fn last_email_to(&self, to: &str) -> Email {

@@ -67,8 +67,8 @@ async fn access_request_by_link(app: TestApp) {
     let page = app.get(&status_path).await.text();
     assert!(page.contains("Ready to download"), "{page}");
     assert!(page.contains("Searched"));
-    let ready = app.last_email_to("jeanne.martin@example.fr");
-    assert!(ready.subject.contains("ready"), "{}", ready.subject);
+    let ready = app.email_with_subject("jeanne.martin@example.fr", "Your data is ready");
+    assert!(ready.text.contains(&status_path), "the email links to the request: {}", ready.text);
 
     let zip = app.get(&format!("{status_path}/export")).await;
     assert_eq!(zip.status, 200);
