@@ -28,12 +28,17 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
         })
         .collect();
     let now = app.now_ms();
+    // Dates in the report are the controller's local time, as the deadline is.
+    let local = |ms: i64| {
+        let at = from_ms(ms);
+        app.zone.offset_at(at).map(|offset| at.to_offset(offset)).unwrap_or(at)
+    };
     let input = ExportInput {
         reference: reference.to_string(),
         kind: request.kind,
         locale: request.locale,
-        received_at: from_ms(request.received_at),
-        generated_at: from_ms(now),
+        received_at: local(request.received_at),
+        generated_at: local(now),
         due_date: request.due_on,
         controller: app.settings.controller.clone(),
         sources,
