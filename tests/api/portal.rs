@@ -83,6 +83,29 @@ async fn access_request_by_link(app: TestApp) {
             .any(|col| c[*col].as_str().is_some_and(|e| e.trim().eq_ignore_ascii_case("jeanne.martin@example.fr")));
         assert!(matches, "another person's row: {c}");
     }
+    // Exactly Jeanne's records, collection by collection (the demo CRM is generated from a fixed
+    // seed: two contact rows match her address, one through `email_alt`).
+    let manifest: serde_json::Value =
+        serde_json::from_str(&crate::export::file_text(&archive, "manifest.json")).unwrap();
+    let mut counts = Vec::new();
+    for source in manifest["sources"].as_array().unwrap() {
+        for c in source["collections"].as_array().unwrap() {
+            let (name, n) = (c["name"].as_str().unwrap(), c["records"].as_u64().unwrap());
+            let rows = crate::export::json_records(&archive, source["name"].as_str().unwrap(), name);
+            assert_eq!(rows.len() as u64, n, "{name}: the JSON file holds what the manifest says");
+            counts.push((name.to_owned(), n));
+        }
+    }
+    let expected = [
+        ("contacts", 2),
+        ("companies", 1),
+        ("orders", 4),
+        ("order_lines", 7),
+        ("interactions", 4),
+        ("subscribers", 1),
+        ("campaign_events", 5),
+    ];
+    assert_eq!(counts, expected.map(|(n, c)| (n.to_owned(), c)).to_vec());
     let all = crate::export::all_text(&archive);
     assert!(
         !all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"),
