@@ -64,6 +64,29 @@ impl EmailAddress {
     }
 }
 
+/// Replaces anything shaped like an email address in `text` by its masked form, for error
+/// messages that may quote one (an SMTP server's "550 <jeanne@…>: rejected") on their way to a
+/// log or a stored error.
+pub fn redact_emails(text: &str) -> String {
+    let is_part = |c: char| c.is_alphanumeric() || "._%+-'".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at]
+            .rfind(|c: char| !is_part(c))
+            .map_or(0, |i| i + rest[i..].chars().next().map_or(1, char::len_utf8));
+        let end = rest[at + 1..].find(|c: char| !is_part(c)).map_or(rest.len(), |i| at + 1 + i);
+        out.push_str(&rest[..start]);
+        match EmailAddress::parse(&rest[start..end]) {
+            Ok(e) => out.push_str(&e.masked()),
+            Err(_) => out.push_str(&rest[start..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -115,6 +138,17 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org", "o'neil@example.ie", "élodie@exemple.fr"] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok:?} should be accepted");
         }
+    }
+
+    #[test]
+    fn redacts_addresses_inside_text() {
+        assert_eq!(
+            redact_emails("550 5.1.1 <Jeanne.Martin@example.fr>: Recipient address rejected"),
+            "550 5.1.1 <j***@e***.fr>: Recipient address rejected"
+        );
+        assert_eq!(redact_emails("no address here @ all"), "no address here @ all");
+        assert_eq!(redact_emails("a@b.co and c@d.org"), "a***@b***.co and c***@d***.org");
+        assert_eq!(redact_emails("été@"), "été@");
     }
 
     #[test]

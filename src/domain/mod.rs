@@ -6,7 +6,7 @@ mod locale;
 mod reference;
 mod status;
 
-pub use email::{EmailAddress, EmailError};
+pub use email::{EmailAddress, EmailError, redact_emails};
 pub use kind::{RequestKind, UnknownKind};
 pub use locale::Locale;
 pub use reference::Reference;
