@@ -42,7 +42,8 @@ CREATE TABLE verifications (
     code_hash       TEXT NOT NULL,
     -- verify: proves the address for a new request; signin: reopens a verified request later.
     purpose         TEXT NOT NULL,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    -- Codes typed against this verification, counted before each comparison.
+    code_attempts   INTEGER NOT NULL DEFAULT 0,
     expires_at      BIGINT NOT NULL,
     used_at         BIGINT,
     created_at      BIGINT NOT NULL

@@ -231,6 +231,10 @@ impl Settings {
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         let file: FileSettings =
             toml::from_str(&text).with_context(|| format!("the configuration file {} is not valid", path.display()))?;
+        let base_url = env("DOSSIER_BASE_URL").or(file.base_url);
+        if !file.demo && base_url.is_none() {
+            bail!("set base_url (or DOSSIER_BASE_URL): the address people reach Dossier at, used in email links");
+        }
         let data_dir = overrides.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let database_url = env("DOSSIER_DATABASE_URL")
             .or(file.database_url)
@@ -259,9 +263,10 @@ impl Settings {
             Some(tag) => Locale::from_tag(tag)
                 .with_context(|| format!("default_locale must be \"en\" or \"fr\", not {tag:?}"))?,
         };
+        let listen = overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
         let settings = Settings {
-            listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            base_url: env("DOSSIER_BASE_URL").or(file.base_url),
+            listen,
+            base_url,
             data_dir,
             database_url,
             demo: file.demo,
@@ -283,6 +288,8 @@ impl Settings {
 
     /// The demo: no file, everything under the data directory, demo CRM sources.
     pub async fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
+        let listen = overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
+        demo_listen_check(listen)?;
         let data_dir = overrides.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
@@ -290,7 +297,7 @@ impl Settings {
         let demo_dir = data_dir.join("demo-crm");
         crate::demo::create_demo_crm(&demo_dir).await?;
         Ok(Settings {
-            listen: overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            listen,
             base_url: None,
             database_url: sqlite_url(&data_dir.join("dossier.db")),
             demo: true,
@@ -313,6 +320,25 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.demo {
+            demo_listen_check(self.listen)?;
+        }
+        if let Some(url) = &self.base_url
+            && !(url.starts_with("https://") || (url.starts_with("http://") && !self.cookie_secure()))
+        {
+            bail!("base_url must start with https:// (or http:// with security.cookie_secure = false), not {url:?}");
+        }
+        let at_least_one = [
+            ("security.session_ttl_minutes", self.security.session_ttl_minutes),
+            ("jobs.max_attempts", self.jobs.max_attempts as i64),
+            ("jobs.lease_seconds", self.jobs.lease_seconds),
+            ("jobs.backoff_base_seconds", self.jobs.backoff_base_seconds),
+            ("rate_limits.submissions_per_ip_per_hour", self.rate_limits.submissions_per_ip_per_hour),
+            ("rate_limits.emails_per_address_per_hour", self.rate_limits.emails_per_address_per_hour),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v < 1) {
+            bail!("{name} must be at least 1");
+        }
         if self.jurisdiction != "eu-gdpr" {
             bail!(
                 "jurisdiction must be \"eu-gdpr\" (other policies are not available yet), not {:?}",
@@ -322,8 +348,8 @@ impl Settings {
         if self.security.verification_ttl_minutes < 1 || self.security.max_code_attempts < 1 {
             bail!("security.verification_ttl_minutes and security.max_code_attempts must be at least 1");
         }
-        if self.exports.retention_days < 1 {
-            bail!("exports.retention_days must be at least 1");
+        if !(1..=3650).contains(&self.exports.retention_days) {
+            bail!("exports.retention_days must be between 1 and 3650");
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
@@ -345,6 +371,18 @@ impl Settings {
     pub fn cookie_secure(&self) -> bool {
         self.security.cookie_secure.unwrap_or(!self.demo)
     }
+}
+
+/// The demo shows every email, links and codes included, at `/dev/outbox`: it must only be
+/// reachable from this machine.
+fn demo_listen_check(listen: SocketAddr) -> anyhow::Result<()> {
+    if !listen.ip().is_loopback() {
+        bail!(
+            "the demo shows every email it sends, verification links included, at /dev/outbox: it only listens on \
+             a loopback address (127.0.0.1 or ::1), not {listen}. Use a configuration file to serve real requests."
+        );
+    }
+    Ok(())
 }
 
 /// Demo and `demo = true` keep generated keys in the data directory (never in a real deployment).
@@ -397,6 +435,27 @@ mod tests {
         let file: FileSettings = toml::from_str(include_str!("../dossier.example.toml")).expect("dossier.example.toml");
         assert_eq!(file.sources.len(), 1);
         assert_eq!(file.controller.country, "FR");
+    }
+
+    #[tokio::test]
+    async fn the_demo_refuses_to_listen_beyond_this_machine() {
+        let dir = std::env::temp_dir().join(format!("dossier-demo-{}", crate::crypto::new_id()));
+        let overrides = Overrides { listen: Some("0.0.0.0:8080".parse().unwrap()), data_dir: Some(dir.clone()) };
+        let err = Settings::demo(&overrides).await.unwrap_err().to_string();
+        assert!(err.contains("loopback"), "{err}");
+        assert!(!dir.exists(), "nothing was created");
+    }
+
+    #[test]
+    fn a_real_configuration_needs_its_public_address() {
+        let dir = std::env::temp_dir().join(format!("dossier-cfg-{}", crate::crypto::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = include_str!("../dossier.example.toml").replace("base_url = \"https://privacy.example.com\"", "");
+        let path = dir.join("dossier.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = Settings::from_file(&path, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("base_url"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,8 +6,9 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::connectors::Subject;
-use crate::domain::{EmailAddress, RequestStatus};
+use crate::domain::{EmailAddress, RequestStatus, redact_emails};
 use crate::export::spool::SpoolWriter;
+use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::source_runs::{self, RunStatus};
 use crate::store::{audit, requests};
 
@@ -20,7 +21,10 @@ pub fn spool_path(app: &App, request_id: &str, source: &str) -> PathBuf {
         .join(format!("{}.spool", &crate::crypto::sha256_hex(source.as_bytes())[..16]))
 }
 
-pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()> {
+/// Runs the collection as the claim `job` (its id and attempt name the temporary file, and its
+/// results are only recorded while it still holds the job).
+pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
+    let backend = app.store.backend();
     let mut conn = app.store.conn().await?;
     let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
     if request.status != RequestStatus::Collecting {
@@ -36,16 +40,25 @@ pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()
     let path = spool_path(app, request_id, source);
     let dir = path.parent().context("spool path has a parent")?.to_owned();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("spool.tmp");
+    // One temporary file per attempt: an attempt whose lease was taken over, still running, never
+    // writes into the file the attempt that holds the job writes.
+    let file_name = path.file_name().context("spool path has a file name")?.to_string_lossy();
+    let tmp = dir.join(format!("{file_name}.{}-{}.tmp", job.id, job.attempts));
     let mut writer = SpoolWriter::create(&tmp, &app.keys.export)?;
     let started = std::time::Instant::now();
     let collected = connector.collect(&Subject { email }, &mut writer).await;
     if let Err(e) = collected {
         drop(writer);
         let _ = std::fs::remove_file(&tmp);
-        let mut conn = app.store.conn().await?;
-        source_runs::update(&mut conn, request_id, source, RunStatus::Pending, 0, Some(&e.message), app.now_ms())
-            .await?;
+        // The source's own message may quote an address (a database error naming a value).
+        let message = redact_emails(&e.message);
+        let mut tx = app.store.begin().await?;
+        requests::lock(&mut tx, backend, request_id).await?;
+        if queue::still_held(&mut tx, backend, job).await? {
+            source_runs::update(&mut tx, request_id, source, RunStatus::Pending, 0, Some(&message), app.now_ms())
+                .await?;
+        }
+        tx.commit().await?;
         return Err(anyhow::Error::new(e).context(format!("collecting from {source}")));
     }
     let summary = writer.finish()?;
@@ -55,6 +68,15 @@ pub async fn run(app: &App, request_id: &str, source: &str) -> anyhow::Result<()
 
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
+    // Sources finishing at the same time take turns here, so the last one to finish sees every
+    // other one done and queues the export (under READ COMMITTED, without the lock, each could
+    // see the other still running, and nobody would).
+    requests::lock(&mut tx, backend, request_id).await?;
+    if !queue::still_held(&mut tx, backend, job).await? {
+        // Taken over by another worker, whose attempt records the source's result.
+        tx.rollback().await?;
+        return Ok(());
+    }
     source_runs::update(&mut tx, request_id, source, RunStatus::Done, records, None, now).await?;
     audit::record(
         &mut tx,

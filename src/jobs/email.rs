@@ -9,7 +9,8 @@ use crate::store::{audit, emails};
 pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
     let email = emails::get(&mut conn, email_id).await?.context("the email to send is gone")?;
-    if email.sent_at.is_some() {
+    // Sent already, or its address forgotten (its request expired unverified): nothing to send.
+    if email.sent_at.is_some() || email.to_addr.is_empty() {
         return Ok(());
     }
     drop(conn);

@@ -1,19 +1,26 @@
-//! Scheduled purges: expired exports (the file goes, the record stays), requests never verified,
-//! and spent rate-limit windows. Safe to run on several instances at once.
+//! Scheduled purges: expired exports (the file goes, the record stays), requests never verified
+//! (and every copy of their address), spent sessions, verifications and rate-limit windows, and
+//! spools no collection needs any more. Safe to run on several instances at once: every step
+//! changes only rows still in the state it expects, and counts only what it changed.
 
 use anyhow::Context;
 
 use crate::app::App;
 use crate::domain::RequestStatus;
-use crate::store::{audit, exports, rate_limits, requests};
+use crate::store::{Conn, audit, emails, exports, rate_limits, requests};
 
 /// Unverified requests are marked expired after this long (their links lasted minutes).
 const UNVERIFIED_AFTER_MS: i64 = 7 * 86_400_000;
+/// Spent verifications are kept a day, so a late click still says "expired" rather than "invalid".
+const VERIFICATIONS_KEPT_MS: i64 = 86_400_000;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub exports: usize,
     pub unverified: usize,
+    pub sessions: usize,
+    pub verifications: usize,
+    pub spools: usize,
 }
 
 pub async fn run(app: &App) -> anyhow::Result<Purged> {
@@ -53,20 +60,108 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
         .context("listing unverified requests")?;
     for id in stale {
         let mut tx = app.store.begin().await?;
-        if let Some(r) = requests::get(&mut tx, &id).await? {
-            requests::transition(&mut tx, &r, RequestStatus::Expired, "system", now).await?;
-            // Never verified: the address was never proven to be the person's; forget it.
-            sqlx::query("UPDATE requests SET email = NULL WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+        if expire_unverified(&mut tx, &id, now).await? {
+            tx.commit().await?;
             purged.unverified += 1;
+        } else {
+            // Verified meanwhile, or expired by another instance: nothing to do.
+            tx.rollback().await?;
         }
-        tx.commit().await?;
     }
+    purged.sessions = sqlx::query("DELETE FROM requester_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .context("purging expired sessions")?
+        .rows_affected() as usize;
+    purged.verifications = sqlx::query("DELETE FROM verifications WHERE expires_at < $1")
+        .bind(now - VERIFICATIONS_KEPT_MS)
+        .execute(&mut *conn)
+        .await
+        .context("purging spent verifications")?
+        .rows_affected() as usize;
     rate_limits::purge(&mut conn, now - 2 * 3_600_000).await?;
+    purged.spools = remove_stale_spools(app, &mut conn).await?;
     remove_stale_temp_files(&app.settings.export_dir());
     if purged != Purged::default() {
-        tracing::info!(exports = purged.exports, unverified = purged.unverified, "housekeeping");
+        tracing::info!(
+            exports = purged.exports,
+            unverified = purged.unverified,
+            sessions = purged.sessions,
+            verifications = purged.verifications,
+            spools = purged.spools,
+            "housekeeping"
+        );
     }
     Ok(purged)
+}
+
+/// Expires a request still unverified, forgetting its address everywhere: it was never proven to
+/// be the person's. False (changing nothing) when the request is no longer `submitted`.
+async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<bool> {
+    let (from, to) = (RequestStatus::Submitted, RequestStatus::Expired);
+    from.transition(to)?;
+    let done = sqlx::query(
+        "UPDATE requests SET status = $1, email = NULL, updated_at = $2, completed_at = $2 \
+         WHERE id = $3 AND status = $4",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *tx)
+    .await
+    .context("expiring an unverified request")?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    audit::record(
+        tx,
+        Some(id),
+        "system",
+        "status_changed",
+        &serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
+        now,
+    )
+    .await?;
+    emails::forget_for_request(tx, id).await?;
+    sqlx::query("DELETE FROM verifications WHERE request_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("deleting an expired request's verifications")?;
+    Ok(true)
+}
+
+/// Deletes the spool directories (`<spool_dir>/<request id>`) no collection needs any more. A
+/// request in `needs_attention` keeps its spools: it may go back to `collecting`, and its export
+/// is then built from the sources already collected.
+async fn remove_stale_spools(app: &App, conn: &mut Conn) -> anyhow::Result<usize> {
+    let root = app.settings.spool_dir();
+    let entries = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", root.display())),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Some(request_id) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        let status = requests::get(conn, &request_id).await?.map(|r| r.status);
+        if matches!(status, Some(RequestStatus::Collecting | RequestStatus::NeedsAttention)) {
+            continue;
+        }
+        let path = entry.path();
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // The next run tries again; the other purges go on.
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not delete a spool"),
+        }
+    }
+    Ok(removed)
 }
 
 /// A crash while an export is written leaves `*.tmp` files behind; they are never served.

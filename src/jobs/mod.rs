@@ -16,11 +16,12 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::RngExt;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::app::App;
-use crate::domain::RequestStatus;
+use crate::domain::{RequestStatus, redact_emails};
 use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
-use crate::store::{Conn, audit, requests, source_runs};
+use crate::store::{Conn, audit, emails, requests, source_runs};
 
 pub const SEND_EMAIL: &str = "send_email";
 pub const COLLECT: &str = "collect";
@@ -41,7 +42,7 @@ pub async fn enqueue_email(
             payload: serde_json::json!({ "email_id": email_id }),
             request_id: Some(request_id),
             idempotency_key: Some(format!("{SEND_EMAIL}:{email_id}")),
-            max_attempts: app.settings.jobs.max_attempts.max(8),
+            max_attempts: app.settings.jobs.max_attempts,
             run_at: now,
         },
         now,
@@ -99,9 +100,20 @@ pub enum Turn {
     Done,
     Retried,
     Dead,
+    /// The job ran, but its lease had been taken over by another worker meanwhile: its outcome
+    /// was discarded and the job left to the worker that holds it now.
+    LeaseLost,
 }
 
-/// Claims and runs one due job.
+/// An error's cause chain as it may be stored and logged: SMTP replies and database messages can
+/// quote an email address, so anything shaped like one is masked.
+pub(crate) fn describe(error: &anyhow::Error) -> String {
+    redact_emails(&format!("{error:#}"))
+}
+
+/// Claims and runs one due job. While it runs, its lease is renewed every third of the lease, so
+/// a slow job is not taken over by another worker; a worker that lost its lease anyway (it could
+/// not reach the database for a whole lease) changes nothing when it finishes.
 pub async fn run_once(app: &App, worker: &str) -> anyhow::Result<Turn> {
     let now = app.now_ms();
     let lease = app.settings.jobs.lease_seconds * 1000;
@@ -111,32 +123,81 @@ pub async fn run_once(app: &App, worker: &str) -> anyhow::Result<Turn> {
     };
     let Some(job) = claimed else { return Ok(Turn::Idle) };
     let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
-    let _enter = span.enter();
+    run_claimed(app, &job, lease).instrument(span).await
+}
+
+async fn run_claimed(app: &App, job: &ClaimedJob, lease_ms: i64) -> anyhow::Result<Turn> {
     let result = if job.attempts > job.max_attempts {
         Err(anyhow::anyhow!("the job's lease expired on its last attempt"))
     } else {
-        execute(app, &job).await
+        let mut work = std::pin::pin!(execute(app, job));
+        let mut beat = std::pin::pin!(heartbeat(app, job, lease_ms));
+        // The heartbeat stops when the job ends (its future is dropped); if it stops first (the
+        // lease is lost), the job still runs to its end, and its outcome is then discarded.
+        tokio::select! {
+            biased;
+            result = &mut work => result,
+            () = &mut beat => work.await,
+        }
     };
     let now = app.now_ms();
-    let mut conn = app.store.conn().await?;
     match result {
         Ok(()) => {
-            queue::complete(&mut conn, &job.id, now).await?;
+            let mut conn = app.store.conn().await?;
+            if !queue::complete(&mut conn, job, now).await? {
+                return Ok(lease_lost());
+            }
             Ok(Turn::Done)
         }
         Err(e) if job.attempts < job.max_attempts => {
+            let error = describe(&e);
+            tracing::warn!(error = %error, "job failed; will retry");
             let retry_at = now + backoff_ms(app.settings.jobs.backoff_base_seconds, job.attempts);
-            tracing::warn!(error = %format!("{e:#}"), "job failed; will retry");
-            queue::fail(&mut conn, &job.id, &format!("{e:#}"), Some(retry_at), now).await?;
+            let mut conn = app.store.conn().await?;
+            if !queue::fail(&mut conn, job, &error, Some(retry_at), now).await? {
+                return Ok(lease_lost());
+            }
             Ok(Turn::Retried)
         }
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "job failed on its last attempt");
+            let error = describe(&e);
+            tracing::error!(error = %error, "job failed on its last attempt");
             let mut tx = app.store.begin().await?;
-            queue::fail(&mut tx, &job.id, &format!("{e:#}"), None, now).await?;
-            dead_letter(app, &mut tx, &job, &e, now).await?;
+            if !queue::fail(&mut tx, job, &error, None, now).await? {
+                tx.rollback().await?;
+                return Ok(lease_lost());
+            }
+            dead_letter(&mut tx, job, &error, now).await?;
             tx.commit().await?;
             Ok(Turn::Dead)
+        }
+    }
+}
+
+fn lease_lost() -> Turn {
+    tracing::warn!("the job's lease was taken over by another worker; this attempt's outcome is discarded");
+    Turn::LeaseLost
+}
+
+/// Renews the job's lease every third of it, for as long as it is polled. Returns only when the
+/// lease is lost; a failed renewal (the database unreachable) is logged and tried again.
+async fn heartbeat(app: &App, job: &ClaimedJob, lease_ms: i64) {
+    let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(0).max(100));
+    loop {
+        tokio::time::sleep(every).await;
+        let now = app.now_ms();
+        let renewed = async {
+            let mut conn = app.store.conn().await?;
+            queue::renew(&mut conn, job, now + lease_ms, now).await
+        }
+        .await;
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the job's lease was lost while it ran: another worker may be running it");
+                return;
+            }
+            Err(e) => tracing::warn!(error = %describe(&e), "could not renew the job's lease; will try again"),
         }
     }
 }
@@ -147,43 +208,35 @@ async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
     };
     match job.kind.as_str() {
         SEND_EMAIL => email::run(app, &field("email_id")?).await,
-        COLLECT => collect::run(app, &field("request_id")?, &field("source")?).await,
+        COLLECT => collect::run(app, job, &field("request_id")?, &field("source")?).await,
         BUILD_EXPORT => export::run(app, &field("request_id")?).await,
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }
 
 /// A step failed for good: make it visible on the request, never a silent partial answer.
-async fn dead_letter(
-    app: &App,
-    tx: &mut Conn,
-    job: &ClaimedJob,
-    error: &anyhow::Error,
-    now: i64,
-) -> anyhow::Result<()> {
+/// `error` is already redacted.
+async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> anyhow::Result<()> {
+    if job.kind == SEND_EMAIL
+        && let Some(email_id) = job.payload["email_id"].as_str()
+    {
+        // Never delivered, never will be: its bodies may hold a verification link.
+        emails::clear_bodies(tx, email_id).await?;
+    }
     let Some(request_id) = &job.request_id else { return Ok(()) };
     audit::record(
         tx,
         Some(request_id),
         "system",
         "job_failed",
-        &serde_json::json!({ "kind": job.kind, "error": format!("{error:#}") }),
+        &serde_json::json!({ "kind": job.kind, "error": error }),
         now,
     )
     .await?;
     if job.kind == COLLECT
         && let Some(source) = job.payload["source"].as_str()
     {
-        source_runs::update(
-            tx,
-            request_id,
-            source,
-            source_runs::RunStatus::Failed,
-            0,
-            Some(&format!("{error:#}")),
-            now,
-        )
-        .await?;
+        source_runs::update(tx, request_id, source, source_runs::RunStatus::Failed, 0, Some(error), now).await?;
     }
     if job.kind == SEND_EMAIL {
         return Ok(());
@@ -193,7 +246,6 @@ async fn dead_letter(
     {
         requests::transition(tx, &request, RequestStatus::NeedsAttention, "system", now).await?;
     }
-    let _ = app;
     Ok(())
 }
 
@@ -234,7 +286,7 @@ pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -
                     if i == 0 && last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
                         last_housekeeping = std::time::Instant::now();
                         if let Err(e) = housekeeping::run(&app).await {
-                            tracing::error!(error = %format!("{e:#}"), "housekeeping failed");
+                            tracing::error!(error = %describe(&e), "housekeeping failed");
                         }
                     }
                     match run_once(&app, &name).await {
@@ -247,7 +299,7 @@ pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "job worker error");
+                            tracing::error!(error = %describe(&e), "job worker error");
                             tokio::time::sleep(poll).await;
                         }
                     }

@@ -14,7 +14,12 @@ use crate::services::notify;
 use crate::store::{Conn, audit, exports, rate_limits, requests, sessions, source_runs, verifications};
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 const MINUTE_MS: i64 = 60_000;
+
+/// Codes that may be tried against one address in a day, across every email sent to it. With
+/// `max_code_attempts` per email this bounds guessing whatever the number of emails requested.
+const CODE_ATTEMPTS_PER_ADDRESS_PER_DAY: i64 = 10;
 
 /// What a submission leads to. Known and unknown addresses give the same outcome.
 pub enum Submitted {
@@ -24,7 +29,7 @@ pub enum Submitted {
     TooMany,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyError {
     /// No such link or pending request.
     Invalid,
@@ -32,9 +37,13 @@ pub enum VerifyError {
     AlreadyUsed,
     /// Too many wrong codes: ask for a new email.
     Locked,
-    WrongCode {
-        remaining: i64,
-    },
+    /// A wrong code, or a code typed for a page that does not exist: the same answer, so the
+    /// page reveals nothing about which requests exist.
+    WrongCode,
+    /// Too many attempts from this network address.
+    TooMany,
+    /// The link was used a moment ago (a double click): the request is verified already.
+    AlreadyVerified(Reference),
 }
 
 /// A successful verification: the request's reference and a new requester session.
@@ -47,7 +56,7 @@ fn ip_bucket(app: &App, action: &str, ip: &str) -> String {
     format!("{action}:ip:{}", keyed_hash(&app.keys.email, ip.as_bytes()))
 }
 
-/// Counts a hit; true when the limit is exceeded.
+/// Counts a hit in this hour's window; true when the limit is exceeded.
 async fn over_limit(conn: &mut Conn, bucket: &str, limit: i64, now: i64) -> anyhow::Result<bool> {
     Ok(rate_limits::hit(conn, bucket, HOUR_MS, now).await? > limit)
 }
@@ -242,7 +251,7 @@ fn check_usable<'a>(
     let v = v.ok_or(VerifyError::Invalid)?;
     if v.used_at.is_some() {
         Err(VerifyError::AlreadyUsed)
-    } else if v.failed_attempts >= app.settings.security.max_code_attempts {
+    } else if v.code_attempts >= app.settings.security.max_code_attempts {
         Err(VerifyError::Locked)
     } else if v.expires_at <= now {
         Err(VerifyError::Expired)
@@ -258,6 +267,11 @@ pub async fn verify_token(app: &App, token: &str) -> anyhow::Result<Result<Verif
     let v = verifications::by_token_hash(&mut tx, &sha256_hex(token.as_bytes())).await?;
     let v = match check_usable(app, v.as_ref(), now) {
         Ok(v) => v.clone(),
+        Err(VerifyError::AlreadyUsed) => {
+            let request_id = v.map(|v| v.request_id).unwrap_or_default();
+            let reference = requests::get(&mut tx, &request_id).await?.and_then(|r| r.reference);
+            return Ok(Err(reference.map_or(VerifyError::AlreadyUsed, VerifyError::AlreadyVerified)));
+        }
         Err(e) => return Ok(Err(e)),
     };
     let result = complete(app, &mut tx, &v, "email_link", now).await?;
@@ -267,21 +281,42 @@ pub async fn verify_token(app: &App, token: &str) -> anyhow::Result<Result<Verif
 }
 
 /// The person typed the code from the email on the "check your inbox" page.
-pub async fn verify_code(app: &App, handle: &str, code: &str) -> anyhow::Result<Result<Verified, VerifyError>> {
+///
+/// Each attempt is counted before the code is compared, and atomically (GDPR Art. 32: a 6-digit
+/// code is only as strong as the number of guesses allowed): at most `max_code_attempts` per
+/// email, [`CODE_ATTEMPTS_PER_ADDRESS_PER_DAY`] per address, and the hourly limit per IP.
+pub async fn verify_code(
+    app: &App,
+    handle: &str,
+    code: &str,
+    ip: &str,
+) -> anyhow::Result<Result<Verified, VerifyError>> {
     let now = app.now_ms();
+    let limit = app.settings.rate_limits.submissions_per_ip_per_hour;
+    if over_limit(&mut *app.store.conn().await?, &ip_bucket(app, "code", ip), limit, now).await? {
+        return Ok(Err(VerifyError::TooMany));
+    }
     let mut tx = app.store.begin().await?;
-    let v = verifications::latest_for_request(&mut tx, handle).await?;
-    let v = match check_usable(app, v.as_ref(), now) {
-        Ok(v) => v.clone(),
-        Err(e) => return Ok(Err(e)),
+    let Some(v) = verifications::latest_for_request(&mut tx, handle).await? else {
+        return Ok(Err(VerifyError::WrongCode));
     };
+    if let Err(e) = check_usable(app, Some(&v), now) {
+        return Ok(Err(e));
+    }
+    let request = requests::get(&mut tx, &v.request_id).await?.context("a verification without its request")?;
+    let per_address = rate_limits::hit(&mut tx, &format!("code:{}", request.email_hash), DAY_MS, now).await?;
+    let max = app.settings.security.max_code_attempts;
+    if per_address > CODE_ATTEMPTS_PER_ADDRESS_PER_DAY
+        || !verifications::count_attempt(&mut tx, &v.id, max, now).await?
+    {
+        tx.commit().await?;
+        return Ok(Err(VerifyError::Locked));
+    }
     let expected = code_hash(app, &v.request_id, code.trim());
     if !constant_time_eq(expected.as_bytes(), v.code_hash.as_bytes()) {
-        verifications::record_failure(&mut tx, &v.id).await?;
         audit::record(&mut tx, Some(&v.request_id), "requester", "wrong_code", &serde_json::json!({}), now).await?;
         tx.commit().await?;
-        let remaining = app.settings.security.max_code_attempts - v.failed_attempts - 1;
-        return Ok(Err(if remaining <= 0 { VerifyError::Locked } else { VerifyError::WrongCode { remaining } }));
+        return Ok(Err(VerifyError::WrongCode));
     }
     let result = complete(app, &mut tx, &v, "email_code", now).await?;
     tx.commit().await.context("saving the verification")?;
@@ -298,7 +333,9 @@ async fn complete(
     now: i64,
 ) -> anyhow::Result<Result<Verified, VerifyError>> {
     if !verifications::consume(tx, &v.id, now).await? {
-        return Ok(Err(VerifyError::AlreadyUsed));
+        // Consumed by a concurrent click that committed first.
+        let reference = requests::get(tx, &v.request_id).await?.and_then(|r| r.reference);
+        return Ok(Err(reference.map_or(VerifyError::AlreadyUsed, VerifyError::AlreadyVerified)));
     }
     let request = requests::get(tx, &v.request_id).await?.context("a verification without its request")?;
     let reference = match (&request.reference, request.status) {
@@ -331,7 +368,7 @@ async fn start_processing(
     method: &str,
     now: i64,
 ) -> anyhow::Result<Reference> {
-    let year = app.zone.local_date(from_ms(now)).map(|d| d.year()).unwrap_or(2026);
+    let year = app.zone.local_date(from_ms(now)).context("today's date")?.year();
     let reference = requests::assign_reference(tx, &request.id, year, now).await?;
     requests::transition(tx, request, RequestStatus::Verified, "requester", now).await?;
     audit::record(

@@ -72,3 +72,25 @@ pub async fn mark_sent(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()
         .context("marking an email sent")?;
     Ok(())
 }
+
+/// Clears an undelivered message's bodies (they may carry a verification link): for a message
+/// that will never be sent.
+pub async fn clear_bodies(conn: &mut Conn, id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE emails SET text_body = NULL, html_body = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("clearing an email's bodies")?;
+    Ok(())
+}
+
+/// Forgets the address and bodies of every message about a request whose address was never
+/// proven. The subject and template stay, for the record of what was sent.
+pub async fn forget_for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE emails SET to_addr = '', text_body = NULL, html_body = NULL WHERE request_id = $1")
+        .bind(request_id)
+        .execute(&mut *conn)
+        .await
+        .context("forgetting a request's emails")?;
+    Ok(())
+}

@@ -22,8 +22,12 @@ pub struct ClaimedJob {
     pub kind: String,
     pub payload: serde_json::Value,
     pub request_id: Option<String>,
+    /// With `worker`, the claim's fencing token: a later claim of the same job increments it, so
+    /// a worker whose lease was taken over can no longer renew, complete or fail the job.
     pub attempts: i32,
     pub max_attempts: i32,
+    /// The worker that holds the claim (`jobs.locked_by`).
+    pub worker: String,
 }
 
 /// Queues a job; returns false when its idempotency key was already queued.
@@ -82,41 +86,95 @@ pub async fn claim(
             request_id: r.try_get("request_id")?,
             attempts: r.try_get("attempts")?,
             max_attempts: r.try_get("max_attempts")?,
+            worker: worker.to_owned(),
         })
     })
     .transpose()
 }
 
-pub async fn complete(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2",
+/// Extends the lease of a job still held by this claim until `until`. False when the lease was
+/// lost: another worker claimed the job after it expired, or it is no longer running.
+pub async fn renew(conn: &mut Conn, job: &ClaimedJob, until: i64, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET locked_until = $1, updated_at = $2 \
+         WHERE id = $3 AND locked_by = $4 AND attempts = $5 AND status = 'running'",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(&job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
+    .execute(&mut *conn)
+    .await
+    .context("renewing a job's lease")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether this claim still holds the job (nobody took it over). Inside a transaction on
+/// PostgreSQL the row stays locked until commit, so a takeover waits for the step to finish.
+pub async fn still_held(conn: &mut Conn, backend: Backend, job: &ClaimedJob) -> anyhow::Result<bool> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let sql =
+        format!("SELECT id FROM jobs WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND status = 'running'{lock}");
+    let row: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(&job.id)
+        .bind(&job.worker)
+        .bind(job.attempts)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("checking a job's claim")?;
+    Ok(row.is_some())
+}
+
+/// Marks the job done if this claim still holds it; false (changing nothing) when the lease was
+/// taken over by another worker.
+pub async fn complete(conn: &mut Conn, job: &ClaimedJob, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 \
+         WHERE id = $2 AND locked_by = $3 AND attempts = $4 AND status = 'running'",
     )
     .bind(now)
-    .bind(id)
+    .bind(&job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
     .execute(&mut *conn)
     .await
     .context("completing a job")?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Records a failed attempt: queued again at `retry_at`, or dead when `retry_at` is `None`.
-pub async fn fail(conn: &mut Conn, id: &str, error: &str, retry_at: Option<i64>, now: i64) -> anyhow::Result<()> {
+/// Records a failed attempt: queued again at `retry_at`, or dead when `retry_at` is `None`. Only
+/// while this claim still holds the job; false (changing nothing) otherwise. `error` must not
+/// hold personal data (the caller redacts it).
+pub async fn fail(
+    conn: &mut Conn,
+    job: &ClaimedJob,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> anyhow::Result<bool> {
     let (status, run_at) = match retry_at {
         Some(at) => ("queued", at),
         None => ("dead", now),
     };
-    sqlx::query(
-        "UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3, updated_at = $4 WHERE id = $5",
+    let done = sqlx::query(
+        "UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3, updated_at = $4 \
+         WHERE id = $5 AND locked_by = $6 AND attempts = $7 AND status = 'running'",
     )
     .bind(status)
     .bind(run_at)
     .bind(error)
     .bind(now)
-    .bind(id)
+    .bind(&job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
     .execute(&mut *conn)
     .await
     .context("recording a job failure")?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Jobs not finished yet (queued or running), due or not.

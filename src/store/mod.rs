@@ -80,8 +80,15 @@ impl Store {
         self.backend
     }
 
+    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes fails with `SQLITE_BUSY` when another
+    /// writer got in between, which the busy timeout cannot cure; an immediate one waits its turn.
     pub async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        self.pool.begin().await.context("starting a database transaction")
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.context("starting a database transaction")
     }
 
     pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {

@@ -19,7 +19,7 @@ pub async fn hit(conn: &mut Conn, bucket: &str, window_ms: i64, now: i64) -> any
     Ok(hits as i64)
 }
 
-/// Forgets windows that ended before `before`.
+/// Forgets windows that started before `before`.
 pub async fn purge(conn: &mut Conn, before: i64) -> anyhow::Result<u64> {
     let done = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
         .bind(before)

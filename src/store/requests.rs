@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use time::Date;
 
-use super::{Conn, audit};
+use super::{Backend, Conn, audit};
 use crate::domain::{Locale, Reference, RequestKind, RequestStatus};
 
 #[derive(Debug, Clone)]
@@ -133,6 +133,20 @@ pub async fn verified_for_email_hash(conn: &mut Conn, email_hash: &str) -> anyho
     .await
     .context("listing a person's requests")?;
     rows.iter().map(from_row).collect()
+}
+
+/// Locks the request's row until the transaction ends, so steps that complete a request's work
+/// in parallel (two sources finishing at once) see each other's writes. PostgreSQL takes a row
+/// lock; SQLite needs none, as its write transactions are serialised (`BEGIN IMMEDIATE`).
+pub async fn lock(conn: &mut Conn, backend: Backend, id: &str) -> anyhow::Result<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM requests WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .context("locking a request")?;
+    }
+    Ok(())
 }
 
 /// Moves a request to `to` if the lifecycle allows it and nobody changed it meanwhile, and records

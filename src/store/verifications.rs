@@ -10,19 +10,19 @@ pub struct Verification {
     pub id: String,
     pub request_id: String,
     pub code_hash: String,
-    pub failed_attempts: i64,
+    pub code_attempts: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, request_id, code_hash, failed_attempts, expires_at, used_at";
+const COLUMNS: &str = "id, request_id, code_hash, code_attempts, expires_at, used_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Verification> {
     Ok(Verification {
         id: r.try_get("id")?,
         request_id: r.try_get("request_id")?,
         code_hash: r.try_get("code_hash")?,
-        failed_attempts: r.try_get::<i32, _>("failed_attempts")? as i64,
+        code_attempts: r.try_get::<i32, _>("code_attempts")? as i64,
         expires_at: r.try_get("expires_at")?,
         used_at: r.try_get("used_at")?,
     })
@@ -86,11 +86,19 @@ pub async fn consume(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<bool
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn record_failure(conn: &mut Conn, id: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE verifications SET failed_attempts = failed_attempts + 1 WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .context("counting a wrong code")?;
-    Ok(())
+/// Counts one code attempt before the code is compared, if the verification still allows one.
+/// Returns false when it does not (used, expired, or out of attempts), so parallel guesses can
+/// never compare more than `max` codes.
+pub async fn count_attempt(conn: &mut Conn, id: &str, max: i64, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE verifications SET code_attempts = code_attempts + 1 \
+         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND code_attempts < $3",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(max)
+    .execute(&mut *conn)
+    .await
+    .context("counting a code attempt")?;
+    Ok(done.rows_affected() == 1)
 }

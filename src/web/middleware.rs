@@ -10,7 +10,7 @@ use actix_web::{HttpMessage, HttpResponse, web};
 use askama::Template;
 
 use super::error::{ErrorKind, ErrorPage};
-use super::page::{CSRF_COOKIE, CsrfSeed, LANG_COOKIE, Page, locale_for};
+use super::page::{CsrfSeed, LANG_COOKIE, Page, csrf_cookie, locale_for};
 use crate::app::App;
 use crate::domain::Locale;
 use crate::i18n::Tr;
@@ -37,7 +37,7 @@ pub async fn layer(
         return Ok(finish(res, &app, None, secure));
     }
 
-    let existing = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
+    let existing = req.cookie(csrf_cookie(secure)).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
     let new_seed = existing.is_none().then(|| crate::crypto::random_token(32));
     let seed = existing.or(new_seed.clone()).unwrap_or_default();
     req.extensions_mut().insert(CsrfSeed(seed));
@@ -83,7 +83,7 @@ fn finish(
     }
     let mut cookies = Vec::new();
     if let Some(seed) = new_seed {
-        cookies.push(cookie(CSRF_COOKIE, seed, secure));
+        cookies.push(cookie(csrf_cookie(secure), seed, secure));
     }
     if let Some(lang) = lang {
         let mut c = cookie(LANG_COOKIE, lang.as_str().to_owned(), secure);

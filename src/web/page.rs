@@ -13,8 +13,17 @@ use crate::domain::Locale;
 use crate::i18n::Tr;
 
 pub const LANG_COOKIE: &str = "dossier_lang";
-pub const CSRF_COOKIE: &str = "dossier_csrf";
-pub const SESSION_COOKIE: &str = "dossier_session";
+
+/// The requester session cookie. Over HTTPS it carries the `__Host-` prefix, so no other site on
+/// a sibling domain can plant one.
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure { "__Host-dossier_session" } else { "dossier_session" }
+}
+
+/// The CSRF seed cookie, named like the session cookie.
+pub fn csrf_cookie(secure: bool) -> &'static str {
+    if secure { "__Host-dossier_csrf" } else { "dossier_csrf" }
+}
 
 /// The CSRF seed of this browser, put in the request by the middleware (new or from the cookie).
 #[derive(Clone)]
@@ -56,7 +65,7 @@ impl Page {
             csrf: csrf_token(app, &seed.0),
             demo: app.settings.demo,
             path: req.path().to_owned(),
-            session: req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()),
+            session: req.cookie(session_cookie(app.settings.cookie_secure())).map(|c| c.value().to_owned()),
         })
     }
 
@@ -69,13 +78,10 @@ impl Page {
         self.t.locale
     }
 
-    /// This page in the other language.
+    /// This page in the other language: a query-only link, so it never leaves this site whatever
+    /// the path looked like.
     pub fn switch_url(&self) -> String {
-        let other = match self.t.locale {
-            Locale::En => "fr",
-            Locale::Fr => "en",
-        };
-        format!("{}?lang={other}", self.path)
+        format!("?lang={}", self.switch_lang())
     }
 
     pub fn switch_label(&self) -> &'static str {

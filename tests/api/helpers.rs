@@ -55,13 +55,40 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Creates a fresh, randomly named database on the test server and returns its URL.
-async fn fresh_postgres_db(server: &str) -> String {
-    let name = format!("dossier_test_{}", &dossier::crypto::new_id()[..16]);
-    let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to the PostgreSQL test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
-    format!("{base}/{name}")
+/// A fresh, randomly named database on the test server, dropped when the test ends.
+pub struct PgDb {
+    server: String,
+    name: String,
+}
+
+impl PgDb {
+    async fn create(server: &str) -> Self {
+        let name = format!("dossier_test_{}", &dossier::crypto::new_id()[..16]);
+        let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to the PostgreSQL test server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+        Self { server: server.to_owned(), name }
+    }
+
+    fn url(&self) -> String {
+        let (base, _) = self.server.rsplit_once('/').expect("a URL with a database name");
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop cannot await: a short-lived runtime on its own thread removes the database.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&server).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()
+            })
+        })
+        .join();
+    }
 }
 
 pub struct Response {
@@ -113,6 +140,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub outbox: PathBuf,
     pub data: TempDir,
+    _pg: Option<PgDb>,
     cookies: RefCell<BTreeMap<String, String>>,
     client: awc::Client,
 }
@@ -135,9 +163,13 @@ impl Default for Options {
 /// `None` when the backend's server is not configured (the test then skips, loudly).
 pub async fn spawn_with(options: Options) -> Option<TestApp> {
     let data = TempDir::new("app");
-    let database_url = match options.backend {
-        Backend::Sqlite => format!("sqlite://{}?mode=rwc", data.0.join("dossier.db").display()),
-        Backend::Postgres => fresh_postgres_db(&postgres_url()?).await,
+    let pg = match options.backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgDb::create(&postgres_url()?).await),
+    };
+    let database_url = match &pg {
+        None => format!("sqlite://{}?mode=rwc", data.0.join("dossier.db").display()),
+        Some(db) => db.url(),
     };
     let crm = data.0.join("crm");
     dossier::demo::create_demo_crm(&crm).await.expect("demo CRM");
@@ -185,6 +217,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         clock,
         outbox,
         data,
+        _pg: pg,
         cookies: RefCell::new(BTreeMap::new()),
         client: awc::Client::builder().disable_redirects().finish(),
     })

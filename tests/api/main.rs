@@ -4,5 +4,6 @@ mod helpers;
 
 mod bad_input;
 mod export;
+mod jobs;
 mod portal;
 mod smtp;

@@ -18,15 +18,13 @@ async fn home_page_offers_every_right_with_a_labelled_form(app: TestApp) {
 }
 
 async fn security_headers_are_set_on_every_page(app: TestApp) {
-    for path in ["/", "/no-such-page", "/static/style.css"] {
+    for path in ["/", "/no-such-page", "/static/style.css", "/check-inbox?h=zz"] {
         let res = app.get(path).await;
         let csp = res.header("content-security-policy").unwrap_or_default();
         assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
         assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "{path}");
         assert_eq!(res.header("referrer-policy"), Some("no-referrer"), "{path}");
     }
-    let cookie = app.get("/").await;
-    let _ = cookie;
 }
 
 async fn language_follows_accept_language_and_the_switcher(app: TestApp) {
@@ -121,7 +119,7 @@ async fn verification_by_code(app: TestApp) {
     let wrong = if mail.code() == "000000" { "111111" } else { "000000" };
     let res = app.post("/verify/code", &[("h", &handle), ("code", wrong), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 422);
-    assert!(res.text().contains("4 more time"), "{}", res.text());
+    assert!(res.text().contains("This code is not the right one"), "{}", res.text());
     let res =
         app.post("/verify/code", &[("h", &handle), ("code", &format!(" {} ", mail.code())), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 303, "{}", res.text());
@@ -165,8 +163,24 @@ async fn codes_and_links_expire_after_thirty_minutes(app: TestApp) {
 }
 
 async fn known_and_unknown_addresses_look_the_same_and_both_get_an_answer(app: TestApp) {
+    let rows = || async {
+        let mut counts = Vec::new();
+        for table in ["requests", "verifications", "emails", "jobs", "audit_events"] {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(app.app.store.pool())
+                .await
+                .unwrap();
+            counts.push(n);
+        }
+        counts
+    };
+    let before = rows().await;
     let known = app.submit_request("jeanne.martin@example.fr", "access").await;
+    let after_known = rows().await;
     let unknown = app.submit_request("nobody.at.all@example.org", "access").await;
+    let after_unknown = rows().await;
+    let delta = |a: &[i64], b: &[i64]| a.iter().zip(b).map(|(x, y)| y - x).collect::<Vec<_>>();
+    assert_eq!(delta(&before, &after_known), delta(&after_known, &after_unknown), "the same writes for both");
     assert_eq!(known.status, unknown.status);
     let strip = |s: String| s.split("h=").next().unwrap().to_owned();
     assert_eq!(strip(known.location()), strip(unknown.location()));
@@ -349,3 +363,80 @@ async fn the_demo_mailbox_does_not_exist_outside_the_demo(app: TestApp) {
     assert_eq!(app.get("/dev/outbox").await.status, 404);
 }
 on_both_backends!(the_demo_mailbox_does_not_exist_outside_the_demo);
+
+async fn a_double_click_on_confirm_never_fails(app: TestApp) {
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let link = mail.link();
+    let csrf = crate::helpers::hidden(&app.get(&link).await.text(), "csrf").unwrap();
+    let form = [("csrf", csrf.as_str())];
+    let (a, b) = futures_util::future::join(app.post(&link, &form), app.post(&link, &form)).await;
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 303], "both clicks land on the request: {}", b.text());
+    assert!(a.location().starts_with("/requests/DSR-") && a.location() == b.location());
+}
+on_both_backends!(a_double_click_on_confirm_never_fails);
+
+async fn parallel_code_guesses_cannot_exceed_the_limit(app: TestApp) {
+    let (inbox, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let handle = inbox.split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&inbox).await;
+    let wrong: Vec<String> = (0..12).map(|i| format!("{:06}", i)).filter(|c| *c != mail.code()).take(10).collect();
+    let forms: Vec<[(&str, &str); 3]> =
+        wrong.iter().map(|c| [("h", handle.as_str()), ("code", c.as_str()), ("csrf", csrf.as_str())]).collect();
+    let guesses = forms.iter().map(|form| app.post("/verify/code", form));
+    for res in futures_util::future::join_all(guesses).await {
+        assert_eq!(res.status, 422, "a guess is refused, never a 500: {}", res.text());
+    }
+    let attempts: i32 =
+        sqlx::query_scalar("SELECT code_attempts FROM verifications").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(attempts, 5, "no more codes compared than allowed");
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &mail.code()), ("csrf", &csrf)]).await;
+    assert!(res.text().contains("Too many wrong codes"), "{}", res.text());
+}
+on_both_backends!(parallel_code_guesses_cannot_exceed_the_limit);
+
+async fn codes_for_one_address_are_limited_per_day_but_the_link_still_works(app: TestApp) {
+    let (inbox, _) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let handle = inbox.split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&inbox).await;
+    // Two emails' worth of wrong codes: 5 + 5 attempts, the address's budget for the day.
+    for round in 0..2 {
+        if round > 0 {
+            app.post("/verify/resend", &[("h", &handle), ("csrf", &csrf)]).await;
+            app.run_pending_jobs().await;
+        }
+        let code = app.last_email_to("jeanne.martin@example.fr").code();
+        let wrong = if code == "999999" { "999998" } else { "999999" };
+        for _ in 0..5 {
+            app.post("/verify/code", &[("h", &handle), ("code", wrong), ("csrf", &csrf)]).await;
+        }
+    }
+    app.post("/verify/resend", &[("h", &handle), ("csrf", &csrf)]).await;
+    app.run_pending_jobs().await;
+    let fresh = app.last_email_to("jeanne.martin@example.fr");
+    let res = app.post("/verify/code", &[("h", &handle), ("code", &fresh.code()), ("csrf", &csrf)]).await;
+    assert!(res.text().contains("Too many wrong codes"), "even the right code waits a day: {}", res.text());
+    let res = app.verify_by_link(&fresh).await;
+    assert_eq!(res.status, 303, "the 256-bit link is not a guessable secret and still works");
+}
+on_both_backends!(codes_for_one_address_are_limited_per_day_but_the_link_still_works);
+
+async fn a_code_for_a_page_that_does_not_exist_reads_like_a_wrong_code(app: TestApp) {
+    let csrf = app.csrf("/").await;
+    let res = app
+        .post("/verify/code", &[("h", "0123456789abcdef0123456789abcdef"), ("code", "123456"), ("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status, 422);
+    assert!(res.text().contains("This code is not the right one"));
+}
+on_both_backends!(a_code_for_a_page_that_does_not_exist_reads_like_a_wrong_code);
+
+async fn links_on_error_pages_stay_on_this_site(app: TestApp) {
+    let res = app.get("//evil.example").await;
+    assert_eq!(res.status, 404);
+    let html = res.text();
+    assert!(!html.contains("href=\"//evil.example"), "{html}");
+    assert!(html.contains("href=\"?lang=fr\""));
+}
+on_both_backends!(links_on_error_pages_stay_on_this_site);

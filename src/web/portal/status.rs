@@ -16,7 +16,7 @@ use crate::i18n::Tr;
 use crate::services::notify::{format_date, kind_label};
 use crate::services::requests::{self, DownloadError, StatusView, Submitted};
 use crate::store::source_runs::RunStatus;
-use crate::web::page::SESSION_COOKIE;
+use crate::web::page::session_cookie;
 use crate::web::{Page, PageError, urls};
 
 struct SourceLine {
@@ -48,7 +48,8 @@ struct StatusTemplate<'a> {
     sources: Vec<SourceLine>,
     download: Option<DownloadLine>,
     export_expired: bool,
-    refresh: bool,
+    /// Progress is still moving: a plain link reloads the page (no script needed).
+    refresh: Option<String>,
 }
 
 #[derive(Template)]
@@ -146,7 +147,8 @@ fn render_status(page: &Page, app: &App, reference: &Reference, view: &StatusVie
         sources,
         download,
         export_expired,
-        refresh: matches!(r.status, RequestStatus::Verified | RequestStatus::Collecting),
+        refresh: matches!(r.status, RequestStatus::Verified | RequestStatus::Collecting)
+            .then(|| urls::status(reference)),
     }
     .render()
     .map_err(anyhow::Error::from)?)
@@ -212,7 +214,8 @@ pub async fn sign_out(page: Page, app: web::Data<App>, form: web::Form<CsrfForm>
         requests::sign_out(&app, token).await?;
     }
     let mut res = see_other(urls::home());
-    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    let secure = app.settings.cookie_secure();
+    let mut gone = Cookie::build(session_cookie(secure), "").path("/").secure(secure).finish();
     gone.make_removal();
     let _ = res.add_cookie(&gone);
     Ok(res)

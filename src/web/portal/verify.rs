@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::i18n::Tr;
 use crate::services::requests::{self, Verified, VerifyError};
 use crate::web::middleware::cookie;
-use crate::web::page::SESSION_COOKIE;
+use crate::web::page::session_cookie;
 use crate::web::{Page, PageError, urls};
 
 #[derive(Template)]
@@ -61,11 +61,10 @@ fn error_message(page: &Page, e: VerifyError) -> String {
     match e {
         VerifyError::Invalid => t.get("portal.verify.errors.invalid").to_owned(),
         VerifyError::Expired => t.get("portal.verify.errors.expired").to_owned(),
-        VerifyError::AlreadyUsed => t.get("portal.verify.errors.used").to_owned(),
+        VerifyError::AlreadyUsed | VerifyError::AlreadyVerified(_) => t.get("portal.verify.errors.used").to_owned(),
         VerifyError::Locked => t.get("portal.verify.errors.locked").to_owned(),
-        VerifyError::WrongCode { remaining } => {
-            t.fmt("portal.verify.errors.wrong_code", &[("remaining", &remaining.to_string())])
-        }
+        VerifyError::WrongCode => t.get("portal.verify.errors.wrong_code").to_owned(),
+        VerifyError::TooMany => t.get("common.error.too_many.body").to_owned(),
     }
 }
 
@@ -105,11 +104,17 @@ pub struct CodeForm {
 /// The verified requester gets a session cookie and lands on their request's page.
 fn signed_in(app: &App, v: Verified) -> HttpResponse {
     let mut res = see_other(urls::status(&v.reference));
-    let _ = res.add_cookie(&cookie(SESSION_COOKIE, v.session_token, app.settings.cookie_secure()));
+    let secure = app.settings.cookie_secure();
+    let _ = res.add_cookie(&cookie(session_cookie(secure), v.session_token, secure));
     res
 }
 
-pub async fn by_code(page: Page, app: web::Data<App>, form: web::Form<CodeForm>) -> Result<HttpResponse, PageError> {
+pub async fn by_code(
+    page: Page,
+    app: web::Data<App>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
     if !valid_handle(&form.h) {
         return Err(PageError::BAD_FORM);
@@ -122,8 +127,9 @@ pub async fn by_code(page: Page, app: web::Data<App>, form: web::Form<CodeForm>)
             render_inbox(&page, &app, &form.h, None, error)?,
         ));
     }
-    match requests::verify_code(&app, &form.h, &code).await? {
+    match requests::verify_code(&app, &form.h, &code, &client_ip(&req)).await? {
         Ok(v) => Ok(signed_in(&app, v)),
+        Err(VerifyError::TooMany) => Err(PageError::TOO_MANY),
         Err(e) => {
             let error = Some(error_message(&page, e));
             Ok(html(
@@ -201,6 +207,8 @@ pub async fn by_link(
     }
     match requests::verify_token(&app, &token).await? {
         Ok(v) => Ok(signed_in(&app, v)),
+        // A double click: the first click verified; the request's page takes it from here.
+        Err(VerifyError::AlreadyVerified(reference)) => Ok(see_other(urls::status(&reference))),
         Err(e) => failed(&page, e),
     }
 }
