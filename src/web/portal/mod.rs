@@ -20,6 +20,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/signout", web::post().to(status::sign_out));
 }
 
+/// A form whose only field is its CSRF token (a confirm button, sign-in, sign-out).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
 /// The peer's address, for rate limits. Forwarded headers are not trusted: behind a reverse proxy
 /// every client shares the proxy's limit until proxy support is configured (docs/deployment.md).
 fn client_ip(req: &HttpRequest) -> String {

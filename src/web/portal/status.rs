@@ -6,9 +6,8 @@ use actix_web::body::SizedStream;
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
-use super::{client_ip, see_other};
+use super::{CsrfForm, client_ip, see_other};
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::domain::{Reference, RequestStatus};
@@ -185,12 +184,6 @@ pub async fn show(page: Page, app: web::Data<App>, reference: web::Path<String>)
         .map_err(anyhow::Error::from)?,
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn signin(

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{client_ip, see_other, valid_handle};
+use super::{CsrfForm, client_ip, see_other, valid_handle};
 use crate::app::App;
 use crate::i18n::Tr;
 use crate::services::requests::{self, Verified, VerifyError};
@@ -189,17 +189,11 @@ fn failed(page: &Page, e: VerifyError) -> Result<HttpResponse, PageError> {
     Ok(html(actix_web::http::StatusCode::GONE, body))
 }
 
-#[derive(Deserialize)]
-pub struct ConfirmForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn by_link(
     page: Page,
     app: web::Data<App>,
     token: web::Path<String>,
-    form: web::Form<ConfirmForm>,
+    form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
     if !valid_token(&token) {
