@@ -71,6 +71,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     // Sources finishing at the same time take turns here, so the last one to finish sees every
     // other one done and queues the export (under READ COMMITTED, without the lock, each could
     // see the other still running, and nobody would).
+    requests::lock(&mut tx, backend, request_id).await?;
     if !queue::still_held(&mut tx, backend, job).await? {
         // Taken over by another worker, whose attempt records the source's result.
         tx.rollback().await?;

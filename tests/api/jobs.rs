@@ -72,7 +72,34 @@ async fn sources_finishing_together_still_produce_the_export(app: TestApp) {
         .await
         .unwrap();
 
-    let (a, b) = tokio::join!(run_once(&app.app, "w1"), run_once(&app.app, "w2"));
+    // On PostgreSQL, make the two completions overlap for certain: hold the audit table, which
+    // each completing transaction writes to after marking its source done, and let go only once
+    // both workers are waiting inside their transactions.
+    let gate = if app.app.store.backend() == dossier::store::Backend::Postgres {
+        let mut tx = app.app.store.pool().begin().await.unwrap();
+        sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut *tx).await.unwrap();
+        Some(tx)
+    } else {
+        None
+    };
+    let release = async {
+        let Some(gate) = gate else { return };
+        let started = std::time::Instant::now();
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
+            if waiting >= 2 {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "the workers never met");
+        }
+        gate.commit().await.unwrap();
+    };
+    let (a, b, ()) = tokio::join!(run_once(&app.app, "w1"), run_once(&app.app, "w2"), release);
     assert_eq!((a.unwrap(), b.unwrap()), (Turn::Done, Turn::Done));
     assert_eq!(
         scalar_i64(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'build_export' AND status = 'queued'").await,
@@ -263,6 +290,7 @@ async fn a_refusal_quoting_the_address_is_stored_masked() {
             .unwrap();
         for stored in [&last_error, &detail] {
             assert!(!stored.to_lowercase().contains("jeanne.martin@example.fr"), "{backend:?}: {stored}");
+            assert!(stored.contains("***@"), "the reply's address is there, masked: {stored}");
         }
     }
 }
