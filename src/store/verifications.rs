@@ -28,6 +28,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Verification> {
     })
 }
 
+/// Creates a verification for a request. Earlier ones that are still open expire now: only the
+/// newest email's link and code work, as the "check your inbox" page says.
 pub async fn insert(
     conn: &mut Conn,
     request_id: &str,
@@ -37,6 +39,14 @@ pub async fn insert(
     expires_at: i64,
     now: i64,
 ) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE verifications SET expires_at = $1 WHERE request_id = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(request_id)
+    .execute(&mut *conn)
+    .await
+    .context("retiring earlier verifications")?;
     sqlx::query(
         "INSERT INTO verifications (id, request_id, purpose, token_hash, code_hash, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -66,7 +76,7 @@ pub async fn by_token_hash(conn: &mut Conn, token_hash: &str) -> anyhow::Result<
 /// The newest verification of a request (the one a typed code is checked against).
 pub async fn latest_for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<Option<Verification>> {
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM verifications WHERE request_id = $1 ORDER BY created_at DESC, id LIMIT 1"
+        "SELECT {COLUMNS} FROM verifications WHERE request_id = $1 ORDER BY expires_at DESC, created_at DESC LIMIT 1"
     )))
     .bind(request_id)
     .fetch_optional(&mut *conn)
