@@ -27,6 +27,29 @@ pub const SEND_EMAIL: &str = "send_email";
 pub const COLLECT: &str = "collect";
 pub const BUILD_EXPORT: &str = "build_export";
 
+/// Queues one step of a request, once: the idempotency key is the kind and the payload's values.
+async fn enqueue(
+    app: &App,
+    conn: &mut Conn,
+    kind: &'static str,
+    request_id: &str,
+    payload: serde_json::Value,
+    now: i64,
+) -> anyhow::Result<()> {
+    let values: Vec<&str> =
+        payload.as_object().into_iter().flat_map(|o| o.values()).filter_map(|v| v.as_str()).collect();
+    let job = NewJob {
+        kind,
+        idempotency_key: Some(format!("{kind}:{}", values.join(":"))),
+        payload,
+        request_id: Some(request_id),
+        max_attempts: app.settings.jobs.max_attempts,
+        run_at: now,
+    };
+    queue::enqueue(conn, job, now).await?;
+    Ok(())
+}
+
 /// Queues the delivery of a stored email.
 pub async fn enqueue_email(
     app: &App,
@@ -35,20 +58,7 @@ pub async fn enqueue_email(
     request_id: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    queue::enqueue(
-        conn,
-        NewJob {
-            kind: SEND_EMAIL,
-            payload: serde_json::json!({ "email_id": email_id }),
-            request_id: Some(request_id),
-            idempotency_key: Some(format!("{SEND_EMAIL}:{email_id}")),
-            max_attempts: app.settings.jobs.max_attempts,
-            run_at: now,
-        },
-        now,
-    )
-    .await?;
-    Ok(())
+    enqueue(app, conn, SEND_EMAIL, request_id, serde_json::json!({ "email_id": email_id }), now).await
 }
 
 /// Queues one collection job per configured source (or the export directly when there is none).
@@ -56,19 +66,8 @@ pub async fn start_collection(app: &App, conn: &mut Conn, request_id: &str, now:
     for connector in &app.connectors {
         let source = &connector.info().name;
         source_runs::insert_pending(conn, request_id, source, now).await?;
-        queue::enqueue(
-            conn,
-            NewJob {
-                kind: COLLECT,
-                payload: serde_json::json!({ "request_id": request_id, "source": source }),
-                request_id: Some(request_id),
-                idempotency_key: Some(format!("{COLLECT}:{request_id}:{source}")),
-                max_attempts: app.settings.jobs.max_attempts,
-                run_at: now,
-            },
-            now,
-        )
-        .await?;
+        let payload = serde_json::json!({ "request_id": request_id, "source": source });
+        enqueue(app, conn, COLLECT, request_id, payload, now).await?;
     }
     if app.connectors.is_empty() {
         enqueue_export(app, conn, request_id, now).await?;
@@ -77,20 +76,7 @@ pub async fn start_collection(app: &App, conn: &mut Conn, request_id: &str, now:
 }
 
 pub(crate) async fn enqueue_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
-    queue::enqueue(
-        conn,
-        NewJob {
-            kind: BUILD_EXPORT,
-            payload: serde_json::json!({ "request_id": request_id }),
-            request_id: Some(request_id),
-            idempotency_key: Some(format!("{BUILD_EXPORT}:{request_id}")),
-            max_attempts: app.settings.jobs.max_attempts,
-            run_at: now,
-        },
-        now,
-    )
-    .await?;
-    Ok(())
+    enqueue(app, conn, BUILD_EXPORT, request_id, serde_json::json!({ "request_id": request_id }), now).await
 }
 
 /// What one turn of a worker did.
