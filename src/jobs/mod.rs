@@ -242,8 +242,8 @@ fn backoff_ms(base_seconds: i64, attempt: i32) -> i64 {
     exp + rand::rng().random_range(0..=exp / 4)
 }
 
-/// Runs every job that is due now, until none is left, and returns how many ran. For tests and
-/// `dossier jobs run`: jobs scheduled in the future (retries) wait for the clock to reach them.
+/// Runs every job that is due now, until none is left, and returns how many ran. Tests drive the
+/// queue with it: jobs scheduled in the future (retries) wait for the clock to reach them.
 pub async fn run_pending(app: &App) -> anyhow::Result<usize> {
     let mut ran = 0;
     while run_once(app, "inline").await? != Turn::Idle {
