@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use dossier::cli::{Cli, Command, Common, ConnectorsCommand};
+use dossier::cli::{Cli, Command, Common};
 use dossier::clock::SystemClock;
 use dossier::config::{Overrides, Settings};
 use dossier::startup::Application;
@@ -56,26 +56,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Connectors { command: ConnectorsCommand::Check { common } } => {
-            let settings = settings(&common, None).await?;
-            let connectors = dossier::connectors::build(&settings.sources)?;
-            let mut failed = false;
-            for c in &connectors {
-                match c.check().await {
-                    Ok(report) => {
-                        println!("ok    {}", c.info().name);
-                        for note in report.notes {
-                            println!("      {note}");
-                        }
-                    }
-                    Err(e) => {
-                        failed = true;
-                        println!("FAIL  {}: {e}", c.info().name);
-                    }
-                }
-            }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        Command::Connectors { command } => {
+            let settings = settings(command.common(), None).await?;
+            dossier::cli::connectors::run(command, settings).await
         }
+        Command::Deadline(args) => Ok(dossier::cli::deadline::run(args)),
+        Command::Staff { .. } => anyhow::bail!("staff accounts are not available yet"),
         Command::Keygen => {
             println!("{}", dossier::crypto::SecretKey::generate().to_base64());
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,8 @@
-//! The `dossier` command line.
+//! The `dossier` command line. Each area's subcommands live in their own file.
+
+pub mod connectors;
+pub mod deadline;
+pub mod staff;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,16 +44,15 @@ pub enum Command {
     /// Check that every configured source answers and matches its configuration.
     Connectors {
         #[command(subcommand)]
-        command: ConnectorsCommand,
+        command: connectors::ConnectorsCommand,
+    },
+    /// Compute a request's legal deadlines: due date, last day to announce an extension, extended due date.
+    Deadline(deadline::DeadlineArgs),
+    /// Manage privacy staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: staff::StaffCommand,
     },
     /// Print a new random key for DOSSIER_SECRET_KEY or DOSSIER_EXPORT_KEY.
     Keygen,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ConnectorsCommand {
-    Check {
-        #[command(flatten)]
-        common: Common,
-    },
 }
