@@ -203,6 +203,9 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
 }
 
+/// The demo's privacy officer (an admin); its password is printed at every demo start.
+pub const DEMO_STAFF_EMAIL: &str = "dpo@exemple.test";
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./dossier-data";
 

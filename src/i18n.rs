@@ -15,8 +15,8 @@ macro_rules! catalog_files {
         [$((concat!("locales/", $lang, "/", $area, ".toml"), include_str!(concat!("../locales/", $lang, "/", $area, ".toml")))),+]
     };
 }
-const EN: &[(&str, &str)] = &catalog_files!("en": "common", "portal", "mail", "export");
-const FR: &[(&str, &str)] = &catalog_files!("fr": "common", "portal", "mail", "export");
+const EN: &[(&str, &str)] = &catalog_files!("en": "common", "portal", "mail", "export", "staff");
+const FR: &[(&str, &str)] = &catalog_files!("fr": "common", "portal", "mail", "export", "staff");
 
 static CATALOGS: LazyLock<[BTreeMap<String, String>; 2]> = LazyLock::new(|| [load(EN), load(FR)]);
 
@@ -147,7 +147,7 @@ mod tests {
             let text = std::fs::read_to_string(&f).unwrap_or_default();
             // Any string literal shaped like a catalog key, wherever it is written.
             for piece in text.split('"') {
-                let is_key = ["common.", "portal.", "mail.", "export."].iter().any(|p| piece.starts_with(p))
+                let is_key = ["common.", "portal.", "mail.", "export.", "staff."].iter().any(|p| piece.starts_with(p))
                     && piece.len() > 8
                     && piece.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
                     && !piece.ends_with('.')

@@ -45,6 +45,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 println!("  try a request for one of the demo people, e.g. {}", dossier::demo::DEMO_PEOPLE[0].0);
                 println!("  read the emails at {}/dev/outbox", state.base_url);
+                let (email, password) = dossier::services::staff::ensure_demo_account(&state).await?;
+                println!("Staff workspace: {}/staff  (demo login: {email} / {password})", state.base_url);
             }
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
@@ -61,7 +63,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dossier::cli::connectors::run(command, settings).await
         }
         Command::Deadline(args) => Ok(dossier::cli::deadline::run(args)),
-        Command::Staff { .. } => anyhow::bail!("staff accounts are not available yet"),
+        Command::Staff { command } => {
+            let settings = settings(command.common(), None).await?;
+            dossier::cli::staff::run(command, settings).await
+        }
         Command::Keygen => {
             println!("{}", dossier::crypto::SecretKey::generate().to_base64());
             Ok(ExitCode::SUCCESS)

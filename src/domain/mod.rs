@@ -4,10 +4,12 @@ mod email;
 mod kind;
 mod locale;
 mod reference;
+mod role;
 mod status;
 
 pub use email::{EmailAddress, EmailError, redact_emails};
 pub use kind::{RequestKind, UnknownKind};
 pub use locale::Locale;
 pub use reference::Reference;
+pub use role::Role;
 pub use status::{RequestStatus, TransitionError};

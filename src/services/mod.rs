@@ -3,3 +3,4 @@
 
 pub mod notify;
 pub mod requests;
+pub mod staff;

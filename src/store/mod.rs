@@ -12,6 +12,7 @@ pub mod rate_limits;
 pub mod requests;
 pub mod sessions;
 pub mod source_runs;
+pub mod staff;
 pub mod verifications;
 
 use std::str::FromStr;

@@ -46,11 +46,11 @@ pub struct NewRequest<'a> {
 const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
      received_at, received_on, due_on, extension_notice_by, verified_at, completed_at";
 
-pub(crate) fn date_to_text(d: Date) -> String {
+pub fn date_to_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-pub(crate) fn text_to_date(s: &str) -> anyhow::Result<Date> {
+pub fn text_to_date(s: &str) -> anyhow::Result<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(s, format).with_context(|| format!("bad date in store: {s:?}"))
 }
@@ -207,4 +207,122 @@ pub async fn assign_reference(conn: &mut Conn, id: &str, year: i32, now: i64) ->
         .await
         .context("saving the reference")?;
     Ok(reference)
+}
+
+/// Where an open request stands against its due date, for the staff queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineState {
+    Overdue,
+    /// Due within [`DUE_SOON_DAYS`] days.
+    DueSoon,
+    OnTrack,
+}
+
+pub const DUE_SOON_DAYS: i64 = 7;
+
+impl DeadlineState {
+    pub fn of(today: Date, due: Date) -> DeadlineState {
+        let left = (due - today).whole_days();
+        if left < 0 {
+            DeadlineState::Overdue
+        } else if left <= DUE_SOON_DAYS {
+            DeadlineState::DueSoon
+        } else {
+            DeadlineState::OnTrack
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineState::Overdue => "overdue",
+            DeadlineState::DueSoon => "due_soon",
+            DeadlineState::OnTrack => "on_track",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeadlineState> {
+        [DeadlineState::Overdue, DeadlineState::DueSoon, DeadlineState::OnTrack].into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The staff queue's filters. Only verified requests (with a reference) are listed.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub status: Option<RequestStatus>,
+    pub kind: Option<RequestKind>,
+    /// Applies to open requests only.
+    pub deadline: Option<(DeadlineState, Date)>,
+    pub reference: Option<Reference>,
+    pub email_hash: Option<String>,
+}
+
+/// One page of the queue, by due date then id, starting after `after` (keyset pagination).
+pub async fn queue(
+    conn: &mut Conn,
+    filter: &QueueFilter,
+    after: Option<(Date, String)>,
+    limit: u32,
+) -> anyhow::Result<Vec<RequestRow>> {
+    let mut conditions = vec!["reference IS NOT NULL".to_owned()];
+    let mut binds: Vec<String> = Vec::new();
+    let mut bind = |value: String, conditions: &mut Vec<String>, sql: &dyn Fn(usize) -> String| {
+        binds.push(value);
+        conditions.push(sql(binds.len()));
+    };
+    if let Some(s) = filter.status {
+        bind(s.as_str().to_owned(), &mut conditions, &|n| format!("status = ${n}"));
+    }
+    if let Some(k) = filter.kind {
+        bind(k.as_str().to_owned(), &mut conditions, &|n| format!("kind = ${n}"));
+    }
+    if let Some(r) = &filter.reference {
+        bind(r.as_str().to_owned(), &mut conditions, &|n| format!("reference = ${n}"));
+    }
+    if let Some(h) = &filter.email_hash {
+        bind(h.clone(), &mut conditions, &|n| format!("email_hash = ${n}"));
+    }
+    if let Some((state, today)) = filter.deadline {
+        let open = RequestStatus::ALL.iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str()));
+        conditions.push(format!("status IN ({})", open.collect::<Vec<_>>().join(", ")));
+        let soon = today + time::Duration::days(DUE_SOON_DAYS);
+        match state {
+            DeadlineState::Overdue => bind(date_to_text(today), &mut conditions, &|n| format!("due_on < ${n}")),
+            DeadlineState::DueSoon => {
+                bind(date_to_text(today), &mut conditions, &|n| format!("due_on >= ${n}"));
+                bind(date_to_text(soon), &mut conditions, &|n| format!("due_on <= ${n}"));
+            }
+            DeadlineState::OnTrack => bind(date_to_text(soon), &mut conditions, &|n| format!("due_on > ${n}")),
+        }
+    }
+    if let Some((due, id)) = after {
+        binds.push(date_to_text(due));
+        binds.push(id);
+        let (d, i) = (binds.len() - 1, binds.len());
+        conditions.push(format!("(due_on > ${d} OR (due_on = ${d} AND id > ${i}))"));
+    }
+    let sql =
+        format!("SELECT {COLUMNS} FROM requests WHERE {} ORDER BY due_on, id LIMIT {limit}", conditions.join(" AND "));
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.fetch_all(&mut *conn).await.context("listing the queue")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many verified requests are in each status.
+pub async fn counts_by_status(conn: &mut Conn) -> anyhow::Result<Vec<(RequestStatus, i64)>> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM requests WHERE reference IS NOT NULL GROUP BY status")
+        .fetch_all(&mut *conn)
+        .await
+        .context("counting requests")?;
+    let mut counts = Vec::new();
+    for r in rows {
+        let status: String = r.try_get("status")?;
+        if let Ok(s) = status.parse() {
+            counts.push((s, r.try_get::<i64, _>("n")?));
+        }
+    }
+    counts.sort_by_key(|(s, _)| RequestStatus::ALL.iter().position(|x| x == s));
+    Ok(counts)
 }

@@ -14,6 +14,8 @@ pub enum ErrorKind {
     NotFound,
     /// The form's CSRF token or the request's origin did not match.
     Forbidden,
+    /// The staff member's role does not allow this page or action.
+    NotAllowed,
     BadForm,
     TooLarge,
     TooMany,
@@ -24,7 +26,7 @@ impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Forbidden | ErrorKind::NotAllowed => StatusCode::FORBIDDEN,
             ErrorKind::BadForm => StatusCode::BAD_REQUEST,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
@@ -37,6 +39,7 @@ impl ErrorKind {
         match self {
             ErrorKind::NotFound => ("common.error.not_found.title", "common.error.not_found.body"),
             ErrorKind::Forbidden => ("common.error.forbidden.title", "common.error.forbidden.body"),
+            ErrorKind::NotAllowed => ("common.error.not_allowed.title", "common.error.not_allowed.body"),
             ErrorKind::BadForm => ("common.error.bad_form.title", "common.error.bad_form.body"),
             ErrorKind::TooLarge => ("common.error.too_large.title", "common.error.too_large.body"),
             ErrorKind::TooMany => ("common.error.too_many.title", "common.error.too_many.body"),
@@ -58,6 +61,9 @@ pub enum PageError {
     Kind(ErrorKind),
     #[error("internal error {operation}: {cause:#}")]
     Internal { operation: String, cause: anyhow::Error },
+    /// Not an error for the person: go there first (e.g. the staff login).
+    #[error("redirect to {0}")]
+    Redirect(String),
 }
 
 impl PageError {
@@ -65,6 +71,7 @@ impl PageError {
     pub const FORBIDDEN: PageError = PageError::Kind(ErrorKind::Forbidden);
     pub const BAD_FORM: PageError = PageError::Kind(ErrorKind::BadForm);
     pub const TOO_MANY: PageError = PageError::Kind(ErrorKind::TooMany);
+    pub const NOT_ALLOWED: PageError = PageError::Kind(ErrorKind::NotAllowed);
 }
 
 impl From<anyhow::Error> for PageError {
@@ -80,6 +87,7 @@ impl ResponseError for PageError {
         match self {
             PageError::Kind(k) => k.status(),
             PageError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Redirect(_) => StatusCode::SEE_OTHER,
         }
     }
 
@@ -88,6 +96,9 @@ impl ResponseError for PageError {
             PageError::Kind(kind) => ErrorPage { kind: *kind, operation: None },
             PageError::Internal { operation, .. } => {
                 ErrorPage { kind: ErrorKind::Internal, operation: Some(operation.clone()) }
+            }
+            PageError::Redirect(to) => {
+                return HttpResponse::SeeOther().insert_header(("Location", to.as_str())).finish();
             }
         };
         let mut res = HttpResponse::build(self.status_code()).finish();

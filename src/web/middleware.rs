@@ -130,6 +130,8 @@ fn render_error(res: ServiceResponse<BoxBody>, app: &App, error: &ErrorPage) -> 
         demo: app.settings.demo,
         path: req.path().to_owned(),
         session: None,
+        staff_session: None,
+        staff_name: None,
     };
     let (title, body) = error.kind.keys();
     let html = ErrorTemplate {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod middleware;
 pub mod page;
 pub mod portal;
+pub mod staff;
 pub mod urls;
 
 use actix_web::web;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/health", web::get().to(health))
     .route("/static/{file}", web::get().to(assets::serve))
     .configure(portal::routes)
+    .configure(staff::routes)
     .configure(dev::routes)
     .default_service(web::to(not_found));
 }

@@ -20,6 +20,11 @@ pub fn session_cookie(secure: bool) -> &'static str {
     if secure { "__Host-dossier_session" } else { "dossier_session" }
 }
 
+/// The staff session cookie (SameSite=Strict: nothing outside Dossier ever links into a staff action).
+pub fn staff_cookie(secure: bool) -> &'static str {
+    if secure { "__Host-dossier_staff" } else { "dossier_staff" }
+}
+
 /// The CSRF seed cookie, named like the session cookie.
 pub fn csrf_cookie(secure: bool) -> &'static str {
     if secure { "__Host-dossier_csrf" } else { "dossier_csrf" }
@@ -34,7 +39,12 @@ pub struct Page {
     pub csrf: String,
     pub demo: bool,
     pub path: String,
+    /// The requester session cookie's value.
     pub session: Option<String>,
+    /// The staff session cookie's value.
+    pub staff_session: Option<String>,
+    /// Set on staff pages once the session is checked: the navigation shows it.
+    pub staff_name: Option<String>,
 }
 
 /// The person's language: `?lang=`, then the cookie the switcher set, then `Accept-Language`,
@@ -66,6 +76,8 @@ impl Page {
             demo: app.settings.demo,
             path: req.path().to_owned(),
             session: req.cookie(session_cookie(app.settings.cookie_secure())).map(|c| c.value().to_owned()),
+            staff_session: req.cookie(staff_cookie(app.settings.cookie_secure())).map(|c| c.value().to_owned()),
+            staff_name: None,
         })
     }
 

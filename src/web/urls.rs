@@ -41,3 +41,15 @@ pub fn outbox() -> String {
 pub fn outbox_message(id: &str) -> String {
     format!("/dev/outbox/{id}")
 }
+pub fn staff_login() -> String {
+    "/staff/login".into()
+}
+pub fn staff_logout() -> String {
+    "/staff/logout".into()
+}
+pub fn staff_queue() -> String {
+    "/staff".into()
+}
+pub fn staff_request(reference: &Reference) -> String {
+    format!("/staff/requests/{reference}")
+}

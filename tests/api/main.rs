@@ -7,3 +7,4 @@ mod export;
 mod jobs;
 mod portal;
 mod smtp;
+mod staff;

@@ -24,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(serde::Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 /// The peer's address, for rate limits. Forwarded headers are not trusted: behind a reverse proxy

@@ -1,0 +1,39 @@
+//! The staff workspace, under `/staff`, behind a login. Every route checks the role on the server.
+
+mod login;
+mod queue;
+mod request;
+
+use actix_web::web;
+
+use crate::app::App;
+use crate::domain::Role;
+use crate::services;
+use crate::store::staff::StaffRow;
+use crate::web::{Page, PageError, urls};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/staff/login", web::get().to(login::show))
+        .route("/staff/login", web::post().to(login::submit))
+        .route("/staff/logout", web::post().to(login::logout))
+        .route("/staff", web::get().to(queue::show))
+        .route("/staff/requests/{reference}", web::get().to(request::show));
+}
+
+/// Every role may read.
+pub const READERS: &[Role] = &[Role::Admin, Role::Agent, Role::Auditor];
+
+/// The signed-in staff member, if their role is in `allowed`: otherwise the login page (no
+/// session) or a 403 page (a role that may not do this).
+pub async fn require(app: &App, page: &mut Page, allowed: &[Role]) -> Result<StaffRow, PageError> {
+    let account = match &page.staff_session {
+        Some(token) => services::staff::current(app, token).await?,
+        None => None,
+    };
+    let Some(account) = account else { return Err(PageError::Redirect(urls::staff_login())) };
+    if !allowed.contains(&account.role) {
+        return Err(PageError::NOT_ALLOWED);
+    }
+    page.staff_name = Some(account.display_name.clone());
+    Ok(account)
+}

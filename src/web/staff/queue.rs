@@ -1,0 +1,211 @@
+//! `/staff`: every verified request, by legal due date, filterable, searchable, paged by keyset.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{READERS, require};
+use crate::app::App;
+use crate::domain::{EmailAddress, Reference, RequestKind, RequestStatus};
+use crate::i18n::Tr;
+use crate::services::notify::{format_date, kind_label};
+use crate::store::requests::{self, DeadlineState, QueueFilter};
+use crate::web::{Page, PageError, urls};
+
+const PAGE_SIZE: u32 = 50;
+
+pub struct Row {
+    pub url: String,
+    pub reference: String,
+    pub kind: &'static str,
+    pub status: String,
+    pub received: String,
+    pub due: String,
+    pub left: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+}
+
+pub struct Count {
+    pub url: String,
+    pub label: String,
+    pub n: i64,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/queue.html")]
+struct QueueTemplate<'a> {
+    t: Tr,
+    page: &'a Page,
+    counts: Vec<Count>,
+    rows: Vec<Row>,
+    q: &'a str,
+    status: &'a str,
+    kind: &'a str,
+    deadline: &'a str,
+    search_error: Option<&'a str>,
+    next: Option<String>,
+    status_options: Vec<(&'static str, &'static str)>,
+    kind_options: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+}
+
+pub fn status_label(t: Tr, s: RequestStatus) -> &'static str {
+    t.get(match s {
+        RequestStatus::Submitted => "staff.status.submitted",
+        RequestStatus::Verified => "staff.status.verified",
+        RequestStatus::Collecting => "staff.status.collecting",
+        RequestStatus::Ready => "staff.status.ready",
+        RequestStatus::AwaitingReview => "staff.status.awaiting_review",
+        RequestStatus::Executing => "staff.status.executing",
+        RequestStatus::Completed => "staff.status.completed",
+        RequestStatus::Denied => "staff.status.denied",
+        RequestStatus::Cancelled => "staff.status.cancelled",
+        RequestStatus::Expired => "staff.status.expired",
+        RequestStatus::NeedsAttention => "staff.status.needs_attention",
+    })
+}
+
+pub fn deadline_label(t: Tr, s: DeadlineState) -> &'static str {
+    t.get(match s {
+        DeadlineState::Overdue => "staff.deadline.overdue",
+        DeadlineState::DueSoon => "staff.deadline.due_soon",
+        DeadlineState::OnTrack => "staff.deadline.on_track",
+    })
+}
+
+pub fn days_left_text(t: Tr, left: i64) -> String {
+    match left {
+        0 => t.get("staff.days.today").to_owned(),
+        n if n > 0 => t.fmt("staff.days.left", &[("n", &n.to_string())]),
+        n => t.fmt("staff.days.late", &[("n", &(-n).to_string())]),
+    }
+}
+
+/// A keyset cursor: the last row's due date and id.
+fn parse_after(s: &str) -> Option<(time::Date, String)> {
+    let (date, id) = s.split_once('_')?;
+    let date = requests::text_to_date(date).ok()?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| (date, id.to_owned()))
+}
+
+fn query_string(q: &QueueQuery, after: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [("status", &q.status), ("kind", &q.kind), ("deadline", &q.deadline), ("q", &q.q)] {
+        if !v.is_empty() {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    if let Some(a) = after {
+        parts.push(format!("after={a}"));
+    }
+    if parts.is_empty() { urls::staff_queue() } else { format!("{}?{}", urls::staff_queue(), parts.join("&")) }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>) -> Result<HttpResponse, PageError> {
+    require(&app, &mut page, READERS).await?;
+    let t = page.t;
+    let today = app.zone.local_date(app.clock.now()).map_err(anyhow::Error::from)?;
+    let mut filter = QueueFilter {
+        status: q.status.parse().ok(),
+        kind: q.kind.parse::<RequestKind>().ok(),
+        deadline: DeadlineState::parse(&q.deadline).map(|d| (d, today)),
+        ..Default::default()
+    };
+    let search = q.q.trim();
+    let mut search_error = None;
+    if !search.is_empty() {
+        if let Ok(reference) = search.parse::<Reference>() {
+            filter.reference = Some(reference);
+        } else if let Ok(email) = EmailAddress::parse(search) {
+            filter.email_hash = Some(app.email_hash(&email));
+        } else {
+            search_error = Some(t.get("staff.queue.search_error"));
+        }
+    }
+    let mut conn = app.store.conn().await?;
+    let found = if search_error.is_some() {
+        Vec::new()
+    } else {
+        requests::queue(&mut conn, &filter, parse_after(&q.after), PAGE_SIZE + 1).await?
+    };
+    let counts = requests::counts_by_status(&mut conn).await?;
+    drop(conn);
+
+    let has_more = found.len() > PAGE_SIZE as usize;
+    let shown = &found[..found.len().min(PAGE_SIZE as usize)];
+    let next = has_more
+        .then(|| {
+            shown.last().map(|r| query_string(&q, Some(&format!("{}_{}", requests::date_to_text(r.due_on), r.id))))
+        })
+        .flatten();
+    let rows = shown
+        .iter()
+        .filter_map(|r| {
+            let reference = r.reference.as_ref()?;
+            let left = (r.due_on - today).whole_days();
+            let state = DeadlineState::of(today, r.due_on);
+            let open = !r.status.is_terminal();
+            Some(Row {
+                url: urls::staff_request(reference),
+                reference: reference.to_string(),
+                kind: kind_label(t, r.kind),
+                status: status_label(t, r.status).to_owned(),
+                received: format_date(t, r.received_on),
+                due: format_date(t, r.due_on),
+                left: if open { days_left_text(t, left) } else { String::new() },
+                state: if open { state.as_str() } else { "closed" },
+                state_label: if open { deadline_label(t, state) } else { t.get("staff.deadline.closed") },
+            })
+        })
+        .collect();
+    let counts = counts
+        .into_iter()
+        .map(|(s, n)| Count {
+            url: query_string(&QueueQuery { status: s.as_str().to_owned(), ..Default::default() }, None),
+            label: status_label(t, s).to_owned(),
+            n,
+            current: q.status == s.as_str(),
+        })
+        .collect();
+    let body = QueueTemplate {
+        t,
+        page: &page,
+        counts,
+        rows,
+        q: search,
+        status: &q.status,
+        kind: &q.kind,
+        deadline: &q.deadline,
+        search_error,
+        next,
+        status_options: RequestStatus::ALL.iter().map(|s| (s.as_str(), status_label(t, *s))).collect(),
+        kind_options: RequestKind::ALL.iter().map(|k| (k.as_str(), kind_label(t, *k))).collect(),
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}

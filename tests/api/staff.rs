@@ -1,0 +1,161 @@
+//! The staff workspace: login, roles, sessions, the queue and one request's page.
+
+use dossier::domain::{EmailAddress, Role};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn add_staff(app: &TestApp, email: &str, role: Role) {
+    let email = EmailAddress::parse(email).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "Test Staff", role, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::helpers::Response {
+    let csrf = app.csrf("/staff/login").await;
+    app.post("/staff/login", &[("email", email), ("password", password), ("csrf", &csrf)]).await
+}
+
+/// A verified access request for `email`, received on the app's current day; returns its reference.
+async fn verified_request(app: &TestApp, email: &str, kind: &str) -> String {
+    let (_, mail) = app.submit_and_read_mail(email, kind).await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.forget_cookies();
+    status.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn anonymous_visitors_are_sent_to_the_login(app: TestApp) {
+    for path in ["/staff", "/staff/requests/DSR-2026-000001", "/staff?status=ready"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, 303, "{path}");
+        assert_eq!(res.location(), "/staff/login", "{path}");
+    }
+    let page = app.get("/staff/login").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("autocomplete=\"current-password\""));
+}
+on_both_backends!(anonymous_visitors_are_sent_to_the_login);
+
+async fn a_wrong_password_and_an_unknown_address_get_the_same_answer(app: TestApp) {
+    add_staff(&app, "dpo@exemple.test", Role::Admin).await;
+    let wrong = login(&app, "dpo@exemple.test", "not the password").await;
+    let unknown = login(&app, "nobody@exemple.test", "not the password").await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    let message = "do not match an active account";
+    assert!(wrong.text().contains(message) && unknown.text().contains(message));
+    let ok = login(&app, "DPO@exemple.test ", PASSWORD).await;
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    assert_eq!(ok.location(), "/staff");
+    let cookie = ok.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert_eq!(app.get("/staff").await.status, 200);
+}
+on_both_backends!(a_wrong_password_and_an_unknown_address_get_the_same_answer);
+
+async fn repeated_failures_lock_the_address_with_backoff(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    for _ in 0..5 {
+        assert_eq!(login(&app, "agent@exemple.test", "guess").await.status, 401);
+    }
+    let locked = login(&app, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(locked.status, 401);
+    assert!(locked.text().contains("Try again in 1 minute"), "{}", locked.text());
+    // An unknown address is throttled exactly the same way.
+    for _ in 0..5 {
+        login(&app, "ghost@exemple.test", "guess").await;
+    }
+    assert!(login(&app, "ghost@exemple.test", "guess").await.text().contains("Try again in 1 minute"));
+    app.clock.advance(time::Duration::minutes(2));
+    assert_eq!(login(&app, "agent@exemple.test", PASSWORD).await.status, 303);
+}
+on_both_backends!(repeated_failures_lock_the_address_with_backoff);
+
+async fn every_role_reads_the_queue_and_a_request(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    for (email, role) in [
+        ("admin@exemple.test", Role::Admin),
+        ("agent@exemple.test", Role::Agent),
+        ("audit@exemple.test", Role::Auditor),
+    ] {
+        add_staff(&app, email, role).await;
+        app.forget_cookies();
+        assert_eq!(login(&app, email, PASSWORD).await.status, 303);
+        assert_eq!(app.get("/staff").await.status, 200, "{role}");
+        assert_eq!(app.get(&format!("/staff/requests/{reference}")).await.status, 200, "{role}");
+    }
+    assert_eq!(app.get("/staff/requests/DSR-2026-999999").await.status, 404);
+}
+on_both_backends!(every_role_reads_the_queue_and_a_request);
+
+async fn a_disabled_account_or_an_idle_session_stops_at_once(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(app.get("/staff").await.status, 200);
+    app.clock.advance(time::Duration::minutes(31));
+    assert_eq!(app.get("/staff").await.status, 303, "idle for more than 30 minutes");
+
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(app.get("/staff").await.status, 200);
+    let email = EmailAddress::parse("agent@exemple.test").unwrap();
+    dossier::services::staff::disable(&app.app.store, &email, app.app.now_ms()).await.unwrap();
+    assert_eq!(app.get("/staff").await.status, 303, "disabled: the session ends");
+    assert_eq!(login(&app, "agent@exemple.test", PASSWORD).await.status, 401);
+}
+on_both_backends!(a_disabled_account_or_an_idle_session_stops_at_once);
+
+async fn the_queue_is_ordered_by_due_date_and_filters_exactly(app: TestApp) {
+    let first = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    app.clock.advance(time::Duration::days(3));
+    let second = verified_request(&app, "oliver.smith@example.co.uk", "access").await;
+    app.clock.advance(time::Duration::days(3));
+    let third = verified_request(&app, "someone@example.org", "objection").await;
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+
+    let refs_in = |html: &str| -> Vec<String> {
+        html.split("class=\"reference\">").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
+    };
+    assert_eq!(refs_in(&app.get("/staff").await.text()), [first.as_str(), second.as_str(), third.as_str()]);
+    assert_eq!(refs_in(&app.get("/staff?kind=objection").await.text()), [third.as_str()]);
+    assert_eq!(refs_in(&app.get("/staff?q=Oliver.Smith%40example.co.uk").await.text()), [second.as_str()]);
+    assert_eq!(refs_in(&app.get(&format!("/staff?q={first}")).await.text()), [first.as_str()]);
+    assert_eq!(refs_in(&app.get("/staff?status=awaiting_review").await.text()), [first.as_str(), third.as_str()]);
+    // 10 March + 6 days: the first is due 10 April, 25 days away: on track; none overdue.
+    assert_eq!(refs_in(&app.get("/staff?deadline=overdue").await.text()), Vec::<String>::new());
+    app.clock.advance(time::Duration::days(28));
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(refs_in(&app.get("/staff?deadline=overdue").await.text()), [first.as_str()]);
+    let bad = app.get("/staff?q=not%20a%20thing").await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.text().contains("Search by reference"));
+}
+on_both_backends!(the_queue_is_ordered_by_due_date_and_filters_exactly);
+
+async fn opening_a_request_is_recorded_and_shows_its_timeline(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "access").await;
+    app.run_pending_jobs().await;
+    add_staff(&app, "audit@exemple.test", Role::Auditor).await;
+    login(&app, "audit@exemple.test", PASSWORD).await;
+    let page = app.get(&format!("/staff/requests/{reference}")).await.text();
+    for text in
+        ["jeanne.martin@example.fr", "Request received", "Email address verified", "Export built", "Source searched"]
+    {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+    let views: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_viewed'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(views, 1);
+}
+on_both_backends!(opening_a_request_is_recorded_and_shows_its_timeline);
+
+async fn the_login_form_needs_its_csrf_token(app: TestApp) {
+    add_staff(&app, "dpo@exemple.test", Role::Admin).await;
+    let res = app.post("/staff/login", &[("email", "dpo@exemple.test"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 403);
+}
+on_both_backends!(the_login_form_needs_its_csrf_token);
