@@ -3,9 +3,11 @@
 //!
 //! The two steps are kept apart so each can be tested, and so later policies can reuse them:
 //! [`add_months_clamped`] is the calendar step (Art. 3(1) and 3(2)(c)), [`roll_to_working_day`]
-//! the working-day step (Art. 3(4)).
+//! the working-day step (Art. 3(4)). [`months_then_roll`] chains them, with the days a paused clock
+//! adds in between; [`add_days`] and [`add_working_days`] serve the policies counted in days
+//! (CCPA, LGPD).
 
-use time::{Date, Month};
+use time::{Date, Duration, Month};
 
 use super::calendar::HolidayCalendar;
 
@@ -38,6 +40,31 @@ pub fn roll_to_working_day(date: Date, calendar: &HolidayCalendar) -> Option<Dat
         day = day.next_day()?;
     }
     Some(day)
+}
+
+/// `date` plus `days` calendar days; `None` past the last date `time` supports.
+pub fn add_days(date: Date, days: u32) -> Option<Date> {
+    date.checked_add(Duration::days(i64::from(days)))
+}
+
+/// The `days`-th working day of `calendar` after `date` (`date` itself is not counted: 10
+/// business days after a Friday ends on the second Friday after it when no holiday intervenes).
+/// `None` past the last date `time` supports.
+pub fn add_working_days(date: Date, days: u32, calendar: &HolidayCalendar) -> Option<Date> {
+    let mut day = date;
+    for _ in 0..days {
+        day = roll_to_working_day(day.next_day()?, calendar)?;
+    }
+    Some(day)
+}
+
+/// The end of a period of `months` calendar months from `start` ([`add_months_clamped`]), pushed
+/// by `paused_days` days during which the clock was stopped, then rolled to a working day
+/// ([`roll_to_working_day`]). The pause shifts the calendar end, not the rolled one, so a paused
+/// deadline still ends on the first working day on or after its shifted calendar date.
+pub fn months_then_roll(start: Date, months: u32, paused_days: u32, calendar: &HolidayCalendar) -> Option<Date> {
+    let end = add_months_clamped(start, months)?;
+    roll_to_working_day(add_days(end, paused_days)?, calendar)
 }
 
 #[cfg(test)]
@@ -114,6 +141,32 @@ mod tests {
         // Good Friday 2026 in Alsace-Moselle: weekend, Easter Monday, Tuesday 7 April.
         assert_eq!(roll_to_working_day(date!(2026 - 04 - 03), &alsace), Some(date!(2026 - 04 - 07)));
         assert_eq!(roll_to_working_day(date!(2026 - 04 - 03), &fr()), Some(date!(2026 - 04 - 03)));
+    }
+
+    #[test]
+    fn days_and_working_days() {
+        assert_eq!(add_days(date!(2026 - 01 - 31), 45), Some(date!(2026 - 03 - 17)));
+        assert_eq!(add_days(date!(2026 - 01 - 31), 0), Some(date!(2026 - 01 - 31)));
+        assert_eq!(add_days(Date::MAX, 1), None);
+        // Friday 9 January 2026 + 10 working days in France: Friday 23 January.
+        assert_eq!(add_working_days(date!(2026 - 01 - 09), 10, &fr()), Some(date!(2026 - 01 - 23)));
+        // From a Saturday: the first working day counted is Monday.
+        assert_eq!(add_working_days(date!(2026 - 01 - 31), 1, &fr()), Some(date!(2026 - 02 - 02)));
+        assert_eq!(add_working_days(date!(2026 - 01 - 31), 0, &fr()), Some(date!(2026 - 01 - 31)));
+        // Across Easter Monday 2026.
+        assert_eq!(add_working_days(date!(2026 - 04 - 02), 2, &fr()), Some(date!(2026 - 04 - 07)));
+        assert_eq!(add_working_days(Date::MAX, 1, &fr()), None);
+    }
+
+    #[test]
+    fn months_then_roll_shifts_the_calendar_end_before_rolling() {
+        // 2026-01-31 + 1 month = Saturday 28 February; + 2 paused days = Monday 2 March.
+        assert_eq!(months_then_roll(date!(2026 - 01 - 31), 1, 0, &fr()), Some(date!(2026 - 03 - 02)));
+        assert_eq!(months_then_roll(date!(2026 - 01 - 31), 1, 2, &fr()), Some(date!(2026 - 03 - 02)));
+        // + 3 paused days = Tuesday 3 March, not Monday 2 March + 3 = Thursday 5 March.
+        assert_eq!(months_then_roll(date!(2026 - 01 - 31), 1, 3, &fr()), Some(date!(2026 - 03 - 03)));
+        assert_eq!(months_then_roll(date!(9999 - 12 - 01), 1, 0, &fr()), None);
+        assert_eq!(months_then_roll(date!(9999 - 11 - 01), 1, 365, &fr()), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use time::Date;
 
 use super::calendar::HolidayCalendar;
-use super::counting::{add_months_clamped, roll_to_working_day};
-use super::{Deadline, DeadlineError};
+use super::counting::months_then_roll;
+use super::{Deadline, DeadlineError, Policy};
 
 /// GDPR Art. 12(3): "within one month of receipt of the request".
 pub const EU_GDPR_MONTHS: u32 = 1;
@@ -24,21 +24,33 @@ pub const EU_GDPR_EXTENDED_MONTHS: u32 = 3;
 ///
 /// Errors only when a date falls past the last date `time` supports (year 9999).
 pub fn eu_gdpr(received_on: Date, calendar: &HolidayCalendar) -> Result<Deadline, DeadlineError> {
-    let out_of_range = || DeadlineError::OutOfRange { received_on };
+    eu_gdpr_paused(received_on, calendar, 0)
+}
+
+/// [`eu_gdpr`] counted from `start` with the clock stopped for `paused_days` days: each end date's
+/// calendar step is pushed by the paused days before the working-day roll (see
+/// [`super::clock_policy`] for when a pause counts).
+pub fn eu_gdpr_paused(start: Date, calendar: &HolidayCalendar, paused_days: u32) -> Result<Deadline, DeadlineError> {
     let count = |months| {
-        add_months_clamped(received_on, months)
-            .and_then(|end| roll_to_working_day(end, calendar))
-            .ok_or_else(out_of_range)
+        months_then_roll(start, months, paused_days, calendar).ok_or(DeadlineError::OutOfRange { received_on: start })
     };
     let due = count(EU_GDPR_MONTHS)?;
     let extended_due = count(EU_GDPR_EXTENDED_MONTHS)?;
-    Ok(Deadline { received_on, due, extension_notice_by: due, extended_due })
+    Ok(Deadline {
+        received_on: start,
+        due,
+        extension_notice_by: due,
+        extended_due,
+        policy: Policy::EuGdpr,
+        confirm_receipt_by: None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::deadlines::calendar::Country;
+    use crate::deadlines::counting::add_months_clamped;
     use time::macros::date;
     use time::{Month, Weekday};
 
@@ -104,6 +116,8 @@ mod tests {
                 due: date!(2026 - 03 - 02),
                 extension_notice_by: date!(2026 - 03 - 02),
                 extended_due: date!(2026 - 04 - 30),
+                policy: Policy::EuGdpr,
+                confirm_receipt_by: None,
             }
         );
     }
@@ -158,6 +172,17 @@ mod tests {
         let deadline = eu_gdpr(date!(2026 - 02 - 14), &fr()).unwrap();
         assert_eq!(deadline.due, date!(2026 - 03 - 16)); // Saturday 14 March rolls to Monday
         assert_eq!(deadline.extended_due, date!(2026 - 05 - 15));
+    }
+
+    #[test]
+    fn a_pause_pushes_every_date_by_the_paused_days() {
+        // 2026-08-25: due Friday 25 September; 3 paused days: Monday 28 September.
+        let paused = eu_gdpr_paused(date!(2026 - 08 - 25), &fr(), 3).unwrap();
+        assert_eq!(paused.due, date!(2026 - 09 - 28));
+        assert_eq!(paused.extension_notice_by, paused.due);
+        // 25 November + 3 days = Saturday 28 November: Monday 30 November.
+        assert_eq!(paused.extended_due, date!(2026 - 11 - 30));
+        assert_eq!(eu_gdpr_paused(date!(2026 - 08 - 25), &fr(), 0), eu_gdpr(date!(2026 - 08 - 25), &fr()));
     }
 
     #[test]

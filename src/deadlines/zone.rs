@@ -2,15 +2,24 @@
 //! controller's local date (a request received at 23:30 in Paris is received that day, even though
 //! it is already the next day in UTC).
 //!
-//! Only zones whose rules are fixed by law and stable are supported: `UTC`, and the European zones
-//! that follow the common EU summer-time rule (Directive 2000/84/EC, in force in this form since
-//! 1996): summer time from the last Sunday of March 01:00 UTC to the last Sunday of October
-//! 01:00 UTC. A new family of rules (e.g. the US rule) is a new `DstRule` variant.
+//! Only zones whose rules are fixed by law and stable are supported, each from the first instant
+//! its current rule applies (earlier instants are an error, not a guess):
+//! - `UTC`;
+//! - the European zones that follow the common EU summer-time rule (Directive 2000/84/EC, in force
+//!   in this form since 1996; the UK keeps the same dates under the Summer Time Order 2002): summer
+//!   time from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC;
+//! - the US zones, under 15 U.S.C. 260a as amended by the Energy Policy Act of 2005 (from 2007):
+//!   daylight time from the second Sunday of March 02:00 local standard time to the first Sunday
+//!   of November 02:00 local daylight time;
+//! - `America/Sao_Paulo`, UTC-3 without summer time since it was abolished (Decreto 9.772/2019,
+//!   last transition 2019-02-17).
+//!
+//! A new family of rules is a new `DstRule` variant.
 
 use std::fmt;
 use std::str::FromStr;
 
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
 /// How a zone moves between standard and summer time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +29,28 @@ enum DstRule {
     /// Directive 2000/84/EC: one hour ahead from the last Sunday of March 01:00 UTC to the last
     /// Sunday of October 01:00 UTC.
     Eu,
+    /// 15 U.S.C. 260a (Energy Policy Act of 2005 s. 110): one hour ahead from the second Sunday of
+    /// March 02:00 local standard time to the first Sunday of November 02:00 local daylight time.
+    Us,
 }
+
+/// The first instant a zone's current rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Since {
+    unix_seconds: i64,
+    label: &'static str,
+}
+
+/// Any instant.
+const ALWAYS: Since = Since { unix_seconds: i64::MIN, label: "any date" };
+/// The first common EU transition, 1996-03-31 01:00 UTC (Lisbon moved back from CET to WET/WEST
+/// at that very transition).
+const EU_1996: Since = Since { unix_seconds: 828_234_000, label: "1996-03-31 01:00 UTC" };
+/// 2007-01-01 00:00 UTC: in standard time under both the old and the 2005 US rules, before the
+/// first transition under the new one (11 March 2007).
+const US_2007: Since = Since { unix_seconds: 1_167_609_600, label: "2007-01-01 00:00 UTC" };
+/// 2019-02-17 02:00 UTC: the end of Brazil's last summer time.
+const BR_2019: Since = Since { unix_seconds: 1_550_368_800, label: "2019-02-17 02:00 UTC" };
 
 /// A supported time zone, parsed from its IANA name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,47 +58,55 @@ pub struct Zone {
     name: &'static str,
     standard_offset_hours: i8,
     dst: DstRule,
+    since: Since,
 }
 
-const fn zone(name: &'static str, standard_offset_hours: i8, dst: DstRule) -> Zone {
-    Zone { name, standard_offset_hours, dst }
+const fn zone(name: &'static str, standard_offset_hours: i8, dst: DstRule, since: Since) -> Zone {
+    Zone { name, standard_offset_hours, dst, since }
 }
 
-/// Every supported zone. Each `Eu` zone here applied the common rule from its first transition
-/// in 1996 on (Lisbon moved back from CET to WET/WEST at that very transition).
+/// Every supported zone.
 const ZONES: &[Zone] = &[
-    zone("UTC", 0, DstRule::None),
-    zone("Etc/UTC", 0, DstRule::None),
-    zone("Europe/London", 0, DstRule::Eu),
-    zone("Europe/Dublin", 0, DstRule::Eu),
-    zone("Europe/Lisbon", 0, DstRule::Eu),
-    zone("Europe/Paris", 1, DstRule::Eu),
-    zone("Europe/Berlin", 1, DstRule::Eu),
-    zone("Europe/Brussels", 1, DstRule::Eu),
-    zone("Europe/Madrid", 1, DstRule::Eu),
-    zone("Europe/Rome", 1, DstRule::Eu),
-    zone("Europe/Amsterdam", 1, DstRule::Eu),
-    zone("Europe/Luxembourg", 1, DstRule::Eu),
-    zone("Europe/Vienna", 1, DstRule::Eu),
-    zone("Europe/Copenhagen", 1, DstRule::Eu),
-    zone("Europe/Stockholm", 1, DstRule::Eu),
-    zone("Europe/Helsinki", 2, DstRule::Eu),
-    zone("Europe/Athens", 2, DstRule::Eu),
+    zone("UTC", 0, DstRule::None, ALWAYS),
+    zone("Etc/UTC", 0, DstRule::None, ALWAYS),
+    zone("Europe/London", 0, DstRule::Eu, EU_1996),
+    zone("Europe/Dublin", 0, DstRule::Eu, EU_1996),
+    zone("Europe/Lisbon", 0, DstRule::Eu, EU_1996),
+    zone("Europe/Paris", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Berlin", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Brussels", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Madrid", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Rome", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Amsterdam", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Luxembourg", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Vienna", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Copenhagen", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Stockholm", 1, DstRule::Eu, EU_1996),
+    zone("Europe/Helsinki", 2, DstRule::Eu, EU_1996),
+    zone("Europe/Athens", 2, DstRule::Eu, EU_1996),
+    zone("America/New_York", -5, DstRule::Us, US_2007),
+    zone("America/Chicago", -6, DstRule::Us, US_2007),
+    zone("America/Denver", -7, DstRule::Us, US_2007),
+    zone("America/Los_Angeles", -8, DstRule::Us, US_2007),
+    zone("America/Sao_Paulo", -3, DstRule::None, BR_2019),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeZoneError {
-    #[error("unknown or unsupported time zone {0:?} (supported: UTC and EU zones such as Europe/Paris)")]
+    #[error(
+        "unknown or unsupported time zone {0:?} (supported: UTC, EU zones such as Europe/Paris, \
+         America/New_York, America/Chicago, America/Denver, America/Los_Angeles, America/Sao_Paulo)"
+    )]
     Unknown(String),
-    /// Before 1996-03-31 01:00 UTC the zones' rules differed; Dossier does not guess.
-    #[error("{zone} is only supported from 1996-03-31 01:00 UTC on")]
-    BeforeCommonRule { zone: &'static str },
+    /// Before its current rule the zone's offsets differed; Dossier does not guess.
+    #[error("{zone} is only supported from {since} on")]
+    BeforeCommonRule { zone: &'static str, since: &'static str },
     #[error("the instant is outside the supported range of dates")]
     OutOfRange,
 }
 
 impl Zone {
-    pub const UTC: Zone = zone("UTC", 0, DstRule::None);
+    pub const UTC: Zone = zone("UTC", 0, DstRule::None, ALWAYS);
 
     /// The IANA name.
     pub fn name(self) -> &'static str {
@@ -77,19 +115,26 @@ impl Zone {
 
     /// The zone's offset from UTC at `instant`.
     pub fn offset_at(self, instant: OffsetDateTime) -> Result<UtcOffset, TimeZoneError> {
+        if instant.unix_timestamp() < self.since.unix_seconds {
+            return Err(TimeZoneError::BeforeCommonRule { zone: self.name, since: self.since.label });
+        }
         let standard = self.standard_offset_hours;
+        let summer = |starts: Option<OffsetDateTime>, ends: Option<OffsetDateTime>| {
+            let (starts, ends) = (starts.ok_or(TimeZoneError::OutOfRange)?, ends.ok_or(TimeZoneError::OutOfRange)?);
+            let summer_hours = standard.checked_add(1).ok_or(TimeZoneError::OutOfRange)?;
+            Ok::<_, TimeZoneError>(if starts <= instant && instant < ends { summer_hours } else { standard })
+        };
         let hours = match self.dst {
             DstRule::None => standard,
             DstRule::Eu => {
-                let utc = instant.checked_to_offset(UtcOffset::UTC).ok_or(TimeZoneError::OutOfRange)?;
-                let year = utc.year();
-                let first_rule = eu_transition(1996, Month::March).ok_or(TimeZoneError::OutOfRange)?;
-                if utc < first_rule {
-                    return Err(TimeZoneError::BeforeCommonRule { zone: self.name });
-                }
-                let starts = eu_transition(year, Month::March).ok_or(TimeZoneError::OutOfRange)?;
-                let ends = eu_transition(year, Month::October).ok_or(TimeZoneError::OutOfRange)?;
-                if starts <= utc && utc < ends { standard + 1 } else { standard }
+                let year = instant.checked_to_offset(UtcOffset::UTC).ok_or(TimeZoneError::OutOfRange)?.year();
+                summer(eu_transition(year, Month::March), eu_transition(year, Month::October))?
+            }
+            DstRule::Us => {
+                // The transitions are in local time; the year is the local (standard time) year.
+                let standard_offset = UtcOffset::from_hms(standard, 0, 0).map_err(|_| TimeZoneError::OutOfRange)?;
+                let year = instant.checked_to_offset(standard_offset).ok_or(TimeZoneError::OutOfRange)?.year();
+                summer(us_transition(year, Month::March, standard), us_transition(year, Month::November, standard))?
             }
         };
         UtcOffset::from_hms(hours, 0, 0).map_err(|_| TimeZoneError::OutOfRange)
@@ -126,6 +171,19 @@ impl FromStr for Zone {
 /// `Europe/Paris`): the day a request counts as received.
 pub fn local_date(instant: OffsetDateTime, tz: &str) -> Result<Date, TimeZoneError> {
     tz.parse::<Zone>()?.local_date(instant)
+}
+
+/// A US transition of `year` for a zone `standard` hours from UTC: 02:00 local standard time on
+/// the second Sunday of March, 02:00 local daylight time (01:00 standard) on the first Sunday of
+/// November.
+fn us_transition(year: i32, month: Month, standard: i8) -> Option<OffsetDateTime> {
+    let (nth_sunday, local_standard_hour) = if month == Month::March { (2, 2) } else { (1, 1) };
+    let first = Date::from_calendar_date(year, month, 1).ok()?;
+    let ahead = (7 - first.weekday().number_days_from_sunday()) % 7;
+    let sunday = Date::from_calendar_date(year, month, 1 + ahead + 7 * (nth_sunday - 1)).ok()?;
+    debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
+    let utc_hours = i64::from(local_standard_hour) - i64::from(standard);
+    PrimitiveDateTime::new(sunday, Time::MIDNIGHT).assume_utc().checked_add(Duration::hours(utc_hours))
 }
 
 /// 01:00 UTC on the last Sunday of `month` (March or October) of `year`.
@@ -210,12 +268,43 @@ mod tests {
             ("Europe/Amsterdam", 1, 2),
             ("Europe/Helsinki", 2, 3),
             ("Europe/Athens", 2, 3),
+            ("America/New_York", -5, -4),
+            ("America/Chicago", -6, -5),
+            ("America/Denver", -7, -6),
+            ("America/Los_Angeles", -8, -7),
+            ("America/Sao_Paulo", -3, -3),
         ] {
             let zone: Zone = name.parse().unwrap();
             assert_eq!(zone.name(), name);
             assert_eq!(zone.offset_at(winter).unwrap().whole_hours(), winter_hours, "{name}");
             assert_eq!(zone.offset_at(summer).unwrap().whole_hours(), summer_hours, "{name}");
         }
+    }
+
+    #[test]
+    fn us_transitions_2026_in_los_angeles_and_new_york() {
+        // 2026: daylight time from Sunday 8 March to Sunday 1 November.
+        assert_eq!(us_transition(2026, Month::March, -8), Some(datetime!(2026-03-08 10:00 UTC)));
+        assert_eq!(us_transition(2026, Month::November, -8), Some(datetime!(2026-11-01 09:00 UTC)));
+        assert_eq!(us_transition(2026, Month::March, -5), Some(datetime!(2026-03-08 07:00 UTC)));
+        assert_eq!(us_transition(2007, Month::March, -5), Some(datetime!(2007-03-11 07:00 UTC)));
+        assert_eq!(us_transition(2025, Month::November, -5), Some(datetime!(2025-11-02 06:00 UTC)));
+        let la: Zone = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(la.offset_at(datetime!(2026-03-08 09:59:59 UTC)).unwrap().whole_hours(), -8);
+        assert_eq!(la.offset_at(datetime!(2026-03-08 10:00 UTC)).unwrap().whole_hours(), -7);
+        assert_eq!(la.offset_at(datetime!(2026-11-01 08:59:59 UTC)).unwrap().whole_hours(), -7);
+        assert_eq!(la.offset_at(datetime!(2026-11-01 09:00 UTC)).unwrap().whole_hours(), -8);
+        // 23:59 local on Saturday 7 March (PST, 07:59 UTC on the 8th) and 00:01 on Sunday 8.
+        assert_eq!(la.local_date(datetime!(2026-03-08 07:59 UTC)), Ok(date!(2026 - 03 - 07)));
+        assert_eq!(la.local_date(datetime!(2026-03-08 08:01 UTC)), Ok(date!(2026 - 03 - 08)));
+        // 23:30 local on Sunday 8 March is daylight time: 06:30 UTC on the 9th.
+        assert_eq!(la.local_date(datetime!(2026-03-09 06:30 UTC)), Ok(date!(2026 - 03 - 08)));
+        assert_eq!(la.local_date(datetime!(2026-03-09 07:30 UTC)), Ok(date!(2026 - 03 - 09)));
+        // A request at 23:30 in California is received that day, although it is the next day in UTC.
+        assert_eq!(la.local_date(datetime!(2026-01-16 07:30 UTC)), Ok(date!(2026 - 01 - 15)));
+        let sao_paulo: Zone = "America/Sao_Paulo".parse().unwrap();
+        assert_eq!(sao_paulo.offset_at(datetime!(2026-01-15 12:00 UTC)).unwrap().whole_hours(), -3);
+        assert_eq!(sao_paulo.local_date(datetime!(2026-01-16 02:30 UTC)), Ok(date!(2026 - 01 - 15)));
     }
 
     #[test]
@@ -233,7 +322,7 @@ mod tests {
 
     #[test]
     fn unknown_zones_are_errors() {
-        for unknown in ["", "Paris", "Europe/Paris2", "America/New_York", "CET", "+01:00"] {
+        for unknown in ["", "Paris", "Europe/Paris2", "America/Phoenix", "CET", "+01:00"] {
             assert_eq!(
                 local_date(datetime!(2026-01-15 12:00 UTC), unknown),
                 Err(TimeZoneError::Unknown(unknown.to_owned()))
@@ -246,7 +335,20 @@ mod tests {
     fn before_the_common_rule_and_at_the_edges_are_errors_not_panics() {
         assert_eq!(
             local_date(datetime!(1990-01-15 12:00 UTC), "Europe/Paris"),
-            Err(TimeZoneError::BeforeCommonRule { zone: "Europe/Paris" })
+            Err(TimeZoneError::BeforeCommonRule { zone: "Europe/Paris", since: "1996-03-31 01:00 UTC" })
+        );
+        // The first instant of the common rule is supported, the one before is not.
+        assert_eq!(eu_transition(1996, Month::March).map(|t| t.unix_timestamp()), Some(EU_1996.unix_seconds));
+        let paris: Zone = "Europe/Paris".parse().unwrap();
+        assert!(paris.offset_at(datetime!(1996-03-31 01:00 UTC)).is_ok());
+        assert!(paris.offset_at(datetime!(1996-03-31 00:59:59 UTC)).is_err());
+        assert_eq!(
+            local_date(datetime!(2006-07-01 12:00 UTC), "America/Los_Angeles"),
+            Err(TimeZoneError::BeforeCommonRule { zone: "America/Los_Angeles", since: "2007-01-01 00:00 UTC" })
+        );
+        assert_eq!(
+            local_date(datetime!(2018-12-01 12:00 UTC), "America/Sao_Paulo"),
+            Err(TimeZoneError::BeforeCommonRule { zone: "America/Sao_Paulo", since: "2019-02-17 02:00 UTC" })
         );
         assert_eq!(local_date(datetime!(1990-01-15 12:00 UTC), "UTC"), Ok(date!(1990 - 01 - 15)));
         assert_eq!(local_date(datetime!(9999-12-31 23:30 UTC), "Europe/Paris"), Err(TimeZoneError::OutOfRange));

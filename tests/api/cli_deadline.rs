@@ -1,0 +1,130 @@
+//! `dossier deadline`, run as the real binary.
+
+use std::process::{Command, Output};
+
+fn dossier_deadline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .arg("deadline")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the dossier binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 output")
+}
+
+#[test]
+fn the_legal_md_example_prints_each_date_on_its_line() {
+    let output =
+        dossier_deadline(&["--policy", "eu-gdpr", "--country", "FR", "--received", "2026-01-31T10:00:00+01:00"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "received: 2026-01-31\ndue: 2026-03-02\nextension_notice_by: 2026-03-02\nextended_due: 2026-04-30\n"
+    );
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn the_received_instant_is_a_local_date_in_the_time_zone() {
+    // 23:30 in Paris on 31 January is 22:30 UTC: received on the 31st by default (Europe/Paris)...
+    let paris = dossier_deadline(&["--policy", "eu-gdpr", "--country", "FR", "--received", "2026-01-31T22:30:00Z"]);
+    assert!(stdout(&paris).starts_with("received: 2026-01-31\n"), "{}", stdout(&paris));
+    // ...and at 00:30 on 1 February in Paris, the next day, although still the 31st in UTC.
+    let next_day = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-01-31T23:30:00Z"]);
+    assert!(stdout(&next_day).starts_with("received: 2026-02-01\n"), "{}", stdout(&next_day));
+    let utc = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-01-31T23:30:00Z", "--timezone", "UTC"]);
+    assert!(stdout(&utc).starts_with("received: 2026-01-31\n"), "{}", stdout(&utc));
+}
+
+#[test]
+fn json_output_parses() {
+    let output = dossier_deadline(&[
+        "--policy",
+        "eu-gdpr",
+        "--country",
+        "FR",
+        "--received",
+        "2026-01-31T10:00:00+01:00",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!(json["policy"], "eu-gdpr");
+    assert_eq!(json["country"], "FR");
+    assert_eq!(json["timezone"], "Europe/Paris");
+    assert_eq!(json["received"], "2026-01-31");
+    assert_eq!(json["due"], "2026-03-02");
+    assert_eq!(json["extension_notice_by"], "2026-03-02");
+    assert_eq!(json["extended_due"], "2026-04-30");
+    assert_eq!(json["confirm_receipt_by"], serde_json::Value::Null);
+}
+
+#[test]
+fn ccpa_adds_the_receipt_confirmation_date() {
+    let output = dossier_deadline(&["--policy", "ccpa", "--received", "2026-01-31T10:00:00-08:00"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "received: 2026-01-31\ndue: 2026-03-17\nextension_notice_by: 2026-03-17\nextended_due: 2026-05-01\n\
+         confirm_receipt_by: 2026-02-13\n"
+    );
+    let json = dossier_deadline(&["--policy", "ccpa", "--received", "2026-01-31", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON on stdout");
+    assert_eq!(json["confirm_receipt_by"], "2026-02-13");
+    assert_eq!(json["timezone"], "America/Los_Angeles");
+}
+
+#[test]
+fn uk_gdpr_rolls_past_christmas_and_boxing_day() {
+    let output = dossier_deadline(&["--policy", "uk-gdpr", "--country", "UK", "--received", "2024-11-25"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("\ndue: 2024-12-27\n"), "{}", stdout(&output));
+}
+
+#[test]
+fn lgpd_has_no_extension() {
+    let output = dossier_deadline(&["--policy", "lgpd", "--received", "2026-04-06", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!(json["due"], "2026-04-22"); // 21 April, Tiradentes, rolls to the 22nd
+    assert_eq!(json["extended_due"], serde_json::Value::Null);
+}
+
+#[test]
+fn extra_closures_roll_the_due_date() {
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-01-31", "--closed", "2026-03-02"]);
+    assert!(stdout(&output).contains("\ndue: 2026-03-03\n"), "{}", stdout(&output));
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_one_line_message() {
+    for (args, expected) in [
+        (vec!["--policy", "gdpr", "--received", "2026-01-31"], "unknown deadline policy \"gdpr\""),
+        (vec!["--policy", "eu-gdpr", "--country", "XX", "--received", "2026-01-31"], "unknown country code \"XX\""),
+        (
+            vec!["--policy", "eu-gdpr", "--timezone", "Europe/Atlantis", "--received", "2026-01-31"],
+            "unsupported time zone \"Europe/Atlantis\"",
+        ),
+        (vec!["--policy", "eu-gdpr", "--received", "31/01/2026"], "malformed --received \"31/01/2026\""),
+        (vec!["--policy", "eu-gdpr", "--received", "2026-02-30T10:00:00+01:00"], "malformed --received"),
+        (vec!["--policy", "eu-gdpr", "--received", "2026-01-31", "--closed", "soon"], "malformed --closed"),
+    ] {
+        let output = dossier_deadline(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&output), "", "{args:?}");
+        let message = stderr(&output);
+        assert!(message.starts_with("error: ") && message.contains(expected), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+    }
+    // Missing arguments are clap's usage errors: also status 2.
+    let output = dossier_deadline(&["--received", "2026-01-31"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--policy"));
+}
