@@ -1,49 +1,308 @@
 //! `dossier connectors …`: for connector authors.
+//!
+//! `dossier connectors check [--email E]` is a dry run: it validates each source's configuration,
+//! connects, checks every configured table, file and column, and with `--email` shows what an
+//! access request for that person would return (counts per collection and one sample record
+//! each, values truncated). It only reads, and says so.
 
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use clap::Subcommand;
+use serde_json::Value;
 
 use super::Common;
 use crate::config::Settings;
+use crate::connectors::{Art15, Connector, Record, RecordSink, SourceConfig, Subject, sql};
+use crate::domain::EmailAddress;
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorsCommand {
-    /// Connect to every source and check the configuration against it. Changes nothing.
+    /// Validate the configuration and connect to every source; with --email, show what an access
+    /// request would return for that person. Changes nothing.
     Check {
         #[command(flatten)]
         common: Common,
+        /// Show what an access request for this address would return: counts per collection and
+        /// one sample record each (values truncated).
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
     },
 }
 
+/// Longest value shown in a sample record, in characters.
+pub const SAMPLE_VALUE_CHARS: usize = 40;
+/// Most fields shown per sample record.
+pub const SAMPLE_FIELDS: usize = 12;
+
 pub async fn run(command: ConnectorsCommand, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
-        ConnectorsCommand::Check { .. } => {
-            let connectors = crate::connectors::build(&settings.sources)?;
-            let mut failed = false;
-            for c in &connectors {
-                match c.check().await {
-                    Ok(report) => {
-                        println!("ok    {}", c.info().name);
-                        for note in report.notes {
-                            println!("      {note}");
-                        }
-                    }
-                    Err(e) => {
-                        failed = true;
-                        println!("FAIL  {}: {e}", c.info().name);
-                    }
-                }
-            }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        ConnectorsCommand::Check { email, .. } => {
+            let subject = match email {
+                Some(raw) => match EmailAddress::parse(&raw) {
+                    Ok(email) => Some(Subject { email }),
+                    Err(e) => anyhow::bail!("--email {raw:?}: {e}"),
+                },
+                None => None,
+            };
+            Ok(check(&settings.sources, subject.as_ref()).await)
         }
+    }
+}
+
+/// Checks every source in turn, printing as it goes; `FAILURE` if any source failed.
+pub async fn check(sources: &[SourceConfig], subject: Option<&Subject>) -> ExitCode {
+    let plural = if sources.len() == 1 { "" } else { "s" };
+    match subject {
+        Some(s) => println!(
+            "Checking {} source{plural}, and what an access request for {} would return.",
+            sources.len(),
+            s.email.as_str()
+        ),
+        None => println!("Checking {} source{plural}.", sources.len()),
+    }
+    let mut failed = 0usize;
+    for source in sources {
+        println!();
+        if !check_source(source, subject).await {
+            failed += 1;
+        }
+    }
+    println!();
+    match failed {
+        0 => println!("All {} source{plural} answered.", sources.len()),
+        n => println!("{n} of {} source{plural} failed.", sources.len()),
+    }
+    println!("Nothing was changed: this check only reads from the sources.");
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn kind(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Sql(_) => "sql",
+        SourceConfig::Csv(_) => "csv",
+    }
+}
+
+/// One source: `true` when it answered everything asked.
+async fn check_source(source: &SourceConfig, subject: Option<&Subject>) -> bool {
+    let title = format!("{} ({})", source.name(), kind(source));
+    let connector = match crate::connectors::build(std::slice::from_ref(source)) {
+        Ok(mut built) if built.len() == 1 => built.remove(0),
+        Ok(_) => {
+            println!("FAIL  {title}: the configuration did not give one connector");
+            return false;
+        }
+        Err(e) => {
+            println!("FAIL  {title}: the configuration is not valid: {e:#}");
+            return false;
+        }
+    };
+    let report = match connector.check().await {
+        Ok(report) => report,
+        Err(e) => {
+            println!("FAIL  {title}: {e}");
+            return false;
+        }
+    };
+    println!("ok    {title}");
+    for note in &report.notes {
+        println!("      {note}");
+    }
+    for warning in metadata_warnings(connector.as_ref()) {
+        println!("      warning: {warning}");
+    }
+    if let SourceConfig::Sql(config) = source {
+        for warning in index_warnings(config).await {
+            println!("      warning: {warning}");
+        }
+    }
+    let Some(subject) = subject else { return true };
+    let mut preview = Preview::default();
+    if let Err(e) = connector.collect(subject, &mut preview).await {
+        println!("FAIL  {title}: collecting for {}: {e}", subject.email.as_str());
+        return false;
+    }
+    println!("      access for {}:", subject.email.as_str());
+    let info = connector.info();
+    // Every declared collection, in order, with what was found (none for most of them, usually).
+    let mut shown: Vec<&str> = Vec::new();
+    for c in &info.collections {
+        shown.push(&c.name);
+        match preview.collections.iter().find(|p| p.name == c.name) {
+            Some(p) => print_collection(p),
+            None => println!("        {}: 0 records", c.name),
+        }
+    }
+    for p in preview.collections.iter().filter(|p| !shown.contains(&p.name.as_str())) {
+        print_collection(p);
+    }
+    true
+}
+
+fn print_collection(p: &Collected) {
+    println!("        {}: {} record{}", p.name, p.count, if p.count == 1 { "" } else { "s" });
+    if let Some(sample) = &p.sample {
+        println!("          sample:");
+        for (field, value) in sample.iter().take(SAMPLE_FIELDS) {
+            println!("            {field}: {}", truncated(value));
+        }
+        if sample.len() > SAMPLE_FIELDS {
+            println!("            … {} more fields", sample.len() - SAMPLE_FIELDS);
+        }
+    }
+}
+
+/// A value on one line, at most [`SAMPLE_VALUE_CHARS`] characters of it (`…` marks a cut).
+fn truncated(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) if s.chars().count() > SAMPLE_VALUE_CHARS => {
+            let cut: String = s.chars().take(SAMPLE_VALUE_CHARS).collect();
+            return format!("{}…", Value::String(cut));
+        }
+        other => other.to_string(),
+    };
+    if text.chars().count() > SAMPLE_VALUE_CHARS + 2 {
+        let cut: String = text.chars().take(SAMPLE_VALUE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// What the person would be told about each collection (GDPR Art. 15(1)): what is missing.
+fn metadata_warnings(connector: &dyn Connector) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &connector.info().collections {
+        let a = &c.art15;
+        if *a == Art15::default() {
+            out.push(format!(
+                "collection {} has no Art. 15 information (purposes, legal basis, categories, retention): \
+                 the person's export and /privacy will say nothing about it",
+                c.name
+            ));
+            continue;
+        }
+        let missing: Vec<&str> = [
+            ("purposes", a.purposes.is_empty()),
+            ("legal_basis", a.legal_basis.is_none()),
+            ("categories", a.categories.is_empty()),
+            ("retention", a.retention.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(key, missing)| missing.then_some(key))
+        .collect();
+        if !missing.is_empty() {
+            out.push(format!("collection {}: its Art. 15 information lacks {}", c.name, missing.join(", ")));
+        }
+    }
+    out
+}
+
+/// SQLite only, for now: asks the database's own planner (`EXPLAIN QUERY PLAN`) whether the query
+/// the connector runs for each email column can use an index. Other databases are not checked
+/// here; problems reaching the database are already reported by `check`.
+async fn index_warnings(config: &sql::SqlSourceConfig) -> Vec<String> {
+    use sqlx::Connection;
+
+    let url = match (&config.url, &config.url_env) {
+        (Some(url), _) => url.clone(),
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(url) => url,
+            Err(_) => return Vec::new(),
+        },
+        (None, None) => return Vec::new(),
+    };
+    if !matches!(sql::Dialect::from_url(url.trim()), Ok(sql::Dialect::Sqlite)) {
+        return Vec::new();
+    }
+    let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(url.trim()) else { return Vec::new() };
+    let Ok(mut conn) = sqlx::SqliteConnection::connect_with(&options.create_if_missing(false).read_only(true)).await
+    else {
+        return Vec::new();
+    };
+    let quote = |ident: &str| ident.split('.').map(|p| format!("`{}`", p.replace('`', "``"))).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for c in &config.collections {
+        for column in &c.email_columns {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT 1 FROM {} WHERE LOWER(TRIM({})) = ?",
+                quote(&c.table).join("."),
+                quote(column).join(".")
+            );
+            let plan: Result<Vec<(i64, i64, i64, String)>, _> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind("").fetch_all(&mut conn).await;
+            if let Ok(rows) = plan
+                && rows.iter().any(|(_, _, _, detail)| detail.starts_with("SCAN"))
+            {
+                out.push(format!(
+                    "collection {}: no index serves the email column {column} of table {}, so every request \
+                     reads the whole table; add one: CREATE INDEX {}_{column}_lower ON {} (LOWER(TRIM({column})))",
+                    c.name,
+                    c.table,
+                    c.table.replace('.', "_"),
+                    c.table
+                ));
+            }
+        }
+    }
+    let _ = conn.close().await;
+    out
+}
+
+/// What one collection returned: how many records, and the first.
+#[derive(Debug)]
+struct Collected {
+    name: String,
+    count: u64,
+    sample: Option<Record>,
+}
+
+/// A sink that counts and keeps one sample per collection; everything else is dropped at once.
+#[derive(Debug, Default)]
+struct Preview {
+    collections: Vec<Collected>,
+}
+
+impl RecordSink for Preview {
+    fn begin_collection(&mut self, collection: &str, _fields: &[String]) -> anyhow::Result<()> {
+        self.collections.push(Collected { name: collection.to_string(), count: 0, sample: None });
+        Ok(())
+    }
+
+    fn record(&mut self, record: Record) -> anyhow::Result<()> {
+        let Some(current) = self.collections.last_mut() else {
+            anyhow::bail!("a record arrived before its collection");
+        };
+        current.count += 1;
+        if current.sample.is_none() {
+            current.sample = Some(record);
+        }
+        Ok(())
     }
 }
 
 impl ConnectorsCommand {
     pub fn common(&self) -> &Common {
         match self {
-            ConnectorsCommand::Check { common } => common,
+            ConnectorsCommand::Check { common, .. } => common,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_values_are_cut_on_one_line() {
+        assert_eq!(truncated(&Value::from("Jeanne")), "\"Jeanne\"");
+        assert_eq!(truncated(&Value::from(42)), "42");
+        assert_eq!(truncated(&Value::Null), "null");
+        assert_eq!(truncated(&Value::from("a\nb")), "\"a\\nb\"");
+        let long = "é".repeat(50);
+        assert_eq!(truncated(&Value::from(long)), format!("\"{}\"…", "é".repeat(SAMPLE_VALUE_CHARS)));
+        let json = serde_json::json!({ "items": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] });
+        assert!(truncated(&json).ends_with('…'));
     }
 }

@@ -5,6 +5,7 @@
 //! [`RecordSink`] so that nothing is held whole in memory. Later capabilities (erasure plans,
 //! rectification, objection) extend the trait; the rest of Dossier only ever sees `dyn Connector`.
 
+pub mod csv;
 pub mod metadata;
 pub mod sql;
 
@@ -89,12 +90,14 @@ pub trait Connector: Send + Sync {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SourceConfig {
     Sql(sql::SqlSourceConfig),
+    Csv(csv::CsvSourceConfig),
 }
 
 impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Sql(c) => &c.name,
+            SourceConfig::Csv(c) => &c.name,
         }
     }
 }
@@ -106,6 +109,7 @@ pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>
         .iter()
         .map(|s| match s {
             SourceConfig::Sql(c) => Ok(Arc::new(sql::SqlConnector::new(c.clone())?) as Arc<dyn Connector>),
+            SourceConfig::Csv(c) => Ok(Arc::new(csv::CsvConnector::new(c.clone())?) as Arc<dyn Connector>),
         })
         .collect()
 }

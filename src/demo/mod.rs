@@ -1,14 +1,17 @@
-//! The demo: `dossier serve` without a configuration file runs against two small SQLite databases
-//! of a fictional office-supplies shop, so a newcomer can follow a request end to end.
+//! The demo: `dossier serve` without a configuration file runs against the sources of a fictional
+//! office-supplies shop, one of each connector kind, so a newcomer can follow a request end to end.
 //!
 //! - [`create_demo_crm`] writes `crm.db` (companies, contacts, orders, order lines, interactions)
-//!   and `newsletter.db` (subscribers, campaign opens and clicks) into a folder, once.
+//!   and `newsletter.db` (subscribers, campaign opens and clicks), two SQLite databases, and
+//!   `fidelite/`, the CSV export of an old loyalty programme (`;`, Windows-1252, a note over two
+//!   lines, one broken row), into a folder, once.
 //! - [`demo_sources`] returns their `[[sources]]` configuration, parsed from `sources.toml` by the
 //!   same deserializer as an operator's own file: the demo is configured like a real CRM.
 //! - [`DEMO_PEOPLE`] lists the addresses worth trying.
 //!
 //! All people are fictional; addresses use the reserved `example.*` domains.
 
+mod loyalty;
 mod seed;
 
 use std::path::Path;
@@ -19,6 +22,7 @@ use sqlx::{Connection, Executor};
 
 use crate::connectors::SourceConfig;
 
+pub use loyalty::{LOYALTY_DIR, MEMBERS_FILE, POINTS_FILE};
 pub use seed::SplitMix64;
 
 /// The people the demo is built around: (email, what the demo shows with it).
@@ -27,8 +31,10 @@ pub const DEMO_PEOPLE: &[(&str, &str)] = &[
         "jeanne.martin@example.fr",
         "Jeanne Martin, manager of a Paris bookshop: two contact records (one found through the \
          secondary email column), her company, 4 orders with 7 lines, 4 interactions (one note \
-         holds <script> text, which pages must escape) and a newsletter subscription stored as \
-         `JEANNE.MARTIN@example.fr  ` (other case, trailing spaces) with 5 opens and clicks",
+         holds <script> text, which pages must escape), a newsletter subscription stored as \
+         `JEANNE.MARTIN@example.fr  ` (other case, trailing spaces) with 5 opens and clicks, and \
+         in the old loyalty-programme CSV export two member rows (the second with her address in \
+         capitals and a note over two lines) with 5 points movements",
     ),
     (
         "jeanne.martin@example.com",
@@ -50,20 +56,31 @@ pub const CRM_FILE: &str = "crm.db";
 pub const NEWSLETTER_FILE: &str = "newsletter.db";
 
 const SOURCES_TEMPLATE: &str = include_str!("sources.toml");
+/// The demo folder inside an `sqlite://` URL.
 const DIR_PLACEHOLDER: &str = "{{DEMO_DIR}}";
+/// The demo folder as a plain path (the CSV source's `dir`).
+const PATH_PLACEHOLDER: &str = "{{DEMO_PATH}}";
 
-/// Creates the demo databases in `dir` (created if needed) unless they are already there.
+/// Creates the demo databases and the CSV export in `dir` (created if needed) unless they are
+/// already there.
 ///
-/// Async because it writes through sqlx. Each file is written under a temporary name and renamed
-/// into place once complete, so an interrupted start never leaves a half-filled demo behind; an
-/// existing file is left untouched. The content is the same on every run (fixed seed).
+/// Async because it writes through sqlx. Each file (and the CSV folder) is written under a
+/// temporary name and renamed into place once complete, so an interrupted start never leaves a
+/// half-filled demo behind; an existing one is left untouched. The content is the same on every
+/// run (fixed seed).
 pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     let crm = dir.join(CRM_FILE);
     let newsletter = dir.join(NEWSLETTER_FILE);
-    if crm.exists() && newsletter.exists() {
-        return Ok(());
+    if !(crm.exists() && newsletter.exists()) {
+        create_databases(dir).await?;
     }
+    loyalty::write(dir).await
+}
+
+async fn create_databases(dir: &Path) -> anyhow::Result<()> {
+    let crm = dir.join(CRM_FILE);
+    let newsletter = dir.join(NEWSLETTER_FILE);
     let pid = std::process::id();
     let crm_tmp = dir.join(format!("{CRM_FILE}.{pid}.tmp"));
     let newsletter_tmp = dir.join(format!("{NEWSLETTER_FILE}.{pid}.tmp"));
@@ -130,8 +147,9 @@ pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
     let dir = dir.to_str().with_context(|| format!("the demo folder {} is not valid UTF-8", dir.display()))?;
     let dir = dir.trim_end_matches('/');
     // The folder goes into an `sqlite://` URL (percent-decoded by the driver) inside a TOML basic
-    // string: encode what either would misread.
+    // string: encode what either would misread. As a plain path, only TOML needs escaping.
     let mut escaped = String::with_capacity(dir.len());
+    let mut path = String::with_capacity(dir.len());
     for c in dir.chars() {
         match c {
             '%' => escaped.push_str("%25"),
@@ -144,8 +162,13 @@ pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
             }
             c => escaped.push(c),
         }
+        match c {
+            '\\' => path.push_str("\\\\"),
+            '"' => path.push_str("\\\""),
+            c => path.push(c),
+        }
     }
-    let text = SOURCES_TEMPLATE.replace(DIR_PLACEHOLDER, &escaped);
+    let text = SOURCES_TEMPLATE.replace(DIR_PLACEHOLDER, &escaped).replace(PATH_PLACEHOLDER, &path);
     let parsed: Sources = toml::from_str(&text).context("the demo sources template is not valid")?;
     Ok(parsed.sources)
 }
@@ -225,6 +248,8 @@ mod tests {
                 ("crm/interactions", 4),
                 ("crm/order_lines", 7),
                 ("crm/orders", 4),
+                ("loyalty/members", 2),
+                ("loyalty/points", 5),
                 ("newsletter/campaign_events", 5),
                 ("newsletter/subscribers", 1),
             ]
@@ -242,6 +267,19 @@ mod tests {
         let mut flags: Vec<bool> = found["crm/contacts"].iter().map(|c| c["no_marketing"].as_bool().unwrap()).collect();
         flags.sort_unstable();
         assert_eq!(flags, [false, true], "BOOLEAN columns read as booleans");
+        // The CSV export: decoded from Windows-1252, renamed columns, the note over two lines.
+        let members = &found["loyalty/members"];
+        assert_eq!(members[0]["first_name"], Value::from("Jeanne"));
+        assert_eq!(members[1]["email"], Value::from("JEANNE.Martin@Example.FR"));
+        assert_eq!(members[0]["note"], Value::Null);
+        assert_eq!(
+            members[1]["note"],
+            Value::from(
+                "Carte 70001 perdue le 05/09/2019 ; nouvelle carte émise.\nPoints transférés (voir mouvements)."
+            )
+        );
+        let points: Vec<&str> = found["loyalty/points"].iter().map(|p| p["points"].as_str().unwrap()).collect();
+        assert_eq!(points, ["45", "130", "-175", "175", "-100"]);
     }
 
     #[tokio::test]
@@ -281,11 +319,19 @@ mod tests {
         assert_eq!(crm, std::fs::read(b.0.join(CRM_FILE)).unwrap(), "same seed, same bytes");
         let newsletter = std::fs::read(a.0.join(NEWSLETTER_FILE)).unwrap();
         assert_eq!(newsletter, std::fs::read(b.0.join(NEWSLETTER_FILE)).unwrap());
+        let members = std::fs::read(a.0.join(LOYALTY_DIR).join(MEMBERS_FILE)).unwrap();
+        assert_eq!(members, std::fs::read(b.0.join(LOYALTY_DIR).join(MEMBERS_FILE)).unwrap());
+        assert!(members.windows(4).any(|w| w == b"No\xebl"), "written in Windows-1252");
         // A second call leaves the files alone.
         create_demo_crm(&a.0).await.unwrap();
         assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
         let leftovers: Vec<_> = std::fs::read_dir(&a.0).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+        assert_eq!(leftovers.len(), 3, "{leftovers:?}");
+        // A demo folder from before the CSV source gets it added.
+        std::fs::remove_dir_all(a.0.join(LOYALTY_DIR)).unwrap();
+        create_demo_crm(&a.0).await.unwrap();
+        assert_eq!(members, std::fs::read(a.0.join(LOYALTY_DIR).join(MEMBERS_FILE)).unwrap());
+        assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
 
         let mut notes = Vec::new();
         for c in build(&demo_sources(&a.0).unwrap()).unwrap() {
@@ -297,15 +343,24 @@ mod tests {
             }
         }
         assert!(notes.contains(&"326 rows in table contacts (collection contacts)".to_string()), "{notes:?}");
-        assert_eq!(notes.len(), 7);
+        assert_eq!(
+            notes[7..],
+            [
+                "10 rows in adherents.csv (collection members), 1 broken row skipped",
+                "warning: adherents.csv line 11: 6 fields where the header has 8; the row is skipped",
+                "12 rows in mouvements_points.csv (collection points)",
+            ]
+        );
     }
 
     #[test]
     fn the_template_parses_for_awkward_folders() {
         let sources = demo_sources(Path::new("/tmp/a \"quoted\" dir?#%/demo")).unwrap();
-        let crate::connectors::SourceConfig::Sql(crm) = &sources[0];
+        let crate::connectors::SourceConfig::Sql(crm) = &sources[0] else { panic!("the CRM is an SQL source") };
         assert_eq!(crm.url.as_deref(), Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=ro"));
-        assert_eq!(sources.len(), 2);
+        let crate::connectors::SourceConfig::Csv(loyalty) = &sources[2] else { panic!("the loyalty export is CSV") };
+        assert_eq!(loyalty.dir, Path::new("/tmp/a \"quoted\" dir?#%/demo/fidelite"));
+        assert_eq!(sources.len(), 3);
         let newsletter = build(&sources).unwrap().remove(1);
         let recipients = &newsletter.info().collections[0].art15.recipients;
         assert!(

@@ -1,5 +1,6 @@
 //! Pure domain types and rules. Nothing here does I/O or knows about actix or sqlx.
 
+mod denial;
 mod email;
 mod kind;
 mod locale;
@@ -7,6 +8,7 @@ mod reference;
 mod role;
 mod status;
 
+pub use denial::DenialGround;
 pub use email::{EmailAddress, EmailError, redact_emails};
 pub use kind::{RequestKind, UnknownKind};
 pub use locale::Locale;

@@ -184,3 +184,71 @@ pub async fn export_ready(
     };
     queue(app, conn, to, "export_ready", content, now).await
 }
+
+/// GDPR Art. 12(3): the person is told of an extension, with its reasons, within the first month.
+pub async fn extended(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    reference: &Reference,
+    new_due: Date,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let content = Content {
+        subject: tr.fmt("mail.extended.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.extended.intro", &[("reference", reference.as_str()), ("due", &format_date(tr, new_due))]),
+            tr.fmt("mail.extended.reason", &[("reason", reason)]),
+            tr.get("mail.extended.law").to_owned(),
+        ],
+        action: Some((tr.get("mail.confirmed.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, to, "extended", content, now).await
+}
+
+/// GDPR Art. 12(4): a refusal says why, and that the person may complain to the supervisory
+/// authority and seek a judicial remedy.
+pub async fn denied(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    reference: &Reference,
+    ground: crate::domain::DenialGround,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::domain::DenialGround as G;
+    let tr = Tr::new(to.locale);
+    let ground = tr.get(match ground {
+        G::ManifestlyUnfounded => "mail.denied.ground.manifestly_unfounded",
+        G::Excessive => "mail.denied.ground.excessive",
+        G::IdentityNotConfirmed => "mail.denied.ground.identity_not_confirmed",
+        G::LegalObligation => "mail.denied.ground.legal_obligation",
+        G::LegalClaims => "mail.denied.ground.legal_claims",
+        G::RightsOfOthers => "mail.denied.ground.rights_of_others",
+    });
+    let authority = &app.settings.controller.authority;
+    let content = Content {
+        subject: tr.fmt("mail.denied.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.denied.intro", &[("reference", reference.as_str())]),
+            tr.fmt("mail.denied.ground_line", &[("ground", ground)]),
+            tr.fmt("mail.denied.reason", &[("reason", reason)]),
+            tr.fmt(
+                "mail.denied.complaint",
+                &[
+                    ("authority", authority.name.get(to.locale)),
+                    ("address", &authority.address),
+                    ("url", &authority.url),
+                ],
+            ),
+            tr.get("mail.denied.remedy").to_owned(),
+        ],
+        action: None,
+        code: None,
+    };
+    queue(app, conn, to, "denied", content, now).await
+}

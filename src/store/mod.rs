@@ -8,6 +8,7 @@ pub mod audit;
 pub mod emails;
 pub mod exports;
 pub mod jobs;
+pub mod notes;
 pub mod rate_limits;
 pub mod requests;
 pub mod sessions;

@@ -27,6 +27,15 @@ pub struct RequestRow {
     pub extension_notice_by: Date,
     pub verified_at: Option<i64>,
     pub completed_at: Option<i64>,
+    /// The staff member working the request.
+    pub assignee_id: Option<String>,
+    /// Set once the deadline was extended: the due date before, why, and when the person was told.
+    pub original_due_on: Option<Date>,
+    pub extension_reason: Option<String>,
+    pub extended_at: Option<i64>,
+    /// Set when refused: the legal ground's code and the explanation sent to the person.
+    pub denial_ground: Option<String>,
+    pub denial_reason: Option<String>,
 }
 
 pub struct NewRequest<'a> {
@@ -44,7 +53,8 @@ pub struct NewRequest<'a> {
 }
 
 const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
-     received_at, received_on, due_on, extension_notice_by, verified_at, completed_at";
+     received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
+     original_due_on, extension_reason, extended_at, denial_ground, denial_reason";
 
 pub fn date_to_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -76,6 +86,12 @@ fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
         extension_notice_by: text_to_date(&row.try_get::<String, _>("extension_notice_by")?)?,
         verified_at: row.try_get("verified_at")?,
         completed_at: row.try_get("completed_at")?,
+        assignee_id: row.try_get("assignee_id")?,
+        original_due_on: row.try_get::<Option<String>, _>("original_due_on")?.map(|d| text_to_date(&d)).transpose()?,
+        extension_reason: row.try_get("extension_reason")?,
+        extended_at: row.try_get("extended_at")?,
+        denial_ground: row.try_get("denial_ground")?,
+        denial_reason: row.try_get("denial_reason")?,
     })
 }
 
@@ -325,4 +341,43 @@ pub async fn counts_by_status(conn: &mut Conn) -> anyhow::Result<Vec<(RequestSta
     }
     counts.sort_by_key(|(s, _)| RequestStatus::ALL.iter().position(|x| x == s));
     Ok(counts)
+}
+
+pub async fn assign(conn: &mut Conn, id: &str, staff_id: Option<&str>, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(staff_id)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("assigning a request")?;
+    Ok(())
+}
+
+/// Moves the due date to `new_due`, keeping the original, the reason and when it was notified.
+pub async fn extend(conn: &mut Conn, id: &str, new_due: Date, reason: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET original_due_on = due_on, due_on = $1, extension_reason = $2, extended_at = $3, \
+         updated_at = $3 WHERE id = $4 AND extended_at IS NULL",
+    )
+    .bind(date_to_text(new_due))
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("extending a request")?;
+    Ok(())
+}
+
+pub async fn set_denial(conn: &mut Conn, id: &str, ground: &str, reason: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET denial_ground = $1, denial_reason = $2, updated_at = $3 WHERE id = $4")
+        .bind(ground)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("recording a denial")?;
+    Ok(())
 }

@@ -180,3 +180,14 @@ pub async fn clear_failures(conn: &mut Conn, email_hash: &str) -> anyhow::Result
         .context("clearing login failures")?;
     Ok(())
 }
+
+/// Enabled staff who may work requests (admins and agents), by name: the assignment choices.
+pub async fn workers(conn: &mut Conn) -> anyhow::Result<Vec<StaffRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM staff WHERE disabled = 0 AND role IN ('admin', 'agent') ORDER BY display_name, id"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing staff")?;
+    rows.iter().map(from_row).collect()
+}

@@ -60,21 +60,21 @@ async fn a_late_worker_cannot_finish_a_job_taken_over(app: TestApp) {
 }
 on_both_backends!(a_late_worker_cannot_finish_a_job_taken_over);
 
-/// Two workers finish the request's two sources at the same time: the last one to finish still
-/// sees the other done and queues the export.
+/// Three workers finish the request's three sources at the same time: the last one to finish
+/// still sees the others done and queues the export.
 async fn sources_finishing_together_still_produce_the_export(app: TestApp) {
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     let status = app.verify_by_link(&mail).await.location();
-    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'collect' AND status = 'queued'").await, 2);
-    // Hold the confirmation email back a minute, so the two workers take the two collections.
+    assert_eq!(scalar_i64(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'collect' AND status = 'queued'").await, 3);
+    // Hold the confirmation email back a minute, so the workers take the three collections.
     sqlx::query("UPDATE jobs SET run_at = run_at + 60000 WHERE kind = 'send_email' AND status = 'queued'")
         .execute(app.app.store.pool())
         .await
         .unwrap();
 
-    // On PostgreSQL, make the two completions overlap for certain: hold the audit table, which
-    // each completing transaction writes to after marking its source done, and let go only once
-    // both workers are waiting inside their transactions.
+    // On PostgreSQL, make the completions overlap for certain: hold the audit table, which each
+    // completing transaction writes to after marking its source done, and let go only once every
+    // worker is waiting inside its transaction.
     let gate = if app.app.store.backend() == dossier::store::Backend::Postgres {
         let mut tx = app.app.store.pool().begin().await.unwrap();
         sqlx::query("LOCK TABLE audit_events IN EXCLUSIVE MODE").execute(&mut *tx).await.unwrap();
@@ -92,15 +92,16 @@ async fn sources_finishing_together_still_produce_the_export(app: TestApp) {
             .fetch_one(app.app.store.pool())
             .await
             .unwrap();
-            if waiting >= 2 {
+            if waiting >= 3 {
                 break;
             }
             assert!(started.elapsed() < std::time::Duration::from_secs(30), "the workers never met");
         }
         gate.commit().await.unwrap();
     };
-    let (a, b, ()) = tokio::join!(run_once(&app.app, "w1"), run_once(&app.app, "w2"), release);
-    assert_eq!((a.unwrap(), b.unwrap()), (Turn::Done, Turn::Done));
+    let (a, b, c, ()) =
+        tokio::join!(run_once(&app.app, "w1"), run_once(&app.app, "w2"), run_once(&app.app, "w3"), release);
+    assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (Turn::Done, Turn::Done, Turn::Done));
     assert_eq!(
         scalar_i64(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'build_export' AND status = 'queued'").await,
         1,

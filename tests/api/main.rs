@@ -3,6 +3,7 @@
 mod helpers;
 
 mod bad_input;
+mod cli_connectors;
 mod cli_deadline;
 mod export;
 mod jobs;

@@ -102,6 +102,8 @@ async fn access_request_by_link(app: TestApp) {
         ("interactions", 4),
         ("subscribers", 1),
         ("campaign_events", 5),
+        ("members", 2),
+        ("points", 5),
     ];
     assert_eq!(counts, expected.map(|(n, c)| (n.to_owned(), c)).to_vec());
     let all = crate::export::all_text(&archive);

@@ -159,3 +159,122 @@ async fn the_login_form_needs_its_csrf_token(app: TestApp) {
     assert_eq!(res.status, 403);
 }
 on_both_backends!(the_login_form_needs_its_csrf_token);
+
+async fn act(app: &TestApp, reference: &str, action: &str, form: &[(&str, &str)]) -> crate::helpers::Response {
+    let page = format!("/staff/requests/{reference}");
+    let csrf = crate::helpers::hidden(&app.get(&page).await.text(), "csrf").expect("a CSRF token");
+    let mut fields = form.to_vec();
+    fields.push(("csrf", &csrf));
+    app.post(&format!("{page}/{action}"), &fields).await
+}
+
+async fn auditors_read_but_cannot_act(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    add_staff(&app, "audit@exemple.test", Role::Auditor).await;
+    login(&app, "audit@exemple.test", PASSWORD).await;
+    let page = app.get(&format!("/staff/requests/{reference}")).await.text();
+    assert!(!page.contains("/deny\""), "no action forms for an auditor");
+    for action in ["assign", "note", "extend", "deny", "complete", "cancel"] {
+        let res = act(&app, &reference, action, &[("reason", "x"), ("ground", "excessive")]).await;
+        assert_eq!(res.status, 403, "{action}");
+    }
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(status, "awaiting_review", "nothing changed");
+    app.forget_cookies();
+    let csrf = app.csrf("/").await;
+    let res = app.post(&format!("/staff/requests/{reference}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!((res.status, res.location()), (303, "/staff/login".to_owned()));
+}
+on_both_backends!(auditors_read_but_cannot_act);
+
+async fn an_extension_needs_a_reason_is_told_to_the_person_and_happens_once(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "access").await;
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let res = act(&app, &reference, "extend", &[("reason", "  ")]).await;
+    assert!(res.location().ends_with("refused=reason_required"), "{}", res.location());
+    let res = act(&app, &reference, "extend", &[("reason", "Your data is spread over twelve archived systems.")]).await;
+    assert!(res.location().ends_with("done=extend"), "{}", res.location());
+    let page = app.get(&res.location()).await.text();
+    // Received 10 March 2026: three months later, 10 June 2026 (a Wednesday).
+    assert!(page.contains("June 10, 2026"), "{page}");
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject("jeanne.martin@example.fr", "More time is needed");
+    assert!(mail.text.contains("June 10, 2026") && mail.text.contains("twelve archived systems"), "{}", mail.text);
+    let again = act(&app, &reference, "extend", &[("reason", "Still more time")]).await;
+    assert!(again.location().ends_with("refused=already_extended"));
+    let due: String = sqlx::query_scalar("SELECT due_on FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(due, "2026-06-10");
+}
+on_both_backends!(an_extension_needs_a_reason_is_told_to_the_person_and_happens_once);
+
+async fn an_extension_after_the_first_month_is_refused(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    app.clock.advance(time::Duration::days(32));
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let res = act(&app, &reference, "extend", &[("reason", "We were slow")]).await;
+    assert!(res.location().ends_with("refused=extension_too_late"), "{}", res.location());
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("Too late to extend"));
+}
+on_both_backends!(an_extension_after_the_first_month_is_refused);
+
+async fn a_refusal_tells_the_person_why_and_where_to_complain(app: TestApp) {
+    let csrf = app.csrf("/?lang=fr").await;
+    app.post("/requests", &[("email", "jeanne.martin@example.fr"), ("kind", "erasure"), ("csrf", &csrf)]).await;
+    app.run_pending_jobs().await;
+    let status = app.verify_by_link(&app.last_email_to("jeanne.martin@example.fr")).await.location();
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.forget_cookies();
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let res = act(&app, &reference, "deny", &[("ground", "legal_obligation"), ("reason", "")]).await;
+    assert!(res.location().ends_with("refused=reason_required"));
+    let res = act(
+        &app,
+        &reference,
+        "deny",
+        &[("ground", "legal_obligation"), ("reason", "Vos factures sont conservées 10 ans.")],
+    )
+    .await;
+    assert!(res.location().ends_with("done=deny"), "{}", res.location());
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject("jeanne.martin@example.fr", "ne peut pas aboutir");
+    for text in
+        ["17(3)(b)", "Vos factures sont conservées 10 ans.", "CNIL", "3 place de Fontenoy", "recours juridictionnel"]
+    {
+        assert!(mail.text.contains(text), "{text}: {}", mail.text);
+    }
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(status, "denied");
+    assert!(act(&app, &reference, "cancel", &[]).await.location().ends_with("refused=closed"));
+}
+on_both_backends!(a_refusal_tells_the_person_why_and_where_to_complain);
+
+async fn assignments_and_notes_stay_with_staff(app: TestApp) {
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "rectification").await;
+    let status = app.verify_by_link(&mail).await.location();
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.forget_cookies();
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let staff_id: String = sqlx::query_scalar("SELECT id FROM staff").fetch_one(app.app.store.pool()).await.unwrap();
+    assert!(act(&app, &reference, "assign", &[("assignee", &staff_id)]).await.location().ends_with("done=assign"));
+    assert!(
+        act(&app, &reference, "assign", &[("assignee", "0000")]).await.location().ends_with("refused=unknown_assignee")
+    );
+    act(&app, &reference, "note", &[("reason", "Called her back: the postcode is wrong.")]).await;
+    let page = app.get(&format!("/staff/requests/{reference}")).await.text();
+    assert!(page.contains("Called her back") && page.contains("Test Staff"), "{page}");
+    assert!(act(&app, &reference, "complete", &[]).await.location().ends_with("done=complete"));
+
+    app.forget_cookies();
+    app.sign_in(&status, "jeanne.martin@example.fr").await;
+    let requester_view = app.get(&status).await.text();
+    assert!(requester_view.contains("Completed"), "{requester_view}");
+    assert!(!requester_view.contains("Called her back"), "notes are internal");
+}
+on_both_backends!(assignments_and_notes_stay_with_staff);

@@ -17,11 +17,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/login", web::post().to(login::submit))
         .route("/staff/logout", web::post().to(login::logout))
         .route("/staff", web::get().to(queue::show))
-        .route("/staff/requests/{reference}", web::get().to(request::show));
+        .route("/staff/requests/{reference}", web::get().to(request::show))
+        .route("/staff/requests/{reference}/{action}", web::post().to(request::act));
 }
 
 /// Every role may read.
 pub const READERS: &[Role] = &[Role::Admin, Role::Agent, Role::Auditor];
+/// Only admins and agents change requests; auditors read.
+pub const ACTORS: &[Role] = &[Role::Admin, Role::Agent];
 
 /// The signed-in staff member, if their role is in `allowed`: otherwise the login page (no
 /// session) or a 403 page (a role that may not do this).

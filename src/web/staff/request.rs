@@ -5,16 +5,17 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::queue::{days_left_text, deadline_label, status_label};
-use super::{READERS, require};
+use super::{ACTORS, READERS, require};
 use crate::app::App;
 use crate::clock::from_ms;
-use crate::domain::Reference;
+use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::i18n::Tr;
+use crate::services::actions::{self, Refused};
 use crate::services::notify::{format_date, kind_label};
 use crate::store::requests::DeadlineState;
 use crate::store::source_runs::RunStatus;
-use crate::store::{audit, exports, requests, source_runs};
-use crate::web::{Page, PageError};
+use crate::store::{audit, exports, notes, requests, source_runs, staff};
+use crate::web::{Page, PageError, urls};
 
 pub struct Event {
     pub at: String,
@@ -49,6 +50,45 @@ struct RequestTemplate<'a> {
     sources: Vec<Source>,
     export: Option<String>,
     events: Vec<Event>,
+    notes: Vec<Event>,
+    assignee: Option<String>,
+    extension: Option<String>,
+    denial: Option<String>,
+    /// What the last action did, or why it was refused.
+    notice: Option<&'static str>,
+    refused: Option<&'static str>,
+    /// The action forms, when the viewer's role may act.
+    actions: Option<Actions>,
+}
+
+pub struct Actions {
+    pub base: String,
+    pub workers: Vec<(String, String, bool)>,
+    pub open: bool,
+    /// "Moves the due date to …": set when an extension is still possible.
+    pub extend_to: Option<String>,
+    pub grounds: Vec<(&'static str, &'static str)>,
+    pub can_complete: bool,
+    pub can_cancel: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    refused: String,
+}
+
+pub fn ground_label(t: Tr, g: DenialGround) -> &'static str {
+    t.get(match g {
+        DenialGround::ManifestlyUnfounded => "staff.denial.manifestly_unfounded",
+        DenialGround::Excessive => "staff.denial.excessive",
+        DenialGround::IdentityNotConfirmed => "staff.denial.identity_not_confirmed",
+        DenialGround::LegalObligation => "staff.denial.legal_obligation",
+        DenialGround::LegalClaims => "staff.denial.legal_claims",
+        DenialGround::RightsOfOthers => "staff.denial.rights_of_others",
+    })
 }
 
 fn event_label(t: Tr, event: &str) -> &'static str {
@@ -66,6 +106,10 @@ fn event_label(t: Tr, event: &str) -> &'static str {
         "export_deleted" => "staff.events.export_deleted",
         "job_failed" => "staff.events.job_failed",
         "staff_viewed" => "staff.events.staff_viewed",
+        "assigned" => "staff.events.assigned",
+        "note_added" => "staff.events.note_added",
+        "extended" => "staff.events.extended",
+        "denied" => "staff.events.denied",
         _ => "staff.events.other",
     })
 }
@@ -76,7 +120,10 @@ fn event_detail(e: &audit::AuditEvent) -> String {
     let field =
         |k: &str| d.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())));
     match e.event.as_str() {
-        "status_changed" => format!("{} → {}", field("from").unwrap_or_default(), field("to").unwrap_or_default()),
+        "status_changed" | "extended" => {
+            format!("{} → {}", field("from").unwrap_or_default(), field("to").unwrap_or_default())
+        }
+        "denied" => field("ground").unwrap_or_default(),
         "source_collected" => {
             format!("{} ({})", field("source").unwrap_or_default(), field("records").unwrap_or_default())
         }
@@ -91,6 +138,7 @@ pub async fn show(
     mut page: Page,
     app: web::Data<App>,
     reference: web::Path<String>,
+    q: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, PageError> {
     let viewer = require(&app, &mut page, READERS).await?;
     let reference: Reference = reference.parse().map_err(|_| PageError::NOT_FOUND)?;
@@ -111,6 +159,8 @@ pub async fn show(
     let runs = source_runs::for_request(&mut tx, &request.id).await?;
     let export = exports::latest_for_request(&mut tx, &request.id).await?;
     let events = audit::for_request(&mut tx, &request.id).await?;
+    let request_notes = notes::for_request(&mut tx, &request.id).await?;
+    let workers = staff::workers(&mut tx).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
 
     let today = app.zone.local_date(app.clock.now()).map_err(anyhow::Error::from)?;
@@ -154,6 +204,60 @@ pub async fn show(
             detail: event_detail(e),
         })
         .collect();
+    let notes = request_notes
+        .into_iter()
+        .map(|n| Event { at: local_time(n.created_at), actor: n.author, what: "", detail: n.body })
+        .collect();
+    let assignee = request
+        .assignee_id
+        .as_ref()
+        .map(|id| workers.iter().find(|w| &w.id == id).map_or_else(|| id.clone(), |w| w.display_name.clone()));
+    let extension = request.extended_at.map(|at| {
+        t.fmt(
+            "staff.request.extended",
+            &[
+                ("from", &request.original_due_on.map(|d| format_date(t, d)).unwrap_or_default()),
+                ("at", &local_time(at)),
+                ("reason", request.extension_reason.as_deref().unwrap_or("")),
+            ],
+        )
+    });
+    let denial = request.denial_ground.as_ref().map(|g| {
+        let ground = g.parse().map(|g| ground_label(t, g)).unwrap_or("");
+        format!("{ground} — {}", request.denial_reason.as_deref().unwrap_or(""))
+    });
+    let actions = viewer.role.can_act().then(|| {
+        let policy = request.jurisdiction.parse::<crate::deadlines::Policy>().ok();
+        let extend_to = policy
+            .and_then(|p| p.deadline(request.received_on, &app.calendar).ok())
+            .and_then(|d| d.extension())
+            .filter(|(notice_by, _)| {
+                request.extended_at.is_none() && open && today <= *notice_by && today <= request.due_on
+            })
+            .map(|(_, to)| format_date(t, to));
+        Actions {
+            base: urls::staff_request(&reference),
+            workers: workers
+                .iter()
+                .map(|w| (w.id.clone(), w.display_name.clone(), request.assignee_id.as_deref() == Some(w.id.as_str())))
+                .collect(),
+            open,
+            extend_to,
+            grounds: DenialGround::ALL.iter().map(|g| (g.as_str(), ground_label(t, *g))).collect(),
+            can_complete: request.status.transition(RequestStatus::Completed).is_ok(),
+            can_cancel: request.status.transition(RequestStatus::Cancelled).is_ok(),
+        }
+    });
+    let notice = match q.done.as_str() {
+        "assign" => Some(t.get("staff.done.assign")),
+        "note" => Some(t.get("staff.done.note")),
+        "extend" => Some(t.get("staff.done.extend")),
+        "deny" => Some(t.get("staff.done.deny")),
+        "complete" => Some(t.get("staff.done.complete")),
+        "cancel" => Some(t.get("staff.done.cancel")),
+        _ => None,
+    };
+    let refused = Refused::from_key(&q.refused).map(|r| t.get(r.key()));
     let body = RequestTemplate {
         t,
         page: &page,
@@ -171,8 +275,64 @@ pub async fn show(
         sources,
         export,
         events,
+        notes,
+        assignee,
+        extension,
+        denial,
+        notice,
+        refused,
+        actions,
     }
     .render()
     .map_err(anyhow::Error::from)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    ground: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+/// `POST /staff/requests/{reference}/{action}`: admins and agents only; the result is shown on
+/// the request's page.
+pub async fn act(
+    mut page: Page,
+    app: web::Data<App>,
+    path: web::Path<(String, String)>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let by = require(&app, &mut page, ACTORS).await?;
+    page.check_csrf(&form.csrf)?;
+    let (reference, action) = path.into_inner();
+    let reference: Reference = reference.parse().map_err(|_| PageError::NOT_FOUND)?;
+    let outcome = match action.as_str() {
+        "assign" => {
+            let to = Some(form.assignee.as_str()).filter(|a| !a.is_empty());
+            actions::assign(&app, &by, &reference, to).await?
+        }
+        "note" => actions::add_note(&app, &by, &reference, &form.reason).await?,
+        "extend" => actions::extend(&app, &by, &reference, &form.reason).await?,
+        "deny" => match form.ground.parse::<DenialGround>() {
+            Ok(ground) => actions::deny(&app, &by, &reference, ground, &form.reason).await?,
+            Err(()) => Err(Refused::ReasonRequired),
+        },
+        "complete" => actions::close(&app, &by, &reference, RequestStatus::Completed).await?,
+        "cancel" => actions::close(&app, &by, &reference, RequestStatus::Cancelled).await?,
+        _ => return Err(PageError::NOT_FOUND),
+    };
+    let query = match outcome {
+        Ok(()) => format!("done={action}"),
+        Err(Refused::NotFound) => return Err(PageError::NOT_FOUND),
+        Err(r) => format!("refused={}", r.code()),
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{}?{query}", urls::staff_request(&reference))))
+        .finish())
 }

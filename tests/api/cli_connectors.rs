@@ -1,0 +1,272 @@
+//! `dossier connectors check --email E`, run as the real binary against a configuration file with
+//! an SQLite and a CSV source made from the demo data.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dossier");
+
+fn keygen() -> String {
+    let out = Command::new(BIN).arg("keygen").output().expect("dossier keygen runs");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn toml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// A configuration with the demo CRM (two collections, one without Art. 15 information) and the
+/// demo loyalty export, plus `extra` sources.
+fn write_config(dir: &Path, crm: &Path, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"base_url = "https://privacy.example.com"
+data_dir = {data}
+
+[controller]
+name = "Exemple SAS"
+contact_email = "privacy@exemple.test"
+
+[controller.authority]
+name = "CNIL"
+address = "3 place de Fontenoy, 75007 Paris"
+url = "https://www.cnil.fr/fr/plaintes"
+
+[mail]
+transport = "outbox"
+from = "privacy@exemple.test"
+
+[[sources]]
+kind = "sql"
+name = "crm"
+url = {crm_url}
+
+[[sources.collections]]
+name = "contacts"
+table = "contacts"
+email_columns = ["email", "email_alt"]
+
+[sources.collections.art15]
+purposes = ["Customer relationship"]
+legal_basis = "Contract (Art. 6(1)(b))"
+categories = ["Identity", "Contact details"]
+retention = "3 years after the last order"
+
+[[sources.collections]]
+name = "orders"
+table = "orders"
+via = {{ collection = "contacts", column = "contact_id", references = "id" }}
+
+[[sources]]
+kind = "csv"
+name = "loyalty"
+dir = {csv_dir}
+delimiter = ";"
+encoding = "windows-1252"
+
+[[sources.collections]]
+name = "members"
+file = "adherents.csv"
+email_columns = ["E-mail"]
+columns = [{{ header = "N° carte", as = "card" }}, "Nom", "Prénom", {{ header = "E-mail", as = "email" }}, {{ header = "Remarque", as = "note" }}]
+
+[sources.collections.art15]
+purposes = ["Loyalty programme"]
+legal_basis = "Contract (Art. 6(1)(b))"
+categories = ["Identity"]
+
+[[sources.collections]]
+name = "points"
+file = "mouvements_points.csv"
+via = {{ collection = "members", column = "N° carte", references = "N° carte" }}
+
+[sources.collections.art15]
+purposes = ["Loyalty programme"]
+legal_basis = "Contract (Art. 6(1)(b))"
+categories = ["Points"]
+retention = "Until 31 December 2026"
+{extra}"#,
+        data = toml_str(&dir.join("data").display().to_string()),
+        crm_url = toml_str(&format!("sqlite://{}?mode=ro", crm.join(dossier::demo::CRM_FILE).display())),
+        csv_dir = toml_str(&crm.join(dossier::demo::LOYALTY_DIR).display().to_string()),
+    );
+    let path = dir.join("dossier.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run_check(config: &Path, email: Option<&str>) -> (Output, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["connectors", "check", "--config"]).arg(config);
+    if let Some(e) = email {
+        cmd.args(["--email", e]);
+    }
+    let out = cmd
+        .env("DOSSIER_SECRET_KEY", keygen())
+        .env("DOSSIER_EXPORT_KEY", keygen())
+        .env("RUST_LOG", "off")
+        .env_remove("DOSSIER_DATABASE_URL")
+        .env_remove("DOSSIER_BASE_URL")
+        .output()
+        .expect("dossier connectors check runs");
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    (out, stdout)
+}
+
+/// Every file under `dir`, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn check_with_email_shows_what_access_would_return_and_changes_nothing() {
+    let tmp = TempDir::new("cli-connectors");
+    let crm = tmp.0.join("crm");
+    dossier::demo::create_demo_crm(&crm).await.unwrap();
+    // An old table whose email column has no index.
+    let legacy = tmp.0.join("legacy.db");
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", legacy.display())).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, name TEXT);
+             CREATE INDEX people_email_plain ON people (email);
+             INSERT INTO people VALUES (1, ' JEANNE.MARTIN@example.fr', 'J. Martin'), (2, 'paul.durand@example.fr', 'P');",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+    let sources_files = || {
+        let mut files = snapshot(&crm);
+        files.push((legacy.clone(), std::fs::read(&legacy).unwrap()));
+        files
+    };
+    let before = sources_files();
+    let extra = format!(
+        r#"
+[[sources]]
+kind = "sql"
+name = "legacy"
+url = {url}
+
+[[sources.collections]]
+name = "people"
+table = "people"
+email_columns = ["email"]
+"#,
+        url = toml_str(&format!("sqlite://{}?mode=ro", legacy.display()))
+    );
+    let config = write_config(&tmp.0, &crm, &extra);
+
+    let (out, stdout) = run_check(&config, Some("  Jeanne.Martin@EXAMPLE.fr"));
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    let expected_in_order = [
+        "Checking 3 sources, and what an access request for jeanne.martin@example.fr would return.",
+        "ok    crm (sql)",
+        "      326 rows in table contacts (collection contacts)",
+        "      warning: collection orders has no Art. 15 information (purposes, legal basis, categories, retention): \
+         the person's export and /privacy will say nothing about it",
+        "      access for jeanne.martin@example.fr:",
+        "        contacts: 2 records",
+        "          sample:",
+        "        orders: 4 records",
+        "ok    loyalty (csv)",
+        "      10 rows in adherents.csv (collection members), 1 broken row skipped",
+        "      warning: adherents.csv line 11: 6 fields where the header has 8; the row is skipped",
+        "      12 rows in mouvements_points.csv (collection points)",
+        "      warning: collection members: its Art. 15 information lacks retention",
+        "      access for jeanne.martin@example.fr:",
+        "        members: 2 records",
+        "          sample:",
+        "            card: \"70001\"",
+        "            Prénom: \"Jeanne\"",
+        "            note: null",
+        "        points: 5 records",
+        "            N° carte: \"70001\"",
+        "ok    legacy (sql)",
+        "      2 rows in table people (collection people)",
+        "      warning: collection people has no Art. 15 information (purposes, legal basis, categories, retention): \
+         the person's export and /privacy will say nothing about it",
+        "      warning: collection people: no index serves the email column email of table people, so every request \
+         reads the whole table; add one: CREATE INDEX people_email_lower ON people (LOWER(TRIM(email)))",
+        "      access for jeanne.martin@example.fr:",
+        "        people: 1 record",
+        "All 3 sources answered.",
+        "Nothing was changed: this check only reads from the sources.",
+    ];
+    let mut at = 0;
+    for expected in expected_in_order {
+        match lines[at..].iter().position(|l| *l == expected) {
+            Some(i) => at += i + 1,
+            None => panic!("missing, or out of order: {expected:?}\n{stdout}"),
+        }
+    }
+    assert!(!stdout.contains("no index serves the email column email of table contacts"), "indexed: {stdout}");
+    for other in ["jeanne.martin@example.com", "jeanne.martin2@example.fr", "Paul", "Hélène"] {
+        assert!(!stdout.contains(other), "{other} shown in Jeanne's preview:\n{stdout}");
+    }
+    assert!(sources_files() == before, "the check changed a source file");
+
+    // Without --email: the counts and warnings only.
+    let (out, stdout) = run_check(&config, None);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("Checking 3 sources.\n"), "{stdout}");
+    assert!(!stdout.contains("access for"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_failing_source_is_named_the_others_still_checked_and_the_exit_code_is_1() {
+    let tmp = TempDir::new("cli-connectors-fail");
+    let crm = tmp.0.join("crm");
+    dossier::demo::create_demo_crm(&crm).await.unwrap();
+    let extra = format!(
+        r#"
+[[sources]]
+kind = "csv"
+name = "events"
+dir = {dir}
+
+[[sources.collections]]
+name = "registrations"
+file = "inscriptions.csv"
+email_columns = ["email"]
+"#,
+        dir = toml_str(&crm.display().to_string())
+    );
+    let config = write_config(&tmp.0, &crm, &extra);
+    let (out, stdout) = run_check(&config, Some("jeanne.martin@example.fr"));
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ok    crm (sql)") && stdout.contains("ok    loyalty (csv)"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "FAIL  events (csv): file inscriptions.csv not found in folder {} (collection registrations, source events)",
+            crm.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 of 3 sources failed.\nNothing was changed"), "{stdout}");
+
+    // A bad address is refused before anything is read.
+    let (out, _) = run_check(&config, Some("not-an-address"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"), "{}", String::from_utf8_lossy(&out.stderr));
+}
