@@ -69,6 +69,8 @@ pub struct Settings {
     pub mail: MailSettings,
     pub jobs: JobSettings,
     pub rate_limits: RateLimitSettings,
+    /// Deadline reminders to staff.
+    pub reminders: ReminderSettings,
     pub sources: Vec<SourceConfig>,
     /// Keys for hashes, sessions and CSRF tokens (`DOSSIER_SECRET_KEY`).
     pub secret_key: SecretKey,
@@ -158,6 +160,23 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// When staff are reminded of an open request's due date (see `jobs::reminders`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReminderSettings {
+    /// Days before the due date at which the assignee (or, when unassigned, every admin and agent)
+    /// is reminded, once each; `0` is the due day itself. Empty: no reminder before the due date.
+    pub days_before: Vec<u32>,
+    /// Also remind once when the request becomes overdue.
+    pub overdue: bool,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        Self { days_before: vec![7, 3, 1], overdue: true }
+    }
+}
+
 /// The configuration file as written. Every key is documented in docs/configuration.md.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +199,8 @@ struct FileSettings {
     jobs: JobSettings,
     #[serde(default)]
     rate_limits: RateLimitSettings,
+    #[serde(default)]
+    reminders: ReminderSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -281,6 +302,7 @@ impl Settings {
             mail: MailSettings { transport, from: file.mail.from },
             jobs: file.jobs,
             rate_limits: file.rate_limits,
+            reminders: file.reminders,
             sources: file.sources,
             secret_key,
             export_key,
@@ -315,6 +337,7 @@ impl Settings {
             },
             jobs: JobSettings { poll_interval_ms: 250, ..Default::default() },
             rate_limits: RateLimitSettings::default(),
+            reminders: ReminderSettings::default(),
             sources: crate::demo::demo_sources(&demo_dir)?,
             secret_key,
             export_key,
@@ -353,6 +376,9 @@ impl Settings {
         }
         if !(1..=3650).contains(&self.exports.retention_days) {
             bail!("exports.retention_days must be between 1 and 3650");
+        }
+        if self.reminders.days_before.iter().any(|&d| d > 366) {
+            bail!("reminders.days_before must hold days between 0 and 366");
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
@@ -438,6 +464,7 @@ mod tests {
         let file: FileSettings = toml::from_str(include_str!("../dossier.example.toml")).expect("dossier.example.toml");
         assert_eq!(file.sources.len(), 1);
         assert_eq!(file.controller.country, "FR");
+        assert_eq!((file.reminders.days_before, file.reminders.overdue), (vec![7, 3, 1], true));
     }
 
     #[tokio::test]

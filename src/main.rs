@@ -67,6 +67,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = settings(command.common(), None).await?;
             dossier::cli::staff::run(command, settings).await
         }
+        Command::Audit { command } => {
+            let settings = settings(command.common(), None).await?;
+            dossier::cli::audit::run(command, settings).await
+        }
         Command::Keygen => {
             println!("{}", dossier::crypto::SecretKey::generate().to_base64());
             Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! The `dossier` command line. Each area's subcommands live in their own file.
 
+pub mod audit;
 pub mod connectors;
 pub mod deadline;
 pub mod staff;
@@ -52,6 +53,11 @@ pub enum Command {
     Staff {
         #[command(subcommand)]
         command: staff::StaffCommand,
+    },
+    /// Check the hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Print a new random key for DOSSIER_SECRET_KEY or DOSSIER_EXPORT_KEY.
     Keygen,

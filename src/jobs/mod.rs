@@ -9,6 +9,7 @@ pub mod collect;
 mod email;
 mod export;
 pub mod housekeeping;
+pub mod reminders;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -268,11 +269,14 @@ pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -
                 let poll = Duration::from_millis(app.settings.jobs.poll_interval_ms.max(50));
                 let mut last_housekeeping = std::time::Instant::now() - HOUSEKEEPING_EVERY;
                 while !*shutdown.borrow() {
-                    // The first worker also runs the purges, every few minutes.
+                    // The first worker also runs the purges and the deadline reminders, every few minutes.
                     if i == 0 && last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
                         last_housekeeping = std::time::Instant::now();
                         if let Err(e) = housekeeping::run(&app).await {
                             tracing::error!(error = %describe(&e), "housekeeping failed");
+                        }
+                        if let Err(e) = reminders::run(&app).await {
+                            tracing::error!(error = %describe(&e), "deadline reminders failed");
                         }
                     }
                     match run_once(&app, &name).await {

@@ -19,7 +19,8 @@ pub struct Content {
     pub paragraphs: Vec<String>,
     /// A button (HTML) or a line (text) leading to `url`.
     pub action: Option<(String, String)>,
-    /// A code to type, shown large.
+    /// A code to type, shown large. Emails with a code prove an address, so they also say what
+    /// to do if the person did not ask for one.
     pub code: Option<String>,
 }
 

@@ -252,3 +252,62 @@ pub async fn denied(
     };
     queue(app, conn, to, "denied", content, now).await
 }
+
+/// What a deadline reminder to staff is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Reminder<'a> {
+    pub reference: &'a Reference,
+    pub kind: RequestKind,
+    pub due: Date,
+    /// Days from today to `due`: 0 on the due day, negative once late.
+    pub days_left: i64,
+    /// Whether the recipient is the request's assignee (otherwise it goes to every admin and agent).
+    pub assigned: bool,
+}
+
+/// A reminder's subject, lines and link to the request's staff page, in `tr`'s language.
+pub fn reminder_content(tr: Tr, base_url: &str, r: &Reminder<'_>) -> Content {
+    let (reference, due) = (r.reference.as_str(), format_date(tr, r.due));
+    let late = r.days_left < 0;
+    let days = r.days_left.unsigned_abs().to_string();
+    let args: &[(&str, &str)] = &[("reference", reference), ("due", &due), ("days", &days)];
+    let (subject, intro, count) = if late {
+        let count = if r.days_left == -1 { "mail.reminder.late_one" } else { "mail.reminder.late_other" };
+        ("mail.reminder.subject_overdue", "mail.reminder.intro_overdue", count)
+    } else {
+        let count = match r.days_left {
+            0 => "mail.reminder.left_today",
+            1 => "mail.reminder.left_one",
+            _ => "mail.reminder.left_other",
+        };
+        ("mail.reminder.subject", "mail.reminder.intro", count)
+    };
+    let mut paragraphs = vec![
+        tr.fmt(intro, args),
+        tr.fmt(count, args),
+        tr.fmt("mail.reminder.right", &[("kind", kind_label(tr, r.kind))]),
+        tr.get(if r.assigned { "mail.reminder.assigned" } else { "mail.reminder.unassigned" }).to_owned(),
+    ];
+    if late {
+        paragraphs.push(tr.get("mail.reminder.late_action").to_owned());
+    }
+    Content {
+        subject: tr.fmt(subject, args),
+        paragraphs,
+        action: Some((tr.get("mail.reminder.action").to_owned(), format!("{base_url}/staff/requests/{reference}"))),
+        code: None,
+    }
+}
+
+/// Reminds a staff member that a request is due soon, or overdue. `to` is the staff member's
+/// address and language (staff accounts have none yet: the caller passes `default_locale`).
+pub async fn deadline_reminder(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    reminder: &Reminder<'_>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let content = reminder_content(Tr::new(to.locale), &app.base_url, reminder);
+    queue(app, conn, to, "deadline_reminder", content, now).await
+}

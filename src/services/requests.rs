@@ -339,7 +339,9 @@ async fn complete(
     }
     let request = requests::get(tx, &v.request_id).await?.context("a verification without its request")?;
     let reference = match (&request.reference, request.status) {
-        (None, RequestStatus::Submitted) => start_processing(app, tx, &request, method, now).await?,
+        (_, RequestStatus::Submitted) => {
+            start_processing(app, tx, &request, "requester", &serde_json::json!({ "method": method }), now).await?
+        }
         (Some(reference), _) => {
             audit::record(
                 tx,
@@ -361,25 +363,28 @@ async fn complete(
 }
 
 /// The address is proven: give the request its reference and start the work its kind needs.
+/// `actor` verified it (`requester`, or `staff:<id>` recording another method) by `method`.
 async fn start_processing(
     app: &App,
     tx: &mut Conn,
     request: &requests::RequestRow,
-    method: &str,
+    actor: &str,
+    method: &serde_json::Value,
     now: i64,
 ) -> anyhow::Result<Reference> {
-    let year = app.zone.local_date(from_ms(now)).context("today's date")?.year();
-    let reference = requests::assign_reference(tx, &request.id, year, now).await?;
-    requests::transition(tx, request, RequestStatus::Verified, "requester", now).await?;
-    audit::record(
-        tx,
-        Some(&request.id),
-        "requester",
-        "verified",
-        &serde_json::json!({ "method": method, "reference": reference.as_str() }),
-        now,
-    )
-    .await?;
+    // A request entered by staff already has its reference: it was given at intake.
+    let reference = match &request.reference {
+        Some(r) => r.clone(),
+        None => {
+            let year = app.zone.local_date(from_ms(now)).context("today's date")?.year();
+            requests::assign_reference(tx, &request.id, year, now).await?
+        }
+    };
+    requests::set_verified(tx, &request.id, now).await?;
+    requests::transition(tx, request, RequestStatus::Verified, actor, now).await?;
+    let mut detail = method.clone();
+    detail["reference"] = serde_json::Value::from(reference.as_str());
+    audit::record(tx, Some(&request.id), actor, "verified", &detail, now).await?;
     let verified = requests::RequestRow { status: RequestStatus::Verified, ..request.clone() };
     if request.kind.produces_export() {
         requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
@@ -472,9 +477,9 @@ pub async fn download(
     let path = app.settings.export_dir().join(&export.file_name);
     let reader =
         crate::export::open_export(&path, &app.keys.export).with_context(|| format!("opening export {}", export.id))?;
-    let mut conn = app.store.conn().await?;
+    let mut tx = app.store.begin().await?;
     audit::record(
-        &mut conn,
+        &mut tx,
         Some(&view.request.id),
         "requester",
         "export_downloaded",
@@ -482,5 +487,72 @@ pub async fn download(
         now,
     )
     .await?;
+    tx.commit().await?;
     Ok(Ok(Download { reader, size: export.size_bytes as u64, file_name: format!("{reference}.zip") }))
+}
+
+/// How a request entered by staff proves the person's identity.
+pub enum IntakeVerification {
+    /// The person confirms through the emailed link or code, as on the portal (the default).
+    Email,
+    /// Staff verified the person another way (a signed letter with the address on file…) and say
+    /// how; no email verification is asked (EDPB Guidelines 01/2022: verify proportionately).
+    Recorded { justification: String },
+}
+
+/// A request received by letter, phone, email or in person, entered by staff on the person's
+/// behalf. The date the controller received it starts the clock (GDPR Art. 12(3)); it gets its
+/// reference at once, so staff can quote it.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit_on_behalf(
+    app: &App,
+    staff_id: &str,
+    email: &EmailAddress,
+    kind: RequestKind,
+    locale: Locale,
+    channel: &str,
+    received_on: Date,
+    verification: IntakeVerification,
+) -> anyhow::Result<Reference> {
+    let now = app.now_ms();
+    let actor = format!("staff:{staff_id}");
+    let deadline = crate::deadlines::eu_gdpr(received_on, &app.calendar).context("computing the due date")?;
+    let id = new_id();
+    let mut tx = app.store.begin().await?;
+    requests::insert(
+        &mut tx,
+        &requests::NewRequest {
+            id: &id,
+            kind,
+            email: email.as_str(),
+            email_hash: &app.email_hash(email),
+            locale,
+            jurisdiction: &app.settings.jurisdiction,
+            channel,
+            received_at: now,
+            received_on,
+            due_on: deadline.due,
+            extension_notice_by: deadline.extension_notice_by,
+        },
+        now,
+    )
+    .await?;
+    let detail = serde_json::json!({ "kind": kind.as_str(), "channel": channel, "entered_by": staff_id,
+                                     "received_on": requests::date_to_text(received_on) });
+    audit::record(&mut tx, Some(&id), &actor, "received", &detail, now).await?;
+    let year = received_on.year();
+    let reference = requests::assign_reference(&mut tx, &id, year, now).await?;
+    let request = requests::get(&mut tx, &id).await?.context("the request just entered")?;
+    match verification {
+        IntakeVerification::Email => {
+            start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
+        }
+        IntakeVerification::Recorded { justification } => {
+            let method = serde_json::json!({ "method": "staff", "justification": justification });
+            start_processing(app, &mut tx, &request, &actor, &method, now).await?;
+        }
+    }
+    tx.commit().await.context("saving the request")?;
+    app.jobs_ready.notify_waiters();
+    Ok(reference)
 }

@@ -25,6 +25,10 @@ use sqlx::{AnyPool, Executor};
 
 pub use sqlx::AnyConnection as Conn;
 
+/// The PostgreSQL advisory lock that serialises write transactions and audit appends
+/// ("dossier" + 1, in ASCII).
+pub const WRITE_LOCK: i64 = 0x646f_7373_6965_7201;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -82,15 +86,28 @@ impl Store {
         self.backend
     }
 
-    /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
-    /// deferred transaction that reads and then writes fails with `SQLITE_BUSY` when another
-    /// writer got in between, which the busy timeout cannot cure; an immediate one waits its turn.
+    /// A write transaction, serialised with every other one, as SQLite does by nature.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction that
+    /// reads and then writes fails with `SQLITE_BUSY` when another writer got in between, which
+    /// the busy timeout cannot cure. On PostgreSQL it takes [`WRITE_LOCK`] first: every write
+    /// transaction appends to the audit chain, which must be serialised, and taking that lock
+    /// first, before any row lock, is what keeps two transactions from deadlocking on each
+    /// other's locks. Writes are short (slow work — collecting, building exports, sending mail —
+    /// happens outside transactions), so this costs little; reads are never serialised.
     pub async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        };
-        tx.context("starting a database transaction")
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.context("starting a database transaction"),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await.context("starting a database transaction")?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .context("waiting for the write lock")?;
+                Ok(tx)
+            }
+        }
     }
 
     pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {

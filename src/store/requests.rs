@@ -202,7 +202,7 @@ pub async fn transition(
     .await
 }
 
-/// Gives a newly verified request its reference (`DSR-<year>-<n>`), sequential per year.
+/// Gives a request its reference (`DSR-<year>-<n>`), sequential per year.
 pub async fn assign_reference(conn: &mut Conn, id: &str, year: i32, now: i64) -> anyhow::Result<Reference> {
     sqlx::query("INSERT INTO reference_counters (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING")
         .bind(year)
@@ -215,7 +215,7 @@ pub async fn assign_reference(conn: &mut Conn, id: &str, year: i32, now: i64) ->
         .await
         .context("incrementing the reference counter")?;
     let reference = Reference::new(year, last);
-    sqlx::query("UPDATE requests SET reference = $1, verified_at = $2, updated_at = $2 WHERE id = $3")
+    sqlx::query("UPDATE requests SET reference = $1, updated_at = $2 WHERE id = $3")
         .bind(reference.as_str())
         .bind(now)
         .bind(id)
@@ -379,5 +379,16 @@ pub async fn set_denial(conn: &mut Conn, id: &str, ground: &str, reason: &str, n
         .execute(&mut *conn)
         .await
         .context("recording a denial")?;
+    Ok(())
+}
+
+/// Records when the person's identity was verified.
+pub async fn set_verified(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET verified_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("recording the verification")?;
     Ok(())
 }

@@ -53,3 +53,6 @@ pub fn staff_queue() -> String {
 pub fn staff_request(reference: &Reference) -> String {
     format!("/staff/requests/{reference}")
 }
+pub fn staff_intake() -> String {
+    "/staff/intake".into()
+}

@@ -201,6 +201,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         },
         jobs: JobSettings { workers: 0, ..Default::default() },
         rate_limits: RateLimitSettings::default(),
+        reminders: Default::default(),
         sources,
         secret_key: SecretKey::generate(),
         export_key: SecretKey::generate(),

@@ -2,11 +2,14 @@
 
 mod helpers;
 
+mod audit;
 mod bad_input;
 mod cli_connectors;
 mod cli_deadline;
 mod export;
 mod jobs;
 mod portal;
+mod register;
+mod reminders;
 mod smtp;
 mod staff;

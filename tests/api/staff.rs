@@ -278,3 +278,95 @@ async fn assignments_and_notes_stay_with_staff(app: TestApp) {
     assert!(!requester_view.contains("Called her back"), "notes are internal");
 }
 on_both_backends!(assignments_and_notes_stay_with_staff);
+
+async fn intake(app: &TestApp, fields: &[(&str, &str)]) -> crate::helpers::Response {
+    let csrf = crate::helpers::hidden(&app.get("/staff/intake").await.text(), "csrf").expect("the intake form");
+    let mut form = fields.to_vec();
+    form.push(("csrf", &csrf));
+    app.post("/staff/intake", &form).await
+}
+
+async fn a_letter_entered_by_staff_starts_the_clock_on_its_received_date(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    // Today is 10 March 2026; the letter arrived on 5 March: due 5 April, a Sunday, then Monday
+    // 6 April is Easter Monday: due Tuesday 7 April (Regulation 1182/71 Art. 3(4)).
+    let res = intake(
+        &app,
+        &[
+            ("email", "Jeanne.Martin@example.fr"),
+            ("kind", "access"),
+            ("channel", "letter"),
+            ("received", "2026-03-05"),
+            ("language", "fr"),
+            ("verification", "email"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("?done=intake"));
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("April 7, 2026") && page.contains("Letter"), "{page}");
+    assert!(page.contains("Waiting for verification"), "{page}");
+    let reference = res.location().split('/').next_back().unwrap().split('?').next().unwrap().to_owned();
+
+    // The person still proves the address before any data is released.
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject("jeanne.martin@example.fr", "Confirmez votre demande");
+    app.forget_cookies();
+    let status = app.verify_by_link(&mail).await.location();
+    assert_eq!(status, format!("/requests/{reference}"), "the reference given at intake is kept");
+    app.run_pending_jobs().await;
+    assert!(app.get(&status).await.text().contains("Ready to download"));
+    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_events WHERE event = 'received'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert!(actor.starts_with("staff:"), "the timeline shows who entered it: {actor}");
+}
+on_both_backends!(a_letter_entered_by_staff_starts_the_clock_on_its_received_date);
+
+async fn another_verification_needs_a_justification_and_bad_input_changes_nothing(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let base = [("email", "oliver.smith@example.co.uk"), ("kind", "erasure"), ("channel", "phone"), ("language", "en")];
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("received", "2026-03-09"), ("verification", "recorded"), ("justification", " ")],
+            "Explain how the identity",
+        ),
+        (&[("received", "2026-03-11"), ("verification", "email")], "today or earlier"),
+        (&[("received", "not a date"), ("verification", "email")], "today or earlier"),
+        (&[("received", "2026-03-09"), ("verification", "email"), ("email", "nope")], "valid email"),
+    ];
+    for (extra, message) in cases {
+        let mut fields: Vec<(&str, &str)> = base.to_vec();
+        for (k, v) in extra {
+            fields.retain(|(bk, _)| bk != k);
+            fields.push((k, v));
+        }
+        let res = intake(&app, &fields).await;
+        assert_eq!(res.status, 400, "{extra:?}");
+        assert!(res.text().contains(message), "{message}: {}", res.text());
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(n, 0);
+    let mut fields = base.to_vec();
+    fields.extend([
+        ("received", "2026-03-09"),
+        ("verification", "recorded"),
+        ("justification", "Signed letter, address on file"),
+    ]);
+    let res = intake(&app, &fields).await;
+    assert_eq!(res.status, 303);
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("Awaiting review"), "verified at once: {page}");
+}
+on_both_backends!(another_verification_needs_a_justification_and_bad_input_changes_nothing);
+
+async fn auditors_cannot_enter_requests(app: TestApp) {
+    add_staff(&app, "audit@exemple.test", Role::Auditor).await;
+    login(&app, "audit@exemple.test", PASSWORD).await;
+    assert_eq!(app.get("/staff/intake").await.status, 403);
+}
+on_both_backends!(auditors_cannot_enter_requests);

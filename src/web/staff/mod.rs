@@ -1,7 +1,9 @@
 //! The staff workspace, under `/staff`, behind a login. Every route checks the role on the server.
 
+pub mod intake;
 mod login;
 mod queue;
+mod register;
 mod request;
 
 use actix_web::web;
@@ -17,6 +19,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/login", web::post().to(login::submit))
         .route("/staff/logout", web::post().to(login::logout))
         .route("/staff", web::get().to(queue::show))
+        .route("/staff/register.csv", web::get().to(register::export))
+        .route("/staff/intake", web::get().to(intake::show))
+        .route("/staff/intake", web::post().to(intake::submit))
         .route("/staff/requests/{reference}", web::get().to(request::show))
         .route("/staff/requests/{reference}/{action}", web::post().to(request::act));
 }

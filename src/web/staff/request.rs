@@ -41,7 +41,7 @@ struct RequestTemplate<'a> {
     kind: &'static str,
     status: &'static str,
     jurisdiction: &'a str,
-    channel: &'a str,
+    channel: &'static str,
     received: String,
     due: String,
     left: String,
@@ -249,6 +249,7 @@ pub async fn show(
         }
     });
     let notice = match q.done.as_str() {
+        "intake" => Some(t.get("staff.done.intake")),
         "assign" => Some(t.get("staff.done.assign")),
         "note" => Some(t.get("staff.done.note")),
         "extend" => Some(t.get("staff.done.extend")),
@@ -266,7 +267,7 @@ pub async fn show(
         kind: kind_label(t, request.kind),
         status: status_label(t, request.status),
         jurisdiction: &request.jurisdiction,
-        channel: &request.channel,
+        channel: super::intake::channel_label(t, &request.channel),
         received: format_date(t, request.received_on),
         due: format_date(t, request.due_on),
         left: if open { days_left_text(t, (request.due_on - today).whole_days()) } else { String::new() },
