@@ -101,8 +101,13 @@ pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static
     Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).finish()
 }
 
-/// A POST must come from our own pages: its `Origin` (when the browser sends one) names this host.
+/// A POST must come from our own pages. Browsers say so in `Sec-Fetch-Site`; under our
+/// `Referrer-Policy: no-referrer` they send `Origin: null` even for our own forms, so `Origin` is
+/// only the fallback for browsers without Fetch Metadata: it must then name this host.
 fn same_origin(req: &ServiceRequest) -> bool {
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
     let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
     if origin == "null" {
         return false;

@@ -54,6 +54,9 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(app: Test
         )
         .await;
     assert_eq!(res.status, 403);
+    let cross = [("sec-fetch-site", "cross-site"), ("origin", "null")];
+    let form = [("email", "a@example.com"), ("kind", "access"), ("csrf", csrf.as_str())];
+    assert_eq!(app.post_with("/requests", &form, &cross).await.status, 403, "Fetch Metadata says another site sent it");
     assert_eq!(count_requests(&app).await, 0);
 }
 
@@ -100,4 +103,15 @@ on_both_backends!(malformed_or_missing_fields_are_explained_and_change_nothing);
 on_both_backends!(errors_speak_french_to_french_browsers);
 on_both_backends!(a_form_without_its_csrf_token_or_from_another_site_is_refused);
 on_both_backends!(oversized_bodies_are_refused_clearly);
+
+/// Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with our own forms; their
+/// `Sec-Fetch-Site: same-origin` is what proves the form is ours.
+async fn our_own_forms_are_accepted_from_real_browsers(app: TestApp) {
+    let csrf = app.csrf("/").await;
+    let browser = [("sec-fetch-site", "same-origin"), ("origin", "null")];
+    let res =
+        app.post_with("/requests", &[("email", "a@example.com"), ("kind", "access"), ("csrf", &csrf)], &browser).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+}
+on_both_backends!(our_own_forms_are_accepted_from_real_browsers);
 on_both_backends!(bad_links_codes_and_references_never_give_a_500);

@@ -392,6 +392,8 @@ pub fn parse_eml(raw: &[u8]) -> Email {
         let mut inside = false;
         for line in head.lines() {
             if inside && (line.starts_with(' ') || line.starts_with('\t')) {
+                // Unfolding keeps the whitespace that separated the words (RFC 5322 2.2.3).
+                out.push(' ');
                 out.push_str(line.trim_start());
             } else if line.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase())) {
                 inside = true;
@@ -450,23 +452,26 @@ fn decode_qp(s: &str) -> String {
 /// RFC 2047 encoded words (`=?utf-8?b?…?=` / `?q?`), as lettre writes non-ASCII subjects.
 fn decode_words(s: &str) -> String {
     let mut out = String::new();
+    let mut previous_encoded = false;
     for word in s.split_whitespace() {
-        if let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) {
-            let mut parts = inner.splitn(3, '?');
-            let (_charset, enc, text) =
-                (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let decoded = if enc.eq_ignore_ascii_case("b") {
-                String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default())
-                    .into_owned()
-            } else {
-                decode_qp(&text.replace('_', " "))
-            };
-            out.push_str(&decoded);
-        } else {
-            if !out.is_empty() {
-                out.push(' ');
-            }
+        let encoded = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?="));
+        // Whitespace between two encoded words is not part of the text (RFC 2047 6.2).
+        if !out.is_empty() && (!previous_encoded || encoded.is_none()) {
+            out.push(' ');
+        }
+        previous_encoded = encoded.is_some();
+        let Some(inner) = encoded else {
             out.push_str(word);
+            continue;
+        };
+        let mut parts = inner.splitn(3, '?');
+        let (_charset, enc, text) =
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if enc.eq_ignore_ascii_case("b") {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default();
+            out.push_str(&String::from_utf8_lossy(&bytes));
+        } else {
+            out.push_str(&decode_qp(&text.replace('_', " ")));
         }
     }
     out

@@ -1,0 +1,414 @@
+//! Real-browser end-to-end tests: headless Chromium driven through WebDriver (chromedriver), on
+//! the real server, with accessibility checks on every page visited (docs/accessibility.md).
+//!
+//! Without Chromium these tests say so and pass, unless `DOSSIER_TEST_REQUIRE_BROWSER=1` (CI), which
+//! makes a missing browser a failure. Screenshots of every page, at phone and desktop sizes, go to
+//! `target/browser-screens/<scenario>/`; a failing scenario also leaves `failure.html` there.
+
+mod a11y;
+mod contrast;
+mod webdriver;
+
+use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+
+use dossier::domain::{EmailAddress, Locale, Role};
+use dossier::i18n::Tr;
+use futures_util::FutureExt;
+
+use crate::helpers::{Options, TestApp, spawn_with};
+use webdriver::{Browser, poll};
+
+const PHONE: (u32, u32) = (390, 844);
+const DESKTOP: (u32, u32) = (1366, 900);
+const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+/// Chromium and chromedriver, or `None` (said aloud) when this machine has no browser.
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let path = |var: &str, default: &str| PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_owned()));
+    let chromium = path("DOSSIER_TEST_CHROMIUM", "/usr/bin/chromium");
+    let driver = path("DOSSIER_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
+    let missing: Vec<String> =
+        [&chromium, &driver].iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+    if missing.is_empty() {
+        return Some((chromium, driver));
+    }
+    if std::env::var("DOSSIER_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+        panic!(
+            "DOSSIER_TEST_REQUIRE_BROWSER=1 but {} missing (apt-get install chromium chromium-driver)",
+            missing.join(" and ")
+        );
+    }
+    eprintln!(
+        "skipped: {} not found; install chromium and chromium-driver to run the browser tests",
+        missing.join(" and ")
+    );
+    None
+}
+
+/// `target/browser-screens/<scenario>/`, emptied for this run.
+fn screens_dir(scenario: &str) -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = target.parent().unwrap_or(&target).join("browser-screens").join(scenario);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the screenshots folder");
+    dir
+}
+
+/// One scenario: the app, a browser, and where its pictures go.
+struct Session {
+    app: TestApp,
+    browser: Browser,
+    dir: PathBuf,
+    shots: Cell<u32>,
+}
+
+/// Runs `body` against a fresh demo app in a fresh browser; on failure, keeps the page's HTML and
+/// a last screenshot next to the others, then fails with the original panic.
+async fn scenario(name: &str, body: impl AsyncFnOnce(&Session)) {
+    let Some((chromium, driver)) = browser_tools() else { return };
+    let app = spawn_with(Options { demo: true, ..Default::default() }).await.expect("the app starts");
+    let browser = Browser::start(&chromium, &driver, DESKTOP.0, DESKTOP.1).await;
+    let session = Session { app, browser, dir: screens_dir(name), shots: Cell::new(0) };
+    session.browser.set_viewport(DESKTOP.0, DESKTOP.1).await;
+    let outcome = AssertUnwindSafe(body(&session)).catch_unwind().await;
+    if let Err(panic) = outcome {
+        // Best effort: if the browser itself is what failed, the original panic still wins.
+        let keep = async {
+            let url = session.browser.current_url().await;
+            let html = session.browser.page_source().await;
+            let _ = std::fs::write(session.dir.join("failure.html"), format!("<!-- {url} -->\n{html}"));
+            let _ = std::fs::write(session.dir.join("failure.png"), session.browser.screenshot().await);
+            eprintln!("{name} failed on {url}: its page and screenshots are in {}", session.dir.display());
+        };
+        let _ = AssertUnwindSafe(keep).catch_unwind().await;
+        session.browser.quit().await;
+        std::panic::resume_unwind(panic);
+    }
+    assert_eq!(session.app.unfinished_jobs().await, 0, "jobs left in the queue");
+    session.browser.quit().await;
+}
+
+impl Session {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.app.address)
+    }
+
+    async fn open(&self, path: &str) {
+        self.browser.goto(&self.url(path)).await;
+    }
+
+    /// One of the app's pages, just reached: every accessibility check, screenshots at desktop
+    /// and phone sizes, and the sideways-scrolling check at phone size.
+    async fn page(&self, name: &str) {
+        self.check(name, true).await;
+    }
+
+    /// A document that is not one of the app's pages (the export's `index.html`): it carries its
+    /// own small stylesheet, so the focus-style checks are left out; the structural ones apply.
+    async fn document(&self, name: &str) {
+        self.check(name, false).await;
+    }
+
+    async fn check(&self, name: &str, focus_styles: bool) {
+        let url = self.browser.current_url().await;
+        let mut problems = a11y::structure(&self.browser).await;
+        if focus_styles {
+            problems.extend(a11y::keyboard_focus(&self.browser).await);
+        } else {
+            problems.retain(|p| !p.contains(":focus-visible"));
+        }
+        let n = self.shots.get() + 1;
+        self.shots.set(n);
+        self.save(&format!("{n:02}-{name}-desktop.png")).await;
+        self.browser.set_viewport(PHONE.0, PHONE.1).await;
+        problems.extend(a11y::no_sideways_scroll(&self.browser).await);
+        self.save(&format!("{n:02}-{name}-phone.png")).await;
+        self.browser.set_viewport(DESKTOP.0, DESKTOP.1).await;
+        assert!(problems.is_empty(), "accessibility problems on {name} ({url}):\n  {}", problems.join("\n  "));
+    }
+
+    async fn save(&self, file: &str) {
+        let png = self.browser.screenshot().await;
+        std::fs::write(self.dir.join(file), png).expect("a screenshot written");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.browser.find(css).await;
+        self.browser.text(&el).await
+    }
+
+    async fn click_to(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let el = self.browser.find(css).await;
+        self.browser.click_to(&el, what, pred).await
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.browser.find(css).await;
+        self.browser.click(&el).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.browser.find(css).await;
+        self.browser.send_keys(&el, text).await;
+    }
+
+    async fn html_lang(&self) -> String {
+        let v = self.browser.script("return document.documentElement.lang;", vec![]).await;
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the page's status badge says `expected`.
+    async fn wait_badge(&self, expected: &str) {
+        poll(&format!("the status badge to say {expected:?}"), || async {
+            let el = self.browser.try_find(".status-badge").await?;
+            self.browser.text(&el).await.contains(expected).then_some(())
+        })
+        .await;
+    }
+}
+
+/// Home page → form → check your inbox → the demo mailbox → the link → confirm → the status page.
+/// Returns the status page's path (`/requests/DSR-…`).
+async fn submit_and_confirm_by_email(s: &Session, t: Tr, email: &str, kind: &str) -> String {
+    assert_eq!(s.html_lang().await, t.lang());
+    assert_eq!(s.text("h1").await, t.get("portal.home.title"));
+    s.type_into("#email", email).await;
+    s.click(&format!("input[name=kind][value={kind}]")).await;
+    s.click_to("form[action=\"/requests\"] button[type=submit]", "the check-your-inbox page", |u| {
+        u.contains("/check-inbox?h=")
+    })
+    .await;
+    assert_eq!(s.text("h1").await, t.get("portal.verify.inbox_title"));
+    s.page("check-inbox").await;
+
+    s.app.run_pending_jobs().await;
+    let mail = s.app.last_email_to(email);
+    // The person reads the email in the demo mailbox, reached from the demo banner.
+    s.click_to(".demo-banner a", "the demo mailbox", |u| u.ends_with("/dev/outbox")).await;
+    s.page("mailbox").await;
+    let subject = t.get("mail.verify.subject");
+    let (items, links) = (s.browser.find_all("ul.outbox li").await, s.browser.find_all("ul.outbox li a").await);
+    assert_eq!(items.len(), links.len(), "one link per message");
+    let mut ours = Vec::new();
+    for (item, link) in items.iter().zip(&links) {
+        let line = s.browser.text(item).await;
+        if line.contains(email) && line.contains(subject) {
+            ours.push(link.clone());
+        }
+    }
+    assert_eq!(ours.len(), 1, "the mailbox lists one {subject:?} for {email}");
+    s.browser.click_to(&ours[0], "the email", |u| u.contains("/dev/outbox/")).await;
+    assert_eq!(s.text("h1").await, subject);
+    s.page("email").await;
+    let link = s.browser.find(".mail-body a[href*=\"/verify/\"]").await;
+    let href = s.browser.attribute(&link, "href").await.unwrap_or_default();
+    assert!(href.ends_with(&mail.link()), "the mailbox shows the emailed link: {href} vs {}", mail.link());
+    s.browser.click_to(&link, "the confirm page", |u| u.contains("/verify/")).await;
+    assert_eq!(s.text("h1").await, t.get("portal.verify.confirm_title"));
+    s.page("confirm").await;
+    let status =
+        s.click_to("main form button[type=submit]", "the status page", |u| u.contains("/requests/DSR-2026-")).await;
+    status.split_once(&s.app.address).map(|(_, p)| p.to_owned()).expect("a page of the app")
+}
+
+/// The access request from start to download, in the browser's language `lang` (after the
+/// switcher when French).
+async fn access_request(s: &Session, lang: Locale) {
+    let t = Tr::new(lang);
+    s.open("/").await;
+    if lang == Locale::Fr {
+        assert_eq!(s.html_lang().await, "en", "English before the switch");
+        s.click("a.lang").await;
+        poll("the French home page", || async { (s.html_lang().await == "fr").then_some(()) }).await;
+    }
+    s.page("home").await;
+    let status = submit_and_confirm_by_email(s, t, "jeanne.martin@example.fr", "access").await;
+    s.wait_badge(t.get("portal.status.states.collecting")).await;
+    assert!(s.browser.try_find("a[href$=\"/export\"]").await.is_none(), "no download before the export exists");
+    s.page("status-collecting").await;
+
+    s.app.run_pending_jobs().await;
+    s.browser.refresh().await;
+    s.wait_badge(t.get("portal.status.states.ready")).await;
+    let button = s.browser.find("a.button[href$=\"/export\"]").await;
+    assert_eq!(s.browser.text(&button).await, t.get("portal.status.download_button"));
+    s.page("status-ready").await;
+
+    // The link points at this request's export, and with the browser's own cookies (HttpOnly
+    // session included) it downloads a complete, intact archive.
+    let button = s.browser.find("a.button[href$=\"/export\"]").await;
+    let href = s.browser.attribute(&button, "href").await.expect("an href");
+    assert_eq!(href, format!("{status}/export"));
+    let cookies = s.browser.cookie_header().await;
+    let mut res = awc::Client::new()
+        .get(s.url(&href))
+        .insert_header(("cookie", cookies))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(res.status().as_u16(), 200);
+    let header = |n: &str| res.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-type"), "application/zip");
+    assert!(header("content-disposition").starts_with("attachment"), "{}", header("content-disposition"));
+    let body = res.body().limit(512 * 1024 * 1024).await.expect("the ZIP");
+    let archive = crate::export::open_zip(&body);
+    crate::export::assert_manifest_checksums(&archive);
+    let contacts = crate::export::json_records(&archive, "crm", "contacts");
+    assert_eq!(contacts.len(), 2, "Jeanne's two contact rows");
+
+    // The person opens index.html from the ZIP: it is a page like the others.
+    let index = s.dir.join("export-index.html");
+    std::fs::write(&index, crate::export::file_text(&archive, "index.html")).expect("index.html extracted");
+    s.browser.goto(&format!("file://{}", index.display())).await;
+    s.document("export-index").await;
+}
+
+#[actix_web::test]
+async fn an_access_request_in_english_from_the_form_to_the_zip() {
+    scenario("access-en", async |s| access_request(s, Locale::En).await).await;
+}
+
+#[actix_web::test]
+async fn an_access_request_in_french_from_the_form_to_the_zip() {
+    scenario("access-fr", async |s| access_request(s, Locale::Fr).await).await;
+}
+
+#[actix_web::test]
+async fn an_erasure_request_confirmed_by_email_awaits_review() {
+    scenario("erasure-en", async |s| {
+        let t = Tr::new(Locale::En);
+        s.open("/").await;
+        s.page("home").await;
+        let status = submit_and_confirm_by_email(s, t, "oliver.smith@example.co.uk", "erasure").await;
+        s.wait_badge(t.get("portal.status.states.awaiting_review")).await;
+        assert!(s.text("main").await.contains(t.get("portal.status.explain.awaiting_review")));
+        assert!(s.browser.try_find("a[href$=\"/export\"]").await.is_none(), "nothing to download for an erasure");
+        s.page("status-awaiting-review").await;
+        s.app.run_pending_jobs().await;
+        assert!(status.starts_with("/requests/DSR-2026-"), "{status}");
+        let db: String = sqlx::query_scalar("SELECT status FROM requests")
+            .fetch_one(s.app.app.store.pool())
+            .await
+            .expect("the one request row");
+        assert_eq!(db, "awaiting_review");
+    })
+    .await;
+}
+
+/// A verified request made through the HTTP client (not the browser); returns its reference.
+async fn verified_request(app: &TestApp, email: &str, kind: &str) -> String {
+    let (_, mail) = app.submit_and_read_mail(email, kind).await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.forget_cookies();
+    status.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+#[actix_web::test]
+async fn a_staff_member_filters_the_queue_and_extends_a_request() {
+    scenario("staff-en", async |s| {
+        let t = Tr::new(Locale::En);
+        let access = verified_request(&s.app, "oliver.smith@example.co.uk", "access").await;
+        let erasure = verified_request(&s.app, "jeanne.martin@example.fr", "erasure").await;
+        let email = EmailAddress::parse("agent@exemple.test").expect("an address");
+        dossier::services::staff::create(
+            &s.app.app.store,
+            &email,
+            "Agnès Agent",
+            Role::Agent,
+            STAFF_PASSWORD,
+            s.app.app.now_ms(),
+        )
+        .await
+        .expect("the staff account");
+
+        s.open("/staff").await;
+        s.browser.wait_url("the login page", |u| u.ends_with("/staff/login")).await;
+        assert_eq!(s.text("h1").await, t.get("staff.login.title"));
+        s.page("login").await;
+        s.type_into("#email", "agent@exemple.test").await;
+        s.type_into("#password", STAFF_PASSWORD).await;
+        s.click_to("main form button[type=submit]", "the queue", |u| u.ends_with("/staff")).await;
+        let references = async || {
+            let mut out = Vec::new();
+            for el in s.browser.find_all("a.reference").await {
+                out.push(s.browser.text(&el).await);
+            }
+            out.sort();
+            out
+        };
+        let mut both = [access.clone(), erasure.clone()];
+        both.sort();
+        assert_eq!(references().await, both, "every open request is in the queue");
+        s.page("queue").await;
+
+        s.click("#kind option[value=erasure]").await;
+        s.click_to("form[action=\"/staff\"] button[type=submit]", "the filtered queue", |u| u.contains("kind=erasure"))
+            .await;
+        assert_eq!(references().await, vec![erasure.clone()], "only the erasure request");
+        s.page("queue-erasure").await;
+
+        s.click_to("a.reference", "the request page", |u| u.ends_with(&format!("/staff/requests/{erasure}"))).await;
+        s.page("request").await;
+        let reason = "Your records are spread over twelve archived systems.";
+        s.type_into("#extend-reason", reason).await;
+        s.click_to("form[action$=\"/extend\"] button[type=submit]", "the extended request", |u| {
+            u.contains("done=extend")
+        })
+        .await;
+        assert_eq!(s.text(".notice").await, t.get("staff.done.extend"));
+        let main = s.text("main").await;
+        // Received 10 March 2026: three months later, 10 June 2026.
+        assert!(main.contains("June 10, 2026") && main.contains(reason), "{main}");
+        s.page("request-extended").await;
+
+        s.app.run_pending_jobs().await;
+        let mail = s.app.email_with_subject("jeanne.martin@example.fr", "More time is needed");
+        assert!(mail.text.contains(reason), "{}", mail.text);
+    })
+    .await;
+}
+
+/// The checks above are only worth something if they catch what they claim to: this page breaks
+/// every rule once, and each break must be reported.
+#[actix_web::test]
+async fn the_accessibility_checks_catch_a_broken_page() {
+    let Some((chromium, driver)) = browser_tools() else { return };
+    let browser = Browser::start(&chromium, &driver, DESKTOP.0, DESKTOP.1).await;
+    let dir = crate::helpers::TempDir::new("a11y-broken");
+    let page = dir.0.join("broken.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><html><head><title>Broken</title>\
+         <style>a:focus, a:focus-visible { outline: none; } .wide { width: 2000px; }</style></head><body>\
+         <a href=\"#x\">first link</a><h2>Starts at two</h2><h4>Skips three</h4>\
+         <input type=\"text\" name=\"unlabelled\"><select id=\"s\"></select><textarea></textarea>\
+         <img src=\"data:,\"><button type=\"submit\"></button><p id=\"dup\" class=\"wide\">x</p><p id=\"dup\">y</p>\
+         </body></html>",
+    )
+    .expect("the broken page");
+    browser.goto(&format!("file://{}", page.display())).await;
+    let structure = a11y::structure(&browser).await.join("\n");
+    for expected in [
+        "<html> has no valid lang",
+        "form field without a label: <input",
+        "form field without a label: <select",
+        "form field without a label: <textarea",
+        "0 <h1> elements",
+        "the first heading is <h2>",
+        "heading level skipped: <h2> then <h4>",
+        "image without alt",
+        "button without an accessible name",
+        "id \"dup\" is used 2 times",
+        "no :focus-visible rule with an outline",
+    ] {
+        assert!(structure.contains(expected), "not caught: {expected}\nreported:\n{structure}");
+    }
+    let focus = a11y::keyboard_focus(&browser).await.join("\n");
+    assert!(focus.contains("focus is not visible: outline none"), "{focus}");
+    browser.set_viewport(PHONE.0, PHONE.1).await;
+    let wide = a11y::no_sideways_scroll(&browser).await.join("\n");
+    assert!(wide.contains("px wide in a 390px viewport"), "{wide}");
+    browser.quit().await;
+}
