@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::connectors::Connector;
 use crate::crypto::SecretKey;
-use crate::deadlines::{Country, HolidayCalendar, Zone};
+use crate::deadlines::{Country, HolidayCalendar, Policy, Zone};
 use crate::mail::Mailer;
 use crate::store::Store;
 
@@ -81,6 +81,18 @@ impl App {
 
     pub fn email_hash(&self, email: &crate::domain::EmailAddress) -> String {
         crate::crypto::keyed_hash(&self.keys.email, email.as_str().as_bytes())
+    }
+
+    /// The holiday calendar and time zone a policy's deadlines are counted in: the controller's
+    /// own for its default policy, the policy's home country's for the others (a UK GDPR request
+    /// counts UK bank holidays).
+    pub fn clock_for(&self, policy: Policy) -> anyhow::Result<(HolidayCalendar, Zone)> {
+        if policy == self.settings.jurisdiction {
+            return Ok((self.calendar.clone(), self.zone));
+        }
+        let country = policy.default_country();
+        let zone = country.default_time_zone().parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((HolidayCalendar::new(country), zone))
     }
 
     pub fn connector(&self, name: &str) -> Option<&Arc<dyn Connector>> {

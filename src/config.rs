@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::connectors::{SourceConfig, Text};
 use crate::crypto::SecretKey;
+use crate::deadlines::Policy;
 use crate::domain::Locale;
 
 /// The organisation answering requests, and the authority a person may complain to
@@ -61,8 +62,11 @@ pub struct Settings {
     /// Demo mode: demo banner, `/dev/outbox`, insecure cookies on plain HTTP.
     pub demo: bool,
     pub default_locale: Locale,
-    /// The deadline policy requests get (`eu-gdpr`).
-    pub jurisdiction: String,
+    /// The deadline policy requests get by default (`eu-gdpr`).
+    pub jurisdiction: Policy,
+    /// The policies a person may choose from on the request form (the default among them); with
+    /// one, the form asks nothing.
+    pub policies: Vec<Policy>,
     pub controller: ControllerInfo,
     pub security: SecuritySettings,
     pub exports: ExportSettings,
@@ -189,6 +193,7 @@ struct FileSettings {
     demo: bool,
     default_locale: Option<String>,
     jurisdiction: Option<String>,
+    policies: Option<Vec<String>>,
     controller: ControllerInfo,
     #[serde(default)]
     security: SecuritySettings,
@@ -288,6 +293,17 @@ impl Settings {
                 .with_context(|| format!("default_locale must be \"en\" or \"fr\", not {tag:?}"))?,
         };
         let listen = overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
+        let parse_policy = |code: &str| -> anyhow::Result<Policy> {
+            code.parse().map_err(|_| {
+                let known: Vec<&str> = Policy::ALL.iter().map(|p| p.code()).collect();
+                anyhow::anyhow!("unknown deadline policy {code:?} (known: {})", known.join(", "))
+            })
+        };
+        let jurisdiction = parse_policy(file.jurisdiction.as_deref().unwrap_or("eu-gdpr"))?;
+        let policies = match &file.policies {
+            Some(codes) => codes.iter().map(|c| parse_policy(c)).collect::<anyhow::Result<Vec<_>>>()?,
+            None => vec![jurisdiction],
+        };
         let settings = Settings {
             listen,
             base_url,
@@ -295,7 +311,8 @@ impl Settings {
             database_url,
             demo: file.demo,
             default_locale,
-            jurisdiction: file.jurisdiction.unwrap_or_else(|| "eu-gdpr".into()),
+            jurisdiction,
+            policies,
             controller: file.controller,
             security: file.security,
             exports: file.exports,
@@ -327,7 +344,9 @@ impl Settings {
             database_url: sqlite_url(&data_dir.join("dossier.db")),
             demo: true,
             default_locale: Locale::Fr,
-            jurisdiction: "eu-gdpr".into(),
+            jurisdiction: Policy::EuGdpr,
+            // The demo shows the choice a multi-jurisdiction operator offers.
+            policies: Policy::ALL.to_vec(),
             controller: demo_controller(),
             security: SecuritySettings { cookie_secure: Some(false), ..Default::default() },
             exports: ExportSettings::default(),
@@ -365,11 +384,8 @@ impl Settings {
         if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v < 1) {
             bail!("{name} must be at least 1");
         }
-        if self.jurisdiction != "eu-gdpr" {
-            bail!(
-                "jurisdiction must be \"eu-gdpr\" (other policies are not available yet), not {:?}",
-                self.jurisdiction
-            );
+        if !self.policies.contains(&self.jurisdiction) {
+            bail!("policies must include the default jurisdiction {:?}", self.jurisdiction.code());
         }
         if self.security.verification_ttl_minutes < 1 || self.security.max_code_attempts < 1 {
             bail!("security.verification_ttl_minutes and security.max_code_attempts must be at least 1");

@@ -124,7 +124,6 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
         return Ok(Err(Refused::ReasonRequired));
     }
     let now = app.now_ms();
-    let today = app.zone.local_date(from_ms(now)).context("today's date")?;
     let mut tx = app.store.begin().await?;
     let request = match open_request(&mut tx, reference).await? {
         Ok(r) => r,
@@ -135,7 +134,9 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
     }
     let policy: crate::deadlines::Policy =
         request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy"))?;
-    let deadline = policy.deadline(request.received_on, &app.calendar).context("computing the extended due date")?;
+    let (calendar, zone) = app.clock_for(policy)?;
+    let today = zone.local_date(from_ms(now)).context("today's date")?;
+    let deadline = policy.deadline(request.received_on, &calendar).context("computing the extended due date")?;
     let Some((notice_by, extended_due)) = deadline.extension() else { return Ok(Err(Refused::NoExtensionUnderPolicy)) };
     if today > notice_by || today > request.due_on {
         return Ok(Err(Refused::ExtensionTooLate));

@@ -9,6 +9,7 @@ use time::Date;
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::crypto::{self, constant_time_eq, keyed_hash, new_id, random_code, random_token, sha256_hex};
+use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, Locale, Reference, RequestKind, RequestStatus};
 use crate::services::notify;
 use crate::store::{Conn, audit, exports, rate_limits, requests, sessions, source_runs, verifications};
@@ -66,6 +67,7 @@ pub async fn submit(
     app: &App,
     email: &EmailAddress,
     kind: RequestKind,
+    policy: Policy,
     locale: Locale,
     ip: &str,
 ) -> anyhow::Result<Submitted> {
@@ -83,9 +85,11 @@ pub async fn submit(
     }
     drop(conn);
 
-    // GDPR Art. 12(3): the month runs from receipt, in the controller's time zone.
-    let received_on = app.zone.local_date(from_ms(now)).context("computing the receipt date")?;
-    let deadline = crate::deadlines::eu_gdpr(received_on, &app.calendar).context("computing the due date")?;
+    // GDPR Art. 12(3) (and the other policies): the period runs from receipt, in the time zone
+    // the policy's deadlines are counted in.
+    let (calendar, zone) = app.clock_for(policy)?;
+    let received_on = zone.local_date(from_ms(now)).context("computing the receipt date")?;
+    let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();
     let mut tx = app.store.begin().await?;
     requests::insert(
@@ -96,7 +100,7 @@ pub async fn submit(
             email: email.as_str(),
             email_hash: &email_hash,
             locale,
-            jurisdiction: &app.settings.jurisdiction,
+            jurisdiction: policy.code(),
             channel: "web",
             received_at: now,
             received_on,
@@ -516,7 +520,9 @@ pub async fn submit_on_behalf(
 ) -> anyhow::Result<Reference> {
     let now = app.now_ms();
     let actor = format!("staff:{staff_id}");
-    let deadline = crate::deadlines::eu_gdpr(received_on, &app.calendar).context("computing the due date")?;
+    let policy = app.settings.jurisdiction;
+    let (calendar, _) = app.clock_for(policy)?;
+    let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();
     let mut tx = app.store.begin().await?;
     requests::insert(
@@ -527,7 +533,7 @@ pub async fn submit_on_behalf(
             email: email.as_str(),
             email_hash: &app.email_hash(email),
             locale,
-            jurisdiction: &app.settings.jurisdiction,
+            jurisdiction: policy.code(),
             channel,
             received_at: now,
             received_on,

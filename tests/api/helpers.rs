@@ -152,11 +152,13 @@ pub struct Options {
     pub broken_source: bool,
     /// Demo mode: banner and `/dev/outbox`.
     pub demo: bool,
+    /// The laws offered on the request form (default: EU GDPR alone).
+    pub policies: Option<Vec<dossier::deadlines::Policy>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { backend: Backend::Sqlite, mail: None, broken_source: false, demo: false }
+        Self { backend: Backend::Sqlite, mail: None, broken_source: false, demo: false, policies: None }
     }
 }
 
@@ -191,7 +193,8 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         database_url,
         demo: options.demo,
         default_locale: dossier::domain::Locale::En,
-        jurisdiction: "eu-gdpr".into(),
+        jurisdiction: dossier::deadlines::Policy::EuGdpr,
+        policies: options.policies.clone().unwrap_or_else(|| vec![dossier::deadlines::Policy::EuGdpr]),
         controller: demo_controller(),
         security: SecuritySettings { cookie_secure: Some(false), ..Default::default() },
         exports: ExportSettings::default(),

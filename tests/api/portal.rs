@@ -442,3 +442,33 @@ async fn links_on_error_pages_stay_on_this_site(app: TestApp) {
     assert!(html.contains("href=\"?lang=fr\""));
 }
 on_both_backends!(links_on_error_pages_stay_on_this_site);
+
+async fn a_person_chooses_the_law_when_several_are_offered(app: TestApp) {
+    let home = app.get("/").await.text();
+    assert!(home.contains("name=\"jurisdiction\"") && home.contains("California — CCPA"), "{home}");
+    let csrf = app.csrf("/").await;
+    let form = [("email", "jeanne.martin@example.fr"), ("kind", "access"), ("jurisdiction", "ccpa"), ("csrf", &csrf)];
+    let res = app.post("/requests", &form).await;
+    assert_eq!(res.status, 303);
+    app.run_pending_jobs().await;
+    let status = app.verify_by_link(&app.last_email_to("jeanne.martin@example.fr")).await.location();
+    // Received 10 March 2026 at 02:00 in Los Angeles, + 45 calendar days, no working-day roll.
+    let page = app.get(&status).await.text();
+    assert!(page.contains("April 24, 2026") && page.contains("45 day(s) left"), "{page}");
+    let form = [("email", "jeanne.martin@example.fr"), ("kind", "access"), ("jurisdiction", "pipeda"), ("csrf", &csrf)];
+    let bad = app.post("/requests", &form).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("Choose one of the laws offered"));
+}
+on_both_backends!(
+    a_person_chooses_the_law_when_several_are_offered,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::Ccpa]),
+        ..Default::default()
+    }
+);
+
+async fn one_law_means_no_question(app: TestApp) {
+    assert!(!app.get("/").await.text().contains("name=\"jurisdiction\""));
+}
+on_both_backends!(one_law_means_no_question);

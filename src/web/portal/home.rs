@@ -6,10 +6,19 @@ use serde::Deserialize;
 
 use super::{client_ip, see_other};
 use crate::app::App;
+use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, EmailError, RequestKind};
 use crate::i18n::Tr;
 use crate::services::requests::{self, Submitted};
 use crate::web::{Page, PageError, urls};
+
+/// Field errors, as catalog keys.
+#[derive(Default)]
+struct Errors {
+    email: Option<&'static str>,
+    kind: Option<&'static str>,
+    jurisdiction: Option<&'static str>,
+}
 
 #[derive(Template)]
 #[template(path = "portal/home.html")]
@@ -20,28 +29,44 @@ struct HomeTemplate<'a> {
     kind: &'a str,
     email_error: Option<&'a str>,
     kind_error: Option<&'a str>,
+    jurisdiction_error: Option<&'a str>,
+    /// (code, label, selected) when the operator offers several laws; empty otherwise.
+    jurisdictions: Vec<(&'static str, &'static str, bool)>,
 }
 
-fn render(
-    page: &Page,
-    form: &SubmitForm,
-    email_error: Option<&str>,
-    kind_error: Option<&str>,
-) -> Result<String, PageError> {
+pub fn policy_label(t: Tr, p: Policy) -> &'static str {
+    t.get(match p {
+        Policy::EuGdpr => "portal.home.jurisdictions.eu_gdpr",
+        Policy::UkGdpr => "portal.home.jurisdictions.uk_gdpr",
+        Policy::Ccpa => "portal.home.jurisdictions.ccpa",
+        Policy::Lgpd => "portal.home.jurisdictions.lgpd",
+    })
+}
+
+fn render(page: &Page, app: &App, form: &SubmitForm, errors: &Errors) -> Result<String, PageError> {
+    let t = page.t;
+    let chosen = form.jurisdiction.as_deref().unwrap_or(app.settings.jurisdiction.code());
+    let jurisdictions = if app.settings.policies.len() > 1 {
+        app.settings.policies.iter().map(|p| (p.code(), policy_label(t, *p), p.code() == chosen)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(HomeTemplate {
-        t: page.t,
+        t,
         page,
         email: form.email.as_deref().unwrap_or(""),
         kind: form.kind.as_deref().unwrap_or(""),
-        email_error,
-        kind_error,
+        email_error: errors.email.map(|k| t.get(k)),
+        kind_error: errors.kind.map(|k| t.get(k)),
+        jurisdiction_error: errors.jurisdiction.map(|k| t.get(k)),
+        jurisdictions,
     }
     .render()
     .map_err(anyhow::Error::from)?)
 }
 
-pub async fn show(page: Page) -> Result<HttpResponse, PageError> {
-    let html = render(&page, &SubmitForm::default(), None, None)?;
+pub async fn show(page: Page, app: web::Data<App>) -> Result<HttpResponse, PageError> {
+    let html = render(&page, &app, &SubmitForm::default(), &Errors::default())?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
 }
 
@@ -51,20 +76,22 @@ pub struct SubmitForm {
     email: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    /// The law the person invokes, when the operator offers several.
+    #[serde(default)]
+    jurisdiction: Option<String>,
     #[serde(default)]
     csrf: String,
 }
 
-/// A request as the domain sees it: a valid address and a known right.
+/// A request as the domain sees it: a valid address, a known right, an offered law.
 struct NewRequest {
     email: EmailAddress,
     kind: RequestKind,
+    policy: Policy,
 }
 
-impl TryFrom<&SubmitForm> for NewRequest {
-    type Error = (Option<&'static str>, Option<&'static str>);
-
-    fn try_from(form: &SubmitForm) -> Result<Self, Self::Error> {
+impl NewRequest {
+    fn parse(form: &SubmitForm, offered: &[Policy], default: Policy) -> Result<Self, Errors> {
         let email = EmailAddress::parse(form.email.as_deref().unwrap_or("")).map_err(|e| match e {
             EmailError::Empty => "portal.home.errors.email_empty",
             EmailError::TooLong => "portal.home.errors.email_too_long",
@@ -76,9 +103,17 @@ impl TryFrom<&SubmitForm> for NewRequest {
             .filter(|k| !k.is_empty())
             .ok_or("portal.home.errors.kind_missing")
             .and_then(|k| k.parse::<RequestKind>().map_err(|_| "portal.home.errors.kind_unknown"));
-        match (email, kind) {
-            (Ok(email), Ok(kind)) => Ok(NewRequest { email, kind }),
-            (e, k) => Err((e.err(), k.err())),
+        let policy = match form.jurisdiction.as_deref().filter(|j| !j.is_empty()) {
+            None => Ok(default),
+            Some(code) => code
+                .parse::<Policy>()
+                .ok()
+                .filter(|p| offered.contains(p))
+                .ok_or("portal.home.errors.jurisdiction_unknown"),
+        };
+        match (email, kind, policy) {
+            (Ok(email), Ok(kind), Ok(policy)) => Ok(NewRequest { email, kind, policy }),
+            (e, k, p) => Err(Errors { email: e.err(), kind: k.err(), jurisdiction: p.err() }),
         }
     }
 }
@@ -90,14 +125,15 @@ pub async fn submit(
     form: web::Form<SubmitForm>,
 ) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
-    let request = match NewRequest::try_from(&form.0) {
+    let request = match NewRequest::parse(&form, &app.settings.policies, app.settings.jurisdiction) {
         Ok(r) => r,
-        Err((email_error, kind_error)) => {
-            let html = render(&page, &form, email_error.map(|k| page.t.get(k)), kind_error.map(|k| page.t.get(k)))?;
+        Err(errors) => {
+            let html = render(&page, &app, &form, &errors)?;
             return Ok(HttpResponse::BadRequest().content_type("text/html; charset=utf-8").body(html));
         }
     };
-    match requests::submit(&app, &request.email, request.kind, page.locale(), &client_ip(&req)).await? {
+    let ip = client_ip(&req);
+    match requests::submit(&app, &request.email, request.kind, request.policy, page.locale(), &ip).await? {
         Submitted::Pending { handle } => Ok(see_other(urls::check_inbox(&handle))),
         Submitted::TooMany => Err(PageError::TOO_MANY),
     }
