@@ -48,13 +48,13 @@ impl App {
         let zone: Zone = settings.controller.timezone.parse().with_context(|| {
             format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone)
         })?;
+        for dir in [&settings.data_dir, &settings.export_dir(), &settings.spool_dir()] {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
         let connectors = crate::connectors::build(&settings.sources)?;
         let mailer = Mailer::new(&settings.mail)?;
-        for dir in [settings.export_dir(), settings.spool_dir()] {
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
         let keys = Keys {
             email: settings.secret_key.derive("email-hash"),
             code: settings.secret_key.derive("verification-code"),

@@ -27,8 +27,9 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     let backend = app.store.backend();
     let mut conn = app.store.conn().await?;
     let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
-    if request.status != RequestStatus::Collecting {
-        // Cancelled or denied meanwhile: nothing to collect.
+    // A request that needs attention because another source failed keeps collecting: every
+    // source's result, success or failure, must be visible to staff. Cancelled or denied: stop.
+    if !matches!(request.status, RequestStatus::Collecting | RequestStatus::NeedsAttention) {
         return Ok(());
     }
     let connector =

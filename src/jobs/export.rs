@@ -19,14 +19,25 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     let reference = request.reference.clone().context("a collecting request without a reference")?;
     drop(conn);
 
-    let sources = app
-        .connectors
-        .iter()
-        .map(|c| {
-            let path = super::collect::spool_path(app, request_id, &c.info().name);
-            ExportSource { info: c.info().clone(), spool: path.exists().then_some(path) }
-        })
-        .collect();
+    // A source that reported records must have its spool here: never a silent partial export
+    // (several instances must share the whole data directory, see docs/deployment.md).
+    let mut conn = app.store.conn().await?;
+    let runs = crate::store::source_runs::for_request(&mut conn, request_id).await?;
+    drop(conn);
+    let mut sources = Vec::new();
+    for c in &app.connectors {
+        let name = &c.info().name;
+        let path = super::collect::spool_path(app, request_id, name);
+        let reported = runs.iter().find(|r| &r.source == name).map_or(0, |r| r.records);
+        let spool = if path.exists() {
+            Some(path)
+        } else if reported > 0 {
+            anyhow::bail!("the collected records of source {name} are missing from this instance's data directory");
+        } else {
+            None
+        };
+        sources.push(ExportSource { info: c.info().clone(), spool });
+    }
     let now = app.now_ms();
     // Dates in the report are the controller's local time, as the deadline is.
     let local = |ms: i64| {

@@ -8,6 +8,7 @@ mod browser;
 mod cli_connectors;
 mod cli_deadline;
 mod export;
+mod faults;
 mod jobs;
 mod portal;
 mod register;
