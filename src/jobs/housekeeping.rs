@@ -80,7 +80,22 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
         .await
         .context("purging spent verifications")?
         .rows_affected() as usize;
-    rate_limits::purge(&mut conn, now - 2 * 3_600_000).await?;
+    // Staff sessions past their absolute end, and failed-login counters with no lock in force that
+    // have been quiet for a day (password spraying must not grow the table for ever).
+    purged.sessions += sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .context("purging expired staff sessions")?
+        .rows_affected() as usize;
+    sqlx::query("DELETE FROM login_failures WHERE locked_until < $1 AND updated_at < $2")
+        .bind(now)
+        .bind(now - 86_400_000)
+        .execute(&mut *conn)
+        .await
+        .context("purging failed-login counters")?;
+    // The longest window is a day (code attempts per address): keep two.
+    rate_limits::purge(&mut conn, now - 2 * 86_400_000).await?;
     purged.spools = remove_stale_spools(app, &mut conn).await?;
     remove_stale_temp_files(&app.settings.export_dir());
     if purged != Purged::default() {

@@ -9,7 +9,7 @@ use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::services::notify;
 use crate::store::requests::{self, RequestRow};
 use crate::store::staff::StaffRow;
-use crate::store::{Conn, audit, notes, staff};
+use crate::store::{Conn, audit, exports, notes, staff};
 
 /// Why an action was refused, as a catalog key the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,18 +129,10 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    if request.extended_at.is_some() {
-        return Ok(Err(Refused::AlreadyExtended));
-    }
-    let policy: crate::deadlines::Policy =
-        request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy"))?;
-    let (calendar, zone) = app.clock_for(policy)?;
-    let today = zone.local_date(from_ms(now)).context("today's date")?;
-    let deadline = policy.deadline(request.received_on, &calendar).context("computing the extended due date")?;
-    let Some((notice_by, extended_due)) = deadline.extension() else { return Ok(Err(Refused::NoExtensionUnderPolicy)) };
-    if today > notice_by || today > request.due_on {
-        return Ok(Err(Refused::ExtensionTooLate));
-    }
+    let extended_due = match extension_for(app, &request, now)? {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
     requests::extend(&mut tx, &request.id, extended_due, reason, now).await?;
     let detail = serde_json::json!({ "from": requests::date_to_text(request.due_on), "to": requests::date_to_text(extended_due) });
     audit::record(&mut tx, Some(&request.id), &actor(by), "extended", &detail, now).await?;
@@ -148,6 +140,28 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))
+}
+
+/// The due date an extension would set now, or why none is possible: counted under the request's
+/// own policy, in that policy's calendar and time zone. The page and the action both ask here.
+pub fn extension_for(app: &App, request: &RequestRow, now: i64) -> anyhow::Result<Result<time::Date, Refused>> {
+    if request.status.is_terminal() {
+        return Ok(Err(Refused::Closed));
+    }
+    if request.extended_at.is_some() {
+        return Ok(Err(Refused::AlreadyExtended));
+    }
+    let policy: crate::deadlines::Policy =
+        request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy {:?}", request.jurisdiction))?;
+    let (calendar, zone) = app.clock_for(policy)?;
+    let today = zone.local_date(from_ms(now)).context("today's date")?;
+    let deadline = policy.deadline(request.received_on, &calendar).context("computing the extended due date")?;
+    let Some((notice_by, extended_due)) = deadline.extension() else { return Ok(Err(Refused::NoExtensionUnderPolicy)) };
+    // GDPR Art. 12(3): the person must be told within the first month.
+    if today > notice_by || today > request.due_on {
+        return Ok(Err(Refused::ExtensionTooLate));
+    }
+    Ok(Ok(extended_due))
 }
 
 /// Refuses the request on a legal ground, with an explanation sent to the person (Art. 12(4)).
@@ -167,6 +181,8 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     }
     requests::set_denial(&mut tx, &request.id, ground.as_str(), reason, now).await?;
     requests::transition(&mut tx, &request, RequestStatus::Denied, &actor(by), now).await?;
+    // An export built before the refusal is withdrawn with it.
+    let withdrawn = withdraw_export(&mut tx, &request.id, now).await?;
     audit::record(
         &mut tx,
         Some(&request.id),
@@ -178,22 +194,69 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     .await?;
     notify::denied(app, &mut tx, to(&request)?, reference, ground, reason, now).await?;
     tx.commit().await?;
+    remove_files(app, withdrawn);
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))
 }
 
-/// Moves the request to `to` (complete or cancel) if the lifecycle allows it.
-pub async fn close(app: &App, by: &StaffRow, reference: &Reference, status: RequestStatus) -> Outcome {
+/// Marks the request's live export deleted; returns its file name, removed once committed.
+async fn withdraw_export(tx: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<Option<String>> {
+    match exports::latest_for_request(tx, request_id).await? {
+        Some(e) if e.deleted_at.is_none() => {
+            exports::mark_deleted(tx, &e.id, now).await?;
+            Ok(Some(e.file_name))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn remove_files(app: &App, file: Option<String>) {
+    if let Some(f) = file {
+        let _ = std::fs::remove_file(app.settings.export_dir().join(f));
+    }
+}
+
+/// Marks an answered request completed: only once the person has their answer (an export ready to
+/// download). Erasure, rectification and objection complete through their own workflows.
+pub async fn complete(app: &App, by: &StaffRow, reference: &Reference) -> Outcome {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     let request = match open_request(&mut tx, reference).await? {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    if request.status.transition(status).is_err() {
+    if request.status != RequestStatus::Ready {
         return Ok(Err(Refused::NotInThisState));
     }
-    requests::transition(&mut tx, &request, status, &actor(by), now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::Completed, &actor(by), now).await?;
     tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Closes a request the person withdrew. The reason is required and kept as an internal note
+/// (purgeable with the request, unlike the audit trail); the person is told it is closed.
+pub async fn cancel(app: &App, by: &StaffRow, reference: &Reference, reason: &str) -> Outcome {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let request = match open_request(&mut tx, reference).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    if request.status.transition(RequestStatus::Cancelled).is_err() {
+        return Ok(Err(Refused::NotInThisState));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Ok(Err(Refused::ReasonRequired));
+    }
+    notes::add(&mut tx, &request.id, &by.id, reason, now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::Cancelled, &actor(by), now).await?;
+    let withdrawn = withdraw_export(&mut tx, &request.id, now).await?;
+    if let Some(reference) = &request.reference {
+        notify::cancelled(app, &mut tx, to(&request)?, reference, now).await?;
+    }
+    tx.commit().await?;
+    remove_files(app, withdrawn);
+    app.jobs_ready.notify_waiters();
     Ok(Ok(()))
 }

@@ -209,6 +209,21 @@ pub async fn extended(
     queue(app, conn, to, "extended", content, now).await
 }
 
+/// The person withdrew the request and staff closed it: confirm it is closed.
+pub async fn cancelled(app: &App, conn: &mut Conn, to: To<'_>, reference: &Reference, now: i64) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let content = Content {
+        subject: tr.fmt("mail.cancelled.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.cancelled.intro", &[("reference", reference.as_str())]),
+            tr.get("mail.cancelled.again").to_owned(),
+        ],
+        action: None,
+        code: None,
+    };
+    queue(app, conn, to, "cancelled", content, now).await
+}
+
 /// GDPR Art. 12(4): a refusal says why, and that the person may complain to the supervisory
 /// authority and seek a judicial remedy.
 pub async fn denied(

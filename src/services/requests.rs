@@ -474,6 +474,10 @@ pub async fn download(
 ) -> anyhow::Result<Result<Download, DownloadError>> {
     let now = app.now_ms();
     let Some(view) = status(app, reference, owner_hash).await? else { return Ok(Err(DownloadError::NotFound)) };
+    // A refused or cancelled request's export is never released, whatever is on disk.
+    if !matches!(view.request.status, RequestStatus::Ready | RequestStatus::Completed) {
+        return Ok(Err(DownloadError::NotReady));
+    }
     let Some(export) = view.export else { return Ok(Err(DownloadError::NotReady)) };
     if export.deleted_at.is_some() || export.expires_at <= now {
         return Ok(Err(DownloadError::Expired));
@@ -554,7 +558,10 @@ pub async fn submit_on_behalf(
             start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
         }
         IntakeVerification::Recorded { justification } => {
-            let method = serde_json::json!({ "method": "staff", "justification": justification });
+            // The justification may name documents or details about the person: it is kept as an
+            // internal note, purged with the request, never in the permanent audit trail.
+            crate::store::notes::add(&mut tx, &id, staff_id, &justification, now).await?;
+            let method = serde_json::json!({ "method": "staff" });
             start_processing(app, &mut tx, &request, &actor, &method, now).await?;
         }
     }

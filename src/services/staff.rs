@@ -12,7 +12,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use crate::app::App;
 use crate::crypto::{new_id, random_token, sha256_hex};
 use crate::domain::{EmailAddress, Role};
-use crate::store::{Store, audit, staff};
+use crate::store::{Store, audit, rate_limits, staff};
 
 const MINUTE_MS: i64 = 60_000;
 /// Failures before logins for an address are locked; each further failure doubles the lock.
@@ -88,6 +88,8 @@ pub async fn set_password(store: &Store, email: &EmailAddress, password: &str, n
     let mut tx = store.begin().await?;
     let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
     staff::set_password(&mut tx, &account.id, &hash, now).await?;
+    // A new password after a suspected compromise must end every open session at once.
+    staff::end_sessions(&mut tx, &account.id).await?;
     audit::record(&mut tx, None, "system", "staff_password_changed", &serde_json::json!({ "staff": account.id }), now)
         .await?;
     tx.commit().await?;
@@ -111,39 +113,58 @@ pub enum LoginError {
     Locked { minutes: i64 },
 }
 
+/// Logins tried from one network address in an hour, whatever the accounts.
+pub const LOGIN_ATTEMPTS_PER_IP_PER_HOUR: i64 = 60;
+
+/// At most this many argon2 checks run at once (each takes ~19 MiB): a flood of logins waits
+/// instead of exhausting memory.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Checks the credentials; on success returns a new session token (a fresh session at every login).
-pub async fn login(app: &App, email: &str, password: &str) -> anyhow::Result<Result<String, LoginError>> {
+///
+/// The attempt is counted before the password is checked, in one write transaction, so a burst of
+/// parallel guesses cannot test more passwords than the lockout allows.
+pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::Result<Result<String, LoginError>> {
     let now = app.now_ms();
     let email = EmailAddress::parse(email).ok();
     let email_hash = match &email {
         Some(e) => app.email_hash(e),
         None => sha256_hex(b"invalid address"),
     };
-    let mut conn = app.store.conn().await?;
-    let locked_until = staff::locked_until(&mut conn, &email_hash).await?;
+    let ip_bucket = format!("staff-login:ip:{}", crate::crypto::keyed_hash(&app.keys.email, ip.as_bytes()));
+    if rate_limits::hit(&mut *app.store.conn().await?, &ip_bucket, 3_600_000, now).await?
+        > LOGIN_ATTEMPTS_PER_IP_PER_HOUR
+    {
+        let minutes = (3_600_000 - now.rem_euclid(3_600_000) + MINUTE_MS - 1) / MINUTE_MS;
+        return Ok(Err(LoginError::Locked { minutes }));
+    }
+    let mut tx = app.store.begin().await?;
+    let locked_until = staff::locked_until(&mut tx, &email_hash).await?;
     if locked_until > now {
         return Ok(Err(LoginError::Locked { minutes: (locked_until - now + MINUTE_MS - 1) / MINUTE_MS }));
     }
+    let attempts = staff::record_failure(&mut tx, &email_hash, now).await?;
+    if attempts >= FAILURES_BEFORE_LOCK {
+        let minutes = 1_i64 << (attempts - FAILURES_BEFORE_LOCK).min(10);
+        staff::lock(&mut tx, &email_hash, now + minutes * MINUTE_MS).await?;
+    }
     let account = match &email {
-        Some(e) => staff::by_email(&mut conn, e.as_str()).await?,
+        Some(e) => staff::by_email(&mut tx, e.as_str()).await?,
         None => None,
     };
-    drop(conn);
+    tx.commit().await?;
+
     let hash = account.as_ref().filter(|a| !a.disabled).map_or_else(|| DUMMY_HASH.clone(), |a| a.password_hash.clone());
     let password = password.to_owned();
-    let matches =
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.context("checking a password")?;
-    let mut tx = app.store.begin().await?;
+    let matches = {
+        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.context("checking a password")?
+    };
     let Some(account) = account.filter(|a| matches && !a.disabled) else {
-        let failures = staff::record_failure(&mut tx, &email_hash, now).await?;
-        if failures >= FAILURES_BEFORE_LOCK {
-            let minutes = 1_i64 << (failures - FAILURES_BEFORE_LOCK).min(10);
-            staff::lock(&mut tx, &email_hash, now + minutes * MINUTE_MS).await?;
-        }
-        tx.commit().await?;
         tracing::info!("staff login refused");
         return Ok(Err(LoginError::Invalid));
     };
+    let mut tx = app.store.begin().await?;
     staff::clear_failures(&mut tx, &email_hash).await?;
     let token = random_token(32);
     staff::insert_session(&mut tx, &sha256_hex(token.as_bytes()), &account.id, now, now + ABSOLUTE_MS).await?;
@@ -152,12 +173,11 @@ pub async fn login(app: &App, email: &str, password: &str) -> anyhow::Result<Res
     Ok(Ok(token))
 }
 
-/// The account behind a staff session cookie, if the session is live.
+/// The account behind a staff session cookie, if the session is live. A read and a touch of the
+/// session's idle clock: no write transaction, so page views never wait on writers.
 pub async fn current(app: &App, token: &str) -> anyhow::Result<Option<staff::StaffRow>> {
-    let mut tx = app.store.begin().await?;
-    let account = staff::session_staff(&mut tx, &sha256_hex(token.as_bytes()), app.now_ms(), IDLE_MS).await?;
-    tx.commit().await?;
-    Ok(account)
+    let mut conn = app.store.conn().await?;
+    staff::session_staff(&mut conn, &sha256_hex(token.as_bytes()), app.now_ms(), IDLE_MS).await
 }
 
 pub async fn logout(app: &App, token: &str) -> anyhow::Result<()> {

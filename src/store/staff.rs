@@ -76,8 +76,12 @@ pub async fn disable(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> 
         .execute(&mut *conn)
         .await
         .context("disabling a staff account")?;
+    end_sessions(conn, id).await
+}
+
+pub async fn end_sessions(conn: &mut Conn, staff_id: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
-        .bind(id)
+        .bind(staff_id)
         .execute(&mut *conn)
         .await
         .context("ending a staff member's sessions")?;

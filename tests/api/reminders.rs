@@ -1,7 +1,7 @@
 //! Deadline reminders to staff: each threshold once, to the assignee or to every admin and agent,
 //! however many scans run, and again before the new date after an extension.
 
-use dossier::domain::{EmailAddress, Reference, RequestStatus, Role};
+use dossier::domain::{EmailAddress, Reference, Role};
 use dossier::jobs::reminders::{self, Reminded};
 use dossier::services::actions;
 use dossier::store::staff::StaffRow;
@@ -119,7 +119,7 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
         .await
         .unwrap();
     let closed = verified_request(&app, "marc.leroy@example.org", "erasure").await;
-    assert_eq!(actions::close(&app.app, &admin, &closed, RequestStatus::Completed).await.unwrap(), Ok(()));
+    assert_eq!(actions::cancel(&app.app, &admin, &closed, "Withdrawn by phone").await.unwrap(), Ok(()));
     // Never verified: no legal clock yet.
     assert_eq!(app.submit_request("nobody@example.org", "access").await.status, 303);
     app.run_pending_jobs().await;

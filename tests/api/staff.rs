@@ -269,13 +269,19 @@ async fn assignments_and_notes_stay_with_staff(app: TestApp) {
     act(&app, &reference, "note", &[("reason", "Called her back: the postcode is wrong.")]).await;
     let page = app.get(&format!("/staff/requests/{reference}")).await.text();
     assert!(page.contains("Called her back") && page.contains("Test Staff"), "{page}");
-    assert!(act(&app, &reference, "complete", &[]).await.location().ends_with("done=complete"));
+    // Nothing was corrected yet: a rectification cannot simply be marked completed.
+    assert!(act(&app, &reference, "complete", &[]).await.location().ends_with("refused=not_in_this_state"));
+    assert!(act(&app, &reference, "cancel", &[]).await.location().ends_with("refused=reason_required"));
+    let res = act(&app, &reference, "cancel", &[("reason", "She withdrew it by phone on 10 March.")]).await;
+    assert!(res.location().ends_with("done=cancel"));
+    app.run_pending_jobs().await;
+    assert!(app.email_with_subject("jeanne.martin@example.fr", "is closed").text.contains(&reference));
 
     app.forget_cookies();
     app.sign_in(&status, "jeanne.martin@example.fr").await;
     let requester_view = app.get(&status).await.text();
-    assert!(requester_view.contains("Completed"), "{requester_view}");
-    assert!(!requester_view.contains("Called her back"), "notes are internal");
+    assert!(requester_view.contains("Cancelled"), "{requester_view}");
+    assert!(!requester_view.contains("Called her back") && !requester_view.contains("withdrew"), "notes are internal");
 }
 on_both_backends!(assignments_and_notes_stay_with_staff);
 
@@ -370,3 +376,46 @@ async fn auditors_cannot_enter_requests(app: TestApp) {
     assert_eq!(app.get("/staff/intake").await.status, 403);
 }
 on_both_backends!(auditors_cannot_enter_requests);
+
+async fn a_refused_request_s_export_is_withdrawn(app: TestApp) {
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    let status = app.verify_by_link(&mail).await.location();
+    app.run_pending_jobs().await;
+    assert_eq!(app.get(&format!("{status}/export")).await.status, 200);
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let res =
+        act(&app, &reference, "deny", &[("ground", "rights_of_others"), ("reason", "The notes name other people.")])
+            .await;
+    assert!(res.location().ends_with("done=deny"));
+    assert_eq!(std::fs::read_dir(app.data_dir().join("exports")).unwrap().count(), 0, "the file is deleted");
+    app.sign_in(&status, "jeanne.martin@example.fr").await;
+    assert_eq!(app.get(&format!("{status}/export")).await.status, 303, "the export is no longer released");
+}
+on_both_backends!(a_refused_request_s_export_is_withdrawn);
+
+async fn a_burst_of_parallel_guesses_cannot_beat_the_lockout(app: TestApp) {
+    add_staff(&app, "dpo@exemple.test", Role::Admin).await;
+    let csrf = app.csrf("/staff/login").await;
+    let forms: Vec<[(&str, &str); 3]> = (0..20)
+        .map(|_| [("email", "dpo@exemple.test"), ("password", "a wrong guess"), ("csrf", csrf.as_str())])
+        .collect();
+    let results = futures_util::future::join_all(forms.iter().map(|f| app.post("/staff/login", f))).await;
+    let checked = results.iter().filter(|r| r.text().contains("do not match an active account")).count();
+    assert!(checked <= 5, "{checked} passwords were checked in one burst");
+    assert!(results.iter().all(|r| r.status == 401));
+}
+on_both_backends!(a_burst_of_parallel_guesses_cannot_beat_the_lockout);
+
+async fn a_new_password_ends_every_open_session(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(app.get("/staff").await.status, 200);
+    let email = EmailAddress::parse("agent@exemple.test").unwrap();
+    dossier::services::staff::set_password(&app.app.store, &email, "a brand new passphrase", app.app.now_ms())
+        .await
+        .unwrap();
+    assert_eq!(app.get("/staff").await.status, 303);
+}
+on_both_backends!(a_new_password_ends_every_open_session);

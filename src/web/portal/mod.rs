@@ -29,7 +29,7 @@ pub struct CsrfForm {
 
 /// The peer's address, for rate limits. Forwarded headers are not trusted: behind a reverse proxy
 /// every client shares the proxy's limit until proxy support is configured (docs/deployment.md).
-fn client_ip(req: &HttpRequest) -> String {
+pub(crate) fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
 }
 

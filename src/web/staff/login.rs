@@ -50,9 +50,14 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn submit(page: Page, app: web::Data<App>, form: web::Form<LoginForm>) -> Result<HttpResponse, PageError> {
+pub async fn submit(
+    page: Page,
+    app: web::Data<App>,
+    req: actix_web::HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
-    match staff::login(&app, &form.email, &form.password).await? {
+    match staff::login(&app, &form.email, &form.password, &crate::web::portal::client_ip(&req)).await? {
         Ok(token) => {
             let secure = app.settings.cookie_secure();
             let cookie = Cookie::build(staff_cookie(secure), token)

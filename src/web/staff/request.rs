@@ -227,14 +227,8 @@ pub async fn show(
         format!("{ground} — {}", request.denial_reason.as_deref().unwrap_or(""))
     });
     let actions = viewer.role.can_act().then(|| {
-        let policy = request.jurisdiction.parse::<crate::deadlines::Policy>().ok();
-        let extend_to = policy
-            .and_then(|p| p.deadline(request.received_on, &app.calendar).ok())
-            .and_then(|d| d.extension())
-            .filter(|(notice_by, _)| {
-                request.extended_at.is_none() && open && today <= *notice_by && today <= request.due_on
-            })
-            .map(|(_, to)| format_date(t, to));
+        let extend_to =
+            actions::extension_for(&app, &request, now).ok().and_then(Result::ok).map(|d| format_date(t, d));
         Actions {
             base: urls::staff_request(&reference),
             workers: workers
@@ -244,7 +238,7 @@ pub async fn show(
             open,
             extend_to,
             grounds: DenialGround::ALL.iter().map(|g| (g.as_str(), ground_label(t, *g))).collect(),
-            can_complete: request.status.transition(RequestStatus::Completed).is_ok(),
+            can_complete: request.status == RequestStatus::Ready,
             can_cancel: request.status.transition(RequestStatus::Cancelled).is_ok(),
         }
     });
@@ -324,8 +318,8 @@ pub async fn act(
             Ok(ground) => actions::deny(&app, &by, &reference, ground, &form.reason).await?,
             Err(()) => Err(Refused::ReasonRequired),
         },
-        "complete" => actions::close(&app, &by, &reference, RequestStatus::Completed).await?,
-        "cancel" => actions::close(&app, &by, &reference, RequestStatus::Cancelled).await?,
+        "complete" => actions::complete(&app, &by, &reference).await?,
+        "cancel" => actions::cancel(&app, &by, &reference, &form.reason).await?,
         _ => return Err(PageError::NOT_FOUND),
     };
     let query = match outcome {
