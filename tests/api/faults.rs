@@ -18,7 +18,7 @@ use sqlx::Connection;
 use tokio::io::AsyncWriteExt;
 
 use crate::export::{assert_manifest_checksums, json_records, open_zip};
-use crate::helpers::{Backend, Email, Options, Response, TempDir, TestApp, hidden, parse_eml, spawn_with};
+use crate::helpers::{Backend, Browser, Email, Options, TempDir, TestApp, parse_eml, spawn_with};
 use crate::smtp::SmtpServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dossier");
@@ -42,77 +42,6 @@ where
         }
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A browser for a server the test did not build in-process: a cookie jar and an address that
-/// may change (a restarted server listens elsewhere, its sessions live in the database).
-struct Browser {
-    address: String,
-    cookies: BTreeMap<String, String>,
-    client: awc::Client,
-}
-
-impl Browser {
-    fn new(address: String) -> Self {
-        Self { address, cookies: BTreeMap::new(), client: awc::Client::builder().disable_redirects().finish() }
-    }
-
-    async fn get(&mut self, path: &str) -> Response {
-        let req = self.client.get(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
-        let res = req.send().await.expect("the server answers");
-        self.finish(res).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
-        let req = self.client.post(format!("{}{path}", self.address)).insert_header(("cookie", self.cookie_header()));
-        let res = req.send_form(&form).await.expect("the server answers");
-        self.finish(res).await
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn finish(
-        &mut self,
-        mut res: awc::ClientResponse<
-            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
-        >,
-    ) -> Response {
-        let mut headers = BTreeMap::new();
-        for (name, value) in res.headers() {
-            let value = value.to_str().unwrap_or("").to_owned();
-            if name == "set-cookie" {
-                let pair = value.split(';').next().unwrap_or("");
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                if v.is_empty() || value.to_ascii_lowercase().contains("max-age=0") {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.to_owned(), v.to_owned());
-                }
-            }
-            headers.insert(name.as_str().to_owned(), value);
-        }
-        let body = res.body().limit(64 * 1024 * 1024).await.expect("a response body").to_vec();
-        Response { status: res.status().as_u16(), headers, body }
-    }
-
-    async fn submit_request(&mut self, email: &str, kind: &str) -> Response {
-        let home = self.get("/").await;
-        let csrf = hidden(&home.text(), "csrf").expect("a CSRF token on the home page");
-        self.post("/requests", &[("email", email), ("kind", kind), ("csrf", &csrf)]).await
-    }
-
-    /// Opens the emailed link and confirms; returns the status page's path.
-    async fn verify_by_link(&mut self, mail: &Email) -> String {
-        let link = mail.link();
-        let page = self.get(&link).await;
-        assert_eq!(page.status, 200, "{}", page.text());
-        let csrf = hidden(&page.text(), "csrf").expect("a CSRF token on the confirm page");
-        let res = self.post(&link, &[("csrf", &csrf)]).await;
-        assert_eq!(res.status, 303, "{}", res.text());
-        res.location()
     }
 }
 
@@ -317,7 +246,7 @@ async fn a_server_killed_mid_request_finishes_it_after_a_restart() {
     // lock, so the kill finds it running, deterministically.
     let crm_lock = lock_exclusively(&crm.join(dossier::demo::CRM_FILE)).await;
 
-    let status_path = browser.verify_by_link(&mail).await;
+    let status_path = browser.verify_by_link(&mail).await.location();
     let db = open_store(&data.join("dossier.db")).await;
     let crm_job = r#"SELECT status, attempts FROM jobs WHERE kind = 'collect' AND payload LIKE '%"source":"crm"%'"#;
     wait_for(Duration::from_secs(10), "the CRM collection to be claimed", || async {
@@ -610,14 +539,14 @@ async fn broken_sources_need_attention(broken: &[Broken<'_>]) {
     let extra: Vec<String> = broken.iter().map(|b| postgres_source(b.name, &b.url)).collect();
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let base = spawn_with(Options::default()).await.unwrap();
-    let (data, app, clock, mut browser) = spawn_with_sources(&base, &extra).await;
+    let (data, app, clock, browser) = spawn_with_sources(&base, &extra).await;
     let pool = app.store.pool();
     let run_all = || async { dossier::jobs::run_pending(&app).await.expect("jobs run") };
 
     assert_eq!(browser.submit_request(JEANNE, "access").await.status, 303);
     run_all().await;
     let mail = outbox(&data.join("outbox")).pop().expect("the verification email");
-    browser.verify_by_link(&mail).await;
+    browser.verify_by_link(&mail).await.location();
     run_all().await;
     let retrying: Vec<i32> =
         sqlx::query_scalar("SELECT attempts FROM jobs WHERE kind = 'collect' AND status = 'queued'")

@@ -141,8 +141,7 @@ pub struct TestApp {
     pub outbox: PathBuf,
     pub data: TempDir,
     _pg: Option<PgDb>,
-    cookies: RefCell<BTreeMap<String, String>>,
-    client: awc::Client,
+    pub browser: Browser,
 }
 
 pub struct Options {
@@ -216,18 +215,33 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
     let app = application.app();
     actix_web::rt::spawn(application.into_server());
     Some(TestApp {
-        address,
+        address: address.clone(),
         app,
         clock,
         outbox,
         data,
         _pg: pg,
-        cookies: RefCell::new(BTreeMap::new()),
-        client: awc::Client::builder().disable_redirects().finish(),
+        browser: Browser::new(address.clone()),
     })
 }
 
-impl TestApp {
+/// An HTTP client that keeps cookies like a browser, for one server address (which may change:
+/// a restarted server listens elsewhere, its sessions live in the database).
+pub struct Browser {
+    pub address: String,
+    cookies: RefCell<BTreeMap<String, String>>,
+    client: awc::Client,
+}
+
+impl Browser {
+    pub fn new(address: String) -> Self {
+        Self {
+            address,
+            cookies: RefCell::new(BTreeMap::new()),
+            client: awc::Client::builder().disable_redirects().finish(),
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies.borrow().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
@@ -291,6 +305,10 @@ impl TestApp {
         self.finish(res).await
     }
 
+    pub fn forget_cookies(&self) {
+        self.cookies.borrow_mut().clear();
+    }
+
     /// The CSRF token of the page at `path`, as a browser would submit it.
     pub async fn csrf(&self, path: &str) -> String {
         let page = self.get(path).await.text();
@@ -303,15 +321,6 @@ impl TestApp {
         self.post("/requests", &[("email", email), ("kind", kind), ("csrf", &csrf)]).await
     }
 
-    /// Submits a request and returns the "check your inbox" path and the email it produced.
-    pub async fn submit_and_read_mail(&self, email: &str, kind: &str) -> (String, Email) {
-        let res = self.submit_request(email, kind).await;
-        assert_eq!(res.status, 303, "{}", res.text());
-        self.run_pending_jobs().await;
-        let mail = self.last_email_to(email);
-        (res.location(), mail)
-    }
-
     /// Verifies through the emailed link: open it (a GET consumes nothing), then confirm.
     pub async fn verify_by_link(&self, mail: &Email) -> Response {
         let link = mail.link();
@@ -319,6 +328,45 @@ impl TestApp {
         assert_eq!(page.status, 200, "{}", page.text());
         let csrf = hidden(&page.text(), "csrf").unwrap();
         self.post(&link, &[("csrf", &csrf)]).await
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> Response {
+        self.browser.get(path).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.browser.get_with(path, headers).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.browser.post(path, form).await
+    }
+
+    pub async fn post_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+        self.browser.post_with(path, form, headers).await
+    }
+
+    pub async fn csrf(&self, path: &str) -> String {
+        self.browser.csrf(path).await
+    }
+
+    pub async fn submit_request(&self, email: &str, kind: &str) -> Response {
+        self.browser.submit_request(email, kind).await
+    }
+
+    pub async fn verify_by_link(&self, mail: &Email) -> Response {
+        self.browser.verify_by_link(mail).await
+    }
+
+    /// Submits a request and returns the "check your inbox" path and the email it produced.
+    pub async fn submit_and_read_mail(&self, email: &str, kind: &str) -> (String, Email) {
+        let res = self.submit_request(email, kind).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+        self.run_pending_jobs().await;
+        let mail = self.last_email_to(email);
+        (res.location(), mail)
     }
 
     /// Reopens a verified request later: ask for a sign-in link, then follow it.
@@ -370,7 +418,7 @@ impl TestApp {
     }
 
     pub fn forget_cookies(&self) {
-        self.cookies.borrow_mut().clear();
+        self.browser.forget_cookies();
     }
 
     pub fn data_dir(&self) -> &Path {
