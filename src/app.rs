@@ -95,6 +95,16 @@ impl App {
         Ok((HolidayCalendar::new(country), zone))
     }
 
+    /// Today's date where a request's deadline is counted (its policy's time zone), so "days
+    /// left" and "overdue" agree with the due date stored for it.
+    pub fn today_for(&self, jurisdiction: &str) -> anyhow::Result<time::Date> {
+        let zone = match jurisdiction.parse::<Policy>() {
+            Ok(policy) => self.clock_for(policy)?.1,
+            Err(_) => self.zone,
+        };
+        zone.local_date(self.clock.now()).context("today's date")
+    }
+
     pub fn connector(&self, name: &str) -> Option<&Arc<dyn Connector>> {
         self.connectors.iter().find(|c| c.info().name == name)
     }

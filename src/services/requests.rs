@@ -449,7 +449,7 @@ pub async fn status(app: &App, reference: &Reference, owner_hash: &str) -> anyho
         })
         .collect();
     let export = exports::latest_for_request(&mut conn, &request.id).await?;
-    let today = app.zone.local_date(app.clock.now()).context("today's date")?;
+    let today = app.today_for(&request.jurisdiction)?;
     Ok(Some(StatusView { request, sources, export, today }))
 }
 

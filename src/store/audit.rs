@@ -187,11 +187,13 @@ pub async fn record(
 }
 
 pub async fn for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<Vec<AuditEvent>> {
-    let rows = sqlx::query("SELECT at, actor, event, detail FROM audit_events WHERE request_id = $1 ORDER BY at, seq")
-        .bind(request_id)
-        .fetch_all(&mut *conn)
-        .await
-        .context("loading audit events")?;
+    let rows = sqlx::query(
+        "SELECT at, actor, event, detail FROM audit_events WHERE request_id = $1 ORDER BY at, chain_seq, seq",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await
+    .context("loading audit events")?;
     rows.iter()
         .map(|r| {
             let detail: String = r.try_get("detail")?;

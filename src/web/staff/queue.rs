@@ -166,6 +166,7 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
         .iter()
         .filter_map(|r| {
             let reference = r.reference.as_ref()?;
+            let today = app.today_for(&r.jurisdiction).unwrap_or(today);
             let left = (r.due_on - today).whole_days();
             let state = DeadlineState::of(today, r.due_on);
             let open = !r.status.is_terminal();

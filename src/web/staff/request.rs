@@ -163,7 +163,7 @@ pub async fn show(
     let workers = staff::workers(&mut tx).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
 
-    let today = app.zone.local_date(app.clock.now()).map_err(anyhow::Error::from)?;
+    let today = app.today_for(&request.jurisdiction)?;
     let state = DeadlineState::of(today, request.due_on);
     let open = !request.status.is_terminal();
     let local_time = |ms: i64| {
