@@ -35,6 +35,9 @@ pub fn sign_out() -> String {
 pub fn stylesheet() -> String {
     format!("/static/style.css?v={}", &crate::crypto::sha256_hex(super::assets::STYLE.as_bytes())[..10])
 }
+pub fn status_script() -> String {
+    format!("/static/status.js?v={}", &crate::crypto::sha256_hex(super::assets::STATUS_SCRIPT.as_bytes())[..10])
+}
 pub fn outbox() -> String {
     "/dev/outbox".into()
 }

@@ -229,9 +229,22 @@ async fn access_request(s: &Session, lang: Locale) {
     assert!(s.browser.try_find("a[href$=\"/export\"]").await.is_none(), "no download before the export exists");
     s.page("status-collecting").await;
 
+    // Without a reload: the page's script refreshes the progress in place (a plain link does it
+    // without JavaScript). A mark left on the page shows no navigation happened.
+    assert!(s.browser.try_find("[data-refresh] a").await.is_some(), "a refresh link for pages without scripts");
+    s.browser.script("window.stillHere = true;", vec![]).await;
     s.app.run_pending_jobs().await;
-    s.browser.refresh().await;
-    s.wait_badge(t.get("portal.status.states.ready")).await;
+    let ready = t.get("portal.status.states.ready");
+    poll("the progress to refresh in place", || async {
+        let badge = s
+            .browser
+            .script("var b = document.querySelector('.status-badge'); return b ? b.textContent : '';", vec![])
+            .await;
+        badge.as_str().is_some_and(|b| b.contains(ready)).then_some(())
+    })
+    .await;
+    assert_eq!(s.browser.script("return window.stillHere === true;", vec![]).await, serde_json::Value::Bool(true));
+    s.wait_badge(ready).await;
     let button = s.browser.find("a.button[href$=\"/export\"]").await;
     assert_eq!(s.browser.text(&button).await, t.get("portal.status.download_button"));
     s.page("status-ready").await;

@@ -159,10 +159,6 @@ impl Browser {
         self.cmd(Method::GET, "/url", None).await.as_str().unwrap_or_default().to_owned()
     }
 
-    pub async fn refresh(&self) {
-        self.cmd(Method::POST, "/refresh", Some(json!({}))).await;
-    }
-
     /// Clicks `el` (a link or a submit button) and waits for the page it leads to, whose URL
     /// satisfies `pred`; returns that URL. Fails at once, naming the page, when a new page has
     /// loaded but is another one (a refused form lands on an error page, maybe at the same URL).
