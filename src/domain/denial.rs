@@ -28,6 +28,17 @@ impl DenialGround {
         DenialGround::RightsOfOthers,
     ];
 
+    /// Whether this ground can justify refusing a request for `kind`: the Art. 17(3) exceptions
+    /// only limit erasure, and Art. 15(4) only limits a copy of the data.
+    pub fn applies_to(self, kind: crate::domain::RequestKind) -> bool {
+        use crate::domain::RequestKind as K;
+        match self {
+            DenialGround::LegalObligation | DenialGround::LegalClaims => kind == K::Erasure,
+            DenialGround::RightsOfOthers => matches!(kind, K::Access | K::Portability),
+            DenialGround::ManifestlyUnfounded | DenialGround::Excessive | DenialGround::IdentityNotConfirmed => true,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DenialGround::ManifestlyUnfounded => "manifestly_unfounded",
@@ -44,5 +55,23 @@ impl FromStr for DenialGround {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         DenialGround::ALL.into_iter().find(|g| g.as_str() == s).ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RequestKind;
+
+    #[test]
+    fn erasure_exceptions_only_refuse_erasure_and_the_rights_of_others_only_a_copy() {
+        assert!(DenialGround::LegalObligation.applies_to(RequestKind::Erasure));
+        assert!(!DenialGround::LegalObligation.applies_to(RequestKind::Access));
+        assert!(!DenialGround::LegalClaims.applies_to(RequestKind::Rectification));
+        assert!(DenialGround::RightsOfOthers.applies_to(RequestKind::Portability));
+        assert!(!DenialGround::RightsOfOthers.applies_to(RequestKind::Erasure));
+        for kind in RequestKind::ALL {
+            assert!(DenialGround::Excessive.applies_to(kind));
+        }
     }
 }

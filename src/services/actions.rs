@@ -23,6 +23,8 @@ pub enum Refused {
     NoExtensionUnderPolicy,
     NotInThisState,
     UnknownAssignee,
+    /// The legal ground does not apply to this right (e.g. Art. 17(3) to an access request).
+    GroundNotApplicable,
 }
 
 impl Refused {
@@ -36,6 +38,7 @@ impl Refused {
             Refused::NoExtensionUnderPolicy => "staff.refused.no_extension",
             Refused::NotInThisState => "staff.refused.not_in_this_state",
             Refused::UnknownAssignee => "staff.refused.unknown_assignee",
+            Refused::GroundNotApplicable => "staff.refused.ground_not_applicable",
         }
     }
 
@@ -49,6 +52,7 @@ impl Refused {
             Refused::NoExtensionUnderPolicy,
             Refused::NotInThisState,
             Refused::UnknownAssignee,
+            Refused::GroundNotApplicable,
         ]
         .into_iter()
         .find(|r| r.key().rsplit('.').next() == Some(key))
@@ -136,7 +140,9 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
     requests::extend(&mut tx, &request.id, extended_due, reason, now).await?;
     let detail = serde_json::json!({ "from": requests::date_to_text(request.due_on), "to": requests::date_to_text(extended_due) });
     audit::record(&mut tx, Some(&request.id), &actor(by), "extended", &detail, now).await?;
-    notify::extended(app, &mut tx, to(&request)?, reference, extended_due, reason, now).await?;
+    let policy = request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy"))?;
+    let extension = notify::Extension { reference, new_due: extended_due, reason, policy };
+    notify::extended(app, &mut tx, to(&request)?, &extension, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))
@@ -178,6 +184,9 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     };
     if request.status.transition(RequestStatus::Denied).is_err() {
         return Ok(Err(Refused::NotInThisState));
+    }
+    if !ground.applies_to(request.kind) {
+        return Ok(Err(Refused::GroundNotApplicable));
     }
     requests::set_denial(&mut tx, &request.id, ground.as_str(), reason, now).await?;
     requests::transition(&mut tx, &request, RequestStatus::Denied, &actor(by), now).await?;

@@ -185,23 +185,31 @@ pub async fn export_ready(
     queue(app, conn, to, "export_ready", content, now).await
 }
 
-/// GDPR Art. 12(3): the person is told of an extension, with its reasons, within the first month.
-pub async fn extended(
-    app: &App,
-    conn: &mut Conn,
-    to: To<'_>,
-    reference: &Reference,
-    new_due: Date,
-    reason: &str,
-    now: i64,
-) -> anyhow::Result<()> {
+/// An extension, as the person is told of it.
+pub struct Extension<'a> {
+    pub reference: &'a Reference,
+    pub new_due: Date,
+    pub reason: &'a str,
+    pub policy: crate::deadlines::Policy,
+}
+
+/// GDPR Art. 12(3) (CCPA §7021(b), UK GDPR alike): the person is told of an extension, with its
+/// reasons, within the first period; the law cited is the request's own.
+pub async fn extended(app: &App, conn: &mut Conn, to: To<'_>, e: &Extension<'_>, now: i64) -> anyhow::Result<()> {
+    use crate::deadlines::Policy;
     let tr = Tr::new(to.locale);
+    let reference = e.reference.as_str();
+    let law = match e.policy {
+        Policy::EuGdpr | Policy::Lgpd => "mail.extended.law",
+        Policy::UkGdpr => "mail.extended.law_uk",
+        Policy::Ccpa => "mail.extended.law_ccpa",
+    };
     let content = Content {
-        subject: tr.fmt("mail.extended.subject", &[("reference", reference.as_str())]),
+        subject: tr.fmt("mail.extended.subject", &[("reference", reference)]),
         paragraphs: vec![
-            tr.fmt("mail.extended.intro", &[("reference", reference.as_str()), ("due", &format_date(tr, new_due))]),
-            tr.fmt("mail.extended.reason", &[("reason", reason)]),
-            tr.get("mail.extended.law").to_owned(),
+            tr.fmt("mail.extended.intro", &[("reference", reference), ("due", &format_date(tr, e.new_due))]),
+            tr.fmt("mail.extended.reason", &[("reason", e.reason)]),
+            tr.get(law).to_owned(),
         ],
         action: Some((tr.get("mail.confirmed.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
         code: None,

@@ -419,3 +419,45 @@ async fn a_new_password_ends_every_open_session(app: TestApp) {
     assert_eq!(app.get("/staff").await.status, 303);
 }
 on_both_backends!(a_new_password_ends_every_open_session);
+
+async fn a_refusal_ground_must_fit_the_right(app: TestApp) {
+    let reference = verified_request(&app, "jeanne.martin@example.fr", "access").await;
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let page = app.get(&format!("/staff/requests/{reference}")).await.text();
+    assert!(!page.contains("value=\"legal_obligation\""), "Art. 17(3) is not offered for an access request");
+    assert!(page.contains("value=\"rights_of_others\""));
+    let res = act(&app, &reference, "deny", &[("ground", "legal_obligation"), ("reason", "Invoices")]).await;
+    assert!(res.location().ends_with("refused=ground_not_applicable"), "{}", res.location());
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_ne!(status, "denied");
+}
+on_both_backends!(a_refusal_ground_must_fit_the_right);
+
+async fn an_extension_cites_the_request_s_own_law(app: TestApp) {
+    let csrf = app.csrf("/").await;
+    let form =
+        [("email", "oliver.smith@example.co.uk"), ("kind", "erasure"), ("jurisdiction", "ccpa"), ("csrf", &csrf)];
+    assert_eq!(app.post("/requests", &form).await.status, 303);
+    app.run_pending_jobs().await;
+    let status = app.verify_by_link(&app.last_email_to("oliver.smith@example.co.uk")).await.location();
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.forget_cookies();
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    let res = act(&app, &reference, "extend", &[("reason", "Several archived systems")]).await;
+    assert!(res.location().ends_with("done=extend"), "{}", res.location());
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject("oliver.smith@example.co.uk", "More time is needed");
+    // Received 10 March 2026 in California: 45 days, extended once by 45 more: 8 June 2026.
+    assert!(mail.text.contains("June 8, 2026") && mail.text.contains("§7021(b)"), "{}", mail.text);
+    assert!(!mail.text.contains("GDPR"), "{}", mail.text);
+}
+on_both_backends!(
+    an_extension_cites_the_request_s_own_law,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::Ccpa]),
+        ..Default::default()
+    }
+);

@@ -237,7 +237,11 @@ pub async fn show(
                 .collect(),
             open,
             extend_to,
-            grounds: DenialGround::ALL.iter().map(|g| (g.as_str(), ground_label(t, *g))).collect(),
+            grounds: DenialGround::ALL
+                .iter()
+                .filter(|g| g.applies_to(request.kind))
+                .map(|g| (g.as_str(), ground_label(t, *g)))
+                .collect(),
             can_complete: request.status == RequestStatus::Ready,
             can_cancel: request.status.transition(RequestStatus::Cancelled).is_ok(),
         }
