@@ -56,6 +56,9 @@ pub fn staff_queue() -> String {
 pub fn staff_request(reference: &Reference) -> String {
     format!("/staff/requests/{reference}")
 }
+pub fn staff_search() -> String {
+    "/staff/search".into()
+}
 pub fn staff_intake() -> String {
     "/staff/intake".into()
 }

@@ -461,3 +461,32 @@ on_both_backends!(
         ..Default::default()
     }
 );
+
+async fn searching_by_email_keeps_the_address_out_of_urls_and_is_recorded(app: TestApp) {
+    verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    let oliver = verified_request(&app, "oliver.smith@example.co.uk", "access").await;
+    add_staff(&app, "audit@exemple.test", Role::Auditor).await;
+    login(&app, "audit@exemple.test", PASSWORD).await;
+    let csrf = app.csrf("/staff").await;
+    let res =
+        app.post("/staff/search", &[("q", " Oliver.Smith@example.co.uk "), ("status", ""), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303);
+    let location = res.location();
+    assert!(
+        location.contains("person=") && !location.contains('@') && !location.to_lowercase().contains("oliver"),
+        "{location}"
+    );
+    let page = app.get(&location).await.text();
+    let refs: Vec<&str> = page.split("class=\"reference\">").skip(1).map(|s| s.split('<').next().unwrap()).collect();
+    assert_eq!(refs, [oliver.as_str()]);
+    assert!(!page.contains("oliver.smith@example.co.uk"), "the page does not echo the address back");
+    let searches: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_searched'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(searches, 1);
+    // A reference is not personal data: it stays a plain query.
+    let res = app.post("/staff/search", &[("q", &oliver), ("csrf", &csrf)]).await;
+    assert!(res.location().contains(&format!("q={oliver}")), "{}", res.location());
+}
+on_both_backends!(searching_by_email_keeps_the_address_out_of_urls_and_is_recorded);

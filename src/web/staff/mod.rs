@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/login", web::post().to(login::submit))
         .route("/staff/logout", web::post().to(login::logout))
         .route("/staff", web::get().to(queue::show))
+        .route("/staff/search", web::post().to(queue::search))
         .route("/staff/register.csv", web::get().to(register::export))
         .route("/staff/intake", web::get().to(intake::show))
         .route("/staff/intake", web::post().to(intake::submit))

@@ -45,6 +45,8 @@ struct QueueTemplate<'a> {
     kind: &'a str,
     deadline: &'a str,
     search_error: Option<&'a str>,
+    /// Filtered by a person's address (which the page never shows back).
+    by_person: bool,
     next: Option<String>,
     status_options: Vec<(&'static str, &'static str)>,
     kind_options: Vec<(&'static str, &'static str)>,
@@ -60,6 +62,10 @@ pub struct QueueQuery {
     deadline: String,
     #[serde(default)]
     q: String,
+    /// A person, as the keyed hash of their address: an email typed in the search box never
+    /// appears in an address bar, a browser history or a proxy's log.
+    #[serde(default)]
+    person: String,
     #[serde(default)]
     after: String,
 }
@@ -105,7 +111,9 @@ fn parse_after(s: &str) -> Option<(time::Date, String)> {
 
 fn query_string(q: &QueueQuery, after: Option<&str>) -> String {
     let mut parts = Vec::new();
-    for (k, v) in [("status", &q.status), ("kind", &q.kind), ("deadline", &q.deadline), ("q", &q.q)] {
+    for (k, v) in
+        [("status", &q.status), ("kind", &q.kind), ("deadline", &q.deadline), ("q", &q.q), ("person", &q.person)]
+    {
         if !v.is_empty() {
             parts.push(format!("{k}={}", urlencode(v)));
         }
@@ -137,6 +145,9 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
     };
     let search = q.q.trim();
     let mut search_error = None;
+    if q.person.len() == 64 && q.person.bytes().all(|b| b.is_ascii_hexdigit()) {
+        filter.email_hash = Some(q.person.clone());
+    }
     if !search.is_empty() {
         if let Ok(reference) = search.parse::<Reference>() {
             filter.reference = Some(reference);
@@ -202,6 +213,7 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
         kind: &q.kind,
         deadline: &q.deadline,
         search_error,
+        by_person: filter.email_hash.is_some(),
         next,
         status_options: RequestStatus::ALL.iter().map(|s| (s.as_str(), status_label(t, *s))).collect(),
         kind_options: RequestKind::ALL.iter().map(|k| (k.as_str(), kind_label(t, *k))).collect(),
@@ -209,4 +221,55 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
     .render()
     .map_err(anyhow::Error::from)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `POST /staff/search`: the filter form. An email address is turned into its keyed hash before
+/// it reaches any URL, and looking a person up is recorded (a staff view of personal data).
+pub async fn search(
+    mut page: Page,
+    app: web::Data<App>,
+    form: web::Form<SearchForm>,
+) -> Result<HttpResponse, PageError> {
+    let by = require(&app, &mut page, READERS).await?;
+    page.check_csrf(&form.csrf)?;
+    let mut query = QueueQuery {
+        status: form.status.clone(),
+        kind: form.kind.clone(),
+        deadline: form.deadline.clone(),
+        ..Default::default()
+    };
+    let typed = form.q.trim();
+    match EmailAddress::parse(typed) {
+        Ok(email) if typed.parse::<Reference>().is_err() => {
+            query.person = app.email_hash(&email);
+            let mut conn = app.store.begin().await?;
+            let actor = format!("staff:{}", by.id);
+            crate::store::audit::record(
+                &mut conn,
+                None,
+                &actor,
+                "staff_searched",
+                &serde_json::json!({ "by": "email" }),
+                app.now_ms(),
+            )
+            .await?;
+            conn.commit().await.map_err(anyhow::Error::from)?;
+        }
+        _ => query.q = typed.to_owned(),
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("Location", query_string(&query, None))).finish())
 }

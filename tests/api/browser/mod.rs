@@ -357,8 +357,10 @@ async fn a_staff_member_filters_the_queue_and_extends_a_request() {
         s.page("queue").await;
 
         s.click("#kind option[value=erasure]").await;
-        s.click_to("form[action=\"/staff\"] button[type=submit]", "the filtered queue", |u| u.contains("kind=erasure"))
-            .await;
+        s.click_to("form[action=\"/staff/search\"] button[type=submit]", "the filtered queue", |u| {
+            u.contains("kind=erasure")
+        })
+        .await;
         assert_eq!(references().await, vec![erasure.clone()], "only the erasure request");
         s.page("queue-erasure").await;
 
