@@ -508,23 +508,24 @@ pub enum IntakeVerification {
     Recorded { justification: String },
 }
 
-/// A request received by letter, phone, email or in person, entered by staff on the person's
-/// behalf. The date the controller received it starts the clock (GDPR Art. 12(3)); it gets its
-/// reference at once, so staff can quote it.
-#[allow(clippy::too_many_arguments)]
-pub async fn submit_on_behalf(
-    app: &App,
-    staff_id: &str,
-    email: &EmailAddress,
-    kind: RequestKind,
-    locale: Locale,
-    channel: &str,
-    received_on: Date,
-    verification: IntakeVerification,
-) -> anyhow::Result<Reference> {
+/// A request received by letter, phone, email or in person, as staff enter it.
+pub struct Intake<'a> {
+    pub email: &'a EmailAddress,
+    pub kind: RequestKind,
+    /// The law the person invoked (one the operator offers).
+    pub policy: Policy,
+    pub locale: Locale,
+    pub channel: &'a str,
+    /// The day the request reached the controller: the clock starts then (GDPR Art. 12(3)).
+    pub received_on: Date,
+    pub verification: IntakeVerification,
+}
+
+/// Enters a request on the person's behalf. It gets its reference at once, so staff can quote it.
+pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> anyhow::Result<Reference> {
+    let Intake { email, kind, policy, locale, channel, received_on, verification } = intake;
     let now = app.now_ms();
     let actor = format!("staff:{staff_id}");
-    let policy = app.settings.jurisdiction;
     let (calendar, _) = app.clock_for(policy)?;
     let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();

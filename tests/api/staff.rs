@@ -490,3 +490,34 @@ async fn searching_by_email_keeps_the_address_out_of_urls_and_is_recorded(app: T
     assert!(res.location().contains(&format!("q={oliver}")), "{}", res.location());
 }
 on_both_backends!(searching_by_email_keeps_the_address_out_of_urls_and_is_recorded);
+
+async fn staff_record_the_law_a_letter_invokes(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    login(&app, "agent@exemple.test", PASSWORD).await;
+    assert!(app.get("/staff/intake").await.text().contains("name=\"jurisdiction\""));
+    let base = [
+        ("email", "oliver.smith@example.co.uk"),
+        ("kind", "access"),
+        ("channel", "letter"),
+        ("received", "2026-03-05"),
+        ("language", "en"),
+        ("verification", "email"),
+    ];
+    let mut bad = base.to_vec();
+    bad.push(("jurisdiction", "lgpd"));
+    assert_eq!(intake(&app, &bad).await.status, 400, "a law the operator does not offer");
+    let mut fields = base.to_vec();
+    fields.push(("jurisdiction", "ccpa"));
+    let res = intake(&app, &fields).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    // 5 March + 45 calendar days under the CCPA: 19 April 2026, a Sunday, not rolled.
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("April 19, 2026") && page.contains("ccpa"), "{page}");
+}
+on_both_backends!(
+    staff_record_the_law_a_letter_invokes,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::Ccpa]),
+        ..Default::default()
+    }
+);

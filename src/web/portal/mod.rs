@@ -1,6 +1,7 @@
 //! The public portal: ask, prove it is you, follow, download.
 
 mod home;
+pub use home::policy_label;
 mod status;
 mod verify;
 

@@ -8,11 +8,13 @@ use serde::Deserialize;
 
 use super::{ACTORS, require};
 use crate::app::App;
+use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, Locale, RequestKind};
 use crate::i18n::Tr;
 use crate::services::notify::kind_label;
-use crate::services::requests::{IntakeVerification, submit_on_behalf};
+use crate::services::requests::{Intake, IntakeVerification, submit_on_behalf};
 use crate::store::requests::{date_to_text, text_to_date};
+use crate::web::portal::policy_label;
 use crate::web::{Page, PageError, urls};
 
 pub const CHANNELS: [&str; 4] = ["letter", "phone", "email", "in_person"];
@@ -32,6 +34,8 @@ pub struct IntakeForm {
     #[serde(default)]
     language: String,
     #[serde(default)]
+    jurisdiction: String,
+    #[serde(default)]
     verification: String,
     #[serde(default)]
     justification: String,
@@ -47,6 +51,8 @@ struct IntakeTemplate<'a> {
     errors: Vec<&'static str>,
     kinds: Vec<(&'static str, &'static str)>,
     channels: Vec<(&'static str, &'static str)>,
+    /// The laws offered, when there are several.
+    policies: Vec<(&'static str, &'static str)>,
 }
 
 pub fn channel_label(t: Tr, c: &str) -> &'static str {
@@ -61,6 +67,7 @@ pub fn channel_label(t: Tr, c: &str) -> &'static str {
 
 fn render(
     page: &Page,
+    app: &App,
     today: time::Date,
     form: &IntakeForm,
     errors: Vec<&'static str>,
@@ -76,6 +83,11 @@ fn render(
         errors: errors.into_iter().map(|k| t.get(k)).collect(),
         kinds: RequestKind::ALL.iter().map(|k| (k.as_str(), kind_label(t, *k))).collect(),
         channels: CHANNELS.iter().map(|c| (*c, channel_label(t, c))).collect(),
+        policies: if app.settings.policies.len() > 1 {
+            app.settings.policies.iter().map(|p| (p.code(), policy_label(t, *p))).collect()
+        } else {
+            Vec::new()
+        },
     }
     .render()
     .map_err(anyhow::Error::from)?;
@@ -90,7 +102,7 @@ pub async fn show(mut page: Page, app: web::Data<App>) -> Result<HttpResponse, P
     require(&app, &mut page, ACTORS).await?;
     let form =
         IntakeForm { verification: "email".into(), language: page.locale().as_str().into(), ..Default::default() };
-    render(&page, today(&app)?, &form, Vec::new())
+    render(&page, &app, today(&app)?, &form, Vec::new())
 }
 
 pub async fn submit(
@@ -113,6 +125,13 @@ pub async fn submit(
     if received.is_none() {
         errors.push("staff.intake.error_received");
     }
+    let policy = match form.jurisdiction.as_str() {
+        "" => Some(app.settings.jurisdiction),
+        code => code.parse::<Policy>().ok().filter(|p| app.settings.policies.contains(p)),
+    };
+    if policy.is_none() {
+        errors.push("staff.intake.error_jurisdiction");
+    }
     let verification = match form.verification.as_str() {
         "recorded" if !form.justification.trim().is_empty() => {
             Some(IntakeVerification::Recorded { justification: form.justification.trim().to_owned() })
@@ -123,13 +142,15 @@ pub async fn submit(
         }
         _ => Some(IntakeVerification::Email),
     };
-    let (Some(email), Some(kind), Some(received), Some(verification), true) =
-        (email, kind, received, verification, errors.is_empty())
+    let (Some(email), Some(kind), Some(received), Some(policy), Some(verification), true) =
+        (email, kind, received, policy, verification, errors.is_empty())
     else {
-        return render(&page, today, &form, errors);
+        return render(&page, &app, today, &form, errors);
     };
     let locale = Locale::from_tag(&form.language).unwrap_or(app.settings.default_locale);
-    let reference = submit_on_behalf(&app, &by.id, &email, kind, locale, &form.channel, received, verification).await?;
+    let intake =
+        Intake { email: &email, kind, policy, locale, channel: &form.channel, received_on: received, verification };
+    let reference = submit_on_behalf(&app, &by.id, intake).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("{}?done=intake", urls::staff_request(&reference))))
         .finish())
