@@ -38,7 +38,8 @@ use crate::crypto::stream::{DecryptingReader, EncryptingWriter};
 use crate::domain::{Locale, RequestKind};
 use crate::i18n::Tr;
 
-use cells::{UniquePaths, cell_text, csv_cell};
+pub use cells::csv_cell;
+use cells::{UniquePaths, cell_text};
 use html::{CollectionClose, CollectionOpen, HTML_ROWS_PER_COLLECTION, RECORDS_MARKER, Row};
 pub use spool::{CollectionCount, SpoolEvent, SpoolReader, SpoolSummary, SpoolWriter};
 use zipout::{HashingWriter, WrittenFile, ZipOut};

@@ -178,30 +178,7 @@ async fn the_verify_command_names_the_broken_link_and_fails() {
     let data = tmp.0.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let config = tmp.0.join("dossier.toml");
-    let toml_str = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
-    std::fs::write(
-        &config,
-        format!(
-            r#"base_url = "https://privacy.example.com"
-data_dir = {data}
-
-[controller]
-name = "Exemple SAS"
-contact_email = "privacy@exemple.test"
-
-[controller.authority]
-name = "CNIL"
-address = "3 place de Fontenoy, 75007 Paris"
-url = "https://www.cnil.fr/fr/plaintes"
-
-[mail]
-transport = "outbox"
-from = "privacy@exemple.test"
-"#,
-            data = toml_str(&data.display().to_string())
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, crate::helpers::base_config(&data)).unwrap();
     let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
 
     // Two staff accounts: two audit events.

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::helpers::TempDir;
+use crate::helpers::{TempDir, base_config, toml_str};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dossier");
 
@@ -14,30 +14,12 @@ fn keygen() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-fn toml_str(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
-
 /// A configuration with the demo CRM (two collections, one without Art. 15 information) and the
 /// demo loyalty export, plus `extra` sources.
 fn write_config(dir: &Path, crm: &Path, extra: &str) -> std::path::PathBuf {
-    let text = format!(
-        r#"base_url = "https://privacy.example.com"
-data_dir = {data}
-
-[controller]
-name = "Exemple SAS"
-contact_email = "privacy@exemple.test"
-
-[controller.authority]
-name = "CNIL"
-address = "3 place de Fontenoy, 75007 Paris"
-url = "https://www.cnil.fr/fr/plaintes"
-
-[mail]
-transport = "outbox"
-from = "privacy@exemple.test"
-
+    let text = base_config(&dir.join("data"))
+        + &format!(
+            r#"
 [[sources]]
 kind = "sql"
 name = "crm"
@@ -88,10 +70,9 @@ legal_basis = "Contract (Art. 6(1)(b))"
 categories = ["Points"]
 retention = "Until 31 December 2026"
 {extra}"#,
-        data = toml_str(&dir.join("data").display().to_string()),
-        crm_url = toml_str(&format!("sqlite://{}?mode=ro", crm.join(dossier::demo::CRM_FILE).display())),
-        csv_dir = toml_str(&crm.join(dossier::demo::LOYALTY_DIR).display().to_string()),
-    );
+            crm_url = toml_str(&format!("sqlite://{}?mode=ro", crm.join(dossier::demo::CRM_FILE).display())),
+            csv_dir = toml_str(&crm.join(dossier::demo::LOYALTY_DIR).display().to_string()),
+        );
     let path = dir.join("dossier.toml");
     std::fs::write(&path, text).unwrap();
     path

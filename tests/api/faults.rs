@@ -157,7 +157,6 @@ impl Drop for Server {
 /// A configuration file with the demo's sources, exactly as `dossier serve` configures them
 /// without a file, outbox mail, and a one-second lease so a crashed worker's jobs come back fast.
 fn write_config(dir: &Path, crm: &Path) -> PathBuf {
-    let toml_str = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
     let crm = crm.to_str().expect("a UTF-8 temporary path");
     assert!(!crm.contains(['%', '?', '#', '"', '\\']), "a plain temporary path: {crm}");
     let sources =
@@ -190,7 +189,7 @@ backoff_base_seconds = 1
 poll_interval_ms = 50
 
 {sources}"#,
-        data = toml_str(&dir.join("data").display().to_string()),
+        data = crate::helpers::toml_str(&dir.join("data").display().to_string()),
     );
     let path = dir.join("dossier.toml");
     std::fs::write(&path, text).unwrap();

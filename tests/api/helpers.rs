@@ -426,6 +426,35 @@ impl TestApp {
     }
 }
 
+/// A string as a TOML value (quoted and escaped).
+pub fn toml_str(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The smallest real configuration file for the `dossier` binary: a controller, the outbox,
+/// `data_dir`. Tests append sources or sections.
+pub fn base_config(data_dir: &Path) -> String {
+    format!(
+        r#"base_url = "https://privacy.example.com"
+data_dir = {data}
+
+[controller]
+name = "Exemple SAS"
+contact_email = "privacy@exemple.test"
+
+[controller.authority]
+name = "CNIL"
+address = "3 place de Fontenoy, 75007 Paris"
+url = "https://www.cnil.fr/fr/plaintes"
+
+[mail]
+transport = "outbox"
+from = "privacy@exemple.test"
+"#,
+        data = toml_str(&data_dir.display().to_string())
+    )
+}
+
 /// The value of `<input type="hidden" name="NAME" value="…">` in a page.
 pub fn hidden(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");

@@ -58,16 +58,6 @@ pub struct Period {
     to: String,
 }
 
-/// A cell a spreadsheet cannot run as a formula ("CSV injection"): a leading `=`, `+`, `-`, `@`,
-/// tab or carriage return gets a `'`.
-fn neutralise(text: String) -> String {
-    if matches!(text.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')) {
-        format!("'{text}")
-    } else {
-        text
-    }
-}
-
 /// The keyset position after a row: receipt date, instant, id.
 type After = (String, i64, String);
 
@@ -119,7 +109,7 @@ pub async fn export(mut page: Page, app: web::Data<App>, q: web::Query<Period>) 
 
 fn csv_line(cells: impl IntoIterator<Item = String>) -> anyhow::Result<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(cells.into_iter().map(neutralise)).context("writing a register row")?;
+    out.write_record(cells.into_iter().map(crate::export::csv_cell)).context("writing a register row")?;
     out.into_inner().map_err(|e| anyhow::anyhow!("writing a register row: {}", e.error()))
 }
 
@@ -276,10 +266,10 @@ mod tests {
     #[test]
     fn formulas_are_neutralised_and_plain_text_is_not() {
         for risky in ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
-            assert_eq!(neutralise(risky.to_owned()), format!("'{risky}"));
+            assert_eq!(crate::export::csv_cell(risky.to_owned()), format!("'{risky}"));
         }
         for plain in ["DSR-2026-000001", "2026-03-10", "crm: 12", "", "Camille Durand"] {
-            assert_eq!(neutralise(plain.to_owned()), plain);
+            assert_eq!(crate::export::csv_cell(plain.to_owned()), plain);
         }
     }
 
