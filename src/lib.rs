@@ -17,6 +17,7 @@ pub mod export;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;
+pub mod plans;
 pub mod services;
 pub mod startup;
 pub mod store;

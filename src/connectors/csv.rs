@@ -604,6 +604,7 @@ impl CsvConnector {
             }
             plans.push(plan);
             infos.push(CollectionInfo {
+                rules: crate::plans::Rules::default(),
                 name: c.name.clone(),
                 label: c.label.clone().unwrap_or_else(|| Text::Plain(c.name.clone())),
                 art15: c.art15.clone(),

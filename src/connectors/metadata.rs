@@ -80,6 +80,8 @@ pub struct CollectionInfo {
     pub name: String,
     pub label: Text,
     pub art15: Art15,
+    /// Key, erasure, rectification and objection rules (see [`crate::plans`]).
+    pub rules: crate::plans::Rules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::domain::EmailAddress;
+use crate::plans::anonymise::Pseudonymiser;
+use crate::plans::{Located, Step, StepOutcome};
 pub use metadata::{Art15, CollectionInfo, Recipient, SourceInfo, Text};
 
 /// One record, as ordered field → JSON value (dates ISO 8601, decimals as strings, binary base64).
@@ -83,6 +85,35 @@ pub trait Connector: Send + Sync {
 
     /// Finds every record belonging to `subject` and pushes it into `sink`. Changes nothing.
     async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError>;
+
+    /// Finds the subject's records in every collection that has [`Rules`](crate::plans::Rules)
+    /// (through the same matching and references as `collect`), each with its key and the current
+    /// values of [`Rules::needed_columns`](crate::plans::Rules::needed_columns), under their source
+    /// names. Changes nothing. A source without rules locates nothing.
+    async fn locate(&self, subject: &Subject) -> Result<Vec<Located>, ConnectorError> {
+        let _ = subject;
+        Ok(Vec::new())
+    }
+
+    /// Applies `steps` to the source in **one transaction**: all or nothing. Steps that delete run
+    /// after the others, children before parents (reverse collection order), so references are
+    /// removed before what they point to. Each step is idempotent (see [`crate::plans`]); the
+    /// outcomes come back in the order of `steps`.
+    async fn execute(&self, steps: &[Step], pseudonymiser: &Pseudonymiser) -> Result<Vec<StepOutcome>, ConnectorError> {
+        let _ = (steps, pseudonymiser);
+        Err(ConnectorError::new(
+            ConnectorErrorKind::Misconfigured,
+            format!("source {} cannot change its records; apply the changes by hand", self.info().name),
+        ))
+    }
+
+    /// Calls `found` with every address held in the email columns of the source's root
+    /// collections, normalised as matching compares them (trimmed, lower-cased). Used by
+    /// `dossier connectors check --suppressed` to find people erased earlier and imported again.
+    async fn emails(&self, found: &mut (dyn FnMut(&str) + Send)) -> Result<(), ConnectorError> {
+        let _ = found;
+        Ok(())
+    }
 }
 
 /// A source as written in the configuration file, `[[sources]]`, tagged by `kind`.

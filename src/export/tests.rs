@@ -23,6 +23,7 @@ fn strings(names: &[&str]) -> Vec<String> {
 
 fn collection(name: &str, label: Text, purpose: &str) -> CollectionInfo {
     CollectionInfo {
+        rules: crate::plans::Rules::default(),
         name: name.into(),
         label,
         art15: Art15 {
