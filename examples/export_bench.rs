@@ -143,6 +143,7 @@ fn main() -> anyhow::Result<()> {
                 label: label("CRM"),
                 kind: "sql",
                 collections: vec![CollectionInfo {
+                    rules: dossier::plans::Rules::default(),
                     name: "interactions".into(),
                     label: label("Interactions"),
                     art15: Art15::default(),
