@@ -23,6 +23,8 @@ pub struct Keys {
     pub csrf: SecretKey,
     /// Encrypts exports and spools at rest.
     pub export: SecretKey,
+    /// Pseudonyms written into sources by an erasure (`hash` anonymisation).
+    pub pseudonym: SecretKey,
 }
 
 pub struct App {
@@ -60,6 +62,7 @@ impl App {
             code: settings.secret_key.derive("verification-code"),
             csrf: settings.secret_key.derive("csrf"),
             export: settings.export_key.derive("exports-v1"),
+            pseudonym: settings.secret_key.derive("pseudonym-v1"),
         };
         Ok(Self {
             store,

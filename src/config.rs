@@ -75,6 +75,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// Deadline reminders to staff.
     pub reminders: ReminderSettings,
+    /// Repeated requests (GDPR Art. 12(5)).
+    pub requests: RequestSettings,
     pub sources: Vec<SourceConfig>,
     /// Keys for hashes, sessions and CSRF tokens (`DOSSIER_SECRET_KEY`).
     pub secret_key: SecretKey,
@@ -181,6 +183,27 @@ impl Default for ReminderSettings {
     }
 }
 
+/// How repeated requests by one person are shown to staff (GDPR Art. 12(5): a manifestly
+/// excessive request, "in particular because of its repetitive character", may be refused, and the
+/// controller must be able to prove it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestSettings {
+    /// Other requests by the same person received within this many days are listed on a request's
+    /// page, with a warning.
+    pub repeat_window_days: i64,
+    /// A closed request's personal data (address, the person's statement, proposed values, notes,
+    /// emails) is purged this many days after it closed; its register row and audit trail stay.
+    pub personal_data_days: i64,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        // CCPA §7101: records of requests kept at least 24 months.
+        Self { repeat_window_days: 365, personal_data_days: 730 }
+    }
+}
+
 /// The configuration file as written. Every key is documented in docs/configuration.md.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +229,8 @@ struct FileSettings {
     rate_limits: RateLimitSettings,
     #[serde(default)]
     reminders: ReminderSettings,
+    #[serde(default)]
+    requests: RequestSettings,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -320,6 +345,7 @@ impl Settings {
             jobs: file.jobs,
             rate_limits: file.rate_limits,
             reminders: file.reminders,
+            requests: file.requests,
             sources: file.sources,
             secret_key,
             export_key,
@@ -357,6 +383,7 @@ impl Settings {
             jobs: JobSettings { poll_interval_ms: 250, ..Default::default() },
             rate_limits: RateLimitSettings::default(),
             reminders: ReminderSettings::default(),
+            requests: RequestSettings::default(),
             sources: crate::demo::demo_sources(&demo_dir)?,
             secret_key,
             export_key,
@@ -392,6 +419,12 @@ impl Settings {
         }
         if !(1..=3650).contains(&self.exports.retention_days) {
             bail!("exports.retention_days must be between 1 and 3650");
+        }
+        if !(1..=3660).contains(&self.requests.repeat_window_days) {
+            bail!("requests.repeat_window_days must be between 1 and 3660");
+        }
+        if !(1..=3660).contains(&self.requests.personal_data_days) {
+            bail!("requests.personal_data_days must be between 1 and 3660");
         }
         if self.reminders.days_before.iter().any(|&d| d > 366) {
             bail!("reminders.days_before must hold days between 0 and 366");

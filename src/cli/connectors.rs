@@ -3,7 +3,10 @@
 //! `dossier connectors check [--email E]` is a dry run: it validates each source's configuration,
 //! connects, checks every configured table, file and column, and with `--email` shows what an
 //! access request for that person would return (counts per collection and one sample record
-//! each, values truncated). It only reads, and says so.
+//! each, values truncated). With `--suppressed`, it also looks in every source for the people
+//! whose erasure Dossier completed (their addresses are kept only as keyed hashes): an address
+//! found again means the person was imported again after their erasure. It only reads, and says
+//! so.
 
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -27,6 +30,10 @@ pub enum ConnectorsCommand {
         /// one sample record each (values truncated).
         #[arg(long, value_name = "EMAIL")]
         email: Option<String>,
+        /// Also look for people erased earlier (GDPR Art. 17) who are back in a source; exits with
+        /// status 1 when one is found.
+        #[arg(long)]
+        suppressed: bool,
     },
 }
 
@@ -37,7 +44,7 @@ pub const SAMPLE_FIELDS: usize = 12;
 
 pub async fn run(command: ConnectorsCommand, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
-        ConnectorsCommand::Check { email, .. } => {
+        ConnectorsCommand::Check { email, suppressed, .. } => {
             let subject = match email {
                 Some(raw) => match EmailAddress::parse(&raw) {
                     Ok(email) => Some(Subject { email }),
@@ -45,7 +52,12 @@ pub async fn run(command: ConnectorsCommand, settings: Settings) -> anyhow::Resu
                 },
                 None => None,
             };
-            Ok(check(&settings.sources, subject.as_ref()).await)
+            let checked = check(&settings.sources, subject.as_ref()).await;
+            if !suppressed {
+                return Ok(checked);
+            }
+            let found = check_suppressed(&settings).await?;
+            Ok(if checked == ExitCode::SUCCESS && found == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
     }
 }
@@ -81,6 +93,7 @@ fn kind(source: &SourceConfig) -> &'static str {
     match source {
         SourceConfig::Sql(_) => "sql",
         SourceConfig::Csv(_) => "csv",
+        SourceConfig::Webhook(_) => "webhook",
     }
 }
 
@@ -288,6 +301,59 @@ impl ConnectorsCommand {
             ConnectorsCommand::Check { common, .. } => common,
         }
     }
+}
+
+/// Looks in every source for an address whose erasure was completed; prints each one found (the
+/// address masked, with the erasure request's reference) and returns how many.
+pub async fn check_suppressed(settings: &Settings) -> anyhow::Result<usize> {
+    let store = crate::store::Store::connect(&settings.database_url).await?;
+    let erased: std::collections::HashMap<String, String> = {
+        let mut conn = store.conn().await?;
+        crate::store::requests::erased_email_hashes(&mut conn).await?.into_iter().collect()
+    };
+    println!();
+    match erased.len() {
+        1 => println!("Looking for the 1 person erased earlier in every source."),
+        n => println!("Looking for the {n} people erased earlier in every source."),
+    }
+    // The same key as the server's `Keys::email`, so the hashes compare.
+    let key = settings.secret_key.derive("email-hash");
+    let connectors = crate::connectors::build(&settings.sources)?;
+    let mut total = 0usize;
+    for connector in &connectors {
+        let name = &connector.info().name;
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let scanned = connector
+            .emails(&mut |address: &str| {
+                let hash = crate::crypto::keyed_hash(&key, address.as_bytes());
+                if let Some(reference) = erased.get(&hash)
+                    && seen.insert(hash.clone())
+                {
+                    found.push((crate::plans::anonymise::mask(address), reference.clone()));
+                }
+            })
+            .await;
+        match scanned {
+            Err(e) => println!("FAIL  {name}: {e}"),
+            Ok(()) if found.is_empty() => println!("ok    {name}: none of them is in this source"),
+            Ok(()) => {
+                println!(
+                    "FOUND {name}: {} erased {} back in this source:",
+                    found.len(),
+                    if found.len() == 1 { "person is" } else { "people are" }
+                );
+                for (masked, reference) in &found {
+                    println!("      {masked} (erased by request {reference})");
+                }
+                total += found.len();
+            }
+        }
+    }
+    if total > 0 {
+        println!("Erase them again, and stop the import that brought them back.");
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

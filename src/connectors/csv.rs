@@ -12,17 +12,53 @@
 //!   rules out cycles.
 //! - **Names.** `email_columns`, `via.column`, `via.references` and `columns` name headers as
 //!   written in the file (surrounding spaces ignored); `columns` may rename them for the export.
-//! - **Streaming.** Files are read record by record on a blocking thread, decoded while reading
-//!   (Windows-1252 through `encoding_rs`), and each record goes to the [`RecordSink`] through a
-//!   small bounded channel; only the distinct key values a later collection needs are kept.
+//! - **Streaming.** Files are read record by record on a blocking thread; fields are split on the
+//!   raw bytes (the delimiter, quotes and line breaks are the same ASCII bytes in every accepted
+//!   encoding) and then decoded (Windows-1252 and ISO-8859-15 through `encoding_rs`), so byte
+//!   offsets are the file's own. Each record goes to the [`RecordSink`] through a small bounded
+//!   channel; only the distinct key values a later collection needs are kept.
 //! - **Broken rows.** A row with the wrong number of fields, or that is not valid UTF-8 in a UTF-8
 //!   file, is skipped and counted, never a crash; `check` lists them by line number. A skipped row
 //!   that holds the subject's address fails the collection instead: a person is never given a
 //!   silently partial answer.
 //! - **Values.** Every value is a JSON string, as written in the file; an empty field is `null`.
-//! - **Safety.** `file` must stay inside `dir` (no `..`, not absolute); nothing is ever written.
+//! - **Safety.** `file` must stay inside `dir` (no `..`, not absolute). Reading never writes.
+//!
+//! # Writing: erasure, rectification, objection
+//!
+//! - **Rules.** A collection's `key`, `erasure`, `rectifiable` and `objections` name headers like
+//!   `email_columns` (spaces around them ignored); `check` verifies each exists. `locate` finds the
+//!   subject's rows exactly as `collect` does (one traversal serves both) and gives each row's key
+//!   (trimmed text) and the values its rules need; a row of the subject with an empty key field
+//!   fails instead of being guessed at.
+//! - **Rows by key.** A step changes every row whose key fields, trimmed, equal its key: a key
+//!   shared by several rows changes them all. Updates apply in call order, then deletes.
+//! - **Faithful rewrite.** A changed file is written whole to a temporary file beside it
+//!   (`.<file>.dossier-<random>.tmp`, with the original's permissions), `fsync`ed, then renamed
+//!   over the original, and the folder `fsync`ed: a reader sees the old file or the new one, never
+//!   half of one. Every byte of a row no step changes is copied as read: the header line, its
+//!   byte-order mark, line endings of every style, blank lines, quoting, and broken rows (a row
+//!   with the wrong number of fields or undecodable bytes is never matched by key and is kept as
+//!   it was, not dropped). A changed row is written in the file's encoding and delimiter, quoted
+//!   only where a field needs it, with its own line ending; an empty field is NULL, `true`/`false`
+//!   are `1`/`0`. A file where no row changes is not rewritten.
+//! - **All or nothing, then idempotent.** Every temporary file of one `execute` is written before
+//!   the first rename: a value the file's encoding cannot hold (a Chinese character in
+//!   Windows-1252), a missing column or a failed write removes them all and changes nothing. The
+//!   renames then run one after the other; a crash between two leaves some files changed and
+//!   others not, and since every step is idempotent, running the same call again finishes it
+//!   (a leftover `.…tmp` file holds a file as changed, nothing more than the original, and may be
+//!   deleted).
+//! - **Read back.** An update's outcome holds its fields as read from the file written.
+//! - **Addresses.** `emails` lists every address of the root collections'
+//!   email columns, normalised as matching compares them; broken rows are skipped.
+//! - **One writer.** Changes to one source are serialised inside Dossier; the tool that exports
+//!   the files must not rewrite them at the same moment (its write or Dossier's would be lost).
 
-use std::collections::{HashMap, HashSet};
+mod write;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -36,12 +72,19 @@ use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
 };
+use crate::plans::anonymise::Pseudonymiser;
+use crate::plans::{
+    ErasureRule, FieldMethod, Located, ObjectionRule, RectifiableField, Rules, Step, StepOutcome, Values,
+};
 
 /// How many broken rows `check` lists one by one per file before summing up the rest.
 pub const MAX_LISTED_PROBLEMS: usize = 10;
 
-/// Records in flight between the reading thread and the sink.
+/// Records (or batches of addresses) in flight between the reading thread and the caller.
 const CHANNEL_CAPACITY: usize = 64;
+
+/// Addresses sent together by `emails`.
+const EMAIL_BATCH: usize = 256;
 
 /// `[[sources]]` with `kind = "csv"`.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +134,18 @@ pub struct CsvCollectionConfig {
     pub columns: Option<Vec<ColumnSpec>>,
     #[serde(default)]
     pub art15: Art15,
+    /// The headers whose values identify one row, for erasure, rectification and objection.
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// What erasing one of the subject's rows does.
+    #[serde(default)]
+    pub erasure: Option<ErasureRule>,
+    /// The fields a person may correct.
+    #[serde(default)]
+    pub rectifiable: Vec<RectifiableField>,
+    /// What objecting to a purpose writes into the person's rows.
+    #[serde(default)]
+    pub objections: Vec<ObjectionRule>,
 }
 
 /// One entry of `columns`.
@@ -150,11 +205,41 @@ impl CsvEncoding {
         }
     }
 
-    fn decoder(self) -> Option<encoding_rs::Decoder> {
+    /// The name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            CsvEncoding::Utf8 => "utf-8",
+            CsvEncoding::Windows1252 => "windows-1252",
+            CsvEncoding::Iso8859_15 => "iso-8859-15",
+        }
+    }
+
+    fn single_byte(self) -> Option<&'static encoding_rs::Encoding> {
         match self {
             CsvEncoding::Utf8 => None,
-            CsvEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252.new_decoder()),
-            CsvEncoding::Iso8859_15 => Some(encoding_rs::ISO_8859_15.new_decoder()),
+            CsvEncoding::Windows1252 => Some(encoding_rs::WINDOWS_1252),
+            CsvEncoding::Iso8859_15 => Some(encoding_rs::ISO_8859_15),
+        }
+    }
+
+    /// The text of one field. Every byte is a character in a single-byte encoding; only UTF-8 can
+    /// fail. The delimiter, quotes and line breaks are ASCII, the same byte in every accepted
+    /// encoding, so files are split into fields before decoding and byte offsets stay the file's.
+    fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
+        match self.single_byte() {
+            None => std::str::from_utf8(bytes).map(Cow::Borrowed),
+            Some(encoding) => Ok(encoding.decode_without_bom_handling(bytes).0),
+        }
+    }
+
+    /// The bytes of `text`, or `None` when it holds a character the encoding lacks.
+    fn encode(self, text: &str) -> Option<Cow<'_, [u8]>> {
+        match self.single_byte() {
+            None => Some(Cow::Borrowed(text.as_bytes())),
+            Some(encoding) => match encoding.encode(text) {
+                (_, _, true) => None,
+                (bytes, _, false) => Some(bytes),
+            },
         }
     }
 }
@@ -169,92 +254,27 @@ fn parse_delimiter(what: &str, d: &str) -> anyhow::Result<u8> {
     Ok(bytes[0])
 }
 
-/// A `Read` adapter that decodes a single-byte encoding to UTF-8 as it is read, a buffer at a time.
-struct Decoding<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    raw: Box<[u8]>,
-    raw_pos: usize,
-    raw_len: usize,
-    out: Box<[u8]>,
-    out_pos: usize,
-    out_len: usize,
-    eof: bool,
-    done: bool,
-}
-
-impl<R: Read> Decoding<R> {
-    fn new(inner: R, decoder: encoding_rs::Decoder) -> Self {
-        Self {
-            inner,
-            decoder,
-            raw: vec![0; 8 * 1024].into_boxed_slice(),
-            raw_pos: 0,
-            raw_len: 0,
-            // A single-byte encoding takes at most 3 UTF-8 bytes per byte.
-            out: vec![0; 32 * 1024].into_boxed_slice(),
-            out_pos: 0,
-            out_len: 0,
-            eof: false,
-            done: false,
-        }
-    }
-}
-
-impl<R: Read> Read for Decoding<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.out_pos < self.out_len {
-                let n = buf.len().min(self.out_len - self.out_pos);
-                buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-                self.out_pos += n;
-                return Ok(n);
-            }
-            if self.done || buf.is_empty() {
-                return Ok(0);
-            }
-            if self.raw_pos == self.raw_len && !self.eof {
-                let n = loop {
-                    match self.inner.read(&mut self.raw) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    }
-                };
-                self.raw_pos = 0;
-                self.raw_len = n;
-                self.eof = n == 0;
-            }
-            let (result, read, written, _) =
-                self.decoder.decode_to_utf8(&self.raw[self.raw_pos..self.raw_len], &mut self.out, self.eof);
-            self.raw_pos += read;
-            self.out_pos = 0;
-            self.out_len = written;
-            if self.eof && result == encoding_rs::CoderResult::InputEmpty {
-                self.done = true;
-            }
-        }
-    }
-}
-
 /// Passes bytes through and remembers where line breaks are (`\n`, `\r\n` or a lone `\r`), so
 /// that a record's line number can be told from its byte offset. The csv crate's own count is off
 /// by one after `\r\n` (it stops on the `\r`) and ignores a lone `\r`; only the read-ahead part
-/// of the file is remembered.
-struct LineCounter<R> {
+/// of the file is remembered. When rewriting, it also keeps the raw bytes not yet taken, so that
+/// untouched rows are copied byte for byte.
+struct Tracker<R> {
     inner: R,
     /// Offset of the next byte read from `inner`.
     offset: u64,
     prev_cr: bool,
     /// `\r` and `\n` bytes not yet passed by a record: (offset, whether it ends a line).
-    ends: std::collections::VecDeque<(u64, bool)>,
+    ends: VecDeque<(u64, bool)>,
     /// Line breaks before the last record asked about.
     breaks: u64,
+    /// The bytes read but not yet taken, from offset `offset - raw.len()`; `None`: not kept.
+    raw: Option<VecDeque<u8>>,
 }
 
-impl<R: Read> LineCounter<R> {
-    fn new(inner: R) -> Self {
-        Self { inner, offset: 0, prev_cr: false, ends: std::collections::VecDeque::new(), breaks: 0 }
+impl<R: Read> Tracker<R> {
+    fn new(inner: R, keep_raw: bool) -> Self {
+        Self { inner, offset: 0, prev_cr: false, ends: VecDeque::new(), breaks: 0, raw: keep_raw.then(VecDeque::new) }
     }
 
     /// The 1-based line of the record whose bytes start at `start` (asked record after record:
@@ -273,9 +293,17 @@ impl<R: Read> LineCounter<R> {
         }
         self.breaks + 1
     }
+
+    /// The kept bytes before offset `until` (all of them with `u64::MAX`), not taken before.
+    fn take_raw(&mut self, until: u64) -> Vec<u8> {
+        let Some(raw) = &mut self.raw else { return Vec::new() };
+        let first = self.offset - raw.len() as u64;
+        let n = usize::try_from(until.saturating_sub(first)).unwrap_or(usize::MAX).min(raw.len());
+        raw.drain(..n).collect()
+    }
 }
 
-impl<R: Read> Read for LineCounter<R> {
+impl<R: Read> Read for Tracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         for (i, &b) in buf[..n].iter().enumerate() {
@@ -285,6 +313,9 @@ impl<R: Read> Read for LineCounter<R> {
                 _ => {}
             }
             self.prev_cr = b == b'\r';
+        }
+        if let Some(raw) = &mut self.raw {
+            raw.extend(&buf[..n]);
         }
         self.offset += n as u64;
         Ok(n)
@@ -316,8 +347,8 @@ struct Plan {
 }
 
 impl Plan {
-    /// Every header this collection's configuration names in its own file.
-    fn configured_headers(&self) -> Vec<&str> {
+    /// Every header this collection's configuration (reading and `rules`) names in its own file.
+    fn configured_headers<'a>(&'a self, rules: &'a Rules) -> Vec<&'a str> {
         let mut out: Vec<&str> = Vec::new();
         match &self.filter {
             Filter::Email(cols) => out.extend(cols.iter().map(|c| c.trim())),
@@ -327,6 +358,7 @@ impl Plan {
             out.extend(cols.iter().map(ColumnSpec::header));
         }
         out.extend(self.keys.iter().map(|k| k.trim()));
+        out.extend(rules.columns());
         let mut seen = HashSet::new();
         out.retain(|c| seen.insert(*c));
         out
@@ -342,62 +374,37 @@ enum Problem {
 
 /// One row of a file, as the reader hands it out.
 enum Row<'r> {
-    Fields { fields: Vec<&'r str> },
+    Fields { line: u64, fields: Vec<&'r str> },
     Broken { line: u64, problem: Problem, raw: &'r csv::ByteRecord },
 }
 
-/// An open file: its header, and records read one by one.
+/// An open file: its header, and records read one by one. Fields are split on the raw bytes and
+/// then decoded, so positions are the file's own byte offsets.
 struct FileReader<'p> {
     plan: &'p Plan,
     source: &'p str,
-    csv: csv::Reader<LineCounter<Box<dyn Read + Send>>>,
+    csv: csv::Reader<Tracker<std::fs::File>>,
     headers: Vec<String>,
     record: csv::ByteRecord,
+    /// The current record's decoded fields, one after the other, and where each ends.
+    text: String,
+    ends: Vec<usize>,
 }
 
 impl<'p> FileReader<'p> {
+    /// Opens the collection's file to read it.
     fn open(plan: &'p Plan, source: &'p str, dir: &Path) -> Result<Self, ConnectorError> {
-        let file = std::fs::File::open(&plan.path).map_err(|e| {
-            let (kind, message) = match e.kind() {
-                std::io::ErrorKind::NotFound if !dir.is_dir() => (
-                    ConnectorErrorKind::Misconfigured,
-                    format!("folder {} of source {source} not found", dir.display()),
-                ),
-                std::io::ErrorKind::NotFound => (
-                    ConnectorErrorKind::Misconfigured,
-                    format!(
-                        "file {} not found in folder {} (collection {}, source {source})",
-                        plan.file,
-                        dir.display(),
-                        plan.name
-                    ),
-                ),
-                std::io::ErrorKind::PermissionDenied => (
-                    ConnectorErrorKind::Misconfigured,
-                    format!(
-                        "file {} in folder {} (collection {}, source {source}) may not be read by the \
-                         account Dossier runs as",
-                        plan.file,
-                        dir.display(),
-                        plan.name
-                    ),
-                ),
-                _ => (
-                    ConnectorErrorKind::Failed,
-                    format!("file {} (collection {}, source {source}) cannot be opened", plan.file, plan.name),
-                ),
-            };
-            ConnectorError::new(kind, message).with_cause(e)
-        })?;
-        let input: Box<dyn Read + Send> = match plan.encoding.decoder() {
-            None => Box::new(file),
-            Some(decoder) => Box::new(Decoding::new(file, decoder)),
-        };
+        Self::new(plan, source, open_error_context(plan, source, dir, std::fs::File::open(&plan.path))?, false)
+    }
+
+    /// Reads `file` as the collection's file; with `keep_raw`, its raw bytes can be taken
+    /// ([`FileReader::take_raw`]) as records go by.
+    fn new(plan: &'p Plan, source: &'p str, file: std::fs::File, keep_raw: bool) -> Result<Self, ConnectorError> {
         let mut csv = csv::ReaderBuilder::new()
             .delimiter(plan.delimiter)
             .has_headers(true)
             .flexible(true)
-            .from_reader(LineCounter::new(input));
+            .from_reader(Tracker::new(file, keep_raw));
         let raw_headers = csv.byte_headers().map_err(|e| read_error(plan, source, e))?.clone();
         if raw_headers.is_empty() || (raw_headers.len() == 1 && raw_headers[0].is_empty()) {
             return Err(ConnectorError::new(
@@ -410,7 +417,7 @@ impl<'p> FileReader<'p> {
         }
         let mut headers = Vec::with_capacity(raw_headers.len());
         for (i, h) in raw_headers.iter().enumerate() {
-            let h = std::str::from_utf8(h).map_err(|e| {
+            let h = plan.encoding.decode(h).map_err(|e| {
                 ConnectorError::new(
                     ConnectorErrorKind::Misconfigured,
                     format!(
@@ -421,10 +428,10 @@ impl<'p> FileReader<'p> {
                 )
                 .with_cause(e)
             })?;
-            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { &h };
             headers.push(h.trim().to_string());
         }
-        Ok(Self { plan, source, csv, headers, record: csv::ByteRecord::new() })
+        Ok(Self { plan, source, csv, headers, record: csv::ByteRecord::new(), text: String::new(), ends: Vec::new() })
     }
 
     /// The position of a configured header, or an error naming it and listing what the file has.
@@ -444,6 +451,11 @@ impl<'p> FileReader<'p> {
                 self.plan.file, self.plan.name, self.source
             ),
         ))
+    }
+
+    /// The positions of `headers`, each paired with its name.
+    fn indexes<'h>(&self, headers: impl IntoIterator<Item = &'h str>) -> Result<Vec<(String, usize)>, ConnectorError> {
+        headers.into_iter().map(|h| Ok((h.trim().to_string(), self.index_of(h)?))).collect()
     }
 
     /// The names fields are exported under, with their positions in the file.
@@ -466,15 +478,75 @@ impl<'p> FileReader<'p> {
             let problem = Problem::FieldCount { found: self.record.len(), expected: self.headers.len() };
             return Ok(Some(Row::Broken { line, problem, raw: &self.record }));
         }
-        let mut fields = Vec::with_capacity(self.record.len());
+        self.text.clear();
+        self.ends.clear();
         for f in self.record.iter() {
-            match std::str::from_utf8(f) {
-                Ok(s) => fields.push(s),
+            match self.plan.encoding.decode(f) {
+                Ok(s) => self.text.push_str(&s),
                 Err(_) => return Ok(Some(Row::Broken { line, problem: Problem::InvalidUtf8, raw: &self.record })),
             }
+            self.ends.push(self.text.len());
         }
-        Ok(Some(Row::Fields { fields }))
+        let mut from = 0;
+        let fields = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let field = &self.text[from..end];
+                from = end;
+                field
+            })
+            .collect();
+        Ok(Some(Row::Fields { line, fields }))
     }
+
+    /// The raw bytes read since the last call (the header, then each row with the line ending
+    /// around it), when the reader keeps them; the rest of the file once rows are exhausted.
+    fn take_raw(&mut self) -> Vec<u8> {
+        let at = self.csv.position().byte();
+        let exhausted = self.csv.is_done();
+        self.csv.get_mut().take_raw(if exhausted { u64::MAX } else { at })
+    }
+}
+
+/// Opening a collection's file, in words: which folder or file is missing, or may not be read.
+fn open_error_context(
+    plan: &Plan,
+    source: &str,
+    dir: &Path,
+    opened: std::io::Result<std::fs::File>,
+) -> Result<std::fs::File, ConnectorError> {
+    opened.map_err(|e| {
+        let (kind, message) = match e.kind() {
+            std::io::ErrorKind::NotFound if !dir.is_dir() => {
+                (ConnectorErrorKind::Misconfigured, format!("folder {} of source {source} not found", dir.display()))
+            }
+            std::io::ErrorKind::NotFound => (
+                ConnectorErrorKind::Misconfigured,
+                format!(
+                    "file {} not found in folder {} (collection {}, source {source})",
+                    plan.file,
+                    dir.display(),
+                    plan.name
+                ),
+            ),
+            std::io::ErrorKind::PermissionDenied => (
+                ConnectorErrorKind::Misconfigured,
+                format!(
+                    "file {} in folder {} (collection {}, source {source}) may not be read by the \
+                     account Dossier runs as",
+                    plan.file,
+                    dir.display(),
+                    plan.name
+                ),
+            ),
+            _ => (
+                ConnectorErrorKind::Failed,
+                format!("file {} (collection {}, source {source}) cannot be opened", plan.file, plan.name),
+            ),
+        };
+        ConnectorError::new(kind, message).with_cause(e)
+    })
 }
 
 /// Headers as export names: an empty header becomes `column N`, a repeated one `name (2)`.
@@ -554,6 +626,9 @@ struct Inner {
     info: SourceInfo,
     dir: PathBuf,
     plans: Vec<Plan>,
+    /// Held while files are rewritten: two changes at once would each start from the old file,
+    /// and the second rename would undo the first.
+    write_lock: std::sync::Mutex<()>,
 }
 
 /// The CSV connector. Built from [`CsvSourceConfig`] (validated by [`CsvConnector::new`]); opens
@@ -604,7 +679,7 @@ impl CsvConnector {
             }
             plans.push(plan);
             infos.push(CollectionInfo {
-                rules: crate::plans::Rules::default(),
+                rules: Self::rules(c).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?,
                 name: c.name.clone(),
                 label: c.label.clone().unwrap_or_else(|| Text::Plain(c.name.clone())),
                 art15: c.art15.clone(),
@@ -620,8 +695,45 @@ impl CsvConnector {
                 },
                 dir: config.dir.clone(),
                 plans,
+                write_lock: std::sync::Mutex::new(()),
             }),
         })
+    }
+
+    /// The collection's rules, every header named as `email_columns` are (surrounding spaces
+    /// removed), checked together.
+    fn rules(c: &CsvCollectionConfig) -> anyhow::Result<Rules> {
+        let name = c.name.as_str();
+        anyhow::ensure!(c.key.iter().all(|k| !k.trim().is_empty()), "collection `{name}`: `key` holds an empty name");
+        let mut erasure = c.erasure.clone();
+        if let Some(rule) = &mut erasure {
+            rule.fields = trimmed_keys(name, "erasure.fields", &rule.fields)?;
+            rule.from_column = rule.from_column.as_deref().map(|c| c.trim().to_string());
+            for (column, method) in &rule.fields {
+                if let FieldMethod::Value(v) = method {
+                    fits_a_field(name, column, v)?;
+                }
+            }
+        }
+        let mut objections = c.objections.clone();
+        for objection in &mut objections {
+            objection.set = trimmed_keys(name, "objections.set", &objection.set)?;
+            for (column, v) in &objection.set {
+                fits_a_field(name, column, v)?;
+            }
+        }
+        let rules = Rules {
+            key: c.key.iter().map(|k| k.trim().to_string()).collect(),
+            erasure,
+            rectifiable: c
+                .rectifiable
+                .iter()
+                .map(|r| RectifiableField { field: r.field.trim().to_string(), ..r.clone() })
+                .collect(),
+            objections,
+        };
+        rules.validate(name)?;
+        Ok(rules)
     }
 
     fn plan(
@@ -723,9 +835,9 @@ impl Inner {
     fn check(&self) -> Result<HealthReport, ConnectorError> {
         let source = self.info.name.as_str();
         let mut notes = Vec::new();
-        for plan in &self.plans {
+        for (plan, collection) in self.plans.iter().zip(&self.info.collections) {
             let mut reader = FileReader::open(plan, source, &self.dir)?;
-            for header in plan.configured_headers() {
+            for header in plan.configured_headers(&collection.rules) {
                 reader.index_of(header)?;
             }
             let names = unique_names(&reader.headers);
@@ -776,12 +888,15 @@ impl Inner {
         Ok(HealthReport { notes })
     }
 
-    /// Reads the files in order and sends the subject's records. Runs on a blocking thread.
-    fn collect(&self, email: &str, tx: &tokio::sync::mpsc::Sender<Message>) -> Result<(), ConnectorError> {
+    /// Reads the files in configuration order and hands `visitor` the subject's rows: in a root
+    /// collection the rows holding their address, in a `via` collection the rows reached from rows
+    /// already kept. Only the collections marked in `read` are read (a `via` collection without a
+    /// parent row never is). Runs on a blocking thread.
+    fn traverse(&self, email: &str, read: &[bool], visitor: &mut dyn Visitor) -> Result<(), ConnectorError> {
         let source = self.info.name.as_str();
         // Per collection: the distinct (trimmed) values of its key headers, for later collections.
         let mut keys: Vec<HashMap<String, HashSet<String>>> = Vec::with_capacity(self.plans.len());
-        for plan in &self.plans {
+        for (index, plan) in self.plans.iter().enumerate() {
             let mut found: HashMap<String, HashSet<String>> = HashMap::new();
             let parent_values = match &plan.filter {
                 Filter::Via { parent, references, .. } => match keys[*parent].get(references) {
@@ -794,22 +909,21 @@ impl Inner {
                 },
                 Filter::Email(_) => None,
             };
+            if !read[index] {
+                keys.push(found);
+                continue;
+            }
             let mut reader = FileReader::open(plan, source, &self.dir)?;
             let match_on: Vec<usize> = match &plan.filter {
                 Filter::Email(cols) => cols.iter().map(|c| reader.index_of(c)).collect::<Result<_, _>>()?,
                 Filter::Via { column, .. } => vec![reader.index_of(column)?],
             };
-            let key_columns: Vec<(String, usize)> = plan
-                .keys
-                .iter()
-                .map(|k| Ok((k.clone(), reader.index_of(k)?)))
-                .collect::<Result<_, ConnectorError>>()?;
-            let output = reader.output_columns()?;
-            let fields: Vec<String> = output.iter().map(|(_, n)| n.clone()).collect();
-            let (mut begun, mut skipped) = (false, 0u64);
+            let key_columns = reader.indexes(plan.keys.iter().map(String::as_str))?;
+            visitor.begin(index, &reader)?;
+            let mut skipped = 0u64;
             while let Some(row) = reader.next_row()? {
-                let fields_of_row = match row {
-                    Row::Fields { fields } => fields,
+                let (line, fields) = match row {
+                    Row::Fields { line, fields } => (line, fields),
                     Row::Broken { line, problem, raw } => {
                         if mentions(raw, email) {
                             return Err(ConnectorError::new(
@@ -827,24 +941,19 @@ impl Inner {
                     }
                 };
                 let hit = match parent_values {
-                    None => match_on.iter().any(|&i| is_email(fields_of_row[i], email)),
-                    Some(values) => match_on.iter().any(|&i| values.contains(fields_of_row[i].trim())),
+                    None => match_on.iter().any(|&i| is_email(fields[i], email)),
+                    Some(values) => match_on.iter().any(|&i| values.contains(fields[i].trim())),
                 };
                 if !hit {
                     continue;
                 }
                 for (key, i) in &key_columns {
-                    let v = fields_of_row[*i].trim();
+                    let v = fields[*i].trim();
                     if !v.is_empty() {
                         found.entry(key.clone()).or_default().insert(v.to_string());
                     }
                 }
-                let record: Record = output.iter().map(|(i, n)| (n.clone(), value(fields_of_row[*i]))).collect();
-                if !begun {
-                    send(tx, Message::Begin(plan.name.clone(), fields.clone()))?;
-                    begun = true;
-                }
-                send(tx, Message::Record(record))?;
+                visitor.row(line, &fields)?;
             }
             if skipped > 0 {
                 tracing::warn!(
@@ -859,10 +968,134 @@ impl Inner {
         }
         Ok(())
     }
+
+    /// The subject's rows in the collections that have rules. Runs on a blocking thread.
+    fn locate(&self, email: &str) -> Result<Vec<Located>, ConnectorError> {
+        // The collections with rules, and every collection they are reached through.
+        let mut read: Vec<bool> = self.info.collections.iter().map(|c| !c.rules.is_empty()).collect();
+        for index in (0..self.plans.len()).rev() {
+            if let (true, Filter::Via { parent, .. }) = (read[index], &self.plans[index].filter) {
+                read[*parent] = true;
+            }
+        }
+        let mut locating = Locating { inner: self, columns: None, found: Vec::new() };
+        self.traverse(email, &read, &mut locating)?;
+        Ok(locating.found)
+    }
+
+    /// Sends every address of the root collections' email columns, trimmed and lower-cased, in
+    /// batches. Broken rows are skipped, as in `check`. Runs on a blocking thread.
+    fn emails(&self, tx: &tokio::sync::mpsc::Sender<Vec<String>>) -> Result<(), ConnectorError> {
+        for plan in &self.plans {
+            let Filter::Email(columns) = &plan.filter else { continue };
+            let mut reader = FileReader::open(plan, &self.info.name, &self.dir)?;
+            let at: Vec<usize> = columns.iter().map(|c| reader.index_of(c)).collect::<Result<_, _>>()?;
+            let mut batch = Vec::with_capacity(EMAIL_BATCH);
+            while let Some(row) = reader.next_row()? {
+                if let Row::Fields { fields, .. } = row {
+                    batch.extend(at.iter().map(|&i| fields[i].trim().to_lowercase()).filter(|e| !e.is_empty()));
+                }
+                if batch.len() >= EMAIL_BATCH {
+                    send(tx, std::mem::take(&mut batch))?;
+                }
+            }
+            if !batch.is_empty() {
+                send(tx, batch)?;
+            }
+        }
+        Ok(())
+    }
 }
 
-fn send(tx: &tokio::sync::mpsc::Sender<Message>, message: Message) -> Result<(), ConnectorError> {
-    tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "collection was stopped"))
+/// What [`Inner::traverse`] does with the subject's rows.
+trait Visitor {
+    /// Called before the rows of collection `index`, whose file `reader` has open.
+    fn begin(&mut self, index: usize, reader: &FileReader<'_>) -> Result<(), ConnectorError>;
+    /// One of the subject's rows in the collection last begun, at `line` of its file.
+    fn row(&mut self, line: u64, fields: &[&str]) -> Result<(), ConnectorError>;
+}
+
+/// `collect`: sends each row's exported columns to the sink; begins a collection only at its
+/// first row, so an empty one is never begun.
+struct Sending<'t> {
+    tx: &'t tokio::sync::mpsc::Sender<Message>,
+    output: Vec<(usize, String)>,
+    begin: Option<Message>,
+}
+
+impl Visitor for Sending<'_> {
+    fn begin(&mut self, _: usize, reader: &FileReader<'_>) -> Result<(), ConnectorError> {
+        self.output = reader.output_columns()?;
+        let fields = self.output.iter().map(|(_, n)| n.clone()).collect();
+        self.begin = Some(Message::Begin(reader.plan.name.clone(), fields));
+        Ok(())
+    }
+
+    fn row(&mut self, _: u64, fields: &[&str]) -> Result<(), ConnectorError> {
+        if let Some(begin) = self.begin.take() {
+            send(self.tx, begin)?;
+        }
+        send(self.tx, Message::Record(self.output.iter().map(|(i, n)| (n.clone(), value(fields[*i]))).collect()))
+    }
+}
+
+/// `locate`: each row's key and the values its collection's rules need.
+struct Locating<'i> {
+    inner: &'i Inner,
+    /// The collection being read, when it has rules.
+    columns: Option<LocatedColumns>,
+    found: Vec<Located>,
+}
+
+/// Where a collection's key and the values its rules need are, in its file.
+struct LocatedColumns {
+    index: usize,
+    key: Vec<(String, usize)>,
+    needed: Vec<(String, usize)>,
+}
+
+impl Visitor for Locating<'_> {
+    fn begin(&mut self, index: usize, reader: &FileReader<'_>) -> Result<(), ConnectorError> {
+        let rules = &self.inner.info.collections[index].rules;
+        self.columns = match rules.is_empty() {
+            true => None,
+            false => Some(LocatedColumns {
+                index,
+                key: reader.indexes(rules.key.iter().map(String::as_str))?,
+                needed: reader.indexes(rules.needed_columns())?,
+            }),
+        };
+        Ok(())
+    }
+
+    fn row(&mut self, line: u64, fields: &[&str]) -> Result<(), ConnectorError> {
+        let Some(LocatedColumns { index, key, needed }) = &self.columns else { return Ok(()) };
+        let plan = &self.inner.plans[*index];
+        let mut located = Located { collection: plan.name.clone(), key: Values::new(), values: Values::new() };
+        for (header, i) in key {
+            let v = fields[*i].trim();
+            if v.is_empty() {
+                return Err(ConnectorError::new(
+                    ConnectorErrorKind::Misconfigured,
+                    format!(
+                        "{} line {line}: one of the person's rows has nothing in the key column \"{header}\" \
+                         (collection {}, source {}), so it cannot be changed safely: fill it in, then retry",
+                        plan.file, plan.name, self.inner.info.name
+                    ),
+                ));
+            }
+            located.key.insert(header.clone(), Value::String(v.to_string()));
+        }
+        for (header, i) in needed {
+            located.values.insert(header.clone(), value(fields[*i]));
+        }
+        self.found.push(located);
+        Ok(())
+    }
+}
+
+fn send<T>(tx: &tokio::sync::mpsc::Sender<T>, message: T) -> Result<(), ConnectorError> {
+    tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
 }
 
 fn sink_error(e: anyhow::Error, collection: &str) -> ConnectorError {
@@ -876,7 +1109,7 @@ fn sink_error(e: anyhow::Error, collection: &str) -> ConnectorError {
 fn join_error(e: tokio::task::JoinError, source: &str) -> ConnectorError {
     ConnectorError::new(
         ConnectorErrorKind::Failed,
-        format!("reading the files of source {source} stopped unexpectedly"),
+        format!("working on the files of source {source} stopped unexpectedly"),
     )
     .with_cause(e)
 }
@@ -898,7 +1131,10 @@ impl Connector for CsvConnector {
         let inner = Arc::clone(&self.inner);
         let email = subject.email.as_str().to_string();
         let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
-        let reading = tokio::task::spawn_blocking(move || inner.collect(&email, &tx));
+        let reading = tokio::task::spawn_blocking(move || {
+            let every = vec![true; inner.plans.len()];
+            inner.traverse(&email, &every, &mut Sending { tx: &tx, output: Vec::new(), begin: None })
+        });
         let mut current = String::new();
         while let Some(message) = rx.recv().await {
             match message {
@@ -911,434 +1147,65 @@ impl Connector for CsvConnector {
         }
         reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
     }
+
+    async fn locate(&self, subject: &Subject) -> Result<Vec<Located>, ConnectorError> {
+        let inner = Arc::clone(&self.inner);
+        let email = subject.email.as_str().to_string();
+        tokio::task::spawn_blocking(move || inner.locate(&email))
+            .await
+            .map_err(|e| join_error(e, &self.inner.info.name))?
+    }
+
+    /// Rewrites each affected file (see the module documentation, "Writing").
+    async fn execute(&self, steps: &[Step], pseudonymiser: &Pseudonymiser) -> Result<Vec<StepOutcome>, ConnectorError> {
+        let inner = Arc::clone(&self.inner);
+        let steps = steps.to_vec();
+        let pseudonymiser = pseudonymiser.clone();
+        let writing = tokio::task::spawn_blocking(move || inner.execute(&steps, &pseudonymiser));
+        writing.await.map_err(|e| join_error(e, &self.inner.info.name))?
+    }
+
+    /// Every address in the email columns of the root collections, trimmed and lower-cased (as
+    /// matching compares them); empty fields and broken rows are skipped.
+    async fn emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
+        let inner = Arc::clone(&self.inner);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
+        let reading = tokio::task::spawn_blocking(move || inner.emails(&tx));
+        while let Some(batch) = rx.recv().await {
+            batch.iter().for_each(|e: &String| found(e));
+        }
+        reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
+    }
+}
+
+/// Rule names as headers are compared: surrounding spaces removed; two names for one header are
+/// refused.
+fn trimmed_keys<V: Clone>(
+    collection: &str,
+    what: &str,
+    map: &BTreeMap<String, V>,
+) -> anyhow::Result<BTreeMap<String, V>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let k = k.trim();
+        anyhow::ensure!(!k.is_empty(), "collection `{collection}`: `{what}` holds an empty column name");
+        anyhow::ensure!(
+            out.insert(k.to_string(), v.clone()).is_none(),
+            "collection `{collection}`: column `{k}` is named twice in `{what}`"
+        );
+    }
+    Ok(out)
+}
+
+/// A value a rule writes must fit one CSV field.
+fn fits_a_field(collection: &str, column: &str, v: &Value) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !v.is_array() && !v.is_object(),
+        "collection `{collection}`: the value written into `{column}` must be a text, a number or true/false \
+         (a CSV field holds one value)"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use serde_json::json;
-
-    use super::*;
-    use crate::connectors::build;
-    use crate::domain::EmailAddress;
-
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("dossier_csv_{:016x}", rand::random::<u64>()));
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-
-        /// Writes `text` encoded in Windows-1252.
-        fn cp1252(&self, file: &str, text: &str) {
-            let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
-            assert!(!unmappable, "{file} holds a character Windows-1252 lacks");
-            std::fs::write(self.0.join(file), bytes).unwrap();
-        }
-
-        fn utf8(&self, file: &str, bytes: &[u8]) {
-            std::fs::write(self.0.join(file), bytes).unwrap();
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// Collects everything a connector sends, checking the sink protocol as it goes.
-    #[derive(Debug, Default)]
-    struct VecSink {
-        collections: Vec<(String, Vec<String>, Vec<Record>)>,
-    }
-
-    impl RecordSink for VecSink {
-        fn begin_collection(&mut self, collection: &str, fields: &[String]) -> anyhow::Result<()> {
-            assert!(self.collections.iter().all(|(c, _, _)| c != collection), "{collection} begun twice");
-            self.collections.push((collection.to_string(), fields.to_vec(), Vec::new()));
-            Ok(())
-        }
-
-        fn record(&mut self, record: Record) -> anyhow::Result<()> {
-            let Some((_, fields, records)) = self.collections.last_mut() else {
-                anyhow::bail!("record before begin_collection");
-            };
-            assert_eq!(&record.keys().cloned().collect::<Vec<_>>(), fields);
-            records.push(record);
-            Ok(())
-        }
-    }
-
-    impl VecSink {
-        fn names(&self) -> Vec<&str> {
-            self.collections.iter().map(|(c, _, _)| c.as_str()).collect()
-        }
-
-        fn records(&self, collection: &str) -> &[Record] {
-            self.collections.iter().find(|(c, _, _)| c == collection).map(|(_, _, r)| r.as_slice()).unwrap_or(&[])
-        }
-
-        /// The values of `field` in a collection, in file order.
-        fn values(&self, collection: &str, field: &str) -> Vec<String> {
-            self.records(collection)
-                .iter()
-                .map(|r| r.get(field).and_then(Value::as_str).unwrap_or_else(|| panic!("{field} in {r:?}")).to_string())
-                .collect()
-        }
-    }
-
-    fn subject(email: &str) -> Subject {
-        Subject { email: EmailAddress::parse(email).unwrap() }
-    }
-
-    fn connector(dir: &Path, rest: &str) -> CsvConnector {
-        let toml_text = format!("name = \"fidelite\"\ndir = {}\n{rest}", Value::String(dir.display().to_string()));
-        let config: CsvSourceConfig = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
-        CsvConnector::new(config).unwrap()
-    }
-
-    async fn collect(c: &CsvConnector, email: &str) -> VecSink {
-        let mut sink = VecSink::default();
-        c.collect(&subject(email), &mut sink).await.unwrap_or_else(|e| panic!("{e}: {:?}", e.cause));
-        sink
-    }
-
-    /// An export from an old French loyalty tool: `;`, Windows-1252, CRLF, a quoted note over two
-    /// lines (with a `;` in it), one row with a field missing, accented names.
-    const MEMBERS: &str = "N\u{b0} adh\u{e9}rent;Nom;Pr\u{e9}nom;Adresse e-mail;Ville;Remarque\r\n\
-        1001;Martin;Jeanne;jeanne.martin@example.fr;Paris;\r\n\
-        1002;Lef\u{e8}vre;H\u{e9}l\u{e8}ne;helene.lefevre@example.fr;Lyon;\"Carte perdue ; \nnouvelle carte \u{e9}mise\"\r\n\
-        1003;Martin;Jeanne;  Jeanne.MARTIN@Example.FR ;Paris;\"ancienne carte, \u{ab} doublon \u{bb}\"\r\n\
-        1004;Dupont;Fran\u{e7}ois;francois.dupont@example.fr;Nantes\r\n\
-        1005;Martin;Jeanne;jeanne.martin@example.fr.com;Lille;homonyme\r\n\
-        1006;Martin;Jeanne;xjeanne.martin@example.fr;Lille;\r\n\
-        1007;Martin;Jeanne;jeanne.martin@example.com;Lyon;autre personne\r\n\
-        1008;No\u{eb}l;Ga\u{eb}lle;;Rennes;sans email\r\n";
-
-    const POINTS: &str = "Carte;Date;Magasin;Points\r\n\
-        1001;2019-03-02;Paris 4e;120\r\n\
-        1002;2019-03-05;Lyon;40\r\n\
-        1003;2018-11-20;Paris 4e;35\r\n\
-        1001;2020-01-15;Paris 11e;-100\r\n\
-        1007;2020-02-01;Lyon;10\r\n\
-        1003;2018-12-24; Paris 4e ;\r\n";
-
-    const COLLECTIONS: &str = r#"
-delimiter = ";"
-encoding = "windows-1252"
-
-[[collections]]
-name = "members"
-file = "adherents.csv"
-email_columns = ["Adresse e-mail"]
-columns = ["N° adhérent", "Nom", "Prénom", { header = "Adresse e-mail", as = "email" }, "Remarque"]
-
-[[collections]]
-name = "points"
-file = "./points.csv"
-via = { collection = "members", column = "Carte", references = "N° adhérent" }
-"#;
-
-    fn loyalty() -> TempDir {
-        let dir = TempDir::new();
-        dir.cp1252("adherents.csv", MEMBERS);
-        dir.cp1252("points.csv", POINTS);
-        dir
-    }
-
-    #[tokio::test]
-    async fn finds_exactly_the_subjects_rows_in_a_windows_1252_export() {
-        let dir = loyalty();
-        let c = connector(&dir.0, COLLECTIONS);
-        let sink = collect(&c, "Jeanne.Martin@example.fr").await;
-        assert_eq!(sink.names(), ["members", "points"]);
-        // The same address in another case and with spaces (1003); look-alikes are other people.
-        assert_eq!(sink.values("members", "N° adhérent"), ["1001", "1003"]);
-        assert_eq!(sink.collections[0].1, ["N° adhérent", "Nom", "Prénom", "email", "Remarque"]);
-        let first = &sink.records("members")[0];
-        assert_eq!(first["Prénom"], json!("Jeanne"));
-        assert_eq!(first["Remarque"], json!(null), "an empty field is null");
-        let second = &sink.records("members")[1];
-        assert_eq!(second["email"], json!("  Jeanne.MARTIN@Example.FR "), "exported as written");
-        assert_eq!(second["Remarque"], json!("ancienne carte, « doublon »"));
-        // Via the card number, in file order; a padded key still matches, values stay as written.
-        assert_eq!(sink.values("points", "Carte"), ["1001", "1003", "1001", "1003"]);
-        assert_eq!(sink.records("points")[3]["Magasin"], json!(" Paris 4e "));
-        assert_eq!(sink.records("points")[3]["Points"], json!(null));
-
-        let all = serde_json::to_string(&sink.collections).unwrap();
-        for other in ["example.fr.com", "xjeanne", "example.com", "Hélène", "1007"] {
-            assert!(!all.contains(other), "{other} leaked into Jeanne's data");
-        }
-    }
-
-    #[tokio::test]
-    async fn accented_names_and_quoted_newlines_survive() {
-        let dir = loyalty();
-        let c = connector(&dir.0, COLLECTIONS);
-        let sink = collect(&c, "helene.lefevre@example.fr").await;
-        let r = &sink.records("members")[0];
-        assert_eq!(r["Nom"], json!("Lefèvre"));
-        assert_eq!(r["Prénom"], json!("Hélène"));
-        assert_eq!(r["Remarque"], json!("Carte perdue ; \nnouvelle carte émise"));
-        assert_eq!(sink.values("points", "Points"), ["40"]);
-    }
-
-    #[tokio::test]
-    async fn similar_addresses_are_not_matched() {
-        let dir = loyalty();
-        let c = connector(&dir.0, COLLECTIONS);
-        for (email, expected) in [
-            ("jeanne.martin@example.com", vec!["1007"]),
-            ("jeanne.martin@example.fr.com", vec!["1005"]),
-            ("martin@example.fr", vec![]),
-            ("example.fr@example.fr", vec![]),
-            ("nobody@example.org", vec![]),
-        ] {
-            let sink = collect(&c, email).await;
-            assert_eq!(sink.values("members", "N° adhérent"), expected, "{email}");
-            if expected.is_empty() {
-                assert!(sink.names().is_empty(), "{email}: no empty collection is begun");
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn broken_rows_are_skipped_and_reported_by_line() {
-        let dir = loyalty();
-        let c = connector(&dir.0, COLLECTIONS);
-        let report = c.check().await.unwrap();
-        assert_eq!(
-            report.notes,
-            [
-                "7 rows in adherents.csv (collection members), 1 broken row skipped",
-                // Line 5: the quoted note of line 3 runs over two lines.
-                "warning: adherents.csv line 6: 5 fields where the header has 6; the row is skipped",
-                "6 rows in points.csv (collection points)",
-            ]
-        );
-        // The broken row belongs to someone else: it does not stop anyone else's answer.
-        let sink = collect(&c, "jeanne.martin@example.fr").await;
-        assert_eq!(sink.records("members").len(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_broken_row_holding_the_subjects_address_fails_rather_than_hides() {
-        let dir = loyalty();
-        let c = connector(&dir.0, COLLECTIONS);
-        let err = c.collect(&subject("francois.dupont@example.fr"), &mut VecSink::default()).await.unwrap_err();
-        assert_eq!(err.kind, ConnectorErrorKind::Failed);
-        assert!(
-            err.message.starts_with("adherents.csv line 6: 5 fields where the header has 6 (collection members"),
-            "{}",
-            err.message
-        );
-        assert!(err.message.contains("holds the person's address"), "{}", err.message);
-    }
-
-    #[tokio::test]
-    async fn invalid_utf8_rows_are_skipped_in_a_utf8_file() {
-        let dir = TempDir::new();
-        // A UTF-8 file (with a byte-order mark) where one row was pasted in Windows-1252.
-        let mut bytes = b"\xef\xbb\xbfemail,name\n\"a@example.fr\",\"Ren\xc3\xa9e\"\nb@example.fr,Ren\xe9\n".to_vec();
-        bytes.extend_from_slice(b"c@example.fr,\"two\nlines\"\nd@example.fr\n");
-        dir.utf8("people.csv", &bytes);
-        let c = connector(
-            &dir.0,
-            "[[collections]]\nname = \"people\"\nfile = \"people.csv\"\nemail_columns = [\"email\"]\n",
-        );
-        let report = c.check().await.unwrap();
-        assert_eq!(
-            report.notes,
-            [
-                "2 rows in people.csv (collection people), 2 broken rows skipped",
-                "warning: people.csv line 3: not valid UTF-8 (if the file comes from Excel or an older Windows \
-                 tool, set encoding = \"windows-1252\"); the row is skipped",
-                "warning: people.csv line 6: 1 field where the header has 2; the row is skipped",
-            ]
-        );
-        let sink = collect(&c, "a@example.fr").await;
-        assert_eq!(sink.collections[0].1, ["email", "name"], "the byte-order mark is not part of the header");
-        assert_eq!(sink.records("people")[0]["name"], json!("Renée"));
-        assert_eq!(collect(&c, "c@example.fr").await.records("people")[0]["name"], json!("two\nlines"));
-        // The unreadable row holds b@…: that person's answer fails instead of silently missing it.
-        let err = c.collect(&subject("b@example.fr"), &mut VecSink::default()).await.unwrap_err();
-        assert!(err.message.starts_with("people.csv line 3: not valid UTF-8"), "{}", err.message);
-    }
-
-    #[tokio::test]
-    async fn missing_files_and_columns_are_named() {
-        let dir = loyalty();
-        let c = connector(&dir.0, &COLLECTIONS.replace("points.csv", "passages.csv"));
-        let err = c.check().await.unwrap_err();
-        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
-        assert_eq!(
-            err.message,
-            format!("file passages.csv not found in folder {} (collection points, source fidelite)", dir.0.display())
-        );
-        // Collecting for someone with no member row never needs the file; for Jeanne it does.
-        assert!(collect(&c, "nobody@example.org").await.names().is_empty());
-        let err = c.collect(&subject("jeanne.martin@example.fr"), &mut VecSink::default()).await.unwrap_err();
-        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
-
-        let c = connector(&dir.0, &COLLECTIONS.replace("\"Adresse e-mail\"]", "\"E-mail\"]"));
-        for err in [
-            c.check().await.unwrap_err(),
-            c.collect(&subject("jeanne.martin@example.fr"), &mut VecSink::default()).await.unwrap_err(),
-        ] {
-            assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
-            assert_eq!(
-                err.message,
-                "column \"E-mail\" not found in the first line of adherents.csv (collection members, source \
-                 fidelite); its columns are: N° adhérent, Nom, Prénom, Adresse e-mail, Ville, Remarque"
-            );
-        }
-        let c = connector(&dir.0, &COLLECTIONS.replace("\"Ville\"", "\"x\"").replace("\"Nom\"", "\"NOM\""));
-        let err = c.check().await.unwrap_err();
-        assert!(err.message.ends_with("(there is a column \"Nom\": names must match exactly)"), "{}", err.message);
-
-        let gone = dir.0.join("gone");
-        let c = connector(&gone, COLLECTIONS);
-        let err = c.check().await.unwrap_err();
-        assert_eq!(err.message, format!("folder {} of source fidelite not found", gone.display()));
-    }
-
-    #[tokio::test]
-    async fn without_columns_every_column_is_exported_under_a_unique_name() {
-        let dir = TempDir::new();
-        dir.utf8("t.csv", b"email,Note,Note,\na@example.fr,x,y,z\n");
-        let c = connector(&dir.0, "[[collections]]\nname = \"t\"\nfile = \"t.csv\"\nemail_columns = [\"email\"]\n");
-        let sink = collect(&c, "a@example.fr").await;
-        assert_eq!(sink.collections[0].1, ["email", "Note", "Note (2)", "column 4"]);
-        let notes = c.check().await.unwrap().notes;
-        assert!(notes.iter().any(|n| n.contains("two columns named \"Note\"")), "{notes:?}");
-    }
-
-    #[tokio::test]
-    async fn line_numbers_follow_every_line_ending_style() {
-        let dir = TempDir::new();
-        let one = "[[collections]]\nname = \"t\"\nfile = \"t.csv\"\nemail_columns = [\"email\"]\n";
-        for (ending, text) in [
-            ("CRLF", "email,n\r\na@x.fr,1\r\n\r\nbroken\r\nb@x.fr,\"x\r\ny\"\r\nbroken\r\n"),
-            ("LF", "email,n\na@x.fr,1\n\nbroken\nb@x.fr,\"x\ny\"\nbroken"),
-            ("CR", "email,n\ra@x.fr,1\r\rbroken\rb@x.fr,\"x\ry\"\rbroken\r"),
-        ] {
-            dir.utf8("t.csv", text.as_bytes());
-            let notes = connector(&dir.0, one).check().await.unwrap().notes;
-            assert_eq!(
-                notes,
-                [
-                    "2 rows in t.csv (collection t), 2 broken rows skipped",
-                    "warning: t.csv line 4: 1 field where the header has 2; the row is skipped",
-                    "warning: t.csv line 7: 1 field where the header has 2; the row is skipped",
-                ],
-                "{ending}"
-            );
-        }
-    }
-
-    #[tokio::test]
-    async fn an_empty_file_is_misconfigured() {
-        let dir = TempDir::new();
-        dir.utf8("t.csv", b"");
-        let c = connector(&dir.0, "[[collections]]\nname = \"t\"\nfile = \"t.csv\"\nemail_columns = [\"email\"]\n");
-        let err = c.check().await.unwrap_err();
-        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
-        assert!(err.message.contains("t.csv (collection t, source fidelite) is empty"), "{}", err.message);
-    }
-
-    #[test]
-    fn decoding_reads_windows_1252_across_buffer_boundaries() {
-        let text: String = "é€ü;\n".repeat(10_000);
-        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
-        let mut out = String::new();
-        let mut reader = Decoding::new(&bytes[..], encoding_rs::WINDOWS_1252.new_decoder());
-        let mut buf = [0u8; 7];
-        let mut raw = Vec::new();
-        loop {
-            let n = reader.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            raw.extend_from_slice(&buf[..n]);
-        }
-        out.push_str(std::str::from_utf8(&raw).unwrap());
-        assert_eq!(out, text);
-    }
-
-    fn config_error(toml_text: &str) -> String {
-        match toml::from_str::<CsvSourceConfig>(toml_text) {
-            Err(e) => e.to_string(),
-            Ok(c) => match CsvConnector::new(c) {
-                Err(e) => e.to_string(),
-                Ok(_) => panic!("accepted:\n{toml_text}"),
-            },
-        }
-    }
-
-    #[test]
-    fn invalid_configurations_are_refused_with_a_reason() {
-        let head = "name = \"f\"\ndir = \"/srv/exports\"\n";
-        let root = "[[collections]]\nname = \"m\"\nfile = \"m.csv\"\nemail_columns = [\"email\"]\n";
-        let cases: &[(String, &str)] = &[
-            (
-                format!("{head}[[collections]]\nname = \"m\"\nfile = \"../etc/passwd\"\nemail_columns = [\"e\"]\n"),
-                "no `..`",
-            ),
-            (
-                format!("{head}[[collections]]\nname = \"m\"\nfile = \"/etc/passwd\"\nemail_columns = [\"e\"]\n"),
-                "not an absolute path",
-            ),
-            (
-                format!("{head}[[collections]]\nname = \"m\"\nfile = \"a/../../b.csv\"\nemail_columns = [\"e\"]\n"),
-                "no `..`",
-            ),
-            (
-                format!("{head}[[collections]]\nname = \"m\"\nfile = \".\"\nemail_columns = [\"e\"]\n"),
-                "must name a file",
-            ),
-            (format!("{head}delimiter = \";;\"\n{root}"), "one ASCII character"),
-            (format!("{head}delimiter = '\"'\n{root}"), "one ASCII character"),
-            (format!("{head}encoding = \"utf-16\"\n{root}"), "encoding `utf-16` is not supported"),
-            (
-                format!(
-                    "{head}{root}[[collections]]\nname = \"p\"\nfile = \"p.csv\"\nvia = {{ collection = \"x\", column = \"a\", references = \"b\" }}\n"
-                ),
-                "not a collection declared before it",
-            ),
-            (format!("{head}[[collections]]\nname = \"m\"\nfile = \"m.csv\"\n"), "needs either `email_columns`"),
-            (format!("{head}{root}{root}"), "two collections are named `m`"),
-            (
-                format!("{head}{root}columns = [\"a\", {{ header = \"b\", as = \"a\" }}]\n"),
-                "two columns are exported as `a`",
-            ),
-            (format!("{head}{root}columns = []\n"), "`columns` is empty"),
-            (format!("{head}{root}sheet = 1\n"), "unknown field `sheet`"),
-            (format!("name = \"f\"\n{root}"), "missing field `dir`"),
-        ];
-        for (text, expected) in cases {
-            let err = config_error(text);
-            assert!(err.contains(expected), "expected {expected:?} in {err:?} for\n{text}");
-        }
-    }
-
-    #[test]
-    fn sources_build_through_the_shared_entry_point() {
-        let sources: Vec<crate::connectors::SourceConfig> = toml::from_str::<toml::Table>(
-            "[[sources]]\nkind = \"csv\"\nname = \"f\"\ndir = \"/srv\"\nencoding = \"latin-1\"\n\
-             [[sources.collections]]\nname = \"c\"\nfile = \"c.csv\"\nemail_columns = [\"e\"]\n",
-        )
-        .unwrap()["sources"]
-            .clone()
-            .try_into()
-            .unwrap();
-        assert_eq!(sources[0].name(), "f");
-        let built = build(&sources).unwrap();
-        assert_eq!(built[0].info().kind, "csv");
-        assert_eq!(built[0].info().collections[0].name, "c");
-    }
-}
+mod tests;

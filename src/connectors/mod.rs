@@ -8,6 +8,7 @@
 pub mod csv;
 pub mod metadata;
 pub mod sql;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -110,7 +111,7 @@ pub trait Connector: Send + Sync {
     /// Calls `found` with every address held in the email columns of the source's root
     /// collections, normalised as matching compares them (trimmed, lower-cased). Used by
     /// `dossier connectors check --suppressed` to find people erased earlier and imported again.
-    async fn emails(&self, found: &mut (dyn FnMut(&str) + Send)) -> Result<(), ConnectorError> {
+    async fn emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
         let _ = found;
         Ok(())
     }
@@ -122,6 +123,7 @@ pub trait Connector: Send + Sync {
 pub enum SourceConfig {
     Sql(sql::SqlSourceConfig),
     Csv(csv::CsvSourceConfig),
+    Webhook(webhook::WebhookSourceConfig),
 }
 
 impl SourceConfig {
@@ -129,6 +131,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Sql(c) => &c.name,
             SourceConfig::Csv(c) => &c.name,
+            SourceConfig::Webhook(c) => &c.name,
         }
     }
 }
@@ -141,6 +144,7 @@ pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>
         .map(|s| match s {
             SourceConfig::Sql(c) => Ok(Arc::new(sql::SqlConnector::new(c.clone())?) as Arc<dyn Connector>),
             SourceConfig::Csv(c) => Ok(Arc::new(csv::CsvConnector::new(c.clone())?) as Arc<dyn Connector>),
+            SourceConfig::Webhook(c) => Ok(Arc::new(webhook::WebhookConnector::new(c.clone())?) as Arc<dyn Connector>),
         })
         .collect()
 }

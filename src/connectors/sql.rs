@@ -20,11 +20,43 @@
 //!   value is a bound parameter.
 //! - **Streaming.** Rows go to the [`RecordSink`] as they arrive from the database; only the
 //!   distinct key values a later collection needs are kept.
-//! - **Types.** Values are decoded from the driver's own type information (see `decode`).
+//! - **Types.** Values are decoded from the driver's own type information (see `decode`). On
+//!   PostgreSQL, the values compared with a `via` column are cast to its type (a text key against
+//!   a `UUID` column).
+//!
+//! Changing records (erasure, rectification, objection; see [`crate::plans`] and `write`):
+//!
+//! - **Locating.** `locate` walks the same collections with the same matching as `collect`, reads
+//!   only the key columns, the columns later collections reference and those the rules need, and
+//!   reports each row of a collection with rules once. A collection without rules is still read
+//!   when a later one is reached through it.
+//! - **One transaction.** `execute` applies all the steps of one call in one transaction on the
+//!   source (SQLite: `BEGIN IMMEDIATE`), committed only if every step succeeded. Updates run first,
+//!   in step order; then deletes, collections declared later first (children before parents).
+//! - **One record per step.** A step finds its record by its configured `key`
+//!   (`WHERE k1 = $1 AND k2 = $2`). A key that matches several rows is a configuration error and
+//!   rolls the whole call back. Before connecting, every step is checked against the current
+//!   configuration: its collection exists, its key is the configured one, and it writes only
+//!   columns the rules name (never a key column).
+//! - **Updates** read the current values (`FOR UPDATE` on PostgreSQL and MySQL), compute the new
+//!   ones (mask and hash need the current value), write them, and read them back into
+//!   [`StepOutcome::after`]. A record that is gone is reported (`found: false`), nothing written.
+//!   **Deletes** report whether a row was deleted; none means an earlier run already did it.
+//! - **Values are bound, identifiers quoted.** On PostgreSQL, which refuses text for a `DATE`,
+//!   `BOOL` or `UUID` column, each value is bound as text and cast to the column's type as the
+//!   prepared statement reports it (`CAST($1 AS DATE)`), for written values and key comparisons
+//!   alike; a type name that is not plain letters, digits, `_`, spaces and `[]` is not cast. On
+//!   MySQL and SQLite, integers are bound as integers, booleans as `1`/`0`, the rest as text.
+//! - **Addresses.** `list_emails` streams every address of the root collections' email columns,
+//!   normalised as matching compares them, de-duplicated by the database.
+//! - **Errors** say what to change in words a privacy officer understands (a foreign key that
+//!   refuses a delete, a NOT NULL column set to null, a value too long or of the wrong type, a
+//!   missing permission) and never quote the database's message, which may hold values.
 
 mod decode;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -36,12 +68,14 @@ use serde::Deserialize;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement};
+use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
 
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
 };
+use crate::plans::anonymise::Pseudonymiser;
+use crate::plans::{ErasureRule, Located, ObjectionRule, RectifiableField, Rules, Step, StepOutcome};
 
 /// The most values bound in one `IN (…)` list; larger key sets are queried in batches.
 pub const MAX_BIND_PARAMS: usize = 500;
@@ -108,6 +142,19 @@ pub struct SqlCollectionConfig {
     pub json_columns: Vec<String>,
     #[serde(default)]
     pub art15: Art15,
+    /// The columns that identify one record (usually the primary key); needed by every rule that
+    /// changes records.
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// What erasing one of the person's records does.
+    #[serde(default)]
+    pub erasure: Option<ErasureRule>,
+    /// The columns a person may correct.
+    #[serde(default)]
+    pub rectifiable: Vec<RectifiableField>,
+    /// What objecting to a purpose writes into the person's records.
+    #[serde(default)]
+    pub objections: Vec<ObjectionRule>,
 }
 
 /// Rows of this collection whose `column` equals `references` in a row of `collection`.
@@ -181,6 +228,13 @@ fn is_identifier(s: &str) -> bool {
         && s.len() <= 64
 }
 
+/// Whether a type name the database reports may be written into a `CAST` as it is: letters,
+/// digits, `_`, spaces (`DOUBLE PRECISION`) and `[]` (arrays).
+fn castable(type_name: &str) -> bool {
+    type_name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && type_name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '[' | ']'))
+}
+
 fn check_column(what: &str, collection: &str, col: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         is_identifier(col),
@@ -220,6 +274,20 @@ struct Plan {
     /// Columns whose distinct values later collections need.
     keys: Vec<String>,
     json_columns: HashSet<String>,
+    /// Key, erasure, rectification and objection rules.
+    rules: Rules,
+    /// Whether `locate` reads this collection: it has rules, or a collection `locate` reads is
+    /// reached through it.
+    located: bool,
+}
+
+/// What a traversal of the subject's rows reads from each collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The exported columns (`collect`).
+    Export,
+    /// The columns the rules need (`locate`); collections `locate` does not need are skipped.
+    Locate,
 }
 
 impl Plan {
@@ -228,6 +296,26 @@ impl Plan {
             None => "*".to_string(),
             Some(cols) => {
                 cols.iter().chain(self.hidden.iter()).map(|c| dialect.quote(c)).collect::<Vec<_>>().join(", ")
+            }
+        }
+    }
+
+    /// The select list for `reading`; `None` when this collection need not be read.
+    fn select_for(&self, reading: Reading, dialect: Dialect) -> Option<String> {
+        match reading {
+            Reading::Export => Some(self.select_list(dialect)),
+            Reading::Locate if !self.located => None,
+            Reading::Locate => {
+                let mut cols: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+                cols.extend(self.rules.key.iter().map(String::as_str));
+                cols.extend(self.rules.needed_columns());
+                let mut seen = HashSet::new();
+                cols.retain(|c| seen.insert(*c));
+                // A rule that needs no column (`shared` without a key) still counts the rows.
+                if cols.is_empty() {
+                    return Some("1".to_string());
+                }
+                Some(cols.iter().map(|c| dialect.quote(c)).collect::<Vec<_>>().join(", "))
             }
         }
     }
@@ -247,6 +335,7 @@ impl Plan {
         out.extend(self.hidden.iter().map(String::as_str));
         out.extend(self.keys.iter().map(String::as_str));
         out.extend(self.json_columns.iter().map(String::as_str));
+        out.extend(self.rules.columns());
         let mut seen = HashSet::new();
         out.retain(|c| seen.insert(*c));
         out
@@ -258,6 +347,8 @@ impl Plan {
 enum Bind {
     Int(i64),
     Text(String),
+    /// SQL `NULL` (only ever written, never a key to look up).
+    Null,
 }
 
 impl Bind {
@@ -275,20 +366,33 @@ impl Bind {
     }
 }
 
+/// `sql` with `binds` bound in order, for any of the three databases.
+fn query_with<DB: sqlx::Database>(sql: String, binds: Vec<Bind>) -> sqlx::query::Query<'static, DB, DB::Arguments>
+where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(i),
+            Bind::Text(s) => q.bind(s),
+            Bind::Null => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
 enum Pool {
     Postgres(PgPool),
     MySql(MySqlPool),
     Sqlite(SqlitePool),
 }
 
-/// What one collection has gathered while its rows stream past.
-#[derive(Debug, Default)]
-struct CollectionState {
-    /// The distinct values of the columns later collections reference.
-    keys: HashMap<String, BTreeSet<Bind>>,
-    /// Whether `begin_collection` was called (only once a first row arrives).
-    begun: bool,
-}
+/// The distinct values of a collection's columns that later collections reference, gathered
+/// while its rows stream past.
+type KeyValues = HashMap<String, BTreeSet<Bind>>;
 
 /// Why reading rows stopped.
 #[derive(Debug)]
@@ -299,14 +403,8 @@ enum FetchError {
 
 macro_rules! fetch_records {
     ($pool:expr, $sql:expr, $binds:expr, $convert:path) => {{
-        let mut q = sqlx::query(AssertSqlSafe($sql));
-        for b in $binds {
-            q = match b {
-                Bind::Int(i) => q.bind(i),
-                Bind::Text(s) => q.bind(s),
-            };
-        }
-        q.fetch($pool)
+        query_with($sql, $binds)
+            .fetch($pool)
             .map(|r| match r {
                 Ok(row) => $convert(&row).map_err(FetchError::Decode),
                 Err(e) => Err(FetchError::Sql(e)),
@@ -325,10 +423,11 @@ impl Pool {
         }
     }
 
-    /// The column names of a query, from the prepared statement (nothing is executed).
-    async fn columns_of(&self, sql: String) -> Result<Vec<String>, sqlx::Error> {
-        fn names<S: Statement>(s: &S) -> Vec<String> {
-            s.columns().iter().map(|c| c.name().to_string()).collect()
+    /// The column names and type names of a query, from the prepared statement (nothing is
+    /// executed).
+    async fn columns_of(&self, sql: String) -> Result<Vec<(String, String)>, sqlx::Error> {
+        fn names<S: Statement>(s: &S) -> Vec<(String, String)> {
+            s.columns().iter().map(|c| (c.name().to_string(), c.type_info().name().to_string())).collect()
         }
         Ok(match self {
             Pool::Postgres(p) => names(&p.prepare(AssertSqlSafe(sql).into_sql_str()).await?),
@@ -432,7 +531,132 @@ impl Target {
 #[derive(Clone, Copy)]
 enum Doing<'a> {
     Connecting,
-    Reading { collection: &'a str, table: &'a str },
+    Reading {
+        collection: &'a str,
+        table: &'a str,
+    },
+    /// Changing a record: deleting it (`delete`), or reading and updating it.
+    Writing {
+        collection: &'a str,
+        table: &'a str,
+        delete: bool,
+    },
+    /// Committing the transaction of `execute`.
+    Committing,
+}
+
+impl<'a> Doing<'a> {
+    /// The collection and table concerned, if any.
+    fn place(self) -> Option<(&'a str, &'a str)> {
+        match self {
+            Doing::Reading { collection, table } | Doing::Writing { collection, table, .. } => {
+                Some((collection, table))
+            }
+            Doing::Connecting | Doing::Committing => None,
+        }
+    }
+
+    /// What failed, for a message: "reading table t (collection c) in database d (source s)".
+    fn failed(self, at: &str) -> String {
+        match self {
+            Doing::Connecting => format!("connecting to {at} failed"),
+            Doing::Reading { collection, table } => {
+                format!("reading table {table} (collection {collection}) in {at} failed")
+            }
+            Doing::Writing { collection, table, .. } => {
+                format!("changing table {table} (collection {collection}) in {at} failed")
+            }
+            Doing::Committing => format!("saving the changes in {at} failed"),
+        }
+    }
+}
+
+/// What a database error means for the person who fixes it.
+#[derive(Debug, PartialEq, Eq)]
+enum What {
+    Credentials,
+    NoDatabase,
+    NoTable,
+    NoColumn,
+    Denied,
+    Busy,
+    CannotOpen,
+    /// A foreign key refused the change.
+    ForeignKey,
+    /// A column that may not be NULL would be.
+    NotNull,
+    /// A unique constraint refused the new value.
+    Unique,
+    /// A new value is longer than its column allows.
+    TooLong,
+    /// A new value does not fit its column's type.
+    BadValue,
+    Other,
+}
+
+impl What {
+    fn of(dialect: Dialect, dbe: &dyn sqlx::error::DatabaseError) -> What {
+        let code = dbe.code().map(|c| c.into_owned()).unwrap_or_default();
+        match dialect {
+            Dialect::Postgres => match code.as_str() {
+                "28P01" | "28000" => What::Credentials,
+                "3D000" => What::NoDatabase,
+                "42P01" | "3F000" => What::NoTable,
+                "42703" => What::NoColumn,
+                "42501" | "25006" => What::Denied,
+                "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "55P03" => What::Busy,
+                "23503" => What::ForeignKey,
+                "23502" => What::NotNull,
+                "23505" => What::Unique,
+                "22001" => What::TooLong,
+                "22P02" | "22007" | "22008" | "22003" | "22018" => What::BadValue,
+                _ => What::Other,
+            },
+            Dialect::MySql => {
+                let number = dbe.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
+                match (number, code.as_str()) {
+                    (Some(1045), _) | (_, "28000") => What::Credentials,
+                    (Some(1049), _) => What::NoDatabase,
+                    (Some(1146), _) | (_, "42S02") => What::NoTable,
+                    (Some(1054), _) | (_, "42S22") => What::NoColumn,
+                    (Some(1142 | 1143 | 1044 | 1290 | 1792), _) => What::Denied,
+                    (Some(1040 | 1203 | 1205 | 1213), _) => What::Busy,
+                    (Some(1451 | 1452 | 1216 | 1217), _) => What::ForeignKey,
+                    (Some(1048), _) => What::NotNull,
+                    (Some(1062), _) => What::Unique,
+                    (Some(1406), _) => What::TooLong,
+                    (Some(1292 | 1366 | 1264 | 1265), _) => What::BadValue,
+                    _ => What::Other,
+                }
+            }
+            Dialect::Sqlite => {
+                let msg = dbe.message().to_ascii_lowercase();
+                if msg.contains("no such table") {
+                    return What::NoTable;
+                }
+                if msg.contains("no such column") {
+                    return What::NoColumn;
+                }
+                // Extended result codes first, then the primary code (the low byte).
+                match code.parse::<i32>() {
+                    Ok(787) => What::ForeignKey,
+                    Ok(1299) => What::NotNull,
+                    Ok(2067 | 1555) => What::Unique,
+                    Ok(c) => match c & 0xff {
+                        14 | 26 => What::CannotOpen,
+                        5 | 6 => What::Busy,
+                        8 | 23 => What::Denied,
+                        19 if msg.contains("foreign key constraint failed") => What::ForeignKey,
+                        19 if msg.contains("not null constraint failed") => What::NotNull,
+                        19 if msg.contains("unique constraint failed") => What::Unique,
+                        _ => What::Other,
+                    },
+                    Err(_) if msg.contains("foreign key constraint failed") => What::ForeignKey,
+                    Err(_) => What::Other,
+                }
+            }
+        }
+    }
 }
 
 /// The declarative SQL connector. Built from [`SqlSourceConfig`] (validated by [`SqlConnector::new`]);
@@ -500,13 +724,21 @@ impl SqlConnector {
                     parent.hidden.push(references.clone());
                 }
             }
-            plans.push(plan);
             infos.push(CollectionInfo {
-                rules: crate::plans::Rules::default(),
+                rules: plan.rules.clone(),
                 name: c.name.clone(),
                 label: c.label.clone().unwrap_or_else(|| Text::Plain(c.name.clone())),
                 art15: c.art15.clone(),
             });
+            plans.push(plan);
+        }
+        // `locate` reads the collections with rules and those they are reached through.
+        for i in (0..plans.len()).rev() {
+            plans[i].located |= !plans[i].rules.is_empty();
+            if let (true, Filter::Via { parent, .. }) = (plans[i].located, &plans[i].filter) {
+                let parent = *parent;
+                plans[parent].located = true;
+            }
         }
 
         Ok(Self {
@@ -567,6 +799,19 @@ impl SqlConnector {
         for col in &c.json_columns {
             check_column("JSON column", name, col)?;
         }
+        let rules = Rules {
+            key: c.key.clone(),
+            erasure: c.erasure.clone(),
+            rectifiable: c.rectifiable.clone(),
+            objections: c.objections.clone(),
+        };
+        rules.validate(name)?;
+        for col in &rules.key {
+            check_column("`key` column", name, col)?;
+        }
+        for col in rules.columns() {
+            check_column("column named by a rule", name, col)?;
+        }
         Ok(Plan {
             name: name.clone(),
             table: c.table.clone(),
@@ -575,6 +820,8 @@ impl SqlConnector {
             hidden: Vec::new(),
             keys: Vec::new(),
             json_columns: c.json_columns.iter().cloned().collect(),
+            rules,
+            located: false,
         })
     }
 
@@ -588,68 +835,158 @@ impl SqlConnector {
     }
 
     fn where_email(&self, cols: &[String], email: &str) -> (String, Vec<Bind>) {
+        let mut binds = Vec::new();
+        let mut slot = || {
+            binds.push(Bind::Text(email.to_string()));
+            self.dialect.placeholder(binds.len())
+        };
         let cond = cols
             .iter()
-            .enumerate()
-            .map(|(i, c)| format!("LOWER(TRIM({})) = {}", self.dialect.quote(c), self.dialect.placeholder(i + 1)))
+            .map(|c| {
+                let normalised = format!("LOWER(TRIM({}))", self.dialect.quote(c));
+                match self.dialect {
+                    // MySQL/MariaDB compare under the column's collation, where the default
+                    // (`utf8mb4_general_ci`) takes `é` for `e`: `élodie@…` would match `elodie@…`,
+                    // and one person would get (or erase) another's rows. The first comparison
+                    // can use an index on the expression; the second keeps only exact matches.
+                    Dialect::MySql => format!(
+                        "({normalised} = {} AND CAST({normalised} AS BINARY) = CAST({} AS BINARY))",
+                        slot(),
+                        slot()
+                    ),
+                    Dialect::Postgres | Dialect::Sqlite => format!("{normalised} = {}", slot()),
+                }
+            })
             .collect::<Vec<_>>()
             .join(" OR ");
-        (cond, cols.iter().map(|_| Bind::Text(email.to_string())).collect())
+        (cond, binds)
     }
 
-    fn where_in(&self, column: &str, n: usize) -> String {
-        let list = (1..=n).map(|i| self.dialect.placeholder(i)).collect::<Vec<_>>().join(", ");
+    /// `column IN ($1, …, $n)`, each value cast to `cast` if given.
+    fn where_in(&self, column: &str, n: usize, cast: Option<&str>) -> String {
+        let slot = |i| match cast {
+            Some(type_name) => format!("CAST({} AS {type_name})", self.dialect.placeholder(i)),
+            None => self.dialect.placeholder(i),
+        };
+        let list = (1..=n).map(slot).collect::<Vec<_>>().join(", ");
         format!("{} IN ({list})", self.dialect.quote(column))
     }
 
-    /// Streams one query's rows into the sink, recording the key values later collections need.
+    /// On PostgreSQL, the type the values compared with a `via` column are cast to: a parent's
+    /// text value cannot be compared with a `UUID` or `DATE` column as it is. MySQL and SQLite
+    /// convert by themselves.
+    async fn via_cast(&self, pool: &Pool, plan: &Plan, column: &str) -> Result<Option<String>, ConnectorError> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {} FROM {}", self.dialect.quote(column), self.dialect.quote(&plan.table));
+        let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
+        let cols = pool.columns_of(sql).await.map_err(|e| self.error(e, doing))?;
+        Ok(cols.into_iter().next().map(|(_, type_name)| type_name).filter(|t| castable(t)))
+    }
+
+    /// Reads the subject's rows collection by collection, in configuration order: a root
+    /// collection by its email columns, a `via` collection by batches of the distinct values its
+    /// parent's rows hold. Each row goes to `visit` as it arrives, once per collection.
+    async fn traverse(
+        &self,
+        subject: &Subject,
+        reading: Reading,
+        visit: &mut (dyn FnMut(&Plan, Record) -> Result<(), ConnectorError> + Send),
+    ) -> Result<(), ConnectorError> {
+        let pool = self.pool().await?;
+        // Per collection: the distinct values of its key columns, for the collections after it.
+        let mut found: Vec<KeyValues> = (0..self.plans.len()).map(|_| KeyValues::new()).collect();
+        let email = subject.email.as_str();
+        for (i, plan) in self.plans.iter().enumerate() {
+            let Some(select) = plan.select_for(reading, self.dialect) else { continue };
+            let (done, rest) = found.split_at_mut(i);
+            let keys = &mut rest[0];
+            let from = format!("SELECT {select} FROM {}", self.dialect.quote(&plan.table));
+            match &plan.filter {
+                Filter::Email(cols) => {
+                    let (cond, binds) = self.where_email(cols, email);
+                    let query = (format!("{from} WHERE {cond}"), binds);
+                    self.stream_rows(pool, plan, query, keys, visit).await?;
+                }
+                Filter::Via { parent, column, references } => {
+                    let Some(parent_keys) = done[*parent].get(references) else {
+                        continue;
+                    };
+                    let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
+                    let cast = self.via_cast(pool, plan, column).await?;
+                    for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
+                        let sql = format!("{from} WHERE {}", self.where_in(column, batch.len(), cast.as_deref()));
+                        self.stream_rows(pool, plan, (sql, batch.to_vec()), keys, visit).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams one query's rows to `visit`, recording the key values later collections need.
     async fn stream_rows(
         &self,
         pool: &Pool,
         plan: &Plan,
         query: (String, Vec<Bind>),
-        state: &mut CollectionState,
-        sink: &mut dyn RecordSink,
+        keys: &mut KeyValues,
+        visit: &mut (dyn FnMut(&Plan, Record) -> Result<(), ConnectorError> + Send),
     ) -> Result<(), ConnectorError> {
         let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
         let (sql, binds) = query;
         let mut rows = pool.fetch(sql, binds);
         while let Some(next) = rows.next().await {
-            let mut record = match next {
+            let record = match next {
                 Ok(r) => r,
                 Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
                 Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
             };
             for key in &plan.keys {
                 if let Some(v) = lookup(&record, key, self.dialect).and_then(Bind::from_json) {
-                    state.keys.entry(key.clone()).or_default().insert(v);
+                    keys.entry(key.clone()).or_default().insert(v);
                 }
             }
-            for hidden in &plan.hidden {
-                if let Some(k) = find_key(&record, hidden, self.dialect) {
-                    record.shift_remove(&k);
-                }
-            }
-            if !plan.json_columns.is_empty() {
-                for (k, v) in record.iter_mut() {
-                    let listed = plan.json_columns.contains(k)
-                        || (self.dialect.case_insensitive_columns()
-                            && plan.json_columns.iter().any(|c| c.eq_ignore_ascii_case(k)));
-                    if let (true, serde_json::Value::String(s)) = (listed, &*v)
-                        && let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s)
-                    {
-                        *v = parsed;
-                    }
-                }
-            }
-            if !state.begun {
-                let fields: Vec<String> = record.keys().cloned().collect();
-                sink.begin_collection(&plan.name, &fields).map_err(|e| sink_error(e, plan))?;
-                state.begun = true;
-            }
-            sink.record(record).map_err(|e| sink_error(e, plan))?;
+            visit(plan, record)?;
         }
         Ok(())
+    }
+
+    /// A row as exported: the columns read only to follow references removed, JSON text columns
+    /// embedded.
+    fn exported(&self, plan: &Plan, mut record: Record) -> Record {
+        for hidden in &plan.hidden {
+            if let Some(k) = find_key(&record, hidden, self.dialect) {
+                record.shift_remove(&k);
+            }
+        }
+        if !plan.json_columns.is_empty() {
+            for (k, v) in record.iter_mut() {
+                let listed = plan.json_columns.contains(k)
+                    || (self.dialect.case_insensitive_columns()
+                        && plan.json_columns.iter().any(|c| c.eq_ignore_ascii_case(k)));
+                if let (true, serde_json::Value::String(s)) = (listed, &*v)
+                    && let Ok(parsed) = serde_json::from_str::<serde_json::Value>(s)
+                {
+                    *v = parsed;
+                }
+            }
+        }
+        record
+    }
+
+    /// A row as located: its key and the values its collection's rules need, under the
+    /// configured column names.
+    fn located(&self, plan: &Plan, record: &Record) -> Located {
+        let pick = |cols: &mut dyn Iterator<Item = &str>| -> crate::plans::Values {
+            cols.map(|c| (c.to_string(), lookup(record, c, self.dialect).cloned().unwrap_or_default())).collect()
+        };
+        Located {
+            collection: plan.name.clone(),
+            key: pick(&mut plan.rules.key.iter().map(String::as_str)),
+            values: pick(&mut plan.rules.needed_columns().into_iter()),
+        }
     }
 
     /// Turns a database error into words a privacy officer understands, keeping the cause.
@@ -679,77 +1016,27 @@ impl SqlConnector {
             sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
                 (Unreachable, format!("the connection to {at} was closed"))
             }
-            _ => match doing {
-                Doing::Connecting => (Failed, format!("connecting to {at} failed")),
-                Doing::Reading { collection, table } => {
-                    (Failed, format!("reading table {table} (collection {collection}) in {at} failed"))
-                }
-            },
+            _ => (Failed, doing.failed(&at)),
         };
         ConnectorError::new(kind, message).with_cause(e)
     }
 
+    /// The kind and message of an error the database reported. Never quotes the database's own
+    /// message, which may hold values (personal data); the cause keeps it for the logs.
     fn database_error(&self, dbe: &dyn sqlx::error::DatabaseError, doing: Doing<'_>) -> (ConnectorErrorKind, String) {
         use ConnectorErrorKind::{Failed, Misconfigured, Unreachable};
         let db = &self.database;
         let src = &self.info.name;
         let code = dbe.code().map(|c| c.into_owned()).unwrap_or_default();
-        let msg = dbe.message().to_ascii_lowercase();
-        let mysql_number = dbe.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
-
-        #[derive(PartialEq)]
-        enum What {
-            Credentials,
-            NoDatabase,
-            NoTable,
-            NoColumn,
-            Denied,
-            Busy,
-            CannotOpen,
-            Other,
-        }
-        let what = match self.dialect {
-            Dialect::Postgres => match code.as_str() {
-                "28P01" | "28000" => What::Credentials,
-                "3D000" => What::NoDatabase,
-                "42P01" | "3F000" => What::NoTable,
-                "42703" => What::NoColumn,
-                "42501" => What::Denied,
-                "57P01" | "57P02" | "57P03" | "53300" => What::Busy,
-                _ => What::Other,
-            },
-            Dialect::MySql => match (mysql_number, code.as_str()) {
-                (Some(1045), _) | (_, "28000") => What::Credentials,
-                (Some(1049), _) => What::NoDatabase,
-                (Some(1146), _) | (_, "42S02") => What::NoTable,
-                (Some(1054), _) | (_, "42S22") => What::NoColumn,
-                (Some(1142 | 1143 | 1044), _) => What::Denied,
-                (Some(1040 | 1203 | 1205), _) => What::Busy,
-                _ => What::Other,
-            },
-            Dialect::Sqlite => {
-                if msg.contains("no such table") {
-                    What::NoTable
-                } else if msg.contains("no such column") {
-                    What::NoColumn
-                } else {
-                    // Primary result code: the low byte of the extended code.
-                    match code.parse::<i32>().map(|c| c & 0xff) {
-                        Ok(14) => What::CannotOpen,
-                        Ok(26) => What::CannotOpen,
-                        Ok(5 | 6) => What::Busy,
-                        Ok(23) => What::Denied,
-                        _ => What::Other,
-                    }
-                }
-            }
-        };
         let at = format!("database {db} (source {src})");
-        let (collection, table) = match doing {
-            Doing::Reading { collection, table } => (Some(collection), Some(table)),
-            Doing::Connecting => (None, None),
+        let place = doing.place();
+        let writing = matches!(doing, Doing::Writing { .. });
+        // "cannot change a row of table t (collection c) in database d"
+        let cannot = |verb: &str| match place {
+            Some((c, t)) => format!("cannot {verb} a row of table {t} (collection {c}) in database {db}"),
+            None => format!("cannot {verb} a row in {at}"),
         };
-        match what {
+        match What::of(self.dialect, dbe) {
             What::Credentials => {
                 (Misconfigured, format!("{at} refused the user name or password in the connection settings"))
             }
@@ -762,38 +1049,82 @@ impl SqlConnector {
             ),
             What::NoTable => (
                 Misconfigured,
-                match table {
-                    Some(t) => format!("table {t} not found in {at}"),
+                match place {
+                    Some((_, t)) => format!("table {t} not found in {at}"),
                     None => format!("a configured table was not found in {at}"),
                 },
             ),
             What::NoColumn => (
                 Misconfigured,
-                match (collection, table) {
-                    (Some(c), Some(t)) => format!(
+                match place {
+                    Some((c, t)) => format!(
                         "a column configured for collection {c} does not exist in table {t} of {at}; \
                          `dossier connectors check` names it"
                     ),
-                    _ => format!("a configured column does not exist in {at}"),
+                    None => format!("a configured column does not exist in {at}"),
                 },
             ),
             What::Denied => (
                 Misconfigured,
-                match table {
-                    Some(t) => format!("the database account of source {src} may not read table {t} in database {db}"),
-                    None => format!("the database account of source {src} lacks a permission in database {db}"),
+                match (place, writing) {
+                    (Some((_, t)), true) => format!(
+                        "the database account of source {src} may not change table {t} in database {db}; \
+                         grant it SELECT, UPDATE and DELETE on that table, or apply the changes by hand"
+                    ),
+                    (Some((_, t)), false) => {
+                        format!("the database account of source {src} may not read table {t} in database {db}")
+                    }
+                    (None, _) => format!("the database account of source {src} lacks a permission in database {db}"),
                 },
             ),
             What::Busy => (Unreachable, format!("{at} is busy or shutting down; try again later")),
-            What::Other => (
-                Failed,
-                match (collection, table) {
-                    (Some(c), Some(t)) => {
-                        format!("reading table {t} (collection {c}) in {at} failed (database error {code})")
-                    }
-                    _ => format!("connecting to {at} failed (database error {code})"),
-                },
+            What::ForeignKey if matches!(doing, Doing::Writing { delete: true, .. }) => (
+                Misconfigured,
+                format!(
+                    "{}: other rows still reference it (a foreign key); anonymise it instead, or also erase \
+                     the collection that references it",
+                    cannot("delete")
+                ),
             ),
+            What::ForeignKey => (
+                Misconfigured,
+                format!(
+                    "{}: a new value must match a row of the table it references (a foreign key)",
+                    cannot("change")
+                ),
+            ),
+            What::NotNull => (
+                Misconfigured,
+                format!(
+                    "{}: a column that may not be empty (NOT NULL) would be set to null; anonymise it with \
+                     \"mask\", \"hash\" or {{ value = … }} instead",
+                    cannot("change")
+                ),
+            ),
+            What::Unique => (
+                Failed,
+                format!("{}: the new value is already held by another row (a unique constraint)", cannot("change")),
+            ),
+            What::TooLong => (
+                Misconfigured,
+                format!(
+                    "{}: a new value is longer than its column allows (a pseudonym takes 21 characters); \
+                     anonymise it with \"null\", \"mask\" or a shorter {{ value = … }}",
+                    cannot("change")
+                ),
+            ),
+            What::BadValue => (
+                Misconfigured,
+                format!(
+                    "{}: a new value does not fit the type of its column; \"mask\" and \"hash\" apply to text \
+                     columns only, use \"null\" or {{ value = … }} for others",
+                    cannot("change")
+                ),
+            ),
+            What::Other => {
+                let failed = doing.failed(&at);
+                (Failed, format!("{failed} (database error {code})"))
+            }
         }
     }
 
@@ -885,6 +1216,7 @@ impl Connector for SqlConnector {
             if !table_columns.contains_key(plan.table.as_str()) {
                 let sql = format!("SELECT * FROM {}", self.dialect.quote(&plan.table));
                 let cols = pool.columns_of(sql).await.map_err(|e| self.error(e, doing))?;
+                let cols = cols.into_iter().map(|(name, _)| name).collect();
                 table_columns.insert(&plan.table, cols);
             }
             let present = table_columns.get(plan.table.as_str()).map(Vec::as_slice).unwrap_or(&[]);
@@ -916,32 +1248,37 @@ impl Connector for SqlConnector {
     }
 
     async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError> {
-        let pool = self.pool().await?;
-        // Per collection: the distinct values of its key columns, for the collections after it.
-        let mut states: Vec<CollectionState> = (0..self.plans.len()).map(|_| CollectionState::default()).collect();
-        let email = subject.email.as_str();
-        for (i, plan) in self.plans.iter().enumerate() {
-            let (done, rest) = states.split_at_mut(i);
-            let state = &mut rest[0];
-            let from = format!("SELECT {} FROM {}", plan.select_list(self.dialect), self.dialect.quote(&plan.table));
-            match &plan.filter {
-                Filter::Email(cols) => {
-                    let (cond, binds) = self.where_email(cols, email);
-                    let query = (format!("{from} WHERE {cond}"), binds);
-                    self.stream_rows(pool, plan, query, state, sink).await?;
-                }
-                Filter::Via { parent, column, references } => {
-                    let Some(parent_keys) = done[*parent].keys.get(references) else {
-                        continue;
-                    };
-                    let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
-                    for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
-                        let sql = format!("{from} WHERE {}", self.where_in(column, batch.len()));
-                        self.stream_rows(pool, plan, (sql, batch.to_vec()), state, sink).await?;
-                    }
-                }
+        // A collection is begun at its first row; collections are read one after the other.
+        let mut begun: Option<String> = None;
+        let mut visit = |plan: &Plan, record: Record| -> Result<(), ConnectorError> {
+            let record = self.exported(plan, record);
+            if begun.as_deref() != Some(plan.name.as_str()) {
+                let fields: Vec<String> = record.keys().cloned().collect();
+                sink.begin_collection(&plan.name, &fields).map_err(|e| sink_error(e, plan))?;
+                begun = Some(plan.name.clone());
             }
-        }
-        Ok(())
+            sink.record(record).map_err(|e| sink_error(e, plan))
+        };
+        self.traverse(subject, Reading::Export, &mut visit).await
+    }
+
+    async fn locate(&self, subject: &Subject) -> Result<Vec<Located>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut visit = |plan: &Plan, record: Record| -> Result<(), ConnectorError> {
+            if !plan.rules.is_empty() {
+                out.push(self.located(plan, &record));
+            }
+            Ok(())
+        };
+        self.traverse(subject, Reading::Locate, &mut visit).await?;
+        Ok(out)
+    }
+
+    async fn execute(&self, steps: &[Step], pseudonymiser: &Pseudonymiser) -> Result<Vec<StepOutcome>, ConnectorError> {
+        self.execute_steps(steps, pseudonymiser).await
+    }
+
+    async fn emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
+        self.list_emails(found).await
     }
 }

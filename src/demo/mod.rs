@@ -357,7 +357,7 @@ mod tests {
     fn the_template_parses_for_awkward_folders() {
         let sources = demo_sources(Path::new("/tmp/a \"quoted\" dir?#%/demo")).unwrap();
         let crate::connectors::SourceConfig::Sql(crm) = &sources[0] else { panic!("the CRM is an SQL source") };
-        assert_eq!(crm.url.as_deref(), Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=ro"));
+        assert_eq!(crm.url.as_deref(), Some("sqlite:///tmp/a \"quoted\" dir%3F%23%25/demo/crm.db?mode=rw"));
         let crate::connectors::SourceConfig::Csv(loyalty) = &sources[2] else { panic!("the loyalty export is CSV") };
         assert_eq!(loyalty.dir, Path::new("/tmp/a \"quoted\" dir?#%/demo/fidelite"));
         assert_eq!(sources.len(), 3);

@@ -15,6 +15,9 @@ pub enum RequestStatus {
     Collecting,
     /// The export can be downloaded.
     Ready,
+    /// The erasure plan, the current values to correct or the objections offered wait for the
+    /// person: they confirm (or cancel) before anything is reviewed or changed.
+    AwaitingConfirmation,
     /// A plan or proposal waits for staff.
     AwaitingReview,
     /// Approved changes are being applied to sources.
@@ -36,11 +39,12 @@ pub struct TransitionError {
 }
 
 impl RequestStatus {
-    pub const ALL: [RequestStatus; 11] = [
+    pub const ALL: [RequestStatus; 12] = [
         RequestStatus::Submitted,
         RequestStatus::Verified,
         RequestStatus::Collecting,
         RequestStatus::Ready,
+        RequestStatus::AwaitingConfirmation,
         RequestStatus::AwaitingReview,
         RequestStatus::Executing,
         RequestStatus::Completed,
@@ -56,6 +60,7 @@ impl RequestStatus {
             RequestStatus::Verified => "verified",
             RequestStatus::Collecting => "collecting",
             RequestStatus::Ready => "ready",
+            RequestStatus::AwaitingConfirmation => "awaiting_confirmation",
             RequestStatus::AwaitingReview => "awaiting_review",
             RequestStatus::Executing => "executing",
             RequestStatus::Completed => "completed",
@@ -79,11 +84,21 @@ impl RequestStatus {
         let allowed = match self {
             Submitted => matches!(to, Verified | Expired | Cancelled),
             Verified => matches!(to, Collecting | AwaitingReview | Denied | Cancelled),
-            Collecting => matches!(to, Ready | AwaitingReview | NeedsAttention | Denied | Cancelled),
+            // Completed: an erasure plan that found nothing is answered at once ("we hold nothing").
+            Collecting => {
+                matches!(
+                    to,
+                    Ready | AwaitingConfirmation | AwaitingReview | Completed | NeedsAttention | Denied | Cancelled
+                )
+            }
             Ready => matches!(to, Completed | Collecting | Denied),
+            // Executing directly: an objection to direct marketing alone needs no review (Art. 21(3)).
+            AwaitingConfirmation => matches!(to, AwaitingReview | Executing | Denied | Cancelled),
             AwaitingReview => matches!(to, Executing | Ready | Completed | Denied | Cancelled),
             Executing => matches!(to, Completed | NeedsAttention),
-            NeedsAttention => matches!(to, Collecting | Executing | AwaitingReview | Denied | Cancelled),
+            NeedsAttention => {
+                matches!(to, Collecting | Executing | AwaitingConfirmation | AwaitingReview | Denied | Cancelled)
+            }
             Completed | Denied | Cancelled | Expired => false,
         };
         if allowed { Ok(to) } else { Err(TransitionError { from: self, to }) }
@@ -130,6 +145,16 @@ mod tests {
         for to in [Collecting, Ready, AwaitingReview, Executing, Completed, NeedsAttention] {
             assert!(Submitted.transition(to).is_err(), "submitted -> {to}");
         }
+    }
+
+    #[test]
+    fn a_change_request_is_confirmed_by_the_person_before_staff_review_it() {
+        let s = Verified.transition(Collecting).unwrap().transition(AwaitingConfirmation).unwrap();
+        assert!(s.transition(Completed).is_err(), "nothing is changed before a review or an absolute objection");
+        let s = s.transition(AwaitingReview).unwrap().transition(Executing).unwrap();
+        assert_eq!(s.transition(Completed), Ok(Completed));
+        assert_eq!(AwaitingConfirmation.transition(Executing), Ok(Executing));
+        assert_eq!(AwaitingConfirmation.transition(Cancelled), Ok(Cancelled));
     }
 
     #[test]

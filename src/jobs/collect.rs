@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::connectors::Subject;
-use crate::domain::{EmailAddress, RequestStatus, redact_emails};
+use crate::domain::{EmailAddress, RequestStatus};
 use crate::export::spool::SpoolWriter;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::source_runs::{self, RunStatus};
@@ -24,19 +24,13 @@ pub fn spool_path(app: &App, request_id: &str, source: &str) -> PathBuf {
 /// Runs the collection as the claim `job` (its id and attempt name the temporary file, and its
 /// results are only recorded while it still holds the job).
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
-    let backend = app.store.backend();
-    let mut conn = app.store.conn().await?;
-    let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
     // A request that needs attention because another source failed keeps collecting: every
     // source's result, success or failure, must be visible to staff. Cancelled or denied: stop.
-    if !matches!(request.status, RequestStatus::Collecting | RequestStatus::NeedsAttention) {
+    let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
+    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
-    }
-    let connector =
-        app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
+    };
     let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
-    source_runs::update(&mut conn, request_id, source, RunStatus::Running, 0, None, app.now_ms()).await?;
-    drop(conn);
 
     let path = spool_path(app, request_id, source);
     let dir = path.parent().context("spool path has a parent")?.to_owned();
@@ -51,16 +45,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     if let Err(e) = collected {
         drop(writer);
         let _ = std::fs::remove_file(&tmp);
-        // The source's own message may quote an address (a database error naming a value).
-        let message = redact_emails(&e.message);
-        let mut tx = app.store.begin().await?;
-        requests::lock(&mut tx, backend, request_id).await?;
-        if queue::still_held(&mut tx, backend, job).await? {
-            source_runs::update(&mut tx, request_id, source, RunStatus::Pending, 0, Some(&message), app.now_ms())
-                .await?;
-        }
-        tx.commit().await?;
-        return Err(anyhow::Error::new(e).context(format!("collecting from {source}")));
+        return Err(super::source_failed(app, job, request_id, source, e, "collecting from").await);
     }
     let summary = writer.finish()?;
     std::fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?;
@@ -68,6 +53,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     tracing::info!(source, records, ms = started.elapsed().as_millis() as u64, "source collected");
 
     let now = app.now_ms();
+    let backend = app.store.backend();
     let mut tx = app.store.begin().await?;
     // Sources finishing at the same time take turns here, so the last one to finish sees every
     // other one done and queues the export (under READ COMMITTED, without the lock, each could

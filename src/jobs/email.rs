@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use crate::app::App;
-use crate::store::{audit, emails};
+use crate::store::{audit, emails, requests};
 
 pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
@@ -18,6 +18,12 @@ pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     emails::mark_sent(&mut tx, email_id, now).await?;
+    // An erased person's address is kept only until their last email is delivered (GDPR Art. 17).
+    if let Some(request_id) = &email.request_id
+        && requests::get(&mut tx, request_id).await?.is_some_and(|r| r.email.is_none())
+    {
+        emails::forget_sent(&mut tx, request_id).await?;
+    }
     audit::record(
         &mut tx,
         email.request_id.as_deref(),

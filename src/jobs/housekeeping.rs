@@ -1,13 +1,14 @@
 //! Scheduled purges: expired exports (the file goes, the record stays), requests never verified
-//! (and every copy of their address), spent sessions, verifications and rate-limit windows, and
-//! spools no collection needs any more. Safe to run on several instances at once: every step
+//! (and every copy of their address), closed requests' personal data once their retention ends
+//! (the register row and the audit trail stay), spent sessions, verifications and rate-limit
+//! windows, and spools no collection needs any more. Safe to run on several instances at once: every step
 //! changes only rows still in the state it expects, and counts only what it changed.
 
 use anyhow::Context;
 
 use crate::app::App;
 use crate::domain::RequestStatus;
-use crate::store::{Conn, audit, emails, exports, rate_limits, requests};
+use crate::store::{Conn, audit, emails, exports, plans, rate_limits, requests};
 
 /// Unverified requests are marked expired after this long (their links lasted minutes).
 const UNVERIFIED_AFTER_MS: i64 = 7 * 86_400_000;
@@ -21,6 +22,7 @@ pub struct Purged {
     pub sessions: usize,
     pub verifications: usize,
     pub spools: usize,
+    pub closed: usize,
 }
 
 pub async fn run(app: &App) -> anyhow::Result<Purged> {
@@ -68,6 +70,20 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
             tx.rollback().await?;
         }
     }
+    let closed: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM requests WHERE status IN ('completed', 'denied', 'cancelled') AND completed_at < $1 \
+         AND (email IS NOT NULL OR statement IS NOT NULL)",
+    )
+    .bind(now - app.settings.requests.personal_data_days * 86_400_000)
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing closed requests past their retention")?;
+    for id in closed {
+        let mut tx = app.store.begin().await?;
+        forget_closed(&mut tx, &id, now).await?;
+        tx.commit().await?;
+        purged.closed += 1;
+    }
     purged.sessions = sqlx::query("DELETE FROM requester_sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(&mut *conn)
@@ -105,6 +121,7 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
             sessions = purged.sessions,
             verifications = purged.verifications,
             spools = purged.spools,
+            closed = purged.closed,
             "housekeeping"
         );
     }
@@ -146,6 +163,27 @@ async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<
         .await
         .context("deleting an expired request's verifications")?;
     Ok(true)
+}
+
+/// Forgets a closed request's personal data (`requests.personal_data_days` after it closed): the
+/// address (its keyed hash stays, to find the person's requests), the person's statement, the
+/// values of proposed corrections, staff notes and the emails' addresses and bodies. What was
+/// asked, when, by which channel, what was done and why stays, for the register (Art. 5(2)).
+async fn forget_closed(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET email = NULL, statement = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("forgetting a closed request's address")?;
+    sqlx::query("DELETE FROM request_notes WHERE request_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("deleting a closed request's notes")?;
+    plans::forget_values(tx, id).await?;
+    emails::forget_for_request(tx, id).await?;
+    audit::record(tx, Some(id), "system", "personal_data_purged", &serde_json::json!({}), now).await
 }
 
 /// Deletes the spool directories (`<spool_dir>/<request id>`) no collection needs any more. A

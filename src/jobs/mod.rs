@@ -7,8 +7,10 @@
 
 pub mod collect;
 mod email;
+mod execute;
 mod export;
 pub mod housekeeping;
+mod plan;
 pub mod reminders;
 
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use crate::store::{Conn, audit, emails, requests, source_runs};
 pub const SEND_EMAIL: &str = "send_email";
 pub const COLLECT: &str = "collect";
 pub const BUILD_EXPORT: &str = "build_export";
+pub const PLAN: &str = "plan";
+pub const EXECUTE: &str = "execute";
 
 /// Queues one step of a request, once: the idempotency key is the kind and the payload's values.
 async fn enqueue(
@@ -76,8 +80,112 @@ pub async fn start_collection(app: &App, conn: &mut Conn, request_id: &str, now:
     Ok(())
 }
 
+/// Queues one planning job per configured source (erasure, rectification, objection).
+pub async fn start_planning(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
+    for connector in &app.connectors {
+        let source = &connector.info().name;
+        source_runs::insert_pending(conn, request_id, source, now).await?;
+        let payload = serde_json::json!({ "request_id": request_id, "source": source });
+        enqueue(app, conn, PLAN, request_id, payload, now).await?;
+    }
+    Ok(())
+}
+
+/// Queues the execution of a source's approved items not executed yet. Each call is a new round
+/// (staff approving the rest after an absolute objection ran, a retry after a dead job); a round
+/// that finds nothing left to execute changes nothing.
+pub async fn enqueue_execution(
+    app: &App,
+    conn: &mut Conn,
+    request_id: &str,
+    source: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    source_runs::mark(conn, request_id, source, source_runs::RunStatus::Pending, None, now).await?;
+    let payload = serde_json::json!({ "request_id": request_id, "source": source, "round": crate::crypto::new_id() });
+    enqueue(app, conn, EXECUTE, request_id, payload, now).await
+}
+
+/// Searches `source` again for a request whose search did not finish (a retry by staff): a new
+/// round of its collection (access, portability) or planning (the other rights).
+pub async fn retry_search(
+    app: &App,
+    conn: &mut Conn,
+    request: &requests::RequestRow,
+    source: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    source_runs::insert_pending(conn, &request.id, source, now).await?;
+    let kind = if request.kind.produces_export() { COLLECT } else { PLAN };
+    let payload = serde_json::json!({ "request_id": request.id, "source": source, "round": crate::crypto::new_id() });
+    enqueue(app, conn, kind, &request.id, payload, now).await
+}
+
+/// Builds the export again after its job died (a retry by staff).
+pub async fn retry_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
+    let payload = serde_json::json!({ "request_id": request_id, "round": crate::crypto::new_id() });
+    enqueue(app, conn, BUILD_EXPORT, request_id, payload, now).await
+}
+
 pub(crate) async fn enqueue_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
     enqueue(app, conn, BUILD_EXPORT, request_id, serde_json::json!({ "request_id": request_id }), now).await
+}
+
+/// The start of a job that works on one source of one request (collect, plan, execute): the
+/// request, if it is still in one of the `wanted` states, and the source's connector; the source
+/// is marked running.
+pub(crate) async fn start_source_job(
+    app: &App,
+    request_id: &str,
+    source: &str,
+    wanted: &[RequestStatus],
+) -> anyhow::Result<Option<(requests::RequestRow, std::sync::Arc<dyn crate::connectors::Connector>)>> {
+    let mut conn = app.store.conn().await?;
+    let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
+    if !wanted.contains(&request.status) {
+        return Ok(None);
+    }
+    let connector =
+        app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
+    source_runs::mark(&mut conn, request_id, source, source_runs::RunStatus::Running, None, app.now_ms()).await?;
+    Ok(Some((request, connector)))
+}
+
+/// A source failed this attempt: its progress shows the reason (addresses masked: a database
+/// error may quote one) while the job still holds its lease, and the job fails, to be retried.
+pub(crate) async fn source_failed(
+    app: &App,
+    job: &ClaimedJob,
+    request_id: &str,
+    source: &str,
+    error: crate::connectors::ConnectorError,
+    doing: &str,
+) -> anyhow::Error {
+    let recorded = async {
+        let backend = app.store.backend();
+        let message = redact_emails(&error.message);
+        let mut tx = app.store.begin().await?;
+        requests::lock(&mut tx, backend, request_id).await?;
+        if queue::still_held(&mut tx, backend, job).await? {
+            source_runs::mark(
+                &mut tx,
+                request_id,
+                source,
+                source_runs::RunStatus::Pending,
+                Some(&message),
+                app.now_ms(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let failed = anyhow::Error::new(error).context(format!("{doing} {source}"));
+    match recorded {
+        Ok(()) => failed,
+        Err(e) => failed.context(format!("(its progress could not be recorded: {e:#})")),
+    }
 }
 
 /// What one turn of a worker did.
@@ -197,6 +305,8 @@ async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
         SEND_EMAIL => email::run(app, &field("email_id")?).await,
         COLLECT => collect::run(app, job, &field("request_id")?, &field("source")?).await,
         BUILD_EXPORT => export::run(app, &field("request_id")?).await,
+        PLAN => plan::run(app, job, &field("request_id")?, &field("source")?).await,
+        EXECUTE => execute::run(app, job, &field("request_id")?, &field("source")?).await,
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }
@@ -220,10 +330,10 @@ async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> 
         now,
     )
     .await?;
-    if job.kind == COLLECT
+    if matches!(job.kind.as_str(), COLLECT | PLAN | EXECUTE)
         && let Some(source) = job.payload["source"].as_str()
     {
-        source_runs::update(tx, request_id, source, source_runs::RunStatus::Failed, 0, Some(error), now).await?;
+        source_runs::mark(tx, request_id, source, source_runs::RunStatus::Failed, Some(error), now).await?;
     }
     if job.kind == SEND_EMAIL {
         return Ok(());

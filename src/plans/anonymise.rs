@@ -30,6 +30,7 @@ pub fn mask(s: &str) -> String {
 
 /// Replaces values by keyed pseudonyms: the same value always gives the same pseudonym (so
 /// statistics by customer still add up), and nobody without the key can tell which value it was.
+#[derive(Clone)]
 pub struct Pseudonymiser {
     key: SecretKey,
 }

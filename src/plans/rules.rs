@@ -168,6 +168,10 @@ pub struct ErasureRule {
     /// `anonymise`: field → method, applied in this (alphabetical) order.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldMethod>,
+    /// `anonymise`: what the person reads for a field ("Second email address") instead of the
+    /// column's name; a rectifiable field's `label` is used when it has one.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Text>,
     /// `retain`: the Art. 17(3) exception.
     #[serde(default)]
     pub basis: Option<RetentionBasis>,
@@ -294,6 +298,16 @@ pub struct ObjectionRule {
     pub set: BTreeMap<String, serde_json::Value>,
 }
 
+/// A fixed value is written into one field: a string, number, boolean or null, never a list or table.
+fn ensure_scalar(collection: &str, field: &str, value: &serde_json::Value) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !value.is_array() && !value.is_object(),
+        "collection `{collection}`: the value written into `{field}` must be a single value (text, number or \
+         boolean), not a list or table"
+    );
+    Ok(())
+}
+
 /// A collection's rules, gathered from its configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Rules {
@@ -344,6 +358,12 @@ impl Rules {
                             "collection `{collection}`: the key column `{field}` cannot be anonymised"
                         );
                     }
+                    for field in rule.labels.keys() {
+                        anyhow::ensure!(
+                            rule.fields.contains_key(field),
+                            "collection `{collection}`: `erasure.labels` names `{field}`, which is not in `fields`"
+                        );
+                    }
                 }
                 ErasureAction::Retain => {
                     anyhow::ensure!(
@@ -356,11 +376,14 @@ impl Rules {
                         "collection `{collection}`: a retained record needs how long it is kept \
                          (`years` and/or `months`), so the person is told until when"
                     );
-                    anyhow::ensure!(!fields, "collection `{collection}`: `fields` belongs to `action = \"anonymise\"`");
+                    anyhow::ensure!(
+                        !fields && rule.labels.is_empty(),
+                        "collection `{collection}`: `fields` and `labels` belong to `action = \"anonymise\"`"
+                    );
                 }
                 ErasureAction::Delete | ErasureAction::Shared => {
                     anyhow::ensure!(
-                        !fields && !retention,
+                        !fields && !retention && rule.labels.is_empty(),
                         "collection `{collection}`: `erasure.action = \"{}\"` takes no other setting",
                         rule.action.as_str()
                     );
@@ -385,6 +408,21 @@ impl Rules {
                 "collection `{collection}`: the objection to {} needs `set` (e.g. `set = {{ no_email = 1 }}`)",
                 o.purpose
             );
+            for (field, value) in &o.set {
+                anyhow::ensure!(
+                    !self.key.contains(field),
+                    "collection `{collection}`: the objection to {} cannot write the key column `{field}`",
+                    o.purpose
+                );
+                ensure_scalar(collection, field, value)?;
+            }
+        }
+        if let Some(rule) = &self.erasure {
+            for (field, method) in &rule.fields {
+                if let FieldMethod::Value(value) = method {
+                    ensure_scalar(collection, field, value)?;
+                }
+            }
         }
         Ok(())
     }
@@ -484,6 +522,14 @@ mod tests {
         assert!(
             error("key = [\"id\"]\nobjections = [{ purpose = \"direct-marketing\", set = {} }]")
                 .contains("needs `set`")
+        );
+        assert!(
+            error("key = [\"id\"]\nobjections = [{ purpose = \"direct-marketing\", set = { id = 0 } }]")
+                .contains("cannot write the key column")
+        );
+        assert!(
+            error("key = [\"id\"]\nerasure = { action = \"anonymise\", fields = { tags = { value = [1] } } }")
+                .contains("single value")
         );
         let bad: Result<ErasureRule, _> = toml::from_str("action = \"anonymise\"\nfields = { a = \"scramble\" }");
         assert!(bad.unwrap_err().to_string().contains("unknown anonymisation `scramble`"));

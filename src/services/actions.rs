@@ -25,6 +25,8 @@ pub enum Refused {
     UnknownAssignee,
     /// The legal ground does not apply to this right (e.g. Art. 17(3) to an access request).
     GroundNotApplicable,
+    /// A decision names an item that is not waiting for one on this request.
+    UnknownItem,
 }
 
 impl Refused {
@@ -39,6 +41,7 @@ impl Refused {
             Refused::NotInThisState => "staff.refused.not_in_this_state",
             Refused::UnknownAssignee => "staff.refused.unknown_assignee",
             Refused::GroundNotApplicable => "staff.refused.ground_not_applicable",
+            Refused::UnknownItem => "staff.refused.unknown_item",
         }
     }
 
@@ -53,6 +56,7 @@ impl Refused {
             Refused::NotInThisState,
             Refused::UnknownAssignee,
             Refused::GroundNotApplicable,
+            Refused::UnknownItem,
         ]
         .into_iter()
         .find(|r| r.key().rsplit('.').next() == Some(key))

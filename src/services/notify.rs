@@ -143,11 +143,8 @@ pub async fn confirmed(
 ) -> anyhow::Result<()> {
     let tr = Tr::new(to.locale);
     let due = format_date(tr, due);
-    let next = if kind.produces_export() {
-        tr.get("mail.confirmed.next_export")
-    } else {
-        tr.get("mail.confirmed.next_review")
-    };
+    let next =
+        if kind.produces_export() { tr.get("mail.confirmed.next_export") } else { tr.get("mail.confirmed.next_plan") };
     let content = Content {
         subject: tr.fmt("mail.confirmed.subject", &[("reference", reference.as_str())]),
         paragraphs: vec![
@@ -183,6 +180,79 @@ pub async fn export_ready(
         code: None,
     };
     queue(app, conn, to, "export_ready", content, now).await
+}
+
+/// The plan (erasure), the current values (rectification) or the objections offered are ready:
+/// the person decides on the status page before anything is reviewed or changed.
+pub async fn plan_ready(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    kind: RequestKind,
+    reference: &Reference,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let what = tr.get(match kind {
+        RequestKind::Rectification => "mail.plan_ready.rectification",
+        RequestKind::Objection => "mail.plan_ready.objection",
+        _ => "mail.plan_ready.erasure",
+    });
+    let content = Content {
+        subject: tr.fmt("mail.plan_ready.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.plan_ready.intro", &[("reference", reference.as_str())]),
+            what.to_owned(),
+            tr.get("mail.plan_ready.nothing_yet").to_owned(),
+        ],
+        action: Some((tr.get("mail.plan_ready.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, to, "plan_ready", content, now).await
+}
+
+/// What a completed erasure, rectification or objection did, in numbers; the certificate on the
+/// status page has the details.
+pub struct Done {
+    pub applied: usize,
+    pub kept: usize,
+    pub excluded: usize,
+}
+
+/// The request is carried out (or there was nothing to change): what was done, and where the
+/// certificate is.
+pub async fn changes_done(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    kind: RequestKind,
+    reference: &Reference,
+    done: &Done,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let r = reference.as_str();
+    let mut paragraphs = vec![tr.fmt("mail.done.intro", &[("reference", r), ("kind", kind_label(tr, kind))])];
+    if done.applied + done.kept + done.excluded == 0 {
+        paragraphs.push(tr.get("mail.done.nothing").to_owned());
+    } else {
+        let applied = done.applied.to_string();
+        paragraphs.push(tr.fmt("mail.done.applied", &[("n", &applied)]));
+        if done.kept > 0 {
+            paragraphs.push(tr.fmt("mail.done.kept", &[("n", &done.kept.to_string())]));
+        }
+        if done.excluded > 0 {
+            paragraphs.push(tr.fmt("mail.done.excluded", &[("n", &done.excluded.to_string())]));
+        }
+    }
+    paragraphs.push(tr.get("mail.done.certificate").to_owned());
+    let content = Content {
+        subject: tr.fmt("mail.done.subject", &[("reference", r)]),
+        paragraphs,
+        action: Some((tr.get("mail.done.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, to, "changes_done", content, now).await
 }
 
 /// An extension, as the person is told of it.

@@ -205,9 +205,15 @@ pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Sends a sign-in link to the address a verified request was made from. The answer is the same
-/// whether the reference exists or not.
-pub async fn request_signin(app: &App, reference: &Reference, ip: &str) -> anyhow::Result<Submitted> {
+/// Sends a sign-in link to `email` if request `reference` was made from it (compared by keyed
+/// hash, so it works after an erasure forgot the address itself). The answer is the same whether
+/// the reference exists and the address matches or not.
+pub async fn request_signin(
+    app: &App,
+    reference: &Reference,
+    email: &EmailAddress,
+    ip: &str,
+) -> anyhow::Result<Submitted> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     if over_limit(&mut tx, &ip_bucket(app, "signin", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now)
@@ -216,19 +222,19 @@ pub async fn request_signin(app: &App, reference: &Reference, ip: &str) -> anyho
         tx.commit().await?;
         return Ok(Submitted::TooMany);
     }
+    let email_hash = app.email_hash(email);
     let request = requests::by_reference(&mut tx, reference).await?;
     let handle = match request {
-        Some(r) if r.email.is_some() => {
+        Some(r) if r.reference.is_some() && constant_time_eq(r.email_hash.as_bytes(), email_hash.as_bytes()) => {
             let over = over_limit(
                 &mut tx,
-                &format!("mail:{}", r.email_hash),
+                &format!("mail:{email_hash}"),
                 app.settings.rate_limits.emails_per_address_per_hour,
                 now,
             )
             .await?;
             if !over {
-                let email = r.email.as_deref().unwrap_or_default();
-                start_verification(app, &mut tx, &r.id, email, r.locale, r.kind, Some(reference), now).await?;
+                start_verification(app, &mut tx, &r.id, email.as_str(), r.locale, r.kind, Some(reference), now).await?;
             }
             r.id
         }
@@ -390,12 +396,16 @@ async fn start_processing(
     detail["reference"] = serde_json::Value::from(reference.as_str());
     audit::record(tx, Some(&request.id), actor, "verified", &detail, now).await?;
     let verified = requests::RequestRow { status: RequestStatus::Verified, ..request.clone() };
+    requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
     if request.kind.produces_export() {
-        requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
         crate::jobs::start_collection(app, tx, &request.id, now).await?;
+    } else if app.connectors.is_empty() {
+        // No source to plan with: the person is asked to confirm an empty plan, and staff decide.
+        let collecting = requests::RequestRow { status: RequestStatus::Collecting, ..verified };
+        crate::services::changes::planned(app, tx, &collecting, now).await?;
     } else {
-        // Erasure, rectification and objection are reviewed by staff (their workflows build on this).
-        requests::transition(tx, &verified, RequestStatus::AwaitingReview, "system", now).await?;
+        // Erasure, rectification and objection: each source plans; the person then confirms.
+        crate::jobs::start_planning(app, tx, &request.id, now).await?;
     }
     let email = request.email.as_deref().context("a request without its address")?;
     let to = notify::To { request_id: &request.id, email, locale: request.locale };

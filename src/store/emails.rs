@@ -86,6 +86,20 @@ pub async fn clear_bodies(conn: &mut Conn, id: &str) -> anyhow::Result<()> {
 
 /// Forgets the address and bodies of every message about a request whose address was never
 /// proven. The subject and template stay, for the record of what was sent.
+/// Forgets the address and bodies of a request's emails already delivered (an erased person's),
+/// leaving queued ones to be delivered first.
+pub async fn forget_sent(conn: &mut Conn, request_id: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE emails SET to_addr = '', text_body = NULL, html_body = NULL \
+         WHERE request_id = $1 AND sent_at IS NOT NULL",
+    )
+    .bind(request_id)
+    .execute(&mut *conn)
+    .await
+    .context("forgetting a request's sent emails")?;
+    Ok(())
+}
+
 pub async fn forget_for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE emails SET to_addr = '', text_body = NULL, html_body = NULL WHERE request_id = $1")
         .bind(request_id)

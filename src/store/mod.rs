@@ -9,6 +9,7 @@ pub mod emails;
 pub mod exports;
 pub mod jobs;
 pub mod notes;
+pub mod plans;
 pub mod rate_limits;
 pub mod requests;
 pub mod sessions;

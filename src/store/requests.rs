@@ -36,6 +36,10 @@ pub struct RequestRow {
     /// Set when refused: the legal ground's code and the explanation sent to the person.
     pub denial_ground: Option<String>,
     pub denial_reason: Option<String>,
+    /// When the person confirmed the plan, sent their corrections or chose what to object to.
+    pub confirmed_at: Option<i64>,
+    /// GDPR Art. 16: what else the person says is wrong, in their words.
+    pub statement: Option<String>,
 }
 
 pub struct NewRequest<'a> {
@@ -54,7 +58,7 @@ pub struct NewRequest<'a> {
 
 const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
      received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
-     original_due_on, extension_reason, extended_at, denial_ground, denial_reason";
+     original_due_on, extension_reason, extended_at, denial_ground, denial_reason, confirmed_at, statement";
 
 pub fn date_to_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -92,6 +96,8 @@ fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
         extended_at: row.try_get("extended_at")?,
         denial_ground: row.try_get("denial_ground")?,
         denial_reason: row.try_get("denial_reason")?,
+        confirmed_at: row.try_get("confirmed_at")?,
+        statement: row.try_get("statement")?,
     })
 }
 
@@ -391,4 +397,65 @@ pub async fn set_verified(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result
         .await
         .context("recording the verification")?;
     Ok(())
+}
+
+/// Records that the person confirmed (erasure), proposed corrections (rectification, with their
+/// optional statement) or chose their objections.
+pub async fn set_confirmed(conn: &mut Conn, id: &str, statement: Option<&str>, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET confirmed_at = $1, statement = $2, updated_at = $1 WHERE id = $3")
+        .bind(now)
+        .bind(statement)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("recording the person's confirmation")?;
+    Ok(())
+}
+
+/// Keeps only the keyed hash of the request's address (GDPR Art. 17: an erased person's address
+/// is not kept in the clear; the hash still finds their requests and detects a re-import).
+pub async fn forget_email(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE requests SET email = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("forgetting a request's address")?;
+    Ok(())
+}
+
+/// The keyed hashes of the people whose erasure was completed, with the request's reference.
+pub async fn erased_email_hashes(conn: &mut Conn) -> anyhow::Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT email_hash, reference FROM requests WHERE kind = 'erasure' AND status = 'completed' \
+         ORDER BY completed_at",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("loading erased people")?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("email_hash")?, r.try_get::<Option<String>, _>("reference")?.unwrap_or_default())))
+        .collect()
+}
+
+/// Other requests by the same person (same keyed hash) received since `since_ms`: GDPR Art.
+/// 12(5), repetitive requests.
+pub async fn others_by_same_person(
+    conn: &mut Conn,
+    email_hash: &str,
+    except_id: &str,
+    since_ms: i64,
+) -> anyhow::Result<Vec<RequestRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM requests WHERE email_hash = $1 AND id <> $2 AND received_at >= $3 \
+         AND reference IS NOT NULL ORDER BY received_at DESC LIMIT 50"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(email_hash)
+        .bind(except_id)
+        .bind(since_ms)
+        .fetch_all(&mut *conn)
+        .await
+        .context("loading the person's other requests")?;
+    rows.iter().map(from_row).collect()
 }

@@ -77,6 +77,30 @@ pub async fn update(
     Ok(())
 }
 
+/// Changes a source's status and error, keeping the number of records it found (a source that
+/// executes changes after having been searched).
+pub async fn mark(
+    conn: &mut Conn,
+    request_id: &str,
+    source: &str,
+    status: RunStatus,
+    error: Option<&str>,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE source_runs SET status = $1, error = $2, updated_at = $3 WHERE request_id = $4 AND source = $5",
+    )
+    .bind(status.as_str())
+    .bind(error)
+    .bind(now)
+    .bind(request_id)
+    .bind(source)
+    .execute(&mut *conn)
+    .await
+    .context("updating a source's progress")?;
+    Ok(())
+}
+
 pub async fn for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<Vec<SourceRun>> {
     let rows =
         sqlx::query("SELECT source, status, records, error FROM source_runs WHERE request_id = $1 ORDER BY source")

@@ -29,6 +29,28 @@ pub fn signin(reference: &Reference) -> String {
 pub fn download(reference: &Reference) -> String {
     format!("/requests/{reference}/export")
 }
+/// The status page with what the person's last decision did.
+pub fn status_said(reference: &Reference, said: &str) -> String {
+    format!("/requests/{reference}?said={said}")
+}
+pub fn confirm_erasure(reference: &Reference) -> String {
+    format!("/requests/{reference}/confirm")
+}
+pub fn withdraw(reference: &Reference) -> String {
+    format!("/requests/{reference}/withdraw")
+}
+pub fn corrections(reference: &Reference) -> String {
+    format!("/requests/{reference}/corrections")
+}
+pub fn objections(reference: &Reference) -> String {
+    format!("/requests/{reference}/objections")
+}
+pub fn certificate(reference: &Reference) -> String {
+    format!("/requests/{reference}/certificate")
+}
+pub fn certificate_download(reference: &Reference) -> String {
+    format!("/requests/{reference}/certificate/download")
+}
 pub fn sign_out() -> String {
     "/signout".into()
 }
@@ -55,6 +77,15 @@ pub fn staff_queue() -> String {
 }
 pub fn staff_request(reference: &Reference) -> String {
     format!("/staff/requests/{reference}")
+}
+pub fn staff_review(reference: &Reference) -> String {
+    format!("/staff/requests/{reference}/review")
+}
+pub fn staff_retry(reference: &Reference) -> String {
+    format!("/staff/requests/{reference}/retry")
+}
+pub fn staff_recipient(reference: &Reference, notice_id: &str) -> String {
+    format!("/staff/requests/{reference}/recipients/{notice_id}")
 }
 pub fn staff_search() -> String {
     "/staff/search".into()

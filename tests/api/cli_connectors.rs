@@ -1,5 +1,6 @@
 //! `dossier connectors check --email E`, run as the real binary against a configuration file with
-//! an SQLite and a CSV source made from the demo data.
+//! an SQLite and a CSV source made from the demo data; and `--suppressed`, against the store of a
+//! server that erased someone.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -250,4 +251,112 @@ email_columns = ["email"]
     let (out, _) = run_check(&config, Some("not-an-address"));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--email"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--suppressed`: people erased earlier who are back in a source.
+
+const JEANNE: &str = "jeanne.martin@example.fr";
+
+/// Jeanne's erasure, taken through the pages to `completed` on an in-process server: verified by
+/// the emailed link, the plan confirmed, approved as a whole by a staff member. Returns its
+/// reference.
+async fn erase_jeanne(app: &crate::helpers::TestApp) -> String {
+    let status = app.request_awaiting_review(JEANNE, "erasure").await;
+    let reference = status.rsplit('/').next().unwrap_or_default().to_owned();
+    app.add_staff("agent@exemple.test", dossier::domain::Role::Agent).await;
+    app.staff_login("agent@exemple.test").await;
+    let res = app.staff_act(&reference, "review", &[]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("done=review"), "{}", res.location());
+    app.run_pending_jobs().await;
+    app.forget_cookies();
+    assert_eq!(app.request_status(&reference).await, "completed");
+    assert_eq!(app.unfinished_jobs().await, 0);
+    reference
+}
+
+/// The real binary on the server's own store and demo sources, with the server's secret key (the
+/// keyed hashes of erased addresses only compare under it).
+fn run_suppressed(app: &crate::helpers::TestApp, dir: &Path) -> (Output, String) {
+    let crm = app.data_dir().join("crm");
+    let crm = crm.to_str().expect("a UTF-8 temporary path");
+    let sources =
+        include_str!("../../src/demo/sources.toml").replace("{{DEMO_DIR}}", crm).replace("{{DEMO_PATH}}", crm);
+    let store = format!("sqlite://{}?mode=rw", app.data_dir().join("dossier.db").display());
+    let text = format!("database_url = {}\n{}\n{sources}", toml_str(&store), base_config(&dir.join("data")));
+    let config = dir.join("dossier.toml");
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["connectors", "check", "--suppressed", "--config"])
+        .arg(&config)
+        .env("DOSSIER_SECRET_KEY", app.app.settings.secret_key.to_base64())
+        .env("DOSSIER_EXPORT_KEY", keygen())
+        .env("RUST_LOG", "off")
+        .env_remove("DOSSIER_DATABASE_URL")
+        .env_remove("DOSSIER_BASE_URL")
+        .output()
+        .expect("dossier connectors check runs");
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)).to_lowercase();
+    assert!(!all.contains(JEANNE), "the address in clear:\n{stdout}");
+    (out, stdout)
+}
+
+/// After Jeanne's erasure completed, nothing of her is found; once an import brings her contact
+/// back (other case, a trailing space), the check names the source, the masked address and the
+/// erasure's reference, and fails.
+#[actix_web::test]
+async fn check_suppressed_finds_an_erased_person_imported_again() {
+    let app = crate::helpers::spawn_with(crate::helpers::Options::default()).await.unwrap();
+    let reference = erase_jeanne(&app).await;
+    let tmp = TempDir::new("cli-suppressed");
+
+    let before = snapshot(&app.data_dir().join("crm"));
+    let (out, stdout) = run_suppressed(&app, &tmp.0);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(snapshot(&app.data_dir().join("crm")) == before, "the check changed a source file");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("Looking for the 1 ")), "one person erased:\n{stdout}");
+    for expected in [
+        "All 3 sources answered.",
+        "ok    crm: none of them is in this source",
+        "ok    newsletter: none of them is in this source",
+        "ok    loyalty: none of them is in this source",
+    ] {
+        assert!(lines.contains(&expected), "missing {expected:?}:\n{stdout}");
+    }
+    assert!(!stdout.contains("FOUND"), "{stdout}");
+
+    // An import brings her contact back into the CRM, in another case and with a trailing space.
+    {
+        use sqlx::Connection;
+        let crm = app.data_dir().join("crm").join(dossier::demo::CRM_FILE);
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rw", crm.display())).await.unwrap();
+        sqlx::query(
+            "INSERT INTO contacts (first_name, last_name, email, preferred_language, created_at) \
+             VALUES ('Jeanne', 'Martin', 'Jeanne.Martin@Example.fr ', 'fr', '2026-03-11')",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+    let (out, stdout) = run_suppressed(&app, &tmp.0);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    let found =
+        lines.iter().position(|l| l.starts_with("FOUND crm")).unwrap_or_else(|| panic!("no FOUND crm:\n{stdout}"));
+    assert_eq!(lines[found], "FOUND crm: 1 erased person is back in this source:", "{stdout}");
+    assert_eq!(
+        lines.get(found + 1).copied(),
+        Some(format!("      j*****.m*****@e******.f* (erased by request {reference})").as_str()),
+        "{stdout}"
+    );
+    for expected in
+        ["ok    newsletter: none of them is in this source", "ok    loyalty: none of them is in this source"]
+    {
+        assert!(lines.contains(&expected), "missing {expected:?}:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("FOUND").count(), 1, "{stdout}");
 }

@@ -1,7 +1,7 @@
 //! Faults a deployment meets, with real processes where it matters: the server killed with
-//! SIGKILL mid-request and started again, an SMTP server down then back, two instances sharing one
-//! PostgreSQL queue, and a source that refuses connections or answers garbage. Nothing is lost,
-//! nothing runs twice.
+//! SIGKILL mid-request or mid-erasure and started again, an SMTP server down then back, two
+//! instances sharing one PostgreSQL queue, and a source that refuses connections or answers
+//! garbage. Nothing is lost, nothing runs twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -301,6 +301,368 @@ async fn a_server_killed_mid_request_finishes_it_after_a_restart() {
     let exit = second.terminate().await;
     assert!(exit.success(), "{exit}: {}", std::fs::read_to_string(&log).unwrap_or_default());
     db.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL mid-erasure, with the real binary.
+
+const STAFF: &str = "agent@exemple.test";
+const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+/// `dossier staff add`, the password on standard input, as an operator creates an account.
+fn add_staff(config: &Path, keys: &(String, String)) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["staff", "add", "--config"])
+        .arg(config)
+        .args(["--email", STAFF, "--role", "agent"])
+        .env("DOSSIER_SECRET_KEY", &keys.0)
+        .env("DOSSIER_EXPORT_KEY", &keys.1)
+        .env("RUST_LOG", "off")
+        .env_remove("DOSSIER_DATABASE_URL")
+        .env_remove("DOSSIER_BASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dossier staff add starts");
+    child.stdin.take().expect("its standard input").write_all(format!("{STAFF_PASSWORD}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().expect("dossier staff add ends");
+    assert!(out.status.success(), "dossier staff add: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Everything the demo sources hold: every row of every table of the CRM and newsletter
+/// databases (each value as SQLite quotes it, rows sorted), and the bytes of every file of the
+/// loyalty export.
+#[derive(PartialEq, Eq)]
+struct DemoData {
+    tables: BTreeMap<String, Vec<String>>,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl DemoData {
+    async fn read(demo: &Path) -> Self {
+        let mut tables = BTreeMap::new();
+        for file in [dossier::demo::CRM_FILE, dossier::demo::NEWSLETTER_FILE] {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(demo.join(file))
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+                .busy_timeout(Duration::from_secs(10));
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open a demo database");
+            let names: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            for table in names {
+                let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(&table)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+                let row =
+                    columns.iter().map(|c| format!("quote({})", quoted(c))).collect::<Vec<_>>().join(" || ',' || ");
+                let sql = format!("SELECT {row} FROM {}", quoted(&table));
+                let mut rows: Vec<String> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap();
+                rows.sort();
+                rows.insert(0, columns.join(","));
+                tables.insert(format!("{file}/{table}"), rows);
+            }
+            conn.close().await.unwrap();
+        }
+        let mut files = BTreeMap::new();
+        for entry in std::fs::read_dir(demo.join(dossier::demo::LOYALTY_DIR)).expect("the loyalty export") {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.insert(name, std::fs::read(&path).unwrap());
+        }
+        Self { tables, files }
+    }
+
+    /// What differs from `other`, one line per table or file, with the first differing row.
+    fn differences(&self, other: &Self) -> Vec<String> {
+        let mut out = Vec::new();
+        let names: BTreeSet<&String> = self.tables.keys().chain(other.tables.keys()).collect();
+        for name in names {
+            let (a, b) = (self.tables.get(name), other.tables.get(name));
+            if a == b {
+                continue;
+            }
+            let (a, b) = (a.cloned().unwrap_or_default(), b.cloned().unwrap_or_default());
+            let first = a.iter().zip(&b).find(|(x, y)| x != y);
+            out.push(format!("{name}: {} rows vs {}; first difference: {first:?}", a.len(), b.len()));
+        }
+        let names: BTreeSet<&String> = self.files.keys().chain(other.files.keys()).collect();
+        for name in names {
+            if self.files.get(name) != other.files.get(name) {
+                out.push(format!("{name}: the bytes differ"));
+            }
+        }
+        out
+    }
+
+    /// Every value and byte, lower-cased, to look for an address in.
+    fn text(&self) -> String {
+        let mut text: String = self.tables.values().flatten().map(|r| format!("{r}\n")).collect();
+        for bytes in self.files.values() {
+            text.push_str(&String::from_utf8_lossy(bytes));
+        }
+        text.to_lowercase()
+    }
+}
+
+/// A fresh copy of the demo data, its configuration, an empty data folder, and a staff account in
+/// the store.
+struct ErasureSetup {
+    tmp: TempDir,
+    demo: PathBuf,
+    config: PathBuf,
+    data: PathBuf,
+}
+
+impl ErasureSetup {
+    async fn new(name: &str, keys: &(String, String)) -> Self {
+        let tmp = TempDir::new(name);
+        let demo = tmp.0.join("crm");
+        dossier::demo::create_demo_crm(&demo).await.unwrap();
+        let config = write_config(&tmp.0, &demo);
+        let data = tmp.0.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        add_staff(&config, keys);
+        Self { tmp, demo, config, data }
+    }
+
+    fn log(&self) -> PathBuf {
+        self.tmp.0.join("serve.log")
+    }
+
+    async fn store(&self) -> sqlx::SqlitePool {
+        open_store(&self.data.join("dossier.db")).await
+    }
+}
+
+async fn request_status(db: &sqlx::SqlitePool) -> String {
+    sqlx::query_scalar("SELECT status FROM requests").fetch_one(db).await.unwrap()
+}
+
+/// Jeanne's erasure through the pages of a real server, to `awaiting_review`: asked for,
+/// verified by the emailed link, planned by the workers, the plan confirmed; then a staff member
+/// signs in with the same client. Returns the client and the request's reference.
+async fn erasure_awaiting_review(server: &Server, db: &sqlx::SqlitePool, outbox_dir: &Path) -> (Browser, String) {
+    let browser = Browser::new(server.address.clone());
+    let res = browser.submit_request(JEANNE, "erasure").await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let mail = wait_for(Duration::from_secs(10), "the verification email", || async {
+        outbox(outbox_dir).into_iter().find(|m| m.to.contains(JEANNE))
+    })
+    .await;
+    let status_path = browser.verify_by_link(&mail).await.location();
+    let reference = status_path.rsplit('/').next().unwrap_or_default().to_owned();
+    wait_for(Duration::from_secs(30), "the plan", || async {
+        let status = request_status(db).await;
+        assert_ne!(status, "needs_attention", "planning failed:\n{}", server.logs());
+        (status == "awaiting_confirmation").then_some(())
+    })
+    .await;
+    let csrf = browser.csrf(&status_path).await;
+    let res = browser.post(&format!("{status_path}/confirm"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("said=confirmed"), "{}", res.location());
+    assert_eq!(request_status(db).await, "awaiting_review");
+
+    let csrf = browser.csrf("/staff/login").await;
+    let res = browser.post("/staff/login", &[("email", STAFF), ("password", STAFF_PASSWORD), ("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    (browser, reference)
+}
+
+/// The staff member approves every item ("approve all": the review form sent with no exclusion).
+async fn approve_all(browser: &Browser, reference: &str) {
+    let page = format!("/staff/requests/{reference}");
+    let csrf = browser.csrf(&page).await;
+    let res = browser.post(&format!("{page}/review"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("done=review"), "{}", res.location());
+}
+
+/// Waits for the request to be completed with no job left.
+async fn completed(server: &Server, db: &sqlx::SqlitePool) {
+    let unfinished = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')";
+    wait_for(Duration::from_secs(60), "the erasure to complete with no job left", || async {
+        let status = request_status(db).await;
+        assert_ne!(status, "needs_attention", "the erasure failed:\n{}", server.logs());
+        let left: i64 = sqlx::query_scalar(unfinished).fetch_one(db).await.unwrap();
+        (status == "completed" && left == 0).then_some(())
+    })
+    .await;
+}
+
+/// The status and attempts of the request's `execute` job for `source`, once it exists.
+async fn execute_job(db: &sqlx::SqlitePool, source: &str) -> Option<(String, i32)> {
+    sqlx::query_as("SELECT status, attempts FROM jobs WHERE kind = 'execute' AND payload LIKE ?")
+        .bind(format!("%\"source\":\"{source}\"%"))
+        .fetch_optional(db)
+        .await
+        .unwrap()
+}
+
+/// Jeanne's contact records still carrying her address, read from the CRM itself.
+async fn jeanne_in_crm(demo: &Path) -> i64 {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(demo.join(dossier::demo::CRM_FILE))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open the CRM");
+    let n = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contacts WHERE LOWER(TRIM(email)) = ?1 OR LOWER(TRIM(email_alt)) = ?1",
+    )
+    .bind(JEANNE)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    n
+}
+
+/// The server is killed in the worst place an erasure can be interrupted: the newsletter and the
+/// loyalty export are executed and recorded, and the CRM has committed its changes but Dossier
+/// has not recorded them (the CRM was held locked until the other sources were done, then the
+/// store was held so the outcome could not be written). After a restart the CRM's steps run again
+/// and change nothing more, the other sources are not touched again, and the sources end exactly
+/// as after the same erasure run without interruption on a fresh copy of the demo data.
+#[actix_web::test]
+async fn a_server_killed_mid_erasure_finishes_it_exactly_once_after_a_restart() {
+    let keys = (dossier::crypto::SecretKey::generate().to_base64(), dossier::crypto::SecretKey::generate().to_base64());
+
+    // The same erasure, uninterrupted, on its own copy of the demo data and with the same keys
+    // (pseudonyms depend on the key).
+    let reference_run = ErasureSetup::new("fault-erasure-reference", &keys).await;
+    let pristine = DemoData::read(&reference_run.demo).await;
+    let server = Server::start(&reference_run.config, &keys, reference_run.log()).await;
+    let db = reference_run.store().await;
+    let (browser, reference) = erasure_awaiting_review(&server, &db, &reference_run.data.join("outbox")).await;
+    approve_all(&browser, &reference).await;
+    completed(&server, &db).await;
+    let exit = server.terminate().await;
+    assert!(exit.success(), "{exit}");
+    db.close().await;
+    let expected = DemoData::read(&reference_run.demo).await;
+    assert!(!expected.differences(&pristine).is_empty(), "the erasure changed nothing");
+    assert!(!expected.text().contains(JEANNE), "Jeanne's address is still in a source after her erasure");
+
+    // The interrupted run.
+    let run = ErasureSetup::new("fault-erasure", &keys).await;
+    assert!(DemoData::read(&run.demo).await == pristine, "the demo data is the same on every copy");
+    let first = Server::start(&run.config, &keys, run.log()).await;
+    let db = run.store().await;
+    let (mut browser, reference) = erasure_awaiting_review(&first, &db, &run.data.join("outbox")).await;
+
+    let crm_lock = lock_exclusively(&run.demo.join(dossier::demo::CRM_FILE)).await;
+    approve_all(&browser, &reference).await;
+    wait_for(Duration::from_secs(20), "the newsletter and loyalty executed while the CRM waits", || async {
+        let (crm, newsletter, loyalty) =
+            (execute_job(&db, "crm").await?, execute_job(&db, "newsletter").await?, execute_job(&db, "loyalty").await?);
+        (crm.0 == "running" && newsletter.0 == "done" && loyalty.0 == "done").then_some(())
+    })
+    .await;
+    // Hold the store, then let the CRM go: it commits, and its job cannot record what it did.
+    let store_lock = {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(run.data.join("dossier.db"))
+            .busy_timeout(Duration::from_secs(10));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open the store");
+        sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut conn).await.expect("lock the store");
+        conn
+    };
+    release(crm_lock).await;
+    wait_for(Duration::from_secs(10), "the CRM to commit Jeanne's erasure", || async {
+        (jeanne_in_crm(&run.demo).await == 0).then_some(())
+    })
+    .await;
+    first.kill();
+    release(store_lock).await;
+
+    // What the crash left: the CRM changed, its job still leased to a dead worker, nothing
+    // recorded for it; the other two sources executed and recorded.
+    // Its first attempt, unless it outwaited the lock (5 s) on a very slow machine and was retried.
+    let crm_attempts = match execute_job(&db, "crm").await {
+        Some((status, attempts)) if status == "running" => attempts,
+        other => panic!("the CRM job was not in hand when the server died: {other:?}"),
+    };
+    assert_eq!(request_status(&db).await, "executing");
+    let unrecorded = |source: &'static str| {
+        let db = db.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM plan_items WHERE source = ? AND decision = 'approved' AND executed_at IS NULL",
+            )
+            .bind(source)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            n
+        }
+    };
+    assert!(unrecorded("crm").await > 0, "the CRM's outcomes were not recorded before the crash");
+    assert_eq!((unrecorded("newsletter").await, unrecorded("loyalty").await), (0, 0));
+
+    let second = Server::start(&run.config, &keys, run.log()).await;
+    browser.address = second.address.clone();
+    completed(&second, &db).await;
+
+    let done = |attempts: i32| Some(("done".to_owned(), attempts));
+    assert_eq!(
+        execute_job(&db, "crm").await,
+        done(crm_attempts + 1),
+        "the CRM step taken over once after the lease expired"
+    );
+    assert_eq!(execute_job(&db, "newsletter").await, done(1), "the newsletter was not executed again");
+    assert_eq!(execute_job(&db, "loyalty").await, done(1), "the loyalty export was not executed again");
+    let outcomes: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT source, action, outcome FROM plan_items WHERE decision = 'approved' ORDER BY source, position",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(!outcomes.is_empty());
+    for (source, action, outcome) in &outcomes {
+        let outcome = outcome.as_deref().unwrap_or("not recorded");
+        let expected: &[&str] = match (source.as_str(), action.as_str()) {
+            // Run again: the deletes found nothing left, the anonymised values read back as written.
+            ("crm", "delete") => &["already"],
+            _ => &["applied"],
+        };
+        assert!(expected.contains(&outcome), "{source} {action}: {outcome}: {outcomes:?}");
+    }
+    let crm = |outcome: &str| outcomes.iter().filter(|o| o.0 == "crm" && o.2.as_deref() == Some(outcome)).count();
+    assert!(crm("already") > 0 && crm("applied") > 0, "the CRM's steps ran again after their commit: {outcomes:?}");
+    let exit = second.terminate().await;
+    assert!(exit.success(), "{exit}");
+    db.close().await;
+
+    // The person is told once, and the audit chain survived the crash.
+    let t = dossier::i18n::Tr::new(dossier::domain::Locale::En);
+    let subject = t.fmt("mail.done.subject", &[("reference", &reference)]);
+    let told =
+        outbox(&run.data.join("outbox")).iter().filter(|m| m.to.contains(JEANNE) && m.subject == subject).count();
+    assert_eq!(told, 1, "one completion email");
+    let audit = Command::new(BIN)
+        .args(["audit", "verify", "--config"])
+        .arg(&run.config)
+        .env("DOSSIER_SECRET_KEY", &keys.0)
+        .env("DOSSIER_EXPORT_KEY", &keys.1)
+        .env("RUST_LOG", "off")
+        .env_remove("DOSSIER_DATABASE_URL")
+        .env_remove("DOSSIER_BASE_URL")
+        .output()
+        .expect("dossier audit verify runs");
+    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
+
+    let after = DemoData::read(&run.demo).await;
+    let differences = after.differences(&expected);
+    assert!(differences.is_empty(), "the sources differ from the uninterrupted run:\n  {}", differences.join("\n  "));
 }
 
 // ---------------------------------------------------------------------------------------------

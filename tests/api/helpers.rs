@@ -204,6 +204,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         jobs: JobSettings { workers: 0, ..Default::default() },
         rate_limits: RateLimitSettings::default(),
         reminders: Default::default(),
+        requests: Default::default(),
         sources,
         secret_key: SecretKey::generate(),
         export_key: SecretKey::generate(),
@@ -372,7 +373,7 @@ impl TestApp {
     /// Reopens a verified request later: ask for a sign-in link, then follow it.
     pub async fn sign_in(&self, status_path: &str, email: &str) -> Response {
         let csrf = self.csrf(status_path).await;
-        let res = self.post(&format!("{status_path}/signin"), &[("csrf", &csrf)]).await;
+        let res = self.post(&format!("{status_path}/signin"), &[("csrf", &csrf), ("email", email)]).await;
         assert_eq!(res.status, 303, "{}", res.text());
         self.run_pending_jobs().await;
         let mail = self.email_with_subject(email, "see request");
@@ -424,7 +425,97 @@ impl TestApp {
     pub fn data_dir(&self) -> &Path {
         &self.data.0
     }
+
+    /// A new request for `email`, verified through its emailed link; the browser keeps the
+    /// requester's session. Returns the path of the request's status page.
+    pub async fn verified_request(&self, email: &str, kind: &str) -> String {
+        let (_, mail) = self.submit_and_read_mail(email, kind).await;
+        let res = self.verify_by_link(&mail).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+        res.location()
+    }
+
+    /// Sends one of the forms of the status page at `status` (`confirm`, `withdraw`,
+    /// `corrections`, `objections`) with the page's CSRF token, as the person's browser would.
+    pub async fn decide(&self, status: &str, action: &str, form: &[(&str, &str)]) -> Response {
+        let csrf = self.csrf(status).await;
+        let mut fields = form.to_vec();
+        fields.push(("csrf", &csrf));
+        self.post(&format!("{status}/{action}"), &fields).await
+    }
+
+    /// A new erasure or rectification request taken through the real pages up to staff review:
+    /// verified by its link, its sources planned (the jobs run), then the person's decision on
+    /// the status page: the erasure plan confirmed, or a rectification sent with a statement
+    /// ([`RECTIFICATION_STATEMENT`]; the person need not be known to the sources). Returns the
+    /// status page's path; the browser keeps the person's session.
+    pub async fn request_awaiting_review(&self, email: &str, kind: &str) -> String {
+        let status = self.verified_request(email, kind).await;
+        self.run_pending_jobs().await;
+        let page = self.get(&status).await.text();
+        assert!(page.contains("Waiting for your decision"), "{email} {kind}: the plan waits for the person: {page}");
+        let res = match kind {
+            "erasure" => self.decide(&status, "confirm", &[]).await,
+            "rectification" => self.decide(&status, "corrections", &[("statement", RECTIFICATION_STATEMENT)]).await,
+            // The demo sources offer direct marketing alone, which needs no review (Art. 21(3)).
+            other => panic!("a {other} request does not wait for review with the demo sources"),
+        };
+        assert_eq!(res.status, 303, "{}", res.text());
+        assert_eq!(self.request_status(&status).await, "awaiting_review");
+        status
+    }
+
+    /// The stored status of the request whose status page (or reference) is `status`.
+    pub async fn request_status(&self, status: &str) -> String {
+        let reference = status.rsplit('/').next().unwrap();
+        sqlx::query_scalar("SELECT status FROM requests WHERE reference = $1")
+            .bind(reference)
+            .fetch_one(self.app.store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Creates a staff account (password [`STAFF_PASSWORD`], name "Test Staff").
+    pub async fn add_staff(&self, email: &str, role: dossier::domain::Role) -> dossier::store::staff::StaffRow {
+        let address = dossier::domain::EmailAddress::parse(email).unwrap();
+        dossier::services::staff::create(
+            &self.app.store,
+            &address,
+            "Test Staff",
+            role,
+            STAFF_PASSWORD,
+            self.app.now_ms(),
+        )
+        .await
+        .unwrap();
+        let mut conn = self.app.store.conn().await.unwrap();
+        dossier::store::staff::by_email(&mut conn, email).await.unwrap().unwrap()
+    }
+
+    /// Signs in to the staff workspace in a fresh browser session (the requester's is dropped).
+    pub async fn staff_login(&self, email: &str) {
+        self.forget_cookies();
+        let csrf = self.csrf("/staff/login").await;
+        let res = self.post("/staff/login", &[("email", email), ("password", STAFF_PASSWORD), ("csrf", &csrf)]).await;
+        assert_eq!(res.status, 303, "{}", res.text());
+    }
+
+    /// Sends a form of the staff page of request `reference` (`review`, `retry`, `deny`…, or
+    /// `recipients/<id>`) with the page's CSRF token.
+    pub async fn staff_act(&self, reference: &str, action: &str, form: &[(&str, &str)]) -> Response {
+        let page = format!("/staff/requests/{reference}");
+        let csrf = self.csrf(&page).await;
+        let mut fields = form.to_vec();
+        fields.push(("csrf", &csrf));
+        self.post(&format!("{page}/{action}"), &fields).await
+    }
 }
+
+/// What [`TestApp::request_awaiting_review`] tells about a rectification.
+pub const RECTIFICATION_STATEMENT: &str = "My postcode changed when I moved.";
+
+/// The password of the staff accounts [`TestApp::add_staff`] creates.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 
 /// A string as a TOML value (quoted and escaped).
 pub fn toml_str(s: &str) -> String {

@@ -5,6 +5,7 @@ mod helpers;
 mod audit;
 mod bad_input;
 mod browser;
+mod changes;
 mod cli_connectors;
 mod cli_deadline;
 mod export;

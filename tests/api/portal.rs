@@ -227,13 +227,12 @@ async fn someone_elses_export_cannot_be_downloaded(app: TestApp) {
 }
 
 async fn coming_back_later_means_a_fresh_email_link(app: TestApp) {
-    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "erasure").await;
-    let status = app.verify_by_link(&mail).await.location();
+    let status = app.request_awaiting_review("jeanne.martin@example.fr", "erasure").await;
     let page = app.get(&status).await.text();
     assert!(page.contains("Being reviewed by our team"), "{page}");
     app.forget_cookies();
     let csrf = app.csrf(&status).await;
-    let res = app.post(&format!("{status}/signin"), &[("csrf", &csrf)]).await;
+    let res = app.post(&format!("{status}/signin"), &[("csrf", &csrf), ("email", "jeanne.martin@example.fr")]).await;
     assert_eq!(res.status, 303);
     app.run_pending_jobs().await;
     let signin = app.email_with_subject("jeanne.martin@example.fr", "see request");

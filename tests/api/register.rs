@@ -73,10 +73,11 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
     login(&app, "agent@exemple.test").await;
     assert_eq!(app.get(&format!("/staff/requests/{access}")).await.status, 200);
 
-    // 12 March: an erasure request, extended (with a reason that looks like a formula), then
-    // refused the next day; the auditor reads it.
+    // 12 March: an erasure request, planned and confirmed by the person, extended (with a reason
+    // that looks like a formula), then refused the next day; the auditor reads it.
     app.clock.advance(time::Duration::days(2));
-    let erasure = verified_request(&app, "oliver.smith@example.co.uk", "erasure").await;
+    let status = app.request_awaiting_review("oliver.smith@example.co.uk", "erasure").await;
+    let erasure = status.rsplit('/').next().unwrap().to_owned();
     login(&app, "agent@exemple.test").await;
     act(&app, &erasure, "extend", &[("reason", "=1+1 twelve archived systems")]).await;
     app.clock.advance(time::Duration::days(1));
@@ -132,7 +133,10 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
             "2026-03-13",
             "denied",
             "excessive",
-            "",
+            // Oliver's plan: his contact, company, 2 orders with 3 lines and a call in the CRM;
+            // his subscription and 2 events in the newsletter; no loyalty card.
+            "crm: 8; loyalty: 0; newsletter: 3",
+            // Refused: no exception was applied (what the plan would have kept is not one).
             "",
             "'=cmd|' /C calc'!A0; Camille Durand",
         ],

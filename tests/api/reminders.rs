@@ -34,6 +34,13 @@ async fn verified_request(app: &TestApp, email: &str, kind: &str) -> Reference {
     status.rsplit('/').next().unwrap().parse().unwrap()
 }
 
+/// A request taken through the real pages up to staff review, on the app's current day.
+async fn awaiting_review(app: &TestApp, email: &str, kind: &str) -> Reference {
+    let status = app.request_awaiting_review(email, kind).await;
+    app.forget_cookies();
+    status.rsplit('/').next().unwrap().parse().unwrap()
+}
+
 fn today(app: &TestApp) -> Date {
     app.app.zone.local_date(dossier::clock::from_ms(app.app.now_ms())).unwrap()
 }
@@ -111,9 +118,10 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
 
     let assigned = verified_request(&app, "jeanne.martin@example.fr", "access").await;
     assert_eq!(actions::assign(&app.app, &admin, &assigned, Some(&agent.id)).await.unwrap(), Ok(()));
-    let unassigned = verified_request(&app, "paul.durand@example.org", "erasure").await;
+    // Waiting for staff: an erasure the person confirmed, a rectification they sent.
+    let unassigned = awaiting_review(&app, "paul.durand@example.fr", "erasure").await;
     // Assigned to an account disabled since: as if unassigned.
-    let orphaned = verified_request(&app, "lea.petit@example.org", "objection").await;
+    let orphaned = awaiting_review(&app, "lea.petit@example.org", "rectification").await;
     assert_eq!(actions::assign(&app.app, &admin, &orphaned, Some(&former.id)).await.unwrap(), Ok(()));
     dossier::services::staff::disable(&app.app.store, &EmailAddress::parse(FORMER).unwrap(), app.app.now_ms())
         .await

@@ -107,11 +107,11 @@ async fn a_disabled_account_or_an_idle_session_stops_at_once(app: TestApp) {
 on_both_backends!(a_disabled_account_or_an_idle_session_stops_at_once);
 
 async fn the_queue_is_ordered_by_due_date_and_filters_exactly(app: TestApp) {
-    let first = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    let first = request_awaiting_review(&app, "jeanne.martin@example.fr", "erasure").await;
     app.clock.advance(time::Duration::days(3));
     let second = verified_request(&app, "oliver.smith@example.co.uk", "access").await;
     app.clock.advance(time::Duration::days(3));
-    let third = verified_request(&app, "someone@example.org", "objection").await;
+    let third = request_awaiting_review(&app, "someone@example.org", "rectification").await;
     add_staff(&app, "agent@exemple.test", Role::Agent).await;
     login(&app, "agent@exemple.test", PASSWORD).await;
 
@@ -119,7 +119,7 @@ async fn the_queue_is_ordered_by_due_date_and_filters_exactly(app: TestApp) {
         html.split("class=\"reference\">").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).collect()
     };
     assert_eq!(refs_in(&app.get("/staff").await.text()), [first.as_str(), second.as_str(), third.as_str()]);
-    assert_eq!(refs_in(&app.get("/staff?kind=objection").await.text()), [third.as_str()]);
+    assert_eq!(refs_in(&app.get("/staff?kind=rectification").await.text()), [third.as_str()]);
     assert_eq!(refs_in(&app.get("/staff?q=Oliver.Smith%40example.co.uk").await.text()), [second.as_str()]);
     assert_eq!(refs_in(&app.get(&format!("/staff?q={first}")).await.text()), [first.as_str()]);
     assert_eq!(refs_in(&app.get("/staff?status=awaiting_review").await.text()), [first.as_str(), third.as_str()]);
@@ -168,8 +168,15 @@ async fn act(app: &TestApp, reference: &str, action: &str, form: &[(&str, &str)]
     app.post(&format!("{page}/{action}"), &fields).await
 }
 
+/// A request that waits for staff: an erasure whose plan the person confirmed.
+async fn request_awaiting_review(app: &TestApp, email: &str, kind: &str) -> String {
+    let status = app.request_awaiting_review(email, kind).await;
+    app.forget_cookies();
+    status.rsplit('/').next().unwrap().to_owned()
+}
+
 async fn auditors_read_but_cannot_act(app: TestApp) {
-    let reference = verified_request(&app, "jeanne.martin@example.fr", "erasure").await;
+    let reference = request_awaiting_review(&app, "jeanne.martin@example.fr", "erasure").await;
     add_staff(&app, "audit@exemple.test", Role::Auditor).await;
     login(&app, "audit@exemple.test", PASSWORD).await;
     let page = app.get(&format!("/staff/requests/{reference}")).await.text();
@@ -366,7 +373,18 @@ async fn another_verification_needs_a_justification_and_bad_input_changes_nothin
     let res = intake(&app, &fields).await;
     assert_eq!(res.status, 303);
     let page = app.get(&res.location()).await.text();
-    assert!(page.contains("Awaiting review"), "verified at once: {page}");
+    assert!(page.contains("Collecting"), "verified at once, its sources being planned: {page}");
+    app.run_pending_jobs().await;
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("Awaiting the person’s confirmation"), "{page}");
+    let mut subjects: Vec<String> = app.emails().into_iter().map(|m| m.subject).collect();
+    subjects.sort();
+    let reference = res.location().rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    assert_eq!(
+        subjects,
+        [format!("Please check what request {reference} would change"), format!("Request {reference} confirmed")],
+        "no verification email"
+    );
 }
 on_both_backends!(another_verification_needs_a_justification_and_bad_input_changes_nothing);
 

@@ -3,17 +3,19 @@
 //! randomly named database, dropped afterwards). With `DOSSIER_TEST_REQUIRE_SERVICES=1` (CI), an
 //! unset variable fails the test instead of skipping it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt as _};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection};
 
 use super::*;
 use crate::connectors::{RecordSink, Subject, build};
 use crate::domain::EmailAddress;
+use crate::plans::Change;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -148,6 +150,7 @@ impl TestDb {
         let tokens: &[(&str, &str, &str, &str)] = &[
             // token, PostgreSQL, MySQL, SQLite
             ("{INT}", "BIGINT", "BIGINT", "INTEGER"),
+            ("{UUID}", "UUID", "CHAR(36)", "TEXT"),
             ("{TEXT}", "TEXT", "VARCHAR(255)", "TEXT"),
             ("{DEC}", "NUMERIC(20,2)", "DECIMAL(20,2)", "TEXT"),
             ("{DATE}", "DATE", "DATE", "TEXT"),
@@ -367,6 +370,25 @@ async fn similar_addresses_are_not_matched() {
                 assert!(sink.names().is_empty(), "{email}: no empty collection is begun");
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_accented_address_is_another_person() {
+    // MariaDB's default collation takes `é` for `e` (and `ß` for `ss`): matching must not.
+    on_each_database(|db| async move {
+        db.exec(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email VARCHAR(100));
+             INSERT INTO people VALUES (1, 'elodie@example.fr'), (2, 'élodie@example.fr'), (3, ' Élodie@Example.fr');",
+        )
+        .await;
+        let c = connector(&db.url, "[[collections]]\nname = 'people'\ntable = 'people'\nemail_columns = ['email']\n");
+        assert_eq!(collect(&c, "elodie@example.fr").await.ids("people", "id"), vec![1]);
+        let accented = collect(&c, "élodie@example.fr").await.ids("people", "id");
+        // SQLite lower-cases ASCII only: ` Élodie@…` stays `élodie` there only on the others.
+        let expected = if db.dialect == Dialect::Sqlite { vec![2] } else { vec![2, 3] };
+        assert_eq!(accented, expected);
     })
     .await;
 }
@@ -671,7 +693,8 @@ fn identifiers_are_quoted_per_dialect_and_values_bound() {
     let (cond, binds) = c.where_email(&["email".into(), "email2".into()], "a@b.fr");
     assert_eq!(cond, "LOWER(TRIM(\"email\")) = $1 OR LOWER(TRIM(\"email2\")) = $2");
     assert_eq!(binds, [Bind::Text("a@b.fr".into()), Bind::Text("a@b.fr".into())]);
-    assert_eq!(c.where_in("contact_id", 3), "\"contact_id\" IN ($1, $2, $3)");
+    assert_eq!(c.where_in("contact_id", 3, None), "\"contact_id\" IN ($1, $2, $3)");
+    assert_eq!(c.where_in("bean_id", 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
 }
 
 #[test]
@@ -760,4 +783,624 @@ INSERT INTO t VALUES ('a@example.fr', 12, 2), ('A@EXAMPLE.FR', 'douze', 0), (' a
         }
     })
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changing records: a SuiteCRM-style CRM, with real foreign keys
+
+/// SuiteCRM keeps addresses in their own table and links them to contacts; accounts are shared by
+/// their contacts. Jeanne (jeanne.martin@example.fr) has two contact records (c1, c2), each linked
+/// to the same address; c1 has a recent and a ten-year-old invoice. Paul (c3) works at Jeanne's
+/// account; another person (c4) has a look-alike address. Addresses e4-e8 only matter to
+/// `list_emails`.
+pub(crate) const SUITECRM_SCHEMA: &str = "
+CREATE TABLE email_addresses (id {UUID} PRIMARY KEY, email_address {TEXT});
+CREATE TABLE email_addr_bean_rel (id {UUID} PRIMARY KEY, email_address_id {UUID} NOT NULL, bean_id {UUID} NOT NULL,
+  FOREIGN KEY (email_address_id) REFERENCES email_addresses (id));
+CREATE TABLE accounts (id {UUID} PRIMARY KEY, name {TEXT} NOT NULL);
+CREATE TABLE contacts (id {UUID} PRIMARY KEY, first_name {TEXT}, last_name {TEXT} NOT NULL, phone {TEXT}, city {TEXT},
+  birth_date {DATE}, no_email {BOOL} NOT NULL, account_id {UUID}, FOREIGN KEY (account_id) REFERENCES accounts (id));
+CREATE TABLE invoices (id {INT} PRIMARY KEY, contact_id {UUID} NOT NULL, issued_on {DATE} NOT NULL, amount {DEC} NOT NULL,
+  FOREIGN KEY (contact_id) REFERENCES contacts (id));
+CREATE TABLE events (id {INT} PRIMARY KEY, contact_id {UUID} NOT NULL, kind {TEXT} NOT NULL, occurred_at {TS} NOT NULL,
+  FOREIGN KEY (contact_id) REFERENCES contacts (id));
+INSERT INTO email_addresses (id, email_address) VALUES
+  ('e0000000-0000-4000-8000-000000000001', '  Jeanne.Martin@Example.FR '),
+  ('e0000000-0000-4000-8000-000000000002', 'jeanne.martin@example.fr.com'),
+  ('e0000000-0000-4000-8000-000000000003', 'paul.durand@example.fr'),
+  ('e0000000-0000-4000-8000-000000000004', NULL),
+  ('e0000000-0000-4000-8000-000000000005', '   '),
+  ('e0000000-0000-4000-8000-000000000006', 'PAUL.DURAND@example.fr '),
+  ('e0000000-0000-4000-8000-000000000007', 'élodie@example.fr'),
+  ('e0000000-0000-4000-8000-000000000008', 'elodie@example.fr');
+INSERT INTO email_addr_bean_rel (id, email_address_id, bean_id) VALUES
+  ('b0000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000001'),
+  ('b0000000-0000-4000-8000-000000000002', 'e0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000002'),
+  ('b0000000-0000-4000-8000-000000000003', 'e0000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-000000000003'),
+  ('b0000000-0000-4000-8000-000000000004', 'e0000000-0000-4000-8000-000000000002', 'c0000000-0000-4000-8000-000000000004');
+INSERT INTO accounts (id, name) VALUES
+  ('a0000000-0000-4000-8000-000000000001', 'Librairie du Marais'),
+  ('a0000000-0000-4000-8000-000000000002', 'Martin Conseil');
+INSERT INTO contacts (id, first_name, last_name, phone, city, birth_date, no_email, account_id) VALUES
+  ('c0000000-0000-4000-8000-000000000001', 'Jeanne', 'Martin', '+33 6 12 34 56 78', 'Paris', '1984-02-29', FALSE, 'a0000000-0000-4000-8000-000000000001'),
+  ('c0000000-0000-4000-8000-000000000002', 'Jeanne', 'Martin', NULL, 'Lyon', NULL, FALSE, 'a0000000-0000-4000-8000-000000000002'),
+  ('c0000000-0000-4000-8000-000000000003', 'Paul', 'Durand', '+33 6 98 76 54 32', 'Paris', '1979-07-14', FALSE, 'a0000000-0000-4000-8000-000000000001'),
+  ('c0000000-0000-4000-8000-000000000004', 'Jeanne', 'Martin-Bis', '+33 7 00 00 00 00', 'Nantes', '1990-01-01', FALSE, NULL);
+INSERT INTO invoices (id, contact_id, issued_on, amount) VALUES
+  (1, 'c0000000-0000-4000-8000-000000000001', '2024-05-02', '120.00'),
+  (2, 'c0000000-0000-4000-8000-000000000001', '2014-01-15', '80.50'),
+  (3, 'c0000000-0000-4000-8000-000000000003', '2015-01-01', '45.00'),
+  (4, 'c0000000-0000-4000-8000-000000000002', '2025-11-30', '15.00'),
+  (5, 'c0000000-0000-4000-8000-000000000004', '2013-06-01', '9.99');
+INSERT INTO events (id, contact_id, kind, occurred_at) VALUES
+  (1, 'c0000000-0000-4000-8000-000000000001', 'call', '2024-05-01 10:00:00'),
+  (2, 'c0000000-0000-4000-8000-000000000001', 'email', '2024-05-03 09:30:00'),
+  (3, 'c0000000-0000-4000-8000-000000000002', 'meeting', '2025-11-30 14:00:00'),
+  (4, 'c0000000-0000-4000-8000-000000000003', 'call', '2024-06-01 11:00:00'),
+  (5, 'c0000000-0000-4000-8000-000000000004', 'call', '2023-01-01 08:00:00')
+";
+
+/// The tables of [`SUITECRM_SCHEMA`], parents first.
+const SUITECRM_TABLES: [&str; 6] =
+    ["email_addresses", "email_addr_bean_rel", "accounts", "contacts", "invoices", "events"];
+
+/// The SuiteCRM source as documented in `docs/connectors.md`: the address, its links, the
+/// contacts anonymised, the shared account reported, invoices kept 10 years, events deleted.
+pub(crate) const SUITECRM_COLLECTIONS: &str = r#"
+[[collections]]
+name = "email_addresses"
+table = "email_addresses"
+email_columns = ["email_address"]
+key = ["id"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "email_links"
+table = "email_addr_bean_rel"
+via = { collection = "email_addresses", column = "email_address_id", references = "id" }
+key = ["id"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "contacts"
+table = "contacts"
+via = { collection = "email_links", column = "id", references = "bean_id" }
+key = ["id"]
+erasure = { action = "anonymise", fields = { first_name = "null", last_name = "hash", phone = "mask", city = { value = "—" }, birth_date = "null" } }
+rectifiable = [{ field = "phone", type = "phone" }, { field = "city" }, { field = "birth_date", type = "date" }]
+objections = [{ purpose = "direct-marketing", set = { no_email = true } }]
+
+[[collections]]
+name = "accounts"
+table = "accounts"
+via = { collection = "contacts", column = "id", references = "account_id" }
+key = ["id"]
+erasure = { action = "shared" }
+
+[[collections]]
+name = "invoices"
+table = "invoices"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+key = ["id"]
+erasure = { action = "retain", basis = "legal-obligation", years = 10, from_column = "issued_on", law = { en = "Commercial Code, art. L123-22", fr = "Code de commerce, art. L123-22" } }
+
+[[collections]]
+name = "events"
+table = "events"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+key = ["id"]
+erasure = { action = "delete" }
+"#;
+
+/// A SuiteCRM-style id: `id('c', 1)` is contact c1's.
+fn id(kind: char, n: u32) -> Value {
+    json!(format!("{kind}0000000-0000-4000-8000-{n:012}"))
+}
+
+/// A fresh SuiteCRM database on `db` and its connector.
+pub(crate) async fn suitecrm(db: &TestDb) -> SqlConnector {
+    db.exec(SUITECRM_SCHEMA).await;
+    connector(&db.url, SUITECRM_COLLECTIONS)
+}
+
+/// Every row of every table, ordered by id: what a test compares before and after.
+type Dump = BTreeMap<&'static str, Vec<Record>>;
+
+async fn dump(c: &SqlConnector) -> Dump {
+    let pool = c.pool().await.unwrap();
+    let mut out = Dump::new();
+    for table in SUITECRM_TABLES {
+        let sql = format!("SELECT * FROM {} ORDER BY {}", c.dialect.quote(table), c.dialect.quote("id"));
+        let rows: Vec<Record> = pool.fetch(sql, Vec::new()).map(|r| r.unwrap()).collect().await;
+        out.insert(table, rows);
+    }
+    out
+}
+
+fn row<'d>(dump: &'d mut Dump, table: &str, id: &Value) -> &'d mut Record {
+    let rows = dump.get_mut(table).unwrap_or_else(|| panic!("no table {table}"));
+    rows.iter_mut().find(|r| &r["id"] == id).unwrap_or_else(|| panic!("no row {id} in {table}"))
+}
+
+fn remove(dump: &mut Dump, table: &str, ids: &[Value]) {
+    let rows = dump.get_mut(table).unwrap_or_else(|| panic!("no table {table}"));
+    let before = rows.len();
+    rows.retain(|r| !ids.contains(&r["id"]));
+    assert_eq!(rows.len(), before - ids.len(), "{table}: every id to remove is there");
+}
+
+fn ids_of(dump: &Dump, table: &str) -> Vec<Value> {
+    dump[table].iter().map(|r| r["id"].clone()).collect()
+}
+
+fn today() -> time::Date {
+    time::macros::date!(2026 - 03 - 10)
+}
+
+fn pseudonymiser() -> Pseudonymiser {
+    Pseudonymiser::new(crate::crypto::SecretKey::generate())
+}
+
+/// The steps of an erasure of `email` with every item approved, as the rest of Dossier builds
+/// them: `locate`, then the erasure plan.
+async fn erasure_steps(c: &SqlConnector, email: &str) -> Vec<Step> {
+    let located = c.locate(&subject(email)).await.unwrap_or_else(|e| panic!("{e}: {:?}", e.cause));
+    located
+        .iter()
+        .filter_map(|record| {
+            let rules = &c.info().collection(&record.collection)?.rules;
+            let change = crate::plans::erasure::plan(rules, record, today()).change()?;
+            Some(Step { collection: record.collection.clone(), key: record.key.clone(), change })
+        })
+        .collect()
+}
+
+fn update(collection: &str, key: Value, fields: Vec<(&str, crate::plans::FieldWrite)>) -> Step {
+    Step {
+        collection: collection.into(),
+        key: json!({ "id": key }).as_object().cloned().unwrap_or_default(),
+        change: Change::Update(fields.into_iter().map(|(f, w)| (f.to_string(), w)).collect()),
+    }
+}
+
+fn delete(collection: &str, key: Value) -> Step {
+    Step {
+        collection: collection.into(),
+        key: json!({ "id": key }).as_object().cloned().unwrap_or_default(),
+        change: Change::Delete,
+    }
+}
+
+async fn execute(c: &SqlConnector, steps: &[Step], p: &Pseudonymiser) -> Vec<StepOutcome> {
+    c.execute(steps, p).await.unwrap_or_else(|e| panic!("{e}: {:?}", e.cause))
+}
+
+#[tokio::test]
+async fn locate_finds_the_records_the_rules_apply_to() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let located = c.locate(&subject("jeanne.martin@example.fr")).await.unwrap();
+        let keys = |collection: &str| -> Vec<Value> {
+            located.iter().filter(|l| l.collection == collection).map(|l| l.key["id"].clone()).collect()
+        };
+        let sorted = |mut v: Vec<Value>| {
+            v.sort_by_key(|v| v.to_string());
+            v
+        };
+        assert_eq!(keys("email_addresses"), [id('e', 1)]);
+        assert_eq!(sorted(keys("email_links")), [id('b', 1), id('b', 2)]);
+        assert_eq!(sorted(keys("contacts")), [id('c', 1), id('c', 2)], "not Paul (same account), not c4 (look-alike)");
+        assert_eq!(sorted(keys("accounts")), [id('a', 1), id('a', 2)], "each account once");
+        assert_eq!(sorted(keys("invoices")), [json!(1), json!(2), json!(4)]);
+        assert_eq!(sorted(keys("events")), [json!(1), json!(2), json!(3)]);
+        assert_eq!(located.len(), 13, "each row once: {located:#?}");
+        // The values the rules need, decoded as for an export; nothing else.
+        let c1 = located.iter().find(|l| l.key["id"] == id('c', 1)).unwrap();
+        assert_eq!(
+            Value::Object(c1.values.clone()),
+            json!({"phone": "+33 6 12 34 56 78", "city": "Paris", "birth_date": "1984-02-29"})
+        );
+        let c2 = located.iter().find(|l| l.key["id"] == id('c', 2)).unwrap();
+        assert_eq!(Value::Object(c2.values.clone()), json!({"phone": null, "city": "Lyon", "birth_date": null}));
+        let invoice = located.iter().find(|l| l.collection == "invoices" && l.key["id"] == json!(2)).unwrap();
+        assert_eq!(Value::Object(invoice.values.clone()), json!({"issued_on": "2014-01-15"}));
+        assert!(
+            located
+                .iter()
+                .filter(|l| l.collection != "contacts" && l.collection != "invoices")
+                .all(|l| l.values.is_empty())
+        );
+
+        // Collections without rules are read to reach the others, but not located.
+        let only_contacts = connector(
+            &db.url,
+            r#"
+[[collections]]
+name = "email_addresses"
+table = "email_addresses"
+email_columns = ["email_address"]
+columns = ["email_address"]
+[[collections]]
+name = "email_links"
+table = "email_addr_bean_rel"
+via = { collection = "email_addresses", column = "email_address_id", references = "id" }
+[[collections]]
+name = "contacts"
+table = "contacts"
+via = { collection = "email_links", column = "id", references = "bean_id" }
+key = ["id"]
+objections = [{ purpose = "direct-marketing", set = { no_email = 1 } }]
+[[collections]]
+name = "events"
+table = "events"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+"#,
+        );
+        let located = only_contacts.locate(&subject("jeanne.martin@example.fr.com")).await.unwrap();
+        assert_eq!(
+            located,
+            [Located {
+                collection: "contacts".into(),
+                key: json!({"id": id('c', 4)}).as_object().cloned().unwrap(),
+                values: crate::plans::Values::new(),
+            }]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approved_erasure_changes_exactly_the_planned_rows() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let p = pseudonymiser();
+        let before = dump(&c).await;
+        let steps = erasure_steps(&c, "jeanne.martin@example.fr").await;
+        let outcomes = execute(&c, &steps, &p).await;
+        assert_eq!(outcomes.len(), steps.len());
+        for (step, outcome) in steps.iter().zip(&outcomes) {
+            assert!(outcome.found, "{step:?}");
+            assert!(outcome.satisfies(&step.change), "{step:?}: {outcome:?}");
+        }
+        let after = dump(&c).await;
+
+        // Exactly these rows are gone; Paul's and the look-alike's are all still there.
+        assert_eq!(ids_of(&after, "email_addresses"), (2..=8).map(|n| id('e', n)).collect::<Vec<_>>());
+        assert_eq!(ids_of(&after, "email_addr_bean_rel"), [id('b', 3), id('b', 4)]);
+        assert_eq!(ids_of(&after, "accounts"), [id('a', 1), id('a', 2)], "shared accounts are kept");
+        assert_eq!(ids_of(&after, "contacts"), (1..=4).map(|n| id('c', n)).collect::<Vec<_>>());
+        assert_eq!(
+            ids_of(&after, "invoices"),
+            [json!(1), json!(3), json!(4), json!(5)],
+            "the 2014 invoice is past 10 years"
+        );
+        assert_eq!(ids_of(&after, "events"), [json!(4), json!(5)]);
+
+        // Every other value is as it was; Jeanne's contacts are anonymised field by field.
+        let mut expected = before.clone();
+        remove(&mut expected, "email_addresses", &[id('e', 1)]);
+        remove(&mut expected, "email_addr_bean_rel", &[id('b', 1), id('b', 2)]);
+        remove(&mut expected, "invoices", &[json!(2)]);
+        remove(&mut expected, "events", &[json!(1), json!(2), json!(3)]);
+        let martin = p.pseudonym("Martin");
+        for (n, phone) in [(1, json!("+3* 6 1* 3* 5* 7*")), (2, Value::Null)] {
+            let contact = row(&mut expected, "contacts", &id('c', n));
+            contact["first_name"] = Value::Null;
+            contact["last_name"] = json!(martin);
+            contact["phone"] = phone;
+            contact["city"] = json!("—");
+            contact["birth_date"] = Value::Null;
+        }
+        assert_eq!(after, expected);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executing_the_same_steps_twice_changes_nothing_more() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let p = pseudonymiser();
+        let steps = erasure_steps(&c, "jeanne.martin@example.fr").await;
+        let first = execute(&c, &steps, &p).await;
+        let once = dump(&c).await;
+        // A crash after the source committed, before Dossier recorded it: the job runs again.
+        let second = execute(&c, &steps, &p).await;
+        assert_eq!(dump(&c).await, once);
+        for ((step, a), b) in steps.iter().zip(&first).zip(&second) {
+            match step.change {
+                Change::Delete => assert!(a.found && !b.found, "a delete finds nothing the second time"),
+                Change::Update(_) => assert_eq!(a, b, "an update reads back the same values"),
+            }
+            assert!(b.satisfies(&step.change));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_partial_approval_changes_only_the_approved_rows() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let p = pseudonymiser();
+        let before = dump(&c).await;
+        let steps = erasure_steps(&c, "jeanne.martin@example.fr").await;
+        // Staff approve two items: c2's anonymisation and the deletion of event 3.
+        let approved: Vec<Step> = steps
+            .into_iter()
+            .filter(|s| s.key["id"] == id('c', 2) || (s.collection == "events" && s.key["id"] == json!(3)))
+            .collect();
+        assert_eq!(approved.len(), 2);
+        execute(&c, &approved, &p).await;
+        let mut expected = before;
+        remove(&mut expected, "events", &[json!(3)]);
+        let c2 = row(&mut expected, "contacts", &id('c', 2));
+        c2["first_name"] = Value::Null;
+        c2["last_name"] = json!(p.pseudonym("Martin"));
+        c2["city"] = json!("—");
+        assert_eq!(dump(&c).await, expected);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_step_rolls_back_the_whole_call() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let p = pseudonymiser();
+        let before = dump(&c).await;
+        // Deleting c1 fails: its retained invoice still references it. The update and the event
+        // deletion run before it, and must be undone.
+        let steps = [
+            delete("contacts", id('c', 1)),
+            update("contacts", id('c', 2), vec![("city", crate::plans::FieldWrite::Null)]),
+            delete("events", json!(3)),
+        ];
+        let err = c.execute(&steps, &p).await.unwrap_err();
+        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured, "{err}");
+        assert_eq!(
+            err.message,
+            format!(
+                "cannot delete a row of table contacts (collection contacts) in database {}: other rows still \
+                 reference it (a foreign key); anonymise it instead, or also erase the collection that references it",
+                c.database
+            )
+        );
+        assert!(err.cause.is_some());
+        assert_eq!(dump(&c).await, before, "nothing was applied");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_that_matches_several_rows_changes_nothing() {
+    on_each_database(|db| async move {
+        db.exec(SUITECRM_SCHEMA).await;
+        // Two of Jeanne's contact records share the last name this `key` wrongly names.
+        let by_name = r#"
+[[collections]]
+name = "email_addresses"
+table = "email_addresses"
+email_columns = ["email_address"]
+[[collections]]
+name = "email_links"
+table = "email_addr_bean_rel"
+via = { collection = "email_addresses", column = "email_address_id", references = "id" }
+[[collections]]
+name = "contacts"
+table = "contacts"
+via = { collection = "email_links", column = "id", references = "bean_id" }
+key = ["last_name"]
+rectifiable = [{ field = "city" }]
+[[collections]]
+name = "events"
+table = "events"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+key = ["contact_id"]
+erasure = { action = "delete" }
+"#;
+        let c = connector(&db.url, by_name);
+        let p = pseudonymiser();
+        let before = dump(&c).await;
+        let by_key = |key: Value, change: Change| Step {
+            collection: if key.get("last_name").is_some() { "contacts" } else { "events" }.into(),
+            key: key.as_object().cloned().unwrap(),
+            change,
+        };
+        let ok = update("contacts", id('c', 9), vec![("city", crate::plans::FieldWrite::Null)]);
+        for step in [
+            by_key(
+                json!({"last_name": "Martin"}),
+                Change::Update(vec![("city".into(), crate::plans::FieldWrite::Null)]),
+            ),
+            by_key(json!({"contact_id": id('c', 1)}), Change::Delete),
+        ] {
+            let ok = Step { key: json!({"last_name": "Durand"}).as_object().cloned().unwrap(), ..ok.clone() };
+            let err = c.execute(&[ok, step], &p).await.unwrap_err();
+            assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
+            assert!(err.message.contains("matches several rows of table "), "{}", err.message);
+            assert_eq!(dump(&c).await, before);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rectification_writes_dates_and_text_and_reads_them_back() {
+    use crate::plans::{FieldType, FieldWrite, rectification};
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let before = dump(&c).await;
+        let birth_date = rectification::parse(FieldType::Date, "1985-03-01").unwrap();
+        let city = rectification::parse(FieldType::Text, " Lyon 3e ").unwrap();
+        let step = update(
+            "contacts",
+            id('c', 1),
+            vec![("birth_date", FieldWrite::Value(birth_date)), ("city", FieldWrite::Value(city))],
+        );
+        let outcomes = execute(&c, std::slice::from_ref(&step), &pseudonymiser()).await;
+        assert_eq!(
+            outcomes,
+            [StepOutcome {
+                found: true,
+                after: Some(json!({"birth_date": "1985-03-01", "city": "Lyon 3e"}).as_object().cloned().unwrap())
+            }]
+        );
+        assert!(outcomes[0].satisfies(&step.change));
+        let mut expected = before;
+        let c1 = row(&mut expected, "contacts", &id('c', 1));
+        c1["birth_date"] = json!("1985-03-01");
+        c1["city"] = json!("Lyon 3e");
+        assert_eq!(dump(&c).await, expected);
+
+        // A record that is gone is reported, and nothing is written.
+        let gone = update("contacts", id('c', 9), vec![("city", FieldWrite::Value(json!("Paris")))]);
+        let outcomes = execute(&c, std::slice::from_ref(&gone), &pseudonymiser()).await;
+        assert_eq!(outcomes, [StepOutcome { found: false, after: None }]);
+        assert!(!outcomes[0].satisfies(&gone.change));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_objection_sets_a_boolean_flag() {
+    use crate::plans::{FieldWrite, Purpose, objection};
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let before = dump(&c).await;
+        let rules = &c.info().collection("contacts").unwrap().rules;
+        let chosen = std::collections::BTreeSet::from([Purpose::DirectMarketing]);
+        let rule = objection::applicable(rules, &chosen).next().unwrap();
+        let steps: Vec<Step> = [id('c', 1), id('c', 2)]
+            .into_iter()
+            .map(|key| Step {
+                collection: "contacts".into(),
+                key: json!({ "id": key }).as_object().cloned().unwrap(),
+                change: objection::change(rule),
+            })
+            .collect();
+        let outcomes = execute(&c, &steps, &pseudonymiser()).await;
+        for (step, outcome) in steps.iter().zip(&outcomes) {
+            assert_eq!(outcome.after.as_ref().map(|a| a["no_email"].clone()), Some(json!(true)));
+            assert!(outcome.satisfies(&step.change));
+        }
+        let mut expected = before;
+        row(&mut expected, "contacts", &id('c', 1))["no_email"] = json!(true);
+        row(&mut expected, "contacts", &id('c', 2))["no_email"] = json!(true);
+        assert_eq!(dump(&c).await, expected);
+
+        // Written as a number, read back as the boolean it is.
+        let step = update("contacts", id('c', 2), vec![("no_email", FieldWrite::Value(json!(0)))]);
+        let outcomes = execute(&c, std::slice::from_ref(&step), &pseudonymiser()).await;
+        assert_eq!(outcomes[0].after.as_ref().map(|a| a["no_email"].clone()), Some(json!(false)));
+        assert!(outcomes[0].satisfies(&step.change));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn emails_gives_every_address_once_normalised() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        let mut found: Vec<String> = Vec::new();
+        c.emails(&mut |address: &str| found.push(address.to_string())).await.unwrap();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "elodie@example.fr",
+                "jeanne.martin@example.fr",
+                "jeanne.martin@example.fr.com",
+                "paul.durand@example.fr",
+                "élodie@example.fr"
+            ],
+            "trimmed and lower-cased, NULL and blank skipped, each once, `é` not merged into `e`"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn check_names_a_rule_column_missing_from_the_table() {
+    on_each_database(|db| async move {
+        let c = suitecrm(db).await;
+        assert_eq!(c.check().await.unwrap().notes.len(), SUITECRM_TABLES.len());
+        let wrong = connector(
+            &db.url,
+            r#"
+[[collections]]
+name = "email_addresses"
+table = "email_addresses"
+email_columns = ["email_address"]
+key = ["id"]
+erasure = { action = "retain", basis = "legal-claims", years = 1, from_column = "created_on" }
+"#,
+        );
+        let err = wrong.check().await.unwrap_err();
+        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
+        assert!(err.message.starts_with("column created_on not found in table email_addresses"), "{}", err.message);
+    })
+    .await;
+}
+
+#[test]
+fn rules_are_checked_when_the_connector_is_built() {
+    let source = "name = \"crm\"\nurl = \"sqlite://crm.db\"\n[[collections]]\nname = \"contacts\"\ntable = \"contacts\"\nemail_columns = [\"email\"]\n";
+    let cases: &[(&str, &str)] = &[
+        ("erasure = { action = \"delete\" }", "collection `contacts`: its rules change records, so it needs `key`"),
+        ("key = [\"id\"]\nrectifiable = [{ field = \"first name\" }]", "`first name` is not a valid column name"),
+        (
+            "key = [\"id; DROP TABLE contacts\"]\nerasure = { action = \"delete\" }",
+            "`key` column `id; DROP TABLE contacts` is not a valid column name",
+        ),
+        (
+            "key = [\"id\"]\nobjections = [{ purpose = \"direct-marketing\", set = { \"no-email\" = 1 } }]",
+            "`no-email` is not a valid column name",
+        ),
+        (
+            "key = [\"id\"]\nerasure = { action = \"anonymise\", fields = { phone = \"scramble\" } }",
+            "unknown anonymisation `scramble`",
+        ),
+    ];
+    for (rules, expected) in cases {
+        let err = config_error(&format!("{source}{rules}\n"));
+        assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+        assert!(err.starts_with("source `crm`: ") || !err.contains("collection `"), "{err}");
+    }
+    let ok = SqlConnector::new(
+        toml::from_str(&format!("name = \"crm\"\nurl = \"sqlite://crm.db\"\n{SUITECRM_COLLECTIONS}")).unwrap(),
+    )
+    .unwrap();
+    let contacts = &ok.info().collection("contacts").unwrap().rules;
+    assert_eq!(contacts.key, ["id"]);
+    assert_eq!(contacts.rectifiable.len(), 3);
+}
+
+#[tokio::test]
+async fn steps_the_configuration_no_longer_allows_are_refused_before_connecting() {
+    // Nothing listens on port 1: a refusal that needed the database would say "cannot reach".
+    let c = connector("postgres://postgres@127.0.0.1:1/crm", SUITECRM_COLLECTIONS);
+    let p = pseudonymiser();
+    let cases = [
+        (delete("leads", json!(1)), "source crm has no collection leads"),
+        (
+            Step {
+                collection: "contacts".into(),
+                key: json!({"uuid": "x"}).as_object().cloned().unwrap(),
+                change: Change::Delete,
+            },
+            "identified by other columns than its `key` (id)",
+        ),
+        (
+            update("contacts", id('c', 1), vec![("account_id", crate::plans::FieldWrite::Null)]),
+            "do not allow changing column account_id",
+        ),
+        (update("contacts", id('c', 1), vec![("id", crate::plans::FieldWrite::Null)]), "changing column id"),
+    ];
+    for (step, expected) in cases {
+        let err = c.execute(&[step], &p).await.unwrap_err();
+        assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
+        assert!(err.message.contains(expected), "{expected:?} in {}", err.message);
+    }
+    assert_eq!(c.execute(&[], &p).await.unwrap(), [], "no step, no connection");
 }

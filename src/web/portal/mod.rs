@@ -1,5 +1,6 @@
 //! The public portal: ask, prove it is you, follow, download.
 
+pub(crate) mod changes;
 mod home;
 pub use home::policy_label;
 mod status;
@@ -18,6 +19,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/requests/{reference}", web::get().to(status::show))
         .route("/requests/{reference}/signin", web::post().to(status::signin))
         .route("/requests/{reference}/export", web::get().to(status::download))
+        .route("/requests/{reference}/confirm", web::post().to(changes::confirm))
+        .route("/requests/{reference}/withdraw", web::post().to(changes::withdraw))
+        .route("/requests/{reference}/corrections", web::post().to(changes::corrections))
+        .route("/requests/{reference}/objections", web::post().to(changes::objections))
+        .route("/requests/{reference}/certificate", web::get().to(changes::certificate))
+        .route("/requests/{reference}/certificate/download", web::get().to(changes::certificate_download))
         .route("/signout", web::post().to(status::sign_out));
 }
 

@@ -7,10 +7,11 @@ use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::changes::{ChangesView, FormState, said_key, view_for};
 use super::{CsrfForm, client_ip, see_other};
 use crate::app::App;
 use crate::clock::from_ms;
-use crate::domain::{Reference, RequestStatus};
+use crate::domain::{EmailAddress, EmailError, Reference, RequestKind, RequestStatus};
 use crate::i18n::Tr;
 use crate::services::notify::{format_date, kind_label};
 use crate::services::requests::{self, DownloadError, StatusView, Submitted};
@@ -49,6 +50,10 @@ struct StatusTemplate<'a> {
     export_expired: bool,
     /// Progress is still moving: a plain link reloads the page (no script needed).
     refresh: Option<String>,
+    /// Erasure, rectification and objection: the plan, the person's forms, the certificate.
+    changes: Option<ChangesView>,
+    /// What the person's last decision did (`?said=…`).
+    said: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -58,6 +63,27 @@ struct SigninTemplate<'a> {
     page: &'a Page,
     lead: String,
     action: String,
+    email: &'a str,
+    email_error: Option<&'a str>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    csrf: String,
+    email: Option<String>,
+}
+
+fn signin_page(page: &Page, reference: &Reference, email: &str, email_error: Option<&str>) -> anyhow::Result<String> {
+    Ok(SigninTemplate {
+        t: page.t,
+        page,
+        lead: page.t.fmt("portal.signin.lead", &[("reference", reference.as_str())]),
+        action: urls::signin(reference),
+        email,
+        email_error,
+    }
+    .render()?)
 }
 
 fn status_keys(s: RequestStatus) -> (&'static str, &'static str) {
@@ -66,6 +92,9 @@ fn status_keys(s: RequestStatus) -> (&'static str, &'static str) {
         RequestStatus::Verified => ("portal.status.states.verified", "portal.status.explain.verified"),
         RequestStatus::Collecting => ("portal.status.states.collecting", "portal.status.explain.collecting"),
         RequestStatus::Ready => ("portal.status.states.ready", "portal.status.explain.ready"),
+        RequestStatus::AwaitingConfirmation => {
+            ("portal.status.states.awaiting_confirmation", "portal.status.explain.awaiting_confirmation")
+        }
         RequestStatus::AwaitingReview => {
             ("portal.status.states.awaiting_review", "portal.status.explain.awaiting_review")
         }
@@ -91,7 +120,14 @@ fn human_size(t: Tr, bytes: i64) -> String {
     format!("{s}\u{a0}{unit}")
 }
 
-fn render_status(page: &Page, app: &App, reference: &Reference, view: &StatusView) -> Result<String, PageError> {
+pub(super) fn render_status(
+    page: &Page,
+    app: &App,
+    reference: &Reference,
+    view: &StatusView,
+    changes: Option<ChangesView>,
+    said: Option<&'static str>,
+) -> Result<String, PageError> {
     let t = page.t;
     let r = &view.request;
     let (status, explanation) = status_keys(r.status);
@@ -101,9 +137,13 @@ fn render_status(page: &Page, app: &App, reference: &Reference, view: &StatusVie
         n if n > 0 => t.fmt("portal.status.days_left", &[("n", &n.to_string())]),
         n => t.fmt("portal.status.days_late", &[("n", &(-n).to_string())]),
     };
+    // A completed erasure, rectification or objection has its certificate: the sources' last
+    // counts (items executed) would only confuse.
+    let changed = matches!(r.kind, RequestKind::Erasure | RequestKind::Rectification | RequestKind::Objection);
     let sources = view
         .sources
         .iter()
+        .filter(|_| !(changed && r.status == RequestStatus::Completed))
         .map(|s| {
             let (state, class) = match s.status {
                 RunStatus::Pending => (t.get("portal.status.source.pending"), "pending"),
@@ -146,42 +186,52 @@ fn render_status(page: &Page, app: &App, reference: &Reference, view: &StatusVie
         sources,
         download,
         export_expired,
-        refresh: matches!(r.status, RequestStatus::Verified | RequestStatus::Collecting)
+        refresh: matches!(r.status, RequestStatus::Verified | RequestStatus::Collecting | RequestStatus::Executing)
             .then(|| urls::status(reference)),
+        changes,
+        said,
     }
     .render()
     .map_err(anyhow::Error::from)?)
 }
 
-fn parse_reference(raw: &str) -> Result<Reference, PageError> {
+pub(super) fn parse_reference(raw: &str) -> Result<Reference, PageError> {
     raw.parse().map_err(|_| PageError::NOT_FOUND)
 }
 
 /// The session's owner, if the browser holds a live requester session.
-async fn owner(app: &App, page: &Page) -> Result<Option<String>, PageError> {
+pub(super) async fn owner(app: &App, page: &Page) -> Result<Option<String>, PageError> {
     match &page.session {
         Some(token) => Ok(requests::session_owner(app, token).await?),
         None => Ok(None),
     }
 }
 
-pub async fn show(page: Page, app: web::Data<App>, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+#[derive(serde::Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    said: String,
+}
+
+pub async fn show(
+    page: Page,
+    app: web::Data<App>,
+    reference: web::Path<String>,
+    q: web::Query<ShowQuery>,
+) -> Result<HttpResponse, PageError> {
     let reference = parse_reference(&reference)?;
     let view = match owner(&app, &page).await? {
         Some(hash) => requests::status(&app, &reference, &hash).await?,
         None => None,
     };
     let body = match view {
-        Some(view) => render_status(&page, &app, &reference, &view)?,
-        // Not signed in, someone else's request, or no such request: the same sign-in page.
-        None => SigninTemplate {
-            t: page.t,
-            page: &page,
-            lead: page.t.fmt("portal.signin.lead", &[("reference", reference.as_str())]),
-            action: urls::signin(&reference),
+        Some(view) => {
+            let changes = view_for(&app, page.t, &reference, &view.request, FormState::default()).await?;
+            let said = said_key(&q.said).map(|k| page.t.get(k));
+            render_status(&page, &app, &reference, &view, changes, said)?
         }
-        .render()
-        .map_err(anyhow::Error::from)?,
+        // Not signed in, someone else's request, or no such request: the same sign-in page.
+        None => signin_page(&page, &reference, "", None)?,
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }
@@ -191,11 +241,23 @@ pub async fn signin(
     app: web::Data<App>,
     req: HttpRequest,
     reference: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<SigninForm>,
 ) -> Result<HttpResponse, PageError> {
     page.check_csrf(&form.csrf)?;
     let reference = parse_reference(&reference)?;
-    match requests::request_signin(&app, &reference, &client_ip(&req)).await? {
+    let email = match EmailAddress::parse(form.email.as_deref().unwrap_or("")) {
+        Ok(e) => e,
+        Err(e) => {
+            let error = page.t.get(match e {
+                EmailError::Empty => "portal.home.errors.email_empty",
+                EmailError::TooLong => "portal.home.errors.email_too_long",
+                EmailError::Invalid => "portal.home.errors.email_invalid",
+            });
+            let body = signin_page(&page, &reference, form.email.as_deref().unwrap_or(""), Some(error))?;
+            return Ok(HttpResponse::UnprocessableEntity().content_type("text/html; charset=utf-8").body(body));
+        }
+    };
+    match requests::request_signin(&app, &reference, &email, &client_ip(&req)).await? {
         Submitted::Pending { handle } => Ok(see_other(urls::check_inbox(&handle))),
         Submitted::TooMany => Err(PageError::TOO_MANY),
     }

@@ -1,5 +1,6 @@
 //! The staff workspace, under `/staff`, behind a login. Every route checks the role on the server.
 
+mod changes;
 pub mod intake;
 mod login;
 mod queue;
@@ -24,6 +25,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/staff/intake", web::get().to(intake::show))
         .route("/staff/intake", web::post().to(intake::submit))
         .route("/staff/requests/{reference}", web::get().to(request::show))
+        .route("/staff/requests/{reference}/review", web::post().to(changes::review))
+        .route("/staff/requests/{reference}/retry", web::post().to(changes::retry))
+        .route("/staff/requests/{reference}/recipients/{notice}", web::post().to(changes::recipient_told))
         .route("/staff/requests/{reference}/{action}", web::post().to(request::act));
 }
 

@@ -76,6 +76,7 @@ pub fn status_label(t: Tr, s: RequestStatus) -> &'static str {
         RequestStatus::Verified => "staff.status.verified",
         RequestStatus::Collecting => "staff.status.collecting",
         RequestStatus::Ready => "staff.status.ready",
+        RequestStatus::AwaitingConfirmation => "staff.status.awaiting_confirmation",
         RequestStatus::AwaitingReview => "staff.status.awaiting_review",
         RequestStatus::Executing => "staff.status.executing",
         RequestStatus::Completed => "staff.status.completed",

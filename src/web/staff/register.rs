@@ -124,6 +124,7 @@ async fn next_page(cursor: &mut Cursor) -> anyhow::Result<Vec<u8>> {
     let ids: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
     let mut sources = sources_searched(&mut conn, &ids).await?;
     let mut staff = staff_involved(&mut conn, &ids).await?;
+    let mut exceptions = exceptions_applied(&mut conn, &ids).await?;
     drop(conn);
     let local_date = |ms: Option<i64>| -> anyhow::Result<String> {
         ms.map(|ms| app.zone.local_date(from_ms(ms)).map(date_to_text).context("a date in the register"))
@@ -150,8 +151,13 @@ async fn next_page(cursor: &mut Cursor) -> anyhow::Result<Vec<u8>> {
             r.status,
             r.denial_ground.unwrap_or_default(),
             sources.remove(&r.id).unwrap_or_default().join("; "),
-            // Erasure exceptions (GDPR Art. 17(3)) come with the erasure workflow.
-            String::new(),
+            exceptions
+                .remove(&r.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect::<Vec<_>>()
+                .join("; "),
             staff.remove(&r.id).unwrap_or_default().into_iter().collect::<Vec<_>>().join("; "),
         ])?);
     }
@@ -236,6 +242,42 @@ async fn sources_searched(conn: &mut Conn, ids: &[&str]) -> anyhow::Result<BTree
         let (source, status): (String, String) = (r.try_get("source")?, r.try_get("status")?);
         let result = if status == "done" { r.try_get::<i64, _>("records")?.to_string() } else { status };
         out.entry(r.try_get("request_id")?).or_default().push(format!("{source}: {result}"));
+    }
+    Ok(out)
+}
+
+/// Per completed request, what was not changed and why, as codes with counts: records kept under an
+/// Art. 17(3) basis (`legal-obligation: 2`), shared with other people (`shared: 1`), without an
+/// erasure rule (`unruled: 1`), and items staff excluded or rejected (`excluded: 1`).
+async fn exceptions_applied(
+    conn: &mut Conn,
+    ids: &[&str],
+) -> anyhow::Result<BTreeMap<String, BTreeMap<String, usize>>> {
+    let sql = format!(
+        "SELECT p.request_id, p.action, p.detail, p.decision FROM plan_items p \
+         JOIN requests r ON r.id = p.request_id AND r.status = 'completed' \
+         WHERE p.request_id IN ({}) AND p.decision IN ('kept', 'excluded')",
+        placeholders(ids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in query.fetch_all(&mut *conn).await.context("reading the exceptions applied")? {
+        let (action, detail, decision): (String, String, String) =
+            (r.try_get("action")?, r.try_get("detail")?, r.try_get("decision")?);
+        let code = if decision == "excluded" {
+            "excluded".to_owned()
+        } else if action == "retain" {
+            serde_json::from_str::<serde_json::Value>(&detail)
+                .ok()
+                .and_then(|d| d["basis"].as_str().map(str::to_owned))
+                .unwrap_or(action)
+        } else {
+            action
+        };
+        *out.entry(r.try_get("request_id")?).or_default().entry(code).or_default() += 1;
     }
     Ok(out)
 }

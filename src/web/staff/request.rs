@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::changes::{PlanSection, RecipientRow, Repeats, outcome_code_label, plan_section, recipients, repeats};
 use super::queue::{days_left_text, deadline_label, status_label};
 use super::{ACTORS, READERS, require};
 use crate::app::App;
@@ -14,7 +15,7 @@ use crate::services::actions::{self, Refused};
 use crate::services::notify::{format_date, kind_label};
 use crate::store::requests::DeadlineState;
 use crate::store::source_runs::RunStatus;
-use crate::store::{audit, exports, notes, requests, source_runs, staff};
+use crate::store::{audit, exports, notes, plans, requests, source_runs, staff};
 use crate::web::{Page, PageError, urls};
 
 pub struct Event {
@@ -59,6 +60,14 @@ struct RequestTemplate<'a> {
     refused: Option<&'static str>,
     /// The action forms, when the viewer's role may act.
     actions: Option<Actions>,
+    /// Erasure, rectification, objection: the plan and its review.
+    plan: Option<PlanSection>,
+    /// GDPR Art. 19: the recipients to tell.
+    recipients: Vec<RecipientRow>,
+    /// GDPR Art. 12(5): the same person's other recent requests.
+    repeats: Repeats,
+    /// `needs_attention` and a viewer who may act: restart the failed steps.
+    retry: Option<String>,
 }
 
 pub struct Actions {
@@ -110,16 +119,66 @@ fn event_label(t: Tr, event: &str) -> &'static str {
         "note_added" => "staff.events.note_added",
         "extended" => "staff.events.extended",
         "denied" => "staff.events.denied",
+        "source_planned" => "staff.events.source_planned",
+        "plan_confirmed" => "staff.events.plan_confirmed",
+        "corrections_proposed" => "staff.events.corrections_proposed",
+        "objections_chosen" => "staff.events.objections_chosen",
+        "reviewed" => "staff.events.reviewed",
+        "source_executed" => "staff.events.source_executed",
+        "changes_completed" => "staff.events.changes_completed",
+        "address_forgotten" => "staff.events.address_forgotten",
+        "recipient_told" => "staff.events.recipient_told",
+        "retried" => "staff.events.retried",
+        "withdrawn" => "staff.events.withdrawn",
+        "certificate_downloaded" => "staff.events.certificate_downloaded",
         _ => "staff.events.other",
     })
 }
 
 /// The detail worth showing beside an event, from its recorded fields (never record contents).
-fn event_detail(e: &audit::AuditEvent) -> String {
+fn event_detail(t: Tr, e: &audit::AuditEvent) -> String {
     let d = &e.detail;
     let field =
         |k: &str| d.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())));
+    let n = |k: &str| field(k).unwrap_or_else(|| "0".into());
     match e.event.as_str() {
+        "source_planned" => t.fmt(
+            "staff.events.detail.source_planned",
+            &[("source", &field("source").unwrap_or_default()), ("records", &n("records")), ("items", &n("items"))],
+        ),
+        "reviewed" => {
+            t.fmt("staff.events.detail.reviewed", &[("approved", &n("approved")), ("excluded", &n("excluded"))])
+        }
+        "changes_completed" => t.fmt(
+            "staff.events.detail.changes_completed",
+            &[("applied", &n("applied")), ("kept", &n("kept")), ("excluded", &n("excluded"))],
+        ),
+        "corrections_proposed" => {
+            let statement = d.get("statement").and_then(|v| v.as_bool()).unwrap_or(false);
+            let mut s = t.fmt("staff.events.detail.corrections", &[("n", &n("corrections"))]);
+            if statement {
+                s.push_str(t.get("staff.events.detail.with_statement"));
+            }
+            s
+        }
+        "objections_chosen" => d
+            .get("purposes")
+            .and_then(|p| p.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+        "source_executed" => {
+            let outcomes = d
+                .get("outcomes")
+                .and_then(|o| o.as_object())
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| format!("{} {}", outcome_code_label(t, k), v.as_i64().unwrap_or(0)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            format!("{}: {outcomes}", field("source").unwrap_or_default())
+        }
         "status_changed" | "extended" => {
             format!("{} → {}", field("from").unwrap_or_default(), field("to").unwrap_or_default())
         }
@@ -161,7 +220,10 @@ pub async fn show(
     let events = audit::for_request(&mut tx, &request.id).await?;
     let request_notes = notes::for_request(&mut tx, &request.id).await?;
     let workers = staff::workers(&mut tx).await?;
+    let items = plans::for_request(&mut tx, &request.id).await?;
+    let notices = plans::notices(&mut tx, &request.id).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
+    let repeats = repeats(&app, t, &request).await?;
 
     let today = app.today_for(&request.jurisdiction)?;
     let state = DeadlineState::of(today, request.due_on);
@@ -201,7 +263,7 @@ pub async fn show(
             at: local_time(e.at),
             actor: e.actor.clone(),
             what: event_label(t, &e.event),
-            detail: event_detail(e),
+            detail: event_detail(t, e),
         })
         .collect();
     let notes = request_notes
@@ -254,9 +316,17 @@ pub async fn show(
         "deny" => Some(t.get("staff.done.deny")),
         "complete" => Some(t.get("staff.done.complete")),
         "cancel" => Some(t.get("staff.done.cancel")),
+        "review" => Some(t.get("staff.done.review")),
+        "recipient" => Some(t.get("staff.done.recipient")),
+        "retry" => Some(t.get("staff.done.retry")),
         _ => None,
     };
     let refused = Refused::from_key(&q.refused).map(|r| t.get(r.key()));
+    let can_act = viewer.role.can_act();
+    let plan = plan_section(&app, t, &request, &reference, &items, can_act);
+    let staff_names = workers.iter().map(|w| (w.id.clone(), w.display_name.clone())).collect();
+    let recipients = recipients(&app, t, &reference, &notices, &staff_names, &local_time, can_act);
+    let retry = (can_act && request.status == RequestStatus::NeedsAttention).then(|| urls::staff_retry(&reference));
     let body = RequestTemplate {
         t,
         page: &page,
@@ -281,6 +351,10 @@ pub async fn show(
         notice,
         refused,
         actions,
+        plan,
+        recipients,
+        repeats,
+        retry,
     }
     .render()
     .map_err(anyhow::Error::from)?;

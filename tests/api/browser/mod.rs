@@ -159,11 +159,13 @@ impl Session {
         v.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Waits until the page's status badge says `expected`.
+    /// Waits until the page's status badge says `expected`. One script finds and reads the badge:
+    /// the status page may replace it (refreshing in place) between a lookup and a read.
     async fn wait_badge(&self, expected: &str) {
+        let read = "var b = document.querySelector('.status-badge'); return b ? b.textContent : '';";
         poll(&format!("the status badge to say {expected:?}"), || async {
-            let el = self.browser.try_find(".status-badge").await?;
-            self.browser.text(&el).await.contains(expected).then_some(())
+            let badge = self.browser.script(read, vec![]).await;
+            badge.as_str().is_some_and(|b| b.contains(expected)).then_some(())
         })
         .await;
     }
@@ -288,24 +290,236 @@ async fn an_access_request_in_french_from_the_form_to_the_zip() {
     scenario("access-fr", async |s| access_request(s, Locale::Fr).await).await;
 }
 
+/// Presses Tab from the top of the page until the element matching `css` has the focus, as a
+/// keyboard user reaches a button; fails if it is not reached within `max` presses.
+async fn tab_to(s: &Session, css: &str, max: usize) {
+    s.browser.script("if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0);", vec![]).await;
+    let focused = "return !!document.activeElement && document.activeElement.matches(arguments[0]);";
+    for _ in 0..max {
+        s.browser.press("\u{E004}").await;
+        if s.browser.script(focused, vec![css.into()]).await == serde_json::Value::Bool(true) {
+            return;
+        }
+    }
+    panic!("{css} was not reached with {max} presses of Tab");
+}
+
+/// A catalog text as WebDriver reads it from the page: no-break spaces (before French `:` and
+/// `;`) come back as plain spaces.
+fn seen(text: &str) -> String {
+    text.replace('\u{a0}', " ")
+}
+
+/// The text of every element matching `css`, in page order.
+async fn texts(s: &Session, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for el in s.browser.find_all(css).await {
+        out.push(s.browser.text(&el).await);
+    }
+    out
+}
+
+/// Jeanne's contact records that still carry her address, read from the demo CRM itself.
+async fn jeanne_in_crm(app: &TestApp) -> i64 {
+    use sqlx::Connection;
+    let crm = app.data_dir().join("crm").join(dossier::demo::CRM_FILE);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", crm.display())).await.unwrap();
+    let n = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contacts WHERE LOWER(TRIM(email)) = ?1 OR LOWER(TRIM(email_alt)) = ?1",
+    )
+    .bind(JEANNE)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    n
+}
+
+const JEANNE: &str = "jeanne.martin@example.fr";
+
+/// In French: the erasure is asked for and verified by email; once the sources are searched the
+/// status page shows what the erasure would do, and the person confirms it with the keyboard.
+/// Nothing is erased before staff review it.
 #[actix_web::test]
-async fn an_erasure_request_confirmed_by_email_awaits_review() {
-    scenario("erasure-en", async |s| {
-        let t = Tr::new(Locale::En);
+async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
+    scenario("erasure-confirm-fr", async |s| {
+        let t = Tr::new(Locale::Fr);
         s.open("/").await;
+        s.click("a.lang").await;
+        poll("the French home page", || async { (s.html_lang().await == "fr").then_some(()) }).await;
         s.page("home").await;
-        let status = submit_and_confirm_by_email(s, t, "oliver.smith@example.co.uk", "erasure").await;
-        s.wait_badge(t.get("portal.status.states.awaiting_review")).await;
-        assert!(s.text("main").await.contains(t.get("portal.status.explain.awaiting_review")));
-        assert!(s.browser.try_find("a[href$=\"/export\"]").await.is_none(), "nothing to download for an erasure");
-        s.page("status-awaiting-review").await;
+        let status = submit_and_confirm_by_email(s, t, JEANNE, "erasure").await;
+        let reference = status.rsplit('/').next().unwrap_or_default().to_owned();
+        assert!(
+            s.browser.try_find("form[action$=\"/confirm\"]").await.is_none(),
+            "no plan before the sources are searched"
+        );
+
+        // The sources are searched; the page refreshes in place and shows the plan.
         s.app.run_pending_jobs().await;
-        assert!(status.starts_with("/requests/DSR-2026-"), "{status}");
-        let db: String = sqlx::query_scalar("SELECT status FROM requests")
-            .fetch_one(s.app.app.store.pool())
-            .await
-            .expect("the one request row");
-        assert_eq!(db, "awaiting_review");
+        s.wait_badge(t.get("portal.status.states.awaiting_confirmation")).await;
+        assert!(
+            s.browser.try_find("[data-refresh]").await.is_none(),
+            "the page stops refreshing once it waits for the person"
+        );
+        assert_eq!(s.text("#plan-title").await, t.get("portal.plan.title"));
+        // Per source and collection: in the CRM, contacts anonymised, the company shared, orders
+        // and their lines kept by law, interactions deleted; in the loyalty export, members and
+        // their points deleted; at the newsletter, the subscription anonymised, its events deleted.
+        let mut classes = Vec::new();
+        for el in s.browser.find_all(".plan-line").await {
+            classes.push(
+                s.browser.attribute(&el, "class").await.unwrap_or_default().replace("plan-line", "").trim().to_owned(),
+            );
+        }
+        let lines = texts(s, ".plan-line").await;
+        assert_eq!(
+            classes,
+            ["anonymise", "shared", "retain", "retain", "delete", "delete", "delete", "anonymise", "delete"],
+            "{lines:#?}"
+        );
+        let deleted = |n: &str| seen(&t.fmt("portal.plan.delete_other", &[("n", n)]));
+        assert_eq!(
+            [&lines[4], &lines[5], &lines[6], &lines[8]],
+            [&deleted("4"), &deleted("2"), &deleted("5"), &deleted("5")],
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1], seen(&t.fmt("portal.plan.shared_one", &[("n", "1")])));
+        assert!(lines[2].contains("art. 17(3)(b)") && lines[2].contains("L123-22"), "the law cited: {}", lines[2]);
+        // Found by its subject: it and the "confirmed" email are delivered in either order.
+        let subject = t.fmt("mail.plan_ready.subject", &[("reference", &reference)]);
+        let mail = s.app.email_with_subject(JEANNE, &subject);
+        assert_eq!(mail.subject, subject);
+        assert!(mail.text.contains(&status), "the email links to the status page: {}", mail.text);
+        let confirm = s.browser.find("form[action$=\"/confirm\"] button[type=submit]").await;
+        assert_eq!(s.browser.text(&confirm).await, t.get("portal.plan.confirm"));
+        s.page("status-plan").await;
+
+        // With the keyboard alone: Tab to the button, Enter.
+        tab_to(s, "form[action$=\"/confirm\"] button[type=submit]", 80).await;
+        s.browser.script("window.__dossierBeforeClick = true;", vec![]).await;
+        s.browser.press("\u{E007}").await;
+        s.browser
+            .wait_url("the status page after confirming", |u| u.ends_with(&format!("{status}?said=confirmed")))
+            .await;
+        assert_eq!(s.text(".notice").await, seen(t.get("portal.changes.said.confirmed")));
+        s.wait_badge(t.get("portal.status.states.awaiting_review")).await;
+        assert!(seen(&s.text("main").await).contains(&seen(t.get("portal.changes.next.erasure_review"))));
+        assert_eq!(s.text("#plan-title").await, t.get("portal.plan.title_chosen"));
+        assert!(s.browser.try_find("form[action$=\"/confirm\"]").await.is_none(), "confirmed once");
+        assert!(s.browser.try_find("form[action$=\"/withdraw\"]").await.is_none(), "no withdrawal after confirming");
+        assert!(s.browser.try_find("a[href$=\"/export\"]").await.is_none(), "nothing to download for an erasure");
+        s.page("status-being-reviewed").await;
+
+        assert_eq!(s.app.request_status(&status).await, "awaiting_review");
+        assert_eq!(jeanne_in_crm(&s.app).await, 2, "nothing is erased before the review");
+        s.app.run_pending_jobs().await;
+    })
+    .await;
+}
+
+/// In English: a staff member opens an erasure the person confirmed, excludes one record with a
+/// reason and approves the rest; once the sources have executed it the request is completed, and
+/// the person, signing in again with the address (which Dossier no longer keeps in clear), reads
+/// the certificate.
+#[actix_web::test]
+async fn a_staff_member_approves_an_erasure_and_the_requester_reads_the_certificate() {
+    scenario("erasure-approve-en", async |s| {
+        let t = Tr::new(Locale::En);
+        let oliver = "oliver.smith@example.co.uk";
+        let status = s.app.request_awaiting_review(oliver, "erasure").await;
+        s.app.forget_cookies();
+        let reference = status.rsplit('/').next().unwrap_or_default().to_owned();
+        let email = EmailAddress::parse("agent@exemple.test").expect("an address");
+        dossier::services::staff::create(
+            &s.app.app.store,
+            &email,
+            "Agnès Agent",
+            Role::Agent,
+            STAFF_PASSWORD,
+            s.app.app.now_ms(),
+        )
+        .await
+        .expect("the staff account");
+
+        s.open("/staff").await;
+        s.browser.wait_url("the login page", |u| u.ends_with("/staff/login")).await;
+        s.type_into("#email", "agent@exemple.test").await;
+        s.type_into("#password", STAFF_PASSWORD).await;
+        s.click_to("main form button[type=submit]", "the queue", |u| u.ends_with("/staff")).await;
+        s.click_to("a.reference", "the request page", |u| u.ends_with(&format!("/staff/requests/{reference}"))).await;
+        assert_eq!(s.text("#plan-title").await, t.get("staff.plan.title"));
+        let submit = s.browser.find("form.review button[type=submit]").await;
+        assert_eq!(s.browser.text(&submit).await, t.get("staff.review.submit_erasure"));
+        s.page("request-review").await;
+
+        // Exclude Oliver's interaction record, with the reason the person will read.
+        let interactions = "Calls, emails and meetings with our staff";
+        let find_box = "const row = [...document.querySelectorAll('table.plan tbody tr')].find(r => \
+            r.cells[0].textContent.includes(arguments[0]) && r.querySelector('input[type=checkbox]')); \
+            return row ? row.querySelector('input[type=checkbox]').id : null;";
+        let id = s.browser.script(find_box, vec![interactions.into()]).await;
+        let id = id.as_str().unwrap_or_else(|| panic!("no exclude box for {interactions}")).to_owned();
+        let item = id.strip_prefix("x-").expect("the box's id names the item").to_owned();
+        let reason = "A complaint about this call is still being investigated.";
+        s.click(&format!("#{id}")).await;
+        s.type_into(&format!("#r-{item}"), reason).await;
+        s.click_to("form.review button[type=submit]", "the reviewed request", |u| u.contains("done=review")).await;
+        assert_eq!(s.text(".notice").await, t.get("staff.done.review"));
+        assert!(s.text("dl.facts").await.contains(t.get("staff.status.executing")), "{}", s.text("dl.facts").await);
+        s.page("request-executing").await;
+
+        s.app.run_pending_jobs().await;
+        s.open(&format!("/staff/requests/{reference}")).await;
+        let facts = s.text("dl.facts").await;
+        assert!(facts.contains(t.get("staff.status.completed")), "{facts}");
+        let plan = s.text("table.plan").await;
+        assert!(plan.contains(&t.fmt("staff.plan.decision.excluded", &[("reason", reason)])), "{plan}");
+        assert!(plan.contains(t.get("staff.plan.outcome.applied")), "{plan}");
+        assert!(!plan.contains(t.get("staff.plan.outcome.not_yet")), "everything approved was executed: {plan}");
+        s.page("request-completed").await;
+        let done = s.app.last_email_to(oliver);
+        assert_eq!(done.subject, t.fmt("mail.done.subject", &[("reference", &reference)]));
+
+        // The person comes back: Dossier kept only a keyed hash of the address, so they type it.
+        s.open(&status).await;
+        assert_eq!(s.text("h1").await, t.get("portal.signin.title"));
+        s.type_into("#email", oliver).await;
+        s.click_to("main form button[type=submit]", "the check-your-inbox page", |u| u.contains("/check-inbox?h="))
+            .await;
+        s.app.run_pending_jobs().await;
+        let mail = s.app.email_with_subject(oliver, "see request");
+        s.open(&mail.link()).await;
+        s.click_to("main form button[type=submit]", "the status page", |u| u.ends_with(&status)).await;
+        s.wait_badge(t.get("portal.status.states.completed")).await;
+        assert_eq!(s.text("#certificate-title").await, t.get("portal.certificate.section_title"));
+        s.page("status-completed").await;
+
+        s.click_to("a.button[href$=\"/certificate\"]", "the certificate", |u| {
+            u.ends_with(&format!("{status}/certificate"))
+        })
+        .await;
+        let certificate = s.text("main").await;
+        let until = t.fmt("portal.plan.until", &[("date", "March 10, 2036")]);
+        for expected in [
+            t.fmt("portal.certificate.erasure.excluded_one", &[("reason", reason)]),
+            t.fmt("portal.certificate.erasure.deleted_other", &[("n", "2")]),
+            t.fmt(
+                "portal.certificate.erasure.kept_other",
+                &[
+                    ("n", "3"),
+                    // Order lines: ten years from today (10 March 2026), under the Commercial Code.
+                    ("until", &until),
+                    ("basis", t.get("portal.plan.basis.legal_obligation")),
+                    ("article", "Art. 17(3)(b)"),
+                ],
+            ),
+            reference.clone(),
+        ] {
+            assert!(certificate.contains(&expected), "{expected:?} not in the certificate:\n{certificate}");
+        }
+        assert!(!certificate.contains(oliver), "the certificate does not need the address: {certificate}");
+        s.page("certificate").await;
     })
     .await;
 }

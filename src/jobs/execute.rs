@@ -1,0 +1,107 @@
+//! Executes one source's approved items of a request: every step in one transaction on the
+//! source (the connector's `execute`), then the outcomes recorded here. A crash between the two
+//! runs the steps again, which changes nothing the second time (every step is idempotent, see
+//! `crate::plans`), and records the outcomes then.
+
+use anyhow::Context;
+
+use crate::app::App;
+use crate::domain::RequestStatus;
+use crate::plans::anonymise::Pseudonymiser;
+use crate::plans::{Change, Step, StepOutcome};
+use crate::services::changes;
+use crate::store::jobs::{self as queue, ClaimedJob};
+use crate::store::plans::{self, Item, Outcome};
+use crate::store::source_runs::{self, RunStatus};
+use crate::store::{audit, requests};
+
+pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
+    // Approved items run while staff review the rest (an objection to direct marketing is
+    // honoured at once) and while another source needs attention.
+    let wanted = [RequestStatus::Executing, RequestStatus::AwaitingReview, RequestStatus::NeedsAttention];
+    let Some((_, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+        return Ok(());
+    };
+    let items = {
+        let mut conn = app.store.conn().await?;
+        plans::to_execute(&mut conn, request_id, source).await?
+    };
+    let steps = items.iter().map(step).collect::<anyhow::Result<Vec<_>>>()?;
+
+    let pseudonymiser = Pseudonymiser::new(app.keys.pseudonym.clone());
+    let outcomes = if steps.is_empty() { Ok(Vec::new()) } else { connector.execute(&steps, &pseudonymiser).await };
+    let outcomes = match outcomes {
+        Ok(o) if o.len() == steps.len() => o,
+        Ok(o) => anyhow::bail!("source {source} reported {} outcomes for {} steps", o.len(), steps.len()),
+        Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "executing on").await),
+    };
+
+    let now = app.now_ms();
+    let backend = app.store.backend();
+    let mut tx = app.store.begin().await?;
+    requests::lock(&mut tx, backend, request_id).await?;
+    if !queue::still_held(&mut tx, backend, job).await? {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let mut counts = std::collections::BTreeMap::<&str, i64>::new();
+    for ((item, step), outcome) in items.iter().zip(&steps).zip(&outcomes) {
+        let o = outcome_of(&step.change, outcome);
+        *counts.entry(o.as_str()).or_default() += 1;
+        plans::record_outcome(&mut tx, &item.id, o, now).await?;
+    }
+    source_runs::mark(&mut tx, request_id, source, RunStatus::Done, None, now).await?;
+    audit::record(
+        &mut tx,
+        Some(request_id),
+        "system",
+        "source_executed",
+        &serde_json::json!({ "source": source, "outcomes": counts }),
+        now,
+    )
+    .await?;
+    let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
+    if counts.contains_key(Outcome::Mismatch.as_str()) {
+        // The source did not keep what was written: never a silent "completed".
+        if request.status.transition(RequestStatus::NeedsAttention).is_ok() {
+            requests::transition(&mut tx, &request, RequestStatus::NeedsAttention, "system", now).await?;
+        }
+    } else {
+        changes::executed(app, &mut tx, &request, now).await?;
+    }
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(())
+}
+
+/// The step an approved item stands for.
+pub fn step(item: &Item) -> anyhow::Result<Step> {
+    let change = match item.action.as_str() {
+        "delete" | "anonymise" => {
+            let planned: crate::plans::erasure::Planned =
+                serde_json::from_value(item.detail.clone()).context("a stored erasure item")?;
+            planned.change().context("an approved item that changes nothing")?
+        }
+        "rectify" => {
+            let field = item.detail["field"].as_str().context("a correction without its field")?;
+            let new = item.detail.get("new").cloned().context("a correction without its new value")?;
+            Change::Update(vec![(field.to_owned(), crate::plans::FieldWrite::Value(new))])
+        }
+        "suppress" => {
+            let set = item.detail["set"].as_object().context("an objection without its values")?;
+            Change::Update(set.iter().map(|(f, v)| (f.clone(), crate::plans::FieldWrite::Value(v.clone()))).collect())
+        }
+        other => anyhow::bail!("an approved item with action {other:?} cannot be executed"),
+    };
+    Ok(Step { collection: item.collection.clone(), key: item.record_key.clone(), change })
+}
+
+fn outcome_of(change: &Change, outcome: &StepOutcome) -> Outcome {
+    match change {
+        Change::Delete if outcome.found => Outcome::Applied,
+        Change::Delete => Outcome::Already,
+        Change::Update(_) if !outcome.found => Outcome::Missing,
+        Change::Update(_) if outcome.satisfies(change) => Outcome::Applied,
+        Change::Update(_) => Outcome::Mismatch,
+    }
+}

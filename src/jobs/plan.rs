@@ -1,0 +1,129 @@
+//! Plans one source's part of an erasure, rectification or objection request: locates the
+//! person's records and stores what the request would do to each, changing nothing.
+
+use anyhow::Context;
+
+use crate::app::App;
+use crate::connectors::{SourceInfo, Subject};
+use crate::domain::{EmailAddress, RequestKind, RequestStatus};
+use crate::plans::{Located, erasure, rectification};
+use crate::services::changes;
+use crate::store::jobs::{self as queue, ClaimedJob};
+use crate::store::plans::{Decision, NewItem};
+use crate::store::source_runs::{self, RunStatus};
+use crate::store::{audit, plans, requests};
+
+pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
+    let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
+    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+        return Ok(());
+    };
+    let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
+    let located = match connector.locate(&Subject { email }).await {
+        Ok(located) => located,
+        Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "planning with").await),
+    };
+    let today = app.today_for(&request.jurisdiction)?;
+    let items = items_for(request.kind, connector.info(), &located, today)?;
+
+    let now = app.now_ms();
+    let backend = app.store.backend();
+    let mut tx = app.store.begin().await?;
+    requests::lock(&mut tx, backend, request_id).await?;
+    if !queue::still_held(&mut tx, backend, job).await? {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let new: Vec<NewItem<'_>> = items
+        .iter()
+        .map(|i| NewItem {
+            source,
+            collection: &i.collection,
+            record_key: &i.key,
+            action: i.action,
+            detail: &i.detail,
+            decision: i.decision,
+        })
+        .collect();
+    plans::replace_for_source(&mut tx, request_id, source, &new, now).await?;
+    source_runs::update(&mut tx, request_id, source, RunStatus::Done, located.len() as i64, None, now).await?;
+    audit::record(
+        &mut tx,
+        Some(request_id),
+        "system",
+        "source_planned",
+        &serde_json::json!({ "source": source, "records": located.len(), "items": items.len() }),
+        now,
+    )
+    .await?;
+    let runs = source_runs::for_request(&mut tx, request_id).await?;
+    if runs.iter().all(|r| r.status == RunStatus::Done) {
+        let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
+        changes::planned(app, &mut tx, &request, now).await?;
+    }
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(())
+}
+
+/// One plan item before it is stored.
+struct Planned {
+    collection: String,
+    key: crate::plans::Values,
+    action: &'static str,
+    detail: serde_json::Value,
+    decision: Decision,
+}
+
+/// What the request would do to each located record, per its kind:
+/// - erasure: one item per record (deleted and anonymised ones wait for the person's
+///   confirmation; retained, shared and unruled ones are kept, and shown);
+/// - rectification: one item per rectifiable field of each record, holding the current value;
+/// - objection: one item per objection rule of each record's collection.
+fn items_for(
+    kind: RequestKind,
+    info: &SourceInfo,
+    located: &[Located],
+    today: time::Date,
+) -> anyhow::Result<Vec<Planned>> {
+    let mut out = Vec::new();
+    for record in located {
+        let rules = &info
+            .collection(&record.collection)
+            .with_context(|| format!("located a record of unknown collection {}", record.collection))?
+            .rules;
+        let item = |action: &'static str, detail: serde_json::Value, decision: Decision| Planned {
+            collection: record.collection.clone(),
+            key: record.key.clone(),
+            action,
+            detail,
+            decision,
+        };
+        match kind {
+            RequestKind::Erasure => {
+                let planned = erasure::plan(rules, record, today);
+                let decision = if planned.change().is_some() { Decision::Proposed } else { Decision::Kept };
+                out.push(item(planned.action(), serde_json::to_value(&planned)?, decision));
+            }
+            RequestKind::Rectification => {
+                for current in rectification::current(rules, record) {
+                    let detail = serde_json::json!({
+                        "field": current.field.field,
+                        "type": current.field.kind.as_str(),
+                        "label": current.field.label,
+                        "old": current.value,
+                    });
+                    out.push(item("rectify", detail, Decision::Proposed));
+                }
+            }
+            RequestKind::Objection => {
+                for rule in &rules.objections {
+                    let detail = serde_json::json!({ "purpose": rule.purpose, "label": rule.label, "set": rule.set });
+                    out.push(item("suppress", detail, Decision::Proposed));
+                }
+            }
+            RequestKind::Access | RequestKind::Portability => {}
+        }
+    }
+    Ok(out)
+}
