@@ -295,3 +295,69 @@ async fn a_refusal_quoting_the_address_is_stored_masked() {
         }
     }
 }
+
+/// `requests.personal_data_days` after a request closed, its personal data goes (address,
+/// statement, staff notes, emails' addresses and bodies) and its record stays: the register row,
+/// the audit trail, the keyed hash that still finds the person's requests. An open request and
+/// one closed more recently keep theirs.
+async fn a_closed_request_keeps_its_record_but_not_its_personal_data(app: TestApp) {
+    let old = app.request_awaiting_review("jeanne.martin@example.fr", "rectification").await;
+    let old_ref = old.rsplit('/').next().unwrap().to_owned();
+    app.add_staff("dpo@exemple.test", dossier::domain::Role::Admin).await;
+    app.staff_login("dpo@exemple.test").await;
+    assert_eq!(app.staff_act(&old_ref, "note", &[("reason", "Called her back about it")]).await.status, 303);
+    assert_eq!(app.staff_act(&old_ref, "review", &[]).await.status, 303);
+    app.run_pending_jobs().await;
+    assert_eq!(app.request_status(&old_ref).await, "completed");
+    let open = app.verified_request("paul.durand@example.fr", "access").await;
+    app.run_pending_jobs().await;
+
+    let days = app.app.settings.requests.personal_data_days;
+    app.clock.advance(time::Duration::days(days - 1));
+    assert_eq!(dossier::jobs::housekeeping::run(&app.app).await.unwrap().closed, 0, "not yet");
+    app.clock.advance(time::Duration::days(2));
+    assert_eq!(dossier::jobs::housekeeping::run(&app.app).await.unwrap().closed, 1);
+    assert_eq!(dossier::jobs::housekeeping::run(&app.app).await.unwrap().closed, 0, "once");
+
+    let row: (Option<String>, Option<String>, String, String) =
+        sqlx::query_as("SELECT email, statement, email_hash, status FROM requests WHERE reference = $1")
+            .bind(&old_ref)
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!((row.0, row.1, row.3.as_str()), (None, None, "completed"));
+    assert!(!row.2.is_empty(), "the keyed hash stays");
+    let notes = scalar_i64(&app, "SELECT COUNT(*) FROM request_notes").await;
+    assert_eq!(notes, 0);
+    let leftover: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM emails e JOIN requests r ON r.id = e.request_id WHERE r.reference = $1 \
+         AND (e.to_addr <> '' OR e.text_body IS NOT NULL OR e.html_body IS NOT NULL)",
+    )
+    .bind(&old_ref)
+    .fetch_one(app.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(leftover, 0, "no address nor body left in its emails");
+    let purged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events a JOIN requests r ON r.id = a.request_id \
+         WHERE r.reference = $1 AND a.event = 'personal_data_purged'",
+    )
+    .bind(&old_ref)
+    .fetch_one(app.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(purged, 1);
+    // The open request (ready, never closed) keeps its address.
+    let open_ref = open.rsplit('/').next().unwrap();
+    let email: Option<String> = sqlx::query_scalar("SELECT email FROM requests WHERE reference = $1")
+        .bind(open_ref)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("paul.durand@example.fr"));
+    // The register still lists the closed request (two years later: a new staff session).
+    app.staff_login("dpo@exemple.test").await;
+    let register = app.get("/staff/register.csv?from=2026-03-01&to=2026-03-31").await.text();
+    assert!(register.contains(&old_ref), "{register}");
+}
+on_both_backends!(a_closed_request_keeps_its_record_but_not_its_personal_data);
