@@ -354,7 +354,8 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The demo: no file, everything under the data directory, demo CRM sources.
+    /// The demo: no file, everything under the data directory, demo CRM sources (SQL, CSV, and
+    /// the events platform over the webhook protocol, started here on a free loopback port).
     pub async fn demo(overrides: &Overrides) -> anyhow::Result<Self> {
         let listen = overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
         demo_listen_check(listen)?;
@@ -364,6 +365,9 @@ impl Settings {
         let (secret_key, export_key) = demo_keys(&data_dir)?;
         let demo_dir = data_dir.join("demo-crm");
         crate::demo::create_demo_crm(&demo_dir).await?;
+        let mut sources = crate::demo::demo_sources(&demo_dir)?;
+        // The webhook kind: the events platform, served in-process for the life of the process.
+        sources.push(crate::demo::events::start_demo(&demo_dir).await?);
         Ok(Settings {
             listen,
             base_url: None,
@@ -384,7 +388,7 @@ impl Settings {
             rate_limits: RateLimitSettings::default(),
             reminders: ReminderSettings::default(),
             requests: RequestSettings::default(),
-            sources: crate::demo::demo_sources(&demo_dir)?,
+            sources,
             secret_key,
             export_key,
             data_dir,

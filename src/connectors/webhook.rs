@@ -21,10 +21,11 @@
 //!
 //! - **Security.** `base_url` must be `https://`; `http://` is accepted only for a service on the
 //!   same machine (`localhost`, `127.0.0.0/8`, `[::1]`). Every call carries
-//!   `Authorization: Bearer <token>`, the token read from the environment variable `token_env`
-//!   when Dossier starts (never written in the configuration). Redirects are not followed (they
-//!   would carry the token elsewhere). HTTPS calls use the environment's proxy settings
-//!   (`HTTPS_PROXY`, `NO_PROXY`); plain HTTP to this machine never goes through a proxy.
+//!   `Authorization: Bearer <token>`, the token read when Dossier starts from the environment
+//!   variable named by `token_env` or the file named by `token_file` (never written in the
+//!   configuration). Redirects are not followed (they would carry the token elsewhere). HTTPS
+//!   calls use the environment's proxy settings (`HTTPS_PROXY`, `NO_PROXY`); plain HTTP to this
+//!   machine never goes through a proxy.
 //! - **Bounded.** Connecting is limited by `connect_timeout_seconds` (default 5); a JSON answer
 //!   must arrive whole within `timeout_seconds` (default 30) and is at most 16 MiB; an NDJSON
 //!   answer must start within `timeout_seconds`, may then go on as long as no wait for the next
@@ -64,9 +65,11 @@ mod http;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -115,6 +118,11 @@ pub struct WebhookSourceConfig {
     /// Name of the environment variable that holds the bearer token.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Instead of `token_env`: a file holding the bearer token (a container secret, e.g.
+    /// `/run/secrets/events_token`), read when Dossier starts, spaces and line ends around it
+    /// ignored.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
     /// How long one call may take (a JSON answer in full; for a stream, each wait). Default 30.
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
@@ -170,8 +178,8 @@ impl std::fmt::Debug for WebhookConnector {
 
 impl WebhookConnector {
     /// Validates the configuration (address, token, collections and rules) without calling the
-    /// service. `base_url_env` and `token_env` are read here: a missing variable is a
-    /// configuration error reported at start, not at the first request.
+    /// service. `base_url_env`, `token_env` and `token_file` are read here: a missing variable or
+    /// file is a configuration error reported at start, not at the first request.
     pub fn new(config: WebhookSourceConfig) -> anyhow::Result<Self> {
         Self::with_env(config, |var| std::env::var(var).ok())
     }
@@ -198,24 +206,38 @@ impl WebhookConnector {
         };
         let base = parse_base_url(&raw_url).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
 
-        let Some(token_env) = config.token_env.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
-            anyhow::bail!(
+        let (token, origin) = match (config.token_env.as_deref(), config.token_file.as_deref()) {
+            (Some(var), None) => {
+                let var = var.trim();
+                anyhow::ensure!(
+                    !var.is_empty(),
+                    "source `{source}`: `token_env` is empty; set it to the name of the environment variable \
+                     holding the token"
+                );
+                let token = env(var).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "source `{source}`: the environment variable `{var}` named by `token_env` is not set \
+                         (or not valid UTF-8); it must hold the token the service expects"
+                    )
+                })?;
+                (token, format!("the environment variable {var}"))
+            }
+            (None, Some(path)) => (read_token_file(source, path)?, format!("the file {}", path.display())),
+            (Some(_), Some(_)) => {
+                anyhow::bail!("source `{source}`: give either `token_env` or `token_file`, not both")
+            }
+            (None, None) => anyhow::bail!(
                 "source `{source}`: set `token_env` to the name of the environment variable holding the token \
-                 the service expects (the token itself never goes in the configuration file)"
-            );
+                 the service expects, or `token_file` to a file holding it (the token itself never goes in the \
+                 configuration file)"
+            ),
         };
-        let token = env(token_env).ok_or_else(|| {
-            anyhow::anyhow!(
-                "source `{source}`: the environment variable `{token_env}` named by `token_env` is not set \
-                 (or not valid UTF-8); it must hold the token the service expects"
-            )
-        })?;
         let token = token.trim();
-        anyhow::ensure!(!token.is_empty(), "source `{source}`: the environment variable `{token_env}` is empty");
+        anyhow::ensure!(!token.is_empty(), "source `{source}`: {origin} is empty; it must hold the token");
         anyhow::ensure!(
             token.bytes().all(|b| b.is_ascii_graphic()),
-            "source `{source}`: the token in `{token_env}` holds spaces or characters that cannot be sent in an \
-             HTTP header"
+            "source `{source}`: the token in {origin} holds spaces or characters that cannot be sent in an HTTP \
+             header"
         );
         let timeout = seconds(source, "timeout_seconds", config.timeout_seconds, DEFAULT_TIMEOUT_SECONDS)?;
         let connect_timeout = seconds(
@@ -247,7 +269,7 @@ impl WebhookConnector {
             });
         }
         let client =
-            Client::new(source, base, SecretString::from(token.to_string()), token_env, timeout, connect_timeout);
+            Client::new(source, base, SecretString::from(token.to_string()), &origin, timeout, connect_timeout);
         Ok(Self {
             inner: Arc::new(Inner {
                 info: SourceInfo {
@@ -300,6 +322,27 @@ impl WebhookConnector {
     }
 }
 
+/// The token in `token_file`: the whole file, trimmed (emptiness is checked by the caller).
+fn read_token_file(source: &str, path: &Path) -> anyhow::Result<String> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!(
+                "source `{source}`: the file {} named by `token_file` is not text (UTF-8); it must hold the token \
+                 alone",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "source `{source}`: the file {} named by `token_file` does not exist; it must hold the token the \
+             service expects",
+            path.display()
+        ),
+        Err(e) => Err(e).with_context(|| {
+            format!("source `{source}`: cannot read the file {} named by `token_file`", path.display())
+        }),
+    }
+}
+
 /// A timeout from the configuration, in whole seconds, 1 to 600.
 fn seconds(source: &str, what: &str, configured: Option<u64>, default: u64) -> anyhow::Result<Duration> {
     let s = configured.unwrap_or(default);
@@ -329,7 +372,7 @@ pub fn parse_base_url(raw: &str) -> anyhow::Result<String> {
     anyhow::ensure!(
         !authority.contains('@'),
         "`base_url` must not hold a user name or password: the service is authenticated with the token named \
-         by `token_env`"
+         by `token_env` or `token_file`"
     );
     let host = match authority.strip_prefix('[') {
         Some(v6) => {

@@ -5,12 +5,15 @@
 //!   and `newsletter.db` (subscribers, campaign opens and clicks), two SQLite databases, and
 //!   `fidelite/`, the CSV export of an old loyalty programme (`;`, Windows-1252, a note over two
 //!   lines, one broken row), into a folder, once.
+//! - [`events`] is the webhook source: `events.db` and an in-process service speaking
+//!   `dossier-connector/1` over it, started by `Settings::demo` (not part of [`demo_sources`]).
 //! - [`demo_sources`] returns their `[[sources]]` configuration, parsed from `sources.toml` by the
 //!   same deserializer as an operator's own file: the demo is configured like a real CRM.
 //! - [`DEMO_PEOPLE`] lists the addresses worth trying.
 //!
 //! All people are fictional; addresses use the reserved `example.*` domains.
 
+pub mod events;
 mod loyalty;
 mod seed;
 
@@ -34,7 +37,8 @@ pub const DEMO_PEOPLE: &[(&str, &str)] = &[
          holds <script> text, which pages must escape), a newsletter subscription stored as \
          `JEANNE.MARTIN@example.fr  ` (other case, trailing spaces) with 5 opens and clicks, and \
          in the old loyalty-programme CSV export two member rows (the second with her address in \
-         capitals and a note over two lines) with 5 points movements",
+         capitals and a note over two lines) with 5 points movements, and on the events platform \
+         (the webhook source) an attendee record with a dietary requirement and 3 registrations",
     ),
     (
         "jeanne.martin@example.com",
@@ -44,8 +48,9 @@ pub const DEMO_PEOPLE: &[(&str, &str)] = &[
     ("jeanne.martin2@example.fr", "A third person with a look-alike address; unsubscribed from the newsletter"),
     (
         "oliver.smith@example.co.uk",
-        "Oliver Smith, Manchester: an English-speaking customer with orders in GBP, an interaction \
-         and newsletter activity",
+        "Oliver Smith, Manchester: an English-speaking customer with orders in GBP, an interaction, \
+         newsletter activity, and a trade-fair badge on the events platform (address stored with a \
+         leading space and capitals)",
     ),
     ("paul.durand@example.fr", "Jeanne's colleague at the same company: shares her company record, nothing else"),
     ("nobody@example.org", "An address no source knows: the answer says so"),

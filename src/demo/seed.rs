@@ -47,26 +47,26 @@ impl SplitMix64 {
 pub const SEED: u64 = 0x0D05_51E2_2024_0525;
 
 #[rustfmt::skip]
-const FRENCH_FIRST: &[&str] = &[
+pub(super) const FRENCH_FIRST: &[&str] = &[
     "Camille", "Léa", "Manon", "Chloé", "Inès", "Élodie", "Sarah", "Juliette", "Louise", "Zoé",
     "Hélène", "Margaux", "Lucas", "Hugo", "Louis", "Gabriel", "Arthur", "Jules", "Théo", "Nathan",
     "François", "Mathéo", "Étienne", "Raphaël", "Noël", "Anaïs", "Benoît", "Cécile", "Gaëlle",
     "Jérôme",
 ];
 #[rustfmt::skip]
-const FRENCH_LAST: &[&str] = &[
+pub(super) const FRENCH_LAST: &[&str] = &[
     "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
     "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent",
     "Fournier", "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François",
     "Martinez", "Legrand", "Gauthier",
 ];
 #[rustfmt::skip]
-const ENGLISH_FIRST: &[&str] = &[
+pub(super) const ENGLISH_FIRST: &[&str] = &[
     "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophia", "Grace", "Lily", "George", "Harry",
     "Jack", "Jacob", "Charlie", "Thomas", "Oscar", "William", "James", "Henry", "Alfie", "Freya",
 ];
 #[rustfmt::skip]
-const ENGLISH_LAST: &[&str] = &[
+pub(super) const ENGLISH_LAST: &[&str] = &[
     "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Johnson", "Roberts",
     "Robinson", "Wright", "Thompson", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
     "Lewis", "Harris",
@@ -81,12 +81,12 @@ const ENGLISH_CITIES: &[&str] = &[
     "London", "Manchester", "Bristol", "Leeds", "Edinburgh", "Cardiff",
 ];
 #[rustfmt::skip]
-const COMPANY_WORDS: &[&str] = &[
+pub(super) const COMPANY_WORDS: &[&str] = &[
     "Atelier", "Boulangerie", "Cabinet", "Studio", "Maison", "Garage", "Librairie", "Agence",
     "Brasserie", "Pharmacie",
 ];
-const COMPANY_SUFFIX_FR: &[&str] = &["SARL", "SAS", "& Fils", "et Associés", "SA"];
-const COMPANY_SUFFIX_UK: &[&str] = &["Ltd", "& Co", "Partners LLP", "Group plc"];
+pub(super) const COMPANY_SUFFIX_FR: &[&str] = &["SARL", "SAS", "& Fils", "et Associés", "SA"];
+pub(super) const COMPANY_SUFFIX_UK: &[&str] = &["Ltd", "& Co", "Partners LLP", "Group plc"];
 #[rustfmt::skip]
 const JOBS: &[&str] = &[
     "Gérante", "Directeur administratif", "Responsable achats", "Comptable", "Office manager",
@@ -117,7 +117,7 @@ const CAMPAIGNS: &[&str] = &[
     "2024-09 Rentrée au bureau", "2024-11 Black Friday", "2025-01 Vœux et nouveautés",
 ];
 
-fn ascii_fold(s: &str) -> String {
+pub(super) fn ascii_fold(s: &str) -> String {
     s.chars()
         .filter_map(|c| {
             let folded = match c {

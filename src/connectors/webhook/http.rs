@@ -52,7 +52,8 @@ pub(super) struct Client {
     /// Without a trailing `/`.
     base: String,
     token: SecretString,
-    token_env: String,
+    /// Where the token comes from ("the environment variable X", "the file Y"), for a 401.
+    token_origin: String,
     source: String,
     timeout: Duration,
 }
@@ -62,7 +63,7 @@ impl Client {
         source: &str,
         base: String,
         token: SecretString,
-        token_env: &str,
+        token_origin: &str,
         timeout: Duration,
         connect_timeout: Duration,
     ) -> Self {
@@ -84,7 +85,7 @@ impl Client {
             agent: config.into(),
             base,
             token,
-            token_env: token_env.to_string(),
+            token_origin: token_origin.to_string(),
             source: source.to_string(),
             timeout,
         }
@@ -239,9 +240,9 @@ impl Client {
             401 | 403 => (
                 ConnectorErrorKind::Misconfigured,
                 format!(
-                    "source {source} refused Dossier's token (HTTP {status} on {path}){says}; check that the \
-                     environment variable {} holds the token the service expects",
-                    self.token_env
+                    "source {source} refused Dossier's token (HTTP {status} on {path}){says}; check that {} \
+                     holds the token the service expects",
+                    self.token_origin
                 ),
             ),
             404 => (

@@ -323,6 +323,92 @@ fn the_token_comes_from_the_environment_and_must_be_there() {
     assert!(e.to_string().contains("unknown field `token`"), "{e}");
 }
 
+/// A fresh folder under the system's temporary directory, removed when dropped.
+struct TempDir(std::path::PathBuf);
+impl TempDir {
+    fn new() -> Self {
+        let p = std::env::temp_dir().join(format!("dossier_webhook_{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn with_token_file(path: &std::path::Path) -> WebhookSourceConfig {
+    let text = config_toml("https://crm.example.com", "")
+        .replace("token_env = \"EVENTS_TOKEN\"", &format!("token_file = {:?}", path.to_str().unwrap()));
+    match toml::from_str::<SourceConfig>(&text).unwrap_or_else(|e| panic!("{e}")) {
+        SourceConfig::Webhook(c) => c,
+        _ => panic!("not a webhook source"),
+    }
+}
+
+#[tokio::test]
+async fn the_token_may_come_from_a_file_read_at_start() {
+    let dir = TempDir::new();
+    let path = dir.0.join("events.token");
+    // A secret file as container tools write it: a line end after the token.
+    std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    let server = crm_server(Arc::new(Mutex::new(Crm::sample())));
+    let mut config = with_token_file(&path);
+    config.base_url = Some(server.url.clone());
+    let c = WebhookConnector::with_env(config, |_| None).unwrap();
+    // Read once, at start: changing the file later changes nothing.
+    std::fs::write(&path, "another-token").unwrap();
+    c.check().await.unwrap();
+    for r in server.requests.lock().unwrap().iter() {
+        assert_eq!(r.header("authorization"), Some("Bearer s3cret-token"), "{}", r.path);
+    }
+
+    // A refused token names the file to check, never the token.
+    let mut config = with_token_file(&path);
+    config.base_url = Some(server.url.clone());
+    let e = WebhookConnector::with_env(config, |_| None).unwrap().check().await.unwrap_err();
+    assert_eq!(e.kind, ConnectorErrorKind::Misconfigured);
+    assert!(e.message.contains(&format!("check that the file {} holds the token", path.display())), "{e}");
+    assert!(!e.message.contains("another-token"), "{e}");
+}
+
+#[test]
+fn a_token_file_must_exist_hold_a_token_and_be_the_only_token() {
+    let dir = TempDir::new();
+    let refused = |config: WebhookSourceConfig| WebhookConnector::with_env(config, env).unwrap_err().to_string();
+
+    let missing = dir.0.join("nowhere.token");
+    let e = refused(with_token_file(&missing));
+    assert!(e.contains(&format!("the file {} named by `token_file` does not exist", missing.display())), "{e}");
+
+    let empty = dir.0.join("empty.token");
+    std::fs::write(&empty, " \n").unwrap();
+    let e = refused(with_token_file(&empty));
+    assert!(e.contains(&format!("the file {} is empty", empty.display())), "{e}");
+
+    let binary = dir.0.join("binary.token");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+    assert!(refused(with_token_file(&binary)).contains("is not text"));
+
+    let spaced = dir.0.join("spaced.token");
+    std::fs::write(&spaced, "two words").unwrap();
+    assert!(refused(with_token_file(&spaced)).contains("cannot be sent in an HTTP header"));
+
+    // A folder cannot be read as a file: the cause is kept.
+    let e = WebhookConnector::with_env(with_token_file(&dir.0), env).unwrap_err();
+    assert!(format!("{e:#}").contains("cannot read the file"), "{e:#}");
+
+    let good = dir.0.join("good.token");
+    std::fs::write(&good, TOKEN).unwrap();
+    let mut both = with_token_file(&good);
+    both.token_env = Some("EVENTS_TOKEN".into());
+    assert!(refused(both).contains("give either `token_env` or `token_file`, not both"));
+    let mut neither = with_token_file(&good);
+    neither.token_file = None;
+    assert!(refused(neither).contains("or `token_file` to a file holding it"));
+}
+
 #[test]
 fn nonsense_is_refused_with_what_to_fix() {
     let refused = |extra: &str, toml_text: Option<&str>| -> String {
