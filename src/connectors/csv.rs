@@ -668,6 +668,7 @@ impl CsvConnector {
 
         let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
         let mut infos = Vec::with_capacity(config.collections.len());
+        let mut parents = Vec::with_capacity(config.collections.len());
         for c in &config.collections {
             let plan = Self::plan(c, &config.dir, delimiter, encoding, &plans)
                 .map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
@@ -677,6 +678,10 @@ impl CsvConnector {
                     parent.keys.push(references.trim().to_string());
                 }
             }
+            parents.push(match &plan.filter {
+                Filter::Via { parent, .. } => Some(*parent),
+                _ => None,
+            });
             plans.push(plan);
             infos.push(CollectionInfo {
                 rules: Self::rules(c).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?,
@@ -685,18 +690,15 @@ impl CsvConnector {
                 art15: c.art15.clone(),
             });
         }
+        let info = SourceInfo {
+            name: config.name.clone(),
+            label: config.label.clone().unwrap_or_else(|| Text::Plain(config.name.clone())),
+            kind: "csv",
+            collections: infos,
+        };
+        super::ensure_nothing_changed_below_shared(&info, &parents)?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                info: SourceInfo {
-                    name: config.name.clone(),
-                    label: config.label.clone().unwrap_or_else(|| Text::Plain(config.name.clone())),
-                    kind: "csv",
-                    collections: infos,
-                },
-                dir: config.dir.clone(),
-                plans,
-                write_lock: std::sync::Mutex::new(()),
-            }),
+            inner: Arc::new(Inner { info, dir: config.dir.clone(), plans, write_lock: std::sync::Mutex::new(()) }),
         })
     }
 
@@ -733,6 +735,9 @@ impl CsvConnector {
             objections,
         };
         rules.validate(name)?;
+        let mut matching: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
+        matching.extend(c.via.as_ref().map(|v| v.column.as_str()));
+        rules.ensure_matching_untouched(name, &matching)?;
         Ok(rules)
     }
 

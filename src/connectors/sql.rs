@@ -709,6 +709,7 @@ impl SqlConnector {
 
         let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
         let mut infos = Vec::with_capacity(config.collections.len());
+        let mut parents = Vec::with_capacity(config.collections.len());
         for c in &config.collections {
             let plan = Self::plan(c, &plans).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
             if let Filter::Via { parent, references, .. } = &plan.filter {
@@ -724,6 +725,10 @@ impl SqlConnector {
                     parent.hidden.push(references.clone());
                 }
             }
+            parents.push(match &plan.filter {
+                Filter::Via { parent, .. } => Some(*parent),
+                Filter::Email(_) => None,
+            });
             infos.push(CollectionInfo {
                 rules: plan.rules.clone(),
                 name: c.name.clone(),
@@ -741,19 +746,14 @@ impl SqlConnector {
             }
         }
 
-        Ok(Self {
-            info: SourceInfo {
-                name: config.name.clone(),
-                label: config.label.clone().unwrap_or_else(|| Text::Plain(config.name.clone())),
-                kind: "sql",
-                collections: infos,
-            },
-            target,
-            dialect,
-            database,
-            plans,
-            pool: tokio::sync::OnceCell::new(),
-        })
+        let info = SourceInfo {
+            name: config.name.clone(),
+            label: config.label.clone().unwrap_or_else(|| Text::Plain(config.name.clone())),
+            kind: "sql",
+            collections: infos,
+        };
+        super::ensure_nothing_changed_below_shared(&info, &parents)?;
+        Ok(Self { info, target, dialect, database, plans, pool: tokio::sync::OnceCell::new() })
     }
 
     fn plan(c: &SqlCollectionConfig, earlier: &[Plan]) -> anyhow::Result<Plan> {
@@ -806,6 +806,9 @@ impl SqlConnector {
             objections: c.objections.clone(),
         };
         rules.validate(name)?;
+        let mut matching: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
+        matching.extend(c.via.as_ref().map(|v| v.column.as_str()));
+        rules.ensure_matching_untouched(name, &matching)?;
         for col in &rules.key {
             check_column("`key` column", name, col)?;
         }

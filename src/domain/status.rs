@@ -94,7 +94,8 @@ impl RequestStatus {
             Ready => matches!(to, Completed | Collecting | Denied),
             // Executing directly: an objection to direct marketing alone needs no review (Art. 21(3)).
             AwaitingConfirmation => matches!(to, AwaitingReview | Executing | Denied | Cancelled),
-            AwaitingReview => matches!(to, Executing | Ready | Completed | Denied | Cancelled),
+            // NeedsAttention: an objection's direct-marketing part failed while staff review the rest.
+            AwaitingReview => matches!(to, Executing | Ready | Completed | NeedsAttention | Denied | Cancelled),
             Executing => matches!(to, Completed | NeedsAttention),
             NeedsAttention => {
                 matches!(to, Collecting | Executing | AwaitingConfirmation | AwaitingReview | Denied | Cancelled)

@@ -6,6 +6,8 @@
 use anyhow::Context;
 
 use crate::app::App;
+use crate::connectors::Subject;
+use crate::domain::EmailAddress;
 use crate::domain::RequestStatus;
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, Step, StepOutcome};
@@ -14,19 +16,50 @@ use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{self, Item, Outcome};
 use crate::store::source_runs::{self, RunStatus};
 use crate::store::{audit, requests};
+use std::collections::HashSet;
 
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
     // Approved items run while staff review the rest (an objection to direct marketing is
     // honoured at once) and while another source needs attention.
-    let wanted = [RequestStatus::Executing, RequestStatus::AwaitingReview, RequestStatus::NeedsAttention];
-    let Some((_, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+    // honoured at once) and while another source needs attention. Only items approved by law
+    // (Art. 21(3)) can be left when a request is refused or withdrawn: they still run.
+    let wanted = [
+        RequestStatus::Executing,
+        RequestStatus::AwaitingReview,
+        RequestStatus::NeedsAttention,
+        RequestStatus::Denied,
+        RequestStatus::Cancelled,
+    ];
+    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
     let items = {
         let mut conn = app.store.conn().await?;
         plans::to_execute(&mut conn, request_id, source).await?
     };
-    let steps = items.iter().map(step).collect::<anyhow::Result<Vec<_>>>()?;
+    // The plan may be weeks old: a key may since point at another person's record (an id reused,
+    // an export renumbered). Only records the person still has are changed; the others were
+    // changed by an earlier attempt of this step (a crash after the source committed), or are
+    // reported missing.
+    let owned: HashSet<(String, String)> = if items.is_empty() {
+        HashSet::new()
+    } else {
+        let email =
+            EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
+        match connector.locate(&Subject { email }).await {
+            Ok(located) => located.into_iter().map(|l| (l.collection, key_text(&l.key))).collect(),
+            Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "executing on").await),
+        }
+    };
+    let (current, gone): (Vec<&Item>, Vec<&Item>) =
+        items.iter().partition(|i| owned.contains(&(i.collection.clone(), key_text(&i.record_key))));
+    let steps = current.iter().map(|i| step(i)).collect::<anyhow::Result<Vec<_>>>()?;
+    {
+        let mut tx = app.store.begin().await?;
+        let ids: Vec<&str> = current.iter().map(|i| i.id.as_str()).collect();
+        plans::mark_attempted(&mut tx, &ids, app.now_ms()).await?;
+        tx.commit().await?;
+    }
 
     let pseudonymiser = Pseudonymiser::new(app.keys.pseudonym.clone());
     let outcomes = if steps.is_empty() { Ok(Vec::new()) } else { connector.execute(&steps, &pseudonymiser).await };
@@ -45,8 +78,13 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         return Ok(());
     }
     let mut counts = std::collections::BTreeMap::<&str, i64>::new();
-    for ((item, step), outcome) in items.iter().zip(&steps).zip(&outcomes) {
-        let o = outcome_of(&step.change, outcome);
+    for ((item, step), outcome) in current.iter().zip(&steps).zip(&outcomes) {
+        let o = outcome_of(item, &step.change, outcome);
+        *counts.entry(o.as_str()).or_default() += 1;
+        plans::record_outcome(&mut tx, &item.id, o, now).await?;
+    }
+    for item in gone {
+        let o = if item.attempted_at.is_some() { Outcome::Already } else { Outcome::Missing };
         *counts.entry(o.as_str()).or_default() += 1;
         plans::record_outcome(&mut tx, &item.id, o, now).await?;
     }
@@ -96,10 +134,18 @@ pub fn step(item: &Item) -> anyhow::Result<Step> {
     Ok(Step { collection: item.collection.clone(), key: item.record_key.clone(), change })
 }
 
-fn outcome_of(change: &Change, outcome: &StepOutcome) -> Outcome {
+/// A key as compared between a plan and a new search: its JSON text.
+fn key_text(key: &crate::plans::Values) -> String {
+    serde_json::Value::Object(key.clone()).to_string()
+}
+
+/// What a step's outcome means: a delete that finds nothing was applied by an earlier attempt
+/// only if there was one.
+fn outcome_of(item: &Item, change: &Change, outcome: &StepOutcome) -> Outcome {
     match change {
         Change::Delete if outcome.found => Outcome::Applied,
-        Change::Delete => Outcome::Already,
+        Change::Delete if item.attempted_at.is_some() => Outcome::Already,
+        Change::Delete => Outcome::Missing,
         Change::Update(_) if !outcome.found => Outcome::Missing,
         Change::Update(_) if outcome.satisfies(change) => Outcome::Applied,
         Change::Update(_) => Outcome::Mismatch,

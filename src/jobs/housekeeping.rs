@@ -72,7 +72,7 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
     }
     let closed: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM requests WHERE status IN ('completed', 'denied', 'cancelled') AND completed_at < $1 \
-         AND (email IS NOT NULL OR statement IS NOT NULL)",
+         AND purged_at IS NULL",
     )
     .bind(now - app.settings.requests.personal_data_days * 86_400_000)
     .fetch_all(&mut *conn)
@@ -170,7 +170,7 @@ async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<
 /// values of proposed corrections, staff notes and the emails' addresses and bodies. What was
 /// asked, when, by which channel, what was done and why stays, for the register (Art. 5(2)).
 async fn forget_closed(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE requests SET email = NULL, statement = NULL, updated_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE requests SET email = NULL, statement = NULL, purged_at = $1, updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(&mut *tx)

@@ -181,7 +181,9 @@ pub(crate) async fn source_failed(
         anyhow::Ok(())
     }
     .await;
-    let failed = anyhow::Error::new(error).context(format!("{doing} {source}"));
+    // Only the connector's own sentence is kept: the database's message behind it (its cause) can
+    // quote a value (`Duplicate entry '+33612345678'`), and this error is stored and logged.
+    let failed = anyhow::anyhow!("{doing} {source}: {}", redact_emails(&error.message));
     match recorded {
         Ok(()) => failed,
         Err(e) => failed.context(format!("(its progress could not be recorded: {e:#})")),

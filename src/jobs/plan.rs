@@ -76,8 +76,8 @@ struct Planned {
 }
 
 /// What the request would do to each located record, per its kind:
-/// - erasure: one item per record (deleted and anonymised ones wait for the person's
-///   confirmation; retained, shared and unruled ones are kept, and shown);
+/// - erasure: one item per record (deleted, anonymised and unruled ones wait for the person's
+///   confirmation, then staff; retained and shared ones are kept, and shown);
 /// - rectification: one item per rectifiable field of each record, holding the current value;
 /// - objection: one item per objection rule of each record's collection.
 fn items_for(
@@ -102,7 +102,10 @@ fn items_for(
         match kind {
             RequestKind::Erasure => {
                 let planned = erasure::plan(rules, record, today);
-                let decision = if planned.change().is_some() { Decision::Proposed } else { Decision::Kept };
+                // Retained and shared records are kept; a record without a rule waits for a staff
+                // decision like the others (it cannot be changed automatically: see `review`).
+                let kept = matches!(planned, erasure::Planned::Retain { .. } | erasure::Planned::Shared);
+                let decision = if kept { Decision::Kept } else { Decision::Proposed };
                 out.push(item(planned.action(), serde_json::to_value(&planned)?, decision));
             }
             RequestKind::Rectification => {

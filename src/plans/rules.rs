@@ -427,6 +427,30 @@ impl Rules {
         Ok(())
     }
 
+    /// Refuses rules that would change the columns a record is matched by (its email columns, or
+    /// the column a `via` reference follows): a correction there could hand one person's records
+    /// to another address (and is not verified), an objection could detach them.
+    pub fn ensure_matching_untouched(&self, collection: &str, matching: &[&str]) -> anyhow::Result<()> {
+        let matching: Vec<String> = matching.iter().map(|c| c.trim().to_owned()).collect();
+        for r in &self.rectifiable {
+            anyhow::ensure!(
+                !matching.contains(&r.field),
+                "collection `{collection}`: `{}` finds the person's records, so it cannot be rectifiable \
+                 (a new address must be proven first: ask the person to make a new request from it)",
+                r.field
+            );
+        }
+        for o in &self.objections {
+            if let Some(field) = o.set.keys().find(|f| matching.contains(f)) {
+                anyhow::bail!(
+                    "collection `{collection}`: the objection to {} cannot write `{field}`, which finds the person's records",
+                    o.purpose
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Every column these rules read or write on the collection's own table or file, key first.
     pub fn columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self.key.iter().map(String::as_str).collect();
@@ -533,6 +557,21 @@ mod tests {
         );
         let bad: Result<ErasureRule, _> = toml::from_str("action = \"anonymise\"\nfields = { a = \"scramble\" }");
         assert!(bad.unwrap_err().to_string().contains("unknown anonymisation `scramble`"));
+    }
+
+    #[test]
+    fn the_columns_that_find_a_person_are_never_corrected_or_suppressed() {
+        let r = rules("key = [\"id\"]\nrectifiable = [{ field = \"email\", type = \"email\" }]");
+        assert!(
+            r.ensure_matching_untouched("contacts", &["email"])
+                .unwrap_err()
+                .to_string()
+                .contains("cannot be rectifiable")
+        );
+        let r = rules("key = [\"id\"]\nobjections = [{ purpose = \"direct-marketing\", set = { contact_id = 0 } }]");
+        assert!(r.ensure_matching_untouched("events", &["contact_id"]).is_err());
+        let r = rules("key = [\"id\"]\nrectifiable = [{ field = \"phone\", type = \"phone\" }]");
+        r.ensure_matching_untouched("contacts", &["email"]).unwrap();
     }
 
     #[test]

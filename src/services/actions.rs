@@ -27,6 +27,8 @@ pub enum Refused {
     GroundNotApplicable,
     /// A decision names an item that is not waiting for one on this request.
     UnknownItem,
+    /// A record without an erasure rule was left to approve: it needs a reason instead.
+    UnruledNeedsReason,
 }
 
 impl Refused {
@@ -42,6 +44,7 @@ impl Refused {
             Refused::UnknownAssignee => "staff.refused.unknown_assignee",
             Refused::GroundNotApplicable => "staff.refused.ground_not_applicable",
             Refused::UnknownItem => "staff.refused.unknown_item",
+            Refused::UnruledNeedsReason => "staff.refused.unruled_needs_reason",
         }
     }
 
@@ -57,6 +60,7 @@ impl Refused {
             Refused::UnknownAssignee,
             Refused::GroundNotApplicable,
             Refused::UnknownItem,
+            Refused::UnruledNeedsReason,
         ]
         .into_iter()
         .find(|r| r.key().rsplit('.').next() == Some(key))

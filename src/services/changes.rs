@@ -96,7 +96,7 @@ async fn complete(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -> a
     let reference = request.reference.as_ref().context("a completed request without a reference")?;
     notify::changes_done(app, tx, to(request)?, request.kind, reference, &done, now).await?;
     if request.kind == RequestKind::Erasure {
-        requests::forget_email(tx, &request.id, now).await?;
+        requests::forget_email(tx, request, now).await?;
         emails::forget_sent(tx, &request.id).await?;
         audit::record(tx, Some(&request.id), "system", "address_forgotten", &serde_json::json!({}), now).await?;
     }
@@ -352,6 +352,13 @@ pub async fn review(app: &App, by: &StaffRow, reference: &Reference, decisions: 
     let pending: Vec<&Item> = items.iter().filter(|i| i.decision == Decision::Pending).collect();
     if decisions.iter().any(|d| !pending.iter().any(|i| i.id == d.item_id)) {
         return Ok(Err(Refused::UnknownItem));
+    }
+    // A record no erasure rule covers cannot be changed automatically: staff say, as the reason
+    // of an exclusion, how it was handled (erased by hand, or kept and on which ground).
+    let unruled_approved =
+        pending.iter().any(|i| i.action == "unruled" && !decisions.iter().any(|d| d.item_id == i.id && !d.approve));
+    if unruled_approved {
+        return Ok(Err(Refused::UnruledNeedsReason));
     }
     let (mut approved, mut excluded) = (0, 0);
     for item in pending {

@@ -243,6 +243,11 @@ pub async fn changes_done(
         }
         if done.excluded > 0 {
             paragraphs.push(tr.fmt("mail.done.excluded", &[("n", &done.excluded.to_string())]));
+            // GDPR Art. 12(4): not acting on part of a request is a refusal of that part.
+            let authority = &app.settings.controller.authority;
+            paragraphs.push(
+                tr.fmt("mail.done.complain", &[("authority", authority.name.get(to.locale)), ("url", &authority.url)]),
+            );
         }
     }
     paragraphs.push(tr.get("mail.done.certificate").to_owned());

@@ -85,6 +85,8 @@ pub struct Item {
     pub decided_by: Option<String>,
     pub outcome: Option<Outcome>,
     pub executed_at: Option<i64>,
+    /// When its step was first sent to the source.
+    pub attempted_at: Option<i64>,
 }
 
 pub struct NewItem<'a> {
@@ -111,11 +113,12 @@ fn from_row(r: &AnyRow) -> anyhow::Result<Item> {
         decided_by: r.try_get("decided_by")?,
         outcome: r.try_get::<Option<String>, _>("outcome")?.as_deref().and_then(Outcome::parse),
         executed_at: r.try_get("executed_at")?,
+        attempted_at: r.try_get("attempted_at")?,
     })
 }
 
-const COLUMNS: &str =
-    "id, source, collection, record_key, action, detail, decision, decision_reason, decided_by, outcome, executed_at";
+const COLUMNS: &str = "id, source, collection, record_key, action, detail, decision, decision_reason, decided_by, \
+     outcome, executed_at, attempted_at";
 
 /// Replaces a source's items for a request (a retried planning job starts over).
 pub async fn replace_for_source(
@@ -221,6 +224,19 @@ pub async fn drop_unchosen(conn: &mut Conn, request_id: &str) -> anyhow::Result<
         .execute(&mut *conn)
         .await
         .context("dropping unchosen items")?;
+    Ok(())
+}
+
+/// Records that these items' steps are about to be sent to their source (kept if already set).
+pub async fn mark_attempted(conn: &mut Conn, item_ids: &[&str], now: i64) -> anyhow::Result<()> {
+    for id in item_ids {
+        sqlx::query("UPDATE plan_items SET attempted_at = COALESCE(attempted_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *conn)
+            .await
+            .context("recording an attempt")?;
+    }
     Ok(())
 }
 

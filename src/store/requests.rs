@@ -412,15 +412,21 @@ pub async fn set_confirmed(conn: &mut Conn, id: &str, statement: Option<&str>, n
     Ok(())
 }
 
-/// Keeps only the keyed hash of the request's address (GDPR Art. 17: an erased person's address
-/// is not kept in the clear; the hash still finds their requests and detects a re-import).
-pub async fn forget_email(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE requests SET email = NULL, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .context("forgetting a request's address")?;
+/// Keeps only the keyed hash of the address on this request and on the same person's closed
+/// requests (GDPR Art. 17: an erased person's address is not kept in the clear; the hash still
+/// finds their requests and detects a re-import). Their open requests keep it: they are still
+/// being answered.
+pub async fn forget_email(conn: &mut Conn, request: &RequestRow, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET email = NULL, updated_at = $1 WHERE id = $2 \
+         OR (email_hash = $3 AND status IN ('completed', 'denied', 'cancelled', 'expired'))",
+    )
+    .bind(now)
+    .bind(&request.id)
+    .bind(&request.email_hash)
+    .execute(&mut *conn)
+    .await
+    .context("forgetting a person's address")?;
     Ok(())
 }
 

@@ -14,8 +14,10 @@ use actix_web::web;
 pub use error::PageError;
 pub use page::Page;
 
-/// Largest form body accepted; a request form is a few hundred bytes.
-pub const FORM_LIMIT: usize = 16 * 1024;
+/// Largest form body accepted. A request form is a few hundred bytes; a staff review carries a
+/// decision and a reason field per plan item (about 40 bytes each when empty), so a plan of a few
+/// thousand records still fits.
+pub const FORM_LIMIT: usize = 256 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT).error_handler(|err, _req| {

@@ -62,7 +62,7 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(app: Test
 
 async fn oversized_bodies_are_refused_clearly(app: TestApp) {
     let csrf = app.csrf("/").await;
-    let big = "a".repeat(64 * 1024);
+    let big = "a".repeat(dossier::web::FORM_LIMIT + 1024);
     let res = app.post("/requests", &[("email", &big), ("kind", "access"), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 413);
     assert!(res.text().contains("too large"));

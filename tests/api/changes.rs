@@ -902,7 +902,8 @@ async fn a_failing_source_is_retried_then_staff_retry_it_once_fixed(app: TestApp
             .await
             .unwrap();
     assert_eq!((state.as_str(), attempts), ("dead", app.app.settings.jobs.max_attempts));
-    assert!(error.contains("simulated outage"), "{error}");
+    // Only the connector's sentence is kept (the database's own message may quote values).
+    assert!(error.contains("executing on newsletter") && !error.contains("simulated outage"), "{error}");
     assert_eq!(app.request_status(&status).await, "needs_attention");
     assert_eq!(dump(&newsletter_db(&app)).await, newsletter_before);
 
@@ -925,7 +926,11 @@ async fn a_failing_source_is_retried_then_staff_retry_it_once_fixed(app: TestApp
     let text = main_text(&page);
     assert!(text.contains("Needs attention"), "{text}");
     let newsletter = text.split("Newsletter").nth(1).unwrap_or_default();
-    assert!(newsletter.trim_start().starts_with("Failed") && newsletter.contains("simulated outage"), "{text}");
+    // The connector's sentence, not the database's own message (which may quote values).
+    assert!(
+        newsletter.trim_start().starts_with("Failed") && newsletter.contains("changing table campaign_events"),
+        "{text}"
+    );
     assert!(page.contains(&format!("action=\"/staff/requests/{reference}/retry\"")), "{page}");
     app.forget_cookies();
     app.sign_in(&status, JEANNE).await;
@@ -1082,11 +1087,11 @@ async fn crash_window(app: &TestApp, last: &str) {
     for source in &crashed {
         assert_eq!(source_state(app, source).await, once[source], "{source}: everything as after one run");
     }
-    // A deletion found nothing the second time ("already"), an update found its record.
+    // The second attempt no longer finds the person's records (deleted, or anonymised down to
+    // their address): the first attempt applied them ("already").
     for i in items(app, &status).await.iter().filter(|i| crashed.contains(&i.source.as_str())) {
         let expected = match i.action.as_str() {
-            "anonymise" => Some("applied"),
-            "delete" => Some("already"),
+            "anonymise" | "delete" => Some("already"),
             _ => None,
         };
         assert_eq!(i.outcome.map(|o| o.as_str()), expected, "{} {:?}", i.collection, i.record_key);

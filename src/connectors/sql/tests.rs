@@ -640,6 +640,22 @@ fn invalid_configurations_are_refused_with_a_reason() {
         (&format!("name = \"crm\"\nurl = \"oracle://db/crm\"\n{root}"), "postgres://, postgresql://, mysql://"),
         (
             &format!(
+                "name = \"crm\"\n{url}{root}key = [\"id\"]\n\
+                 [[collections]]\nname = \"companies\"\ntable = \"companies\"\nerasure = {{ action = \"shared\" }}\n\
+                 via = {{ collection = \"contacts\", column = \"id\", references = \"company_id\" }}\n\
+                 [[collections]]\nname = \"deals\"\ntable = \"deals\"\nkey = [\"id\"]\nerasure = {{ action = \"delete\" }}\n\
+                 via = {{ collection = \"companies\", column = \"company_id\", references = \"id\" }}\n"
+            ),
+            "reached through `companies`, which is shared",
+        ),
+        (
+            &format!(
+                "name = \"crm\"\n{url}{root}key = [\"id\"]\nrectifiable = [{{ field = \"email\", type = \"email\" }}]\n"
+            ),
+            "cannot be rectifiable",
+        ),
+        (
+            &format!(
                 "name = \"crm\"\n{url}[[collections]]\nname = \"c\"\ntable = \"contacts; DROP TABLE x\"\nemail_columns = [\"email\"]\n"
             ),
             "not a valid table name",

@@ -217,9 +217,9 @@ pub fn plan_section(
     if !matches!(kind, RequestKind::Erasure | RequestKind::Rectification | RequestKind::Objection) {
         return None;
     }
-    let reviewing = can_act
-        && request.status == RequestStatus::AwaitingReview
-        && items.iter().any(|i| i.decision == Decision::Pending);
+    // Also with nothing pending (an erasure where everything is kept, a rectification with only
+    // the person's statement): staff close the review with the same button.
+    let reviewing = can_act && request.status == RequestStatus::AwaitingReview;
     let rows: Vec<PlanRow> = items.iter().map(|i| row(app, t, kind, i, reviewing)).collect();
     let review = reviewing.then(|| ReviewForm {
         action: urls::staff_review(reference),
