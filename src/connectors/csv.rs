@@ -67,9 +67,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::blocking::{self, Message};
 use super::sql::Via;
 use super::{
-    Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
+    Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, RecordSink, SourceInfo,
     Subject, Text,
 };
 use crate::plans::anonymise::Pseudonymiser;
@@ -79,9 +80,6 @@ use crate::plans::{
 
 /// How many broken rows `check` lists one by one per file before summing up the rest.
 pub const MAX_LISTED_PROBLEMS: usize = 10;
-
-/// Records (or batches of addresses) in flight between the reading thread and the caller.
-const CHANNEL_CAPACITY: usize = 64;
 
 /// Addresses sent together by `emails`.
 const EMAIL_BATCH: usize = 256;
@@ -616,12 +614,6 @@ fn format_count(n: u64) -> String {
     out
 }
 
-/// What the reading thread sends to the sink.
-enum Message {
-    Begin(String, Vec<String>),
-    Record(Record),
-}
-
 struct Inner {
     info: SourceInfo,
     dir: PathBuf,
@@ -1103,22 +1095,6 @@ fn send<T>(tx: &tokio::sync::mpsc::Sender<T>, message: T) -> Result<(), Connecto
     tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
 }
 
-fn sink_error(e: anyhow::Error, collection: &str) -> ConnectorError {
-    ConnectorError::new(
-        ConnectorErrorKind::Failed,
-        format!("the records of collection {collection} could not be stored"),
-    )
-    .with_cause(e)
-}
-
-fn join_error(e: tokio::task::JoinError, source: &str) -> ConnectorError {
-    ConnectorError::new(
-        ConnectorErrorKind::Failed,
-        format!("working on the files of source {source} stopped unexpectedly"),
-    )
-    .with_cause(e)
-}
-
 #[async_trait::async_trait]
 impl Connector for CsvConnector {
     fn info(&self) -> &SourceInfo {
@@ -1129,36 +1105,23 @@ impl Connector for CsvConnector {
     /// and counts rows; lists broken rows by line number.
     async fn check(&self) -> Result<HealthReport, ConnectorError> {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.check()).await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.check()).await
     }
 
     async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError> {
         let inner = Arc::clone(&self.inner);
         let email = subject.email.as_str().to_string();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
-        let reading = tokio::task::spawn_blocking(move || {
+        blocking::collect(&self.inner.info.name, sink, move |tx| {
             let every = vec![true; inner.plans.len()];
-            inner.traverse(&email, &every, &mut Sending { tx: &tx, output: Vec::new(), begin: None })
-        });
-        let mut current = String::new();
-        while let Some(message) = rx.recv().await {
-            match message {
-                Message::Begin(collection, fields) => {
-                    sink.begin_collection(&collection, &fields).map_err(|e| sink_error(e, &collection))?;
-                    current = collection;
-                }
-                Message::Record(record) => sink.record(record).map_err(|e| sink_error(e, &current))?,
-            }
-        }
-        reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
+            inner.traverse(&email, &every, &mut Sending { tx, output: Vec::new(), begin: None })
+        })
+        .await
     }
 
     async fn locate(&self, subject: &Subject) -> Result<Vec<Located>, ConnectorError> {
         let inner = Arc::clone(&self.inner);
         let email = subject.email.as_str().to_string();
-        tokio::task::spawn_blocking(move || inner.locate(&email))
-            .await
-            .map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.locate(&email)).await
     }
 
     /// Rewrites each affected file (see the module documentation, "Writing").
@@ -1166,20 +1129,14 @@ impl Connector for CsvConnector {
         let inner = Arc::clone(&self.inner);
         let steps = steps.to_vec();
         let pseudonymiser = pseudonymiser.clone();
-        let writing = tokio::task::spawn_blocking(move || inner.execute(&steps, &pseudonymiser));
-        writing.await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.execute(&steps, &pseudonymiser)).await
     }
 
     /// Every address in the email columns of the root collections, trimmed and lower-cased (as
     /// matching compares them); empty fields and broken rows are skipped.
     async fn emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
         let inner = Arc::clone(&self.inner);
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
-        let reading = tokio::task::spawn_blocking(move || inner.emails(&tx));
-        while let Some(batch) = rx.recv().await {
-            batch.iter().for_each(|e: &String| found(e));
-        }
-        reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::emails(&self.inner.info.name, found, move |tx| inner.emails(tx)).await
     }
 }
 

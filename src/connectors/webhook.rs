@@ -75,6 +75,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::blocking::{self, Message};
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
@@ -94,9 +95,6 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 5;
 /// The longest timeout accepted in the configuration.
 const MAX_TIMEOUT_SECONDS: u64 = 600;
-
-/// Records (or batches of addresses) in flight between the reading thread and the caller.
-const CHANNEL_CAPACITY: usize = 64;
 
 /// Addresses sent together by `emails`.
 const EMAIL_BATCH: usize = 256;
@@ -515,12 +513,6 @@ struct EmailLine {
     email: String,
 }
 
-/// What the reading thread of `collect` sends to the sink.
-enum Message {
-    Begin(String, Vec<String>),
-    Record(Record),
-}
-
 // ---------------------------------------------------------------------------------------------
 // The calls, on a blocking thread
 
@@ -852,19 +844,6 @@ fn send<T>(tx: &tokio::sync::mpsc::Sender<T>, message: T) -> Result<(), Connecto
     tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
 }
 
-fn sink_error(e: anyhow::Error, collection: &str) -> ConnectorError {
-    ConnectorError::new(
-        ConnectorErrorKind::Failed,
-        format!("the records of collection {collection} could not be stored"),
-    )
-    .with_cause(e)
-}
-
-fn join_error(e: tokio::task::JoinError, source: &str) -> ConnectorError {
-    ConnectorError::new(ConnectorErrorKind::Failed, format!("the call to source {source} stopped unexpectedly"))
-        .with_cause(e)
-}
-
 #[async_trait::async_trait]
 impl Connector for WebhookConnector {
     fn info(&self) -> &SourceInfo {
@@ -875,33 +854,19 @@ impl Connector for WebhookConnector {
     /// configured collection.
     async fn check(&self) -> Result<HealthReport, ConnectorError> {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.check()).await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.check()).await
     }
 
     async fn collect(&self, subject: &Subject, sink: &mut dyn RecordSink) -> Result<(), ConnectorError> {
         let inner = Arc::clone(&self.inner);
         let email = subject.email.as_str().to_string();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
-        let reading = tokio::task::spawn_blocking(move || inner.collect(&email, &tx));
-        let mut current = String::new();
-        while let Some(message) = rx.recv().await {
-            match message {
-                Message::Begin(collection, fields) => {
-                    sink.begin_collection(&collection, &fields).map_err(|e| sink_error(e, &collection))?;
-                    current = collection;
-                }
-                Message::Record(record) => sink.record(record).map_err(|e| sink_error(e, &current))?,
-            }
-        }
-        reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::collect(&self.inner.info.name, sink, move |tx| inner.collect(&email, tx)).await
     }
 
     async fn locate(&self, subject: &Subject) -> Result<Vec<Located>, ConnectorError> {
         let inner = Arc::clone(&self.inner);
         let email = subject.email.as_str().to_string();
-        tokio::task::spawn_blocking(move || inner.locate(&email))
-            .await
-            .map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.locate(&email)).await
     }
 
     /// Resolves masks and pseudonyms through `/read`, then sends every step in one `/execute`
@@ -910,20 +875,13 @@ impl Connector for WebhookConnector {
         let inner = Arc::clone(&self.inner);
         let steps = steps.to_vec();
         let pseudonymiser = pseudonymiser.clone();
-        tokio::task::spawn_blocking(move || inner.execute(&steps, &pseudonymiser))
-            .await
-            .map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::run(&self.inner.info.name, move || inner.execute(&steps, &pseudonymiser)).await
     }
 
     /// Every address `/emails` lists, trimmed and lower-cased.
     async fn emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
         let inner = Arc::clone(&self.inner);
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CHANNEL_CAPACITY);
-        let reading = tokio::task::spawn_blocking(move || inner.emails(&tx));
-        while let Some(batch) = rx.recv().await {
-            batch.iter().for_each(|e: &String| found(e));
-        }
-        reading.await.map_err(|e| join_error(e, &self.inner.info.name))?
+        blocking::emails(&self.inner.info.name, found, move |tx| inner.emails(tx)).await
     }
 }
 

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::*;
+use crate::connectors::Record;
 use crate::connectors::build;
 use crate::domain::EmailAddress;
 use crate::plans::Change;
