@@ -9,7 +9,7 @@ use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::services::notify;
 use crate::store::requests::{self, RequestRow};
 use crate::store::staff::StaffRow;
-use crate::store::{Conn, audit, exports, notes, staff};
+use crate::store::{Conn, audit, exports, notes, plans, staff};
 
 /// Why an action was refused, as a catalog key the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum Refused {
     UnknownItem,
     /// A record without an erasure rule was left to approve: it needs a reason instead.
     UnruledNeedsReason,
+    /// Staff-approved changes were already made in a source: the request must be finished (its
+    /// certificate and recipients depend on it), not refused or cancelled.
+    AlreadyChanged,
 }
 
 impl Refused {
@@ -45,6 +48,7 @@ impl Refused {
             Refused::GroundNotApplicable => "staff.refused.ground_not_applicable",
             Refused::UnknownItem => "staff.refused.unknown_item",
             Refused::UnruledNeedsReason => "staff.refused.unruled_needs_reason",
+            Refused::AlreadyChanged => "staff.refused.already_changed",
         }
     }
 
@@ -61,6 +65,7 @@ impl Refused {
             Refused::GroundNotApplicable,
             Refused::UnknownItem,
             Refused::UnruledNeedsReason,
+            Refused::AlreadyChanged,
         ]
         .into_iter()
         .find(|r| r.key().rsplit('.').next() == Some(key))
@@ -193,6 +198,9 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     if request.status.transition(RequestStatus::Denied).is_err() {
         return Ok(Err(Refused::NotInThisState));
     }
+    if changed_by_staff_approval(&mut tx, &request.id).await? {
+        return Ok(Err(Refused::AlreadyChanged));
+    }
     if !ground.applies_to(request.kind) {
         return Ok(Err(Refused::GroundNotApplicable));
     }
@@ -214,6 +222,16 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     remove_files(app, withdrawn);
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))
+}
+
+/// Whether a change staff approved was already made in a source (a request in `needs_attention`
+/// after some sources executed). Direct-marketing suppressions, approved by law (Art. 21(3)), do
+/// not count: they stand whatever happens to the rest.
+async fn changed_by_staff_approval(tx: &mut Conn, request_id: &str) -> anyhow::Result<bool> {
+    Ok(plans::for_request(tx, request_id)
+        .await?
+        .iter()
+        .any(|i| i.executed_at.is_some() && !i.decided_by.as_deref().is_some_and(|by| by.starts_with("law:"))))
 }
 
 /// Marks the request's live export deleted; returns its file name, removed once committed.
@@ -261,6 +279,9 @@ pub async fn cancel(app: &App, by: &StaffRow, reference: &Reference, reason: &st
     };
     if request.status.transition(RequestStatus::Cancelled).is_err() {
         return Ok(Err(Refused::NotInThisState));
+    }
+    if changed_by_staff_approval(&mut tx, &request.id).await? {
+        return Ok(Err(Refused::AlreadyChanged));
     }
     let reason = reason.trim();
     if reason.is_empty() {

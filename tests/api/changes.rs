@@ -937,9 +937,15 @@ async fn a_failing_source_is_retried_then_staff_retry_it_once_fixed(app: TestApp
     let page = app.get(&status).await.text();
     assert!(page.contains("Delayed") && page.contains("One of our systems did not complete the change."), "{page}");
 
+    // Some sources changed already: refusing or cancelling now would hide it; both are refused.
+    app.staff_login(AGENT).await;
+    let deny = [("ground", "excessive"), ("reason", "Too many requests.")];
+    assert_refused(&app.staff_act(&reference, "deny", &deny).await, "already_changed");
+    assert_refused(&app.staff_act(&reference, "cancel", &[("reason", "She called.")]).await, "already_changed");
+    assert_eq!(app.request_status(&status).await, "needs_attention");
+
     // Fixed: staff retry; only the newsletter runs.
     repair_newsletter(&app).await;
-    app.staff_login(AGENT).await;
     assert_done(&app.staff_act(&reference, "retry", &[]).await, "retry");
     app.run_pending_jobs().await;
     assert_eq!(app.unfinished_jobs().await, 0);
