@@ -14,6 +14,11 @@ pub enum Message {
     Record(Record),
 }
 
+/// Sends from the blocking side; fails once the async side stopped listening.
+pub fn send<T>(tx: &Sender<T>, message: T) -> Result<(), ConnectorError> {
+    tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
+}
+
 /// Runs `work` on a blocking thread, naming `source` if the thread dies.
 pub async fn run<T: Send + 'static>(
     source: &str,

@@ -67,7 +67,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::blocking::{self, Message};
+use super::blocking::{self, Message, send};
 use super::sql::Via;
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, RecordSink, SourceInfo,
@@ -1089,10 +1089,6 @@ impl Visitor for Locating<'_> {
         self.found.push(located);
         Ok(())
     }
-}
-
-fn send<T>(tx: &tokio::sync::mpsc::Sender<T>, message: T) -> Result<(), ConnectorError> {
-    tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
 }
 
 #[async_trait::async_trait]

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::domain::EmailAddress;
 use crate::plans::anonymise::Pseudonymiser;
-use crate::plans::{Located, Step, StepOutcome};
+use crate::plans::{Change, Located, Step, StepOutcome};
 pub use metadata::{Art15, CollectionInfo, Recipient, SourceInfo, Text};
 
 /// One record, as ordered field → JSON value (dates ISO 8601, decimals as strings, binary base64).
@@ -135,6 +135,56 @@ impl SourceConfig {
             SourceConfig::Webhook(c) => &c.name,
         }
     }
+}
+
+/// The collection (index in `info.collections`) a step changes, after checking that the current
+/// configuration still allows it: the step may have been planned under an older one. `field` is
+/// what the source calls a field in messages (`column`, `field`).
+pub(crate) fn step_target(info: &SourceInfo, step: &Step, field: &str) -> Result<usize, ConnectorError> {
+    let src = &info.name;
+    let refuse = |message: String| ConnectorError::new(ConnectorErrorKind::Misconfigured, message);
+    let name = &step.collection;
+    let i = info.collections.iter().position(|c| &c.name == name).ok_or_else(|| {
+        refuse(format!(
+            "source {src} has no collection {name}: the configuration changed since the plan was made; \
+             make the plan again"
+        ))
+    })?;
+    let rules = &info.collections[i].rules;
+    let key = &rules.key;
+    if key.is_empty() {
+        return Err(refuse(format!(
+            "collection {name} of source {src} has no `key`, so Dossier cannot change its records; \
+             add the {field}s that identify one record, e.g. `key = [\"id\"]`"
+        )));
+    }
+    if step.key.len() != key.len() || !key.iter().all(|k| step.key.contains_key(k)) {
+        return Err(refuse(format!(
+            "collection {name} of source {src}: the record to change is identified by other {field}s \
+             than its `key` ({}): the configuration changed since the plan was made; make the plan again",
+            key.join(", ")
+        )));
+    }
+    if let Change::Update(fields) = &step.change {
+        let allowed = rules.columns();
+        for (n, (f, _)) in fields.iter().enumerate() {
+            let ok =
+                allowed.contains(&f.as_str()) && !key.contains(f) && fields[..n].iter().all(|(other, _)| other != f);
+            if !ok {
+                return Err(refuse(format!(
+                    "collection {name} of source {src}: its rules do not allow changing {field} {f} \
+                     (or the step names it twice); make the plan again"
+                )));
+            }
+        }
+        if fields.is_empty() {
+            return Err(ConnectorError::new(
+                ConnectorErrorKind::Failed,
+                format!("a step for collection {name} of source {src} changes no {field}"),
+            ));
+        }
+    }
+    Ok(i)
 }
 
 /// Refuses rules that would change records reached through a `shared` collection (a company

@@ -75,7 +75,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::blocking::{self, Message};
+use super::blocking::{self, Message, send};
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
@@ -665,58 +665,9 @@ impl Inner {
         Ok(())
     }
 
-    /// The collection a step changes, after checking that the current configuration allows it:
-    /// the step may have been planned under an older one.
-    fn target(&self, step: &Step) -> Result<usize, ConnectorError> {
-        let src = self.source();
-        let refuse = |message: String| ConnectorError::new(ConnectorErrorKind::Misconfigured, message);
-        let name = &step.collection;
-        let i = self.info.collections.iter().position(|c| &c.name == name).ok_or_else(|| {
-            refuse(format!(
-                "source {src} has no collection {name}: the configuration changed since the plan was made; \
-                 make the plan again"
-            ))
-        })?;
-        let rules = &self.info.collections[i].rules;
-        let key = &rules.key;
-        if key.is_empty() {
-            return Err(refuse(format!(
-                "collection {name} of source {src} has no `key`, so Dossier cannot change its records; \
-                 add the fields that identify one record, e.g. `key = [\"id\"]`"
-            )));
-        }
-        if step.key.len() != key.len() || !key.iter().all(|k| step.key.contains_key(k)) {
-            return Err(refuse(format!(
-                "collection {name} of source {src}: the record to change is identified by other fields \
-                 than its `key` ({}): the configuration changed since the plan was made; make the plan again",
-                key.join(", ")
-            )));
-        }
-        if let Change::Update(fields) = &step.change {
-            let allowed = rules.columns();
-            for (n, (field, _)) in fields.iter().enumerate() {
-                let ok = allowed.contains(&field.as_str())
-                    && !key.contains(field)
-                    && fields[..n].iter().all(|(other, _)| other != field);
-                if !ok {
-                    return Err(refuse(format!(
-                        "collection {name} of source {src}: its rules do not allow changing field {field} \
-                         (or the step names it twice); make the plan again"
-                    )));
-                }
-            }
-            if fields.is_empty() {
-                return Err(ConnectorError::new(
-                    ConnectorErrorKind::Failed,
-                    format!("a step for collection {name} of source {src} changes no field"),
-                ));
-            }
-        }
-        Ok(i)
-    }
-
     fn execute(&self, steps: &[Step], pseudonymiser: &Pseudonymiser) -> Result<Vec<StepOutcome>, ConnectorError> {
-        let targets = steps.iter().map(|s| self.target(s)).collect::<Result<Vec<usize>, _>>()?;
+        let targets =
+            steps.iter().map(|s| super::step_target(&self.info, s, "field")).collect::<Result<Vec<usize>, _>>()?;
         if steps.is_empty() {
             return Ok(Vec::new());
         }
@@ -838,10 +789,6 @@ fn request_id(steps: &[WireStep<'_>]) -> String {
     let hash = Sha256::digest(&bytes);
     let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("dossier-{hex}")
-}
-
-fn send<T>(tx: &tokio::sync::mpsc::Sender<T>, message: T) -> Result<(), ConnectorError> {
-    tx.blocking_send(message).map_err(|_| ConnectorError::new(ConnectorErrorKind::Failed, "reading was stopped"))
 }
 
 #[async_trait::async_trait]

@@ -160,7 +160,10 @@ impl SqlConnector {
         steps: &[Step],
         pseudonymiser: &Pseudonymiser,
     ) -> Result<Vec<StepOutcome>, ConnectorError> {
-        let targets = steps.iter().map(|s| self.target(s)).collect::<Result<Vec<usize>, _>>()?;
+        let targets = steps
+            .iter()
+            .map(|s| crate::connectors::step_target(&self.info, s, "column"))
+            .collect::<Result<Vec<usize>, _>>()?;
         if steps.is_empty() {
             return Ok(Vec::new());
         }
@@ -181,55 +184,6 @@ impl SqlConnector {
                 Err(e)
             }
         }
-    }
-
-    /// The collection a step changes, after checking that the current configuration allows it:
-    /// the step may have been planned under an older one.
-    fn target(&self, step: &Step) -> Result<usize, ConnectorError> {
-        let src = &self.info.name;
-        let refuse = |message: String| ConnectorError::new(ConnectorErrorKind::Misconfigured, message);
-        let name = &step.collection;
-        let i = self.plans.iter().position(|p| &p.name == name).ok_or_else(|| {
-            refuse(format!(
-                "source {src} has no collection {name}: the configuration changed since the plan was made; \
-                 make the plan again"
-            ))
-        })?;
-        let key = &self.plans[i].rules.key;
-        if key.is_empty() {
-            return Err(refuse(format!(
-                "collection {name} of source {src} has no `key`, so Dossier cannot change its records; \
-                 add the columns that identify one record, e.g. `key = [\"id\"]`"
-            )));
-        }
-        if step.key.len() != key.len() || !key.iter().all(|k| step.key.contains_key(k)) {
-            return Err(refuse(format!(
-                "collection {name} of source {src}: the record to change is identified by other columns \
-                 than its `key` ({}): the configuration changed since the plan was made; make the plan again",
-                key.join(", ")
-            )));
-        }
-        if let Change::Update(fields) = &step.change {
-            let allowed = self.plans[i].rules.columns();
-            for (n, (field, _)) in fields.iter().enumerate() {
-                let ok = allowed.contains(&field.as_str())
-                    && !key.contains(field)
-                    && fields[..n].iter().all(|(other, _)| other != field);
-                if !ok {
-                    return Err(refuse(format!(
-                        "collection {name} of source {src}: its rules do not allow changing column {field} \
-                         (or the step names it twice); make the plan again"
-                    )));
-                }
-            }
-            if fields.is_empty() {
-                return Err(ConnectorError::new(
-                    ConnectorErrorKind::Failed,
-                    format!("a step for collection {name} of source {src} changes no column"),
-                ));
-            }
-        }
-        Ok(i)
     }
 
     async fn apply(
