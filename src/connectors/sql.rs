@@ -68,7 +68,7 @@ use serde::Deserialize;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Statement, TypeInfo};
 
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
@@ -129,6 +129,12 @@ pub struct SqlCollectionConfig {
     /// A root collection: the rows where any of these columns holds the subject's email.
     #[serde(default)]
     pub email_columns: Vec<String>,
+    /// Email columns that already hold the address trimmed and lower-cased, such as a generated
+    /// column `LOWER(TRIM(email))`: compared as they are, so a plain index on them serves the
+    /// search. MariaDB cannot index the expression `LOWER(TRIM(email))` itself; there, index a
+    /// generated column and list it here.
+    #[serde(default)]
+    pub normalised_email_columns: Vec<String>,
     /// A related collection: the rows reached from an earlier collection.
     #[serde(default)]
     pub via: Option<Via>,
@@ -257,8 +263,16 @@ fn check_table(collection: &str, table: &str) -> anyhow::Result<()> {
 /// How a collection finds its rows.
 #[derive(Debug, Clone)]
 enum Filter {
-    Email(Vec<String>),
+    Email(Vec<EmailColumn>),
     Via { parent: usize, column: String, references: String },
+}
+
+/// A column searched for the subject's address.
+#[derive(Debug, Clone)]
+struct EmailColumn {
+    name: String,
+    /// The column already holds `LOWER(TRIM(address))`: compared without the functions.
+    normalised: bool,
 }
 
 /// A validated collection, ready to query.
@@ -324,7 +338,7 @@ impl Plan {
     fn configured_columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         if let Filter::Email(cols) = &self.filter {
-            out.extend(cols.iter().map(String::as_str));
+            out.extend(cols.iter().map(|c| c.name.as_str()));
         }
         if let Filter::Via { column, .. } = &self.filter {
             out.push(column);
@@ -761,12 +775,17 @@ impl SqlConnector {
         anyhow::ensure!(!name.trim().is_empty(), "a collection has an empty `name`");
         anyhow::ensure!(earlier.iter().all(|p| &p.name != name), "two collections are named `{name}`");
         check_table(name, &c.table)?;
-        let filter = match (&c.via, c.email_columns.is_empty()) {
+        let by_email = !c.email_columns.is_empty() || !c.normalised_email_columns.is_empty();
+        let filter = match (&c.via, !by_email) {
             (None, false) => {
-                for col in &c.email_columns {
+                let plain = c.email_columns.iter().map(|col| (col, false));
+                let normalised = c.normalised_email_columns.iter().map(|col| (col, true));
+                let mut cols = Vec::new();
+                for (col, normalised) in plain.chain(normalised) {
                     check_column("email column", name, col)?;
+                    cols.push(EmailColumn { name: col.clone(), normalised });
                 }
-                Filter::Email(c.email_columns.clone())
+                Filter::Email(cols)
             }
             (Some(via), true) => {
                 check_column("`via.column`", name, &via.column)?;
@@ -806,7 +825,8 @@ impl SqlConnector {
             objections: c.objections.clone(),
         };
         rules.validate(name)?;
-        let mut matching: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
+        let mut matching: Vec<&str> =
+            c.email_columns.iter().chain(&c.normalised_email_columns).map(String::as_str).collect();
         matching.extend(c.via.as_ref().map(|v| v.column.as_str()));
         rules.ensure_matching_untouched(name, &matching)?;
         for col in &rules.key {
@@ -833,11 +853,64 @@ impl SqlConnector {
         self.dialect
     }
 
+    /// The email columns whose search reads the whole table, as `(collection, column)`: the
+    /// database's own planner is asked about the exact condition `collect` uses. SQLite:
+    /// `EXPLAIN QUERY PLAN` shows a `SCAN`; MySQL/MariaDB: `EXPLAIN` lists no `possible_keys`;
+    /// PostgreSQL: with sequential scans priced out (`enable_seqscan = off`, in a transaction
+    /// rolled back), the plan still holds a `Seq Scan`. Changes nothing.
+    pub async fn unindexed_email_columns(&self) -> Result<Vec<(String, String)>, ConnectorError> {
+        let pool = self.pool().await?;
+        let mut out = Vec::new();
+        for plan in &self.plans {
+            let Filter::Email(cols) = &plan.filter else { continue };
+            let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
+            for col in cols {
+                let (cond, binds) = self.where_email(std::slice::from_ref(col), "");
+                let select = format!("SELECT 1 FROM {} WHERE {cond}", self.dialect.quote(&plan.table));
+                let scans = match pool {
+                    // Not kept prepared: a plan cached before an index was added would hide it.
+                    Pool::Sqlite(p) => query_with(format!("EXPLAIN QUERY PLAN {select}"), binds)
+                        .persistent(false)
+                        .fetch_all(p)
+                        .await
+                        .map_err(|e| self.error(e, doing))?
+                        .iter()
+                        .any(|row| row.try_get::<String, _>(3).is_ok_and(|detail| detail.starts_with("SCAN"))),
+                    Pool::MySql(p) => query_with(format!("EXPLAIN {select}"), binds)
+                        .persistent(false)
+                        .fetch_all(p)
+                        .await
+                        .map_err(|e| self.error(e, doing))?
+                        .iter()
+                        .all(|row| row.try_get::<Option<String>, _>("possible_keys").ok().flatten().is_none()),
+                    Pool::Postgres(p) => {
+                        let mut tx = p.begin().await.map_err(|e| self.error(e, doing))?;
+                        sqlx::query("SET LOCAL enable_seqscan = off")
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| self.error(e, doing))?;
+                        let rows = query_with(format!("EXPLAIN {select}"), binds)
+                            .persistent(false)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(|e| self.error(e, doing))?;
+                        let _ = tx.rollback().await;
+                        rows.iter().any(|row| row.try_get::<String, _>(0).is_ok_and(|line| line.contains("Seq Scan")))
+                    }
+                };
+                if scans {
+                    out.push((plan.name.clone(), col.name.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn pool(&self) -> Result<&Pool, ConnectorError> {
         self.pool.get_or_try_init(|| self.target.connect()).await.map_err(|e| self.error(e, Doing::Connecting))
     }
 
-    fn where_email(&self, cols: &[String], email: &str) -> (String, Vec<Bind>) {
+    fn where_email(&self, cols: &[EmailColumn], email: &str) -> (String, Vec<Bind>) {
         let mut binds = Vec::new();
         let mut slot = || {
             binds.push(Bind::Text(email.to_string()));
@@ -846,7 +919,8 @@ impl SqlConnector {
         let cond = cols
             .iter()
             .map(|c| {
-                let normalised = format!("LOWER(TRIM({}))", self.dialect.quote(c));
+                let quoted = self.dialect.quote(&c.name);
+                let normalised = if c.normalised { quoted } else { format!("LOWER(TRIM({quoted}))") };
                 match self.dialect {
                     // MySQL/MariaDB compare under the column's collation, where the default
                     // (`utf8mb4_general_ci`) takes `é` for `e`: `élodie@…` would match `elodie@…`,

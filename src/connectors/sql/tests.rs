@@ -394,6 +394,67 @@ async fn an_accented_address_is_another_person() {
 }
 
 #[tokio::test]
+async fn a_normalised_email_column_is_compared_as_it_is() {
+    // MariaDB cannot index `LOWER(TRIM(email))`: authors index a generated column holding it and
+    // declare it normalised. Here a plain column filled with the normalised value stands in for it
+    // on every database; on MariaDB the real generated column is checked with its planner too.
+    on_each_database(|db| async move {
+        db.exec(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email VARCHAR(100), email_norm VARCHAR(100));
+             CREATE INDEX people_email_norm ON people (email_norm);
+             INSERT INTO people VALUES (1, ' Jeanne.Martin@Example.FR ', 'jeanne.martin@example.fr'),
+               (2, 'paul@example.fr', 'paul@example.fr'), (3, 'JEANNE.MARTIN@example.fr', 'jeanne.martin@example.fr'),
+               (4, 'élodie@example.fr', 'élodie@example.fr');",
+        )
+        .await;
+        let c = connector(
+            &db.url,
+            "[[collections]]\nname = 'people'\ntable = 'people'\nnormalised_email_columns = ['email_norm']\n",
+        );
+        assert_eq!(collect(&c, "jeanne.martin@example.fr").await.ids("people", "id"), vec![1, 3]);
+        // Still exact on MariaDB, whose collation takes `é` for `e`.
+        assert_eq!(collect(&c, "elodie@example.fr").await.ids("people", "id"), Vec::<i64>::new());
+        let mut listed = Vec::new();
+        c.emails(&mut |e: &str| listed.push(e.to_string())).await.unwrap();
+        listed.sort();
+        assert_eq!(listed, ["jeanne.martin@example.fr", "paul@example.fr", "élodie@example.fr"]);
+        // The planner of each database says which searches read the whole table.
+        let both = "[[collections]]\nname = 'people'\ntable = 'people'\nemail_columns = ['email']\n\
+                    normalised_email_columns = ['email_norm']\n";
+        let unindexed = connector(&db.url, both).unindexed_email_columns().await.unwrap();
+        assert_eq!(unindexed, [("people".to_string(), "email".to_string())]);
+        if db.dialect != Dialect::MySql {
+            db.exec("CREATE INDEX people_email_lower ON people (LOWER(TRIM(email)))").await;
+            assert_eq!(connector(&db.url, both).unindexed_email_columns().await.unwrap(), []);
+        }
+        if db.dialect == Dialect::MySql {
+            db.exec(
+                "CREATE TABLE people2 (id INTEGER PRIMARY KEY, email VARCHAR(100),
+                   email_norm VARCHAR(100) AS (LOWER(TRIM(email))) VIRTUAL, INDEX (email_norm));
+                 INSERT INTO people2 (id, email) VALUES (1, ' Jeanne.Martin@Example.FR '), (2, 'paul@example.fr');",
+            )
+            .await;
+            let c = connector(
+                &db.url,
+                "[[collections]]\nname = 'people'\ntable = 'people2'\ncolumns = ['id', 'email']\n\
+                 normalised_email_columns = ['email_norm']\n",
+            );
+            assert_eq!(collect(&c, "jeanne.martin@example.fr").await.ids("people", "id"), vec![1]);
+            let (cond, binds) = c.where_email(&[EmailColumn { name: "email_norm".into(), normalised: true }], "x");
+            let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+            let mut explain = sqlx::query(AssertSqlSafe(format!("EXPLAIN SELECT 1 FROM people2 WHERE {cond}")));
+            for _ in &binds {
+                explain = explain.bind("x");
+            }
+            let row = explain.fetch_one(&mut conn).await.unwrap();
+            let key: Option<String> = sqlx::Row::try_get(&row, "key").unwrap();
+            assert_eq!(key.as_deref(), Some("email_norm"), "the generated column's index serves the search");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_reference_back_is_followed_only_when_configured() {
     on_each_database(|db| async move {
         db.exec(SCHEMA).await;
@@ -706,9 +767,13 @@ fn identifiers_are_quoted_per_dialect_and_values_bound() {
         "postgres://u@localhost/crm",
         "[[collections]]\nname = \"c\"\ntable = \"contacts\"\nemail_columns = [\"email\", \"email2\"]\n",
     );
-    let (cond, binds) = c.where_email(&["email".into(), "email2".into()], "a@b.fr");
+    let column = |name: &str, normalised| EmailColumn { name: name.into(), normalised };
+    let (cond, binds) = c.where_email(&[column("email", false), column("email2", false)], "a@b.fr");
     assert_eq!(cond, "LOWER(TRIM(\"email\")) = $1 OR LOWER(TRIM(\"email2\")) = $2");
     assert_eq!(binds, [Bind::Text("a@b.fr".into()), Bind::Text("a@b.fr".into())]);
+    // A column declared normalised is compared as it is, so a plain index on it can serve.
+    let (cond, _) = c.where_email(&[column("email_norm", true)], "a@b.fr");
+    assert_eq!(cond, "\"email_norm\" = $1");
     assert_eq!(c.where_in("contact_id", 3, None), "\"contact_id\" IN ($1, $2, $3)");
     assert_eq!(c.where_in("bean_id", 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
 }

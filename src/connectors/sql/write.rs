@@ -9,7 +9,7 @@ use futures_util::stream::StreamExt;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
 
-use super::{Bind, Dialect, Doing, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup, query_with};
+use super::{Bind, Dialect, Doing, EmailColumn, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup, query_with};
 use crate::connectors::{ConnectorError, ConnectorErrorKind, Record};
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, FieldWrite, Step, StepOutcome, Values};
@@ -361,10 +361,10 @@ impl SqlConnector {
 
     /// The distinct non-empty values of `cols`, normalised as matching compares them. `UNION` and
     /// `DISTINCT` leave the de-duplication to the database.
-    fn emails_query(&self, table: &str, cols: &[String]) -> String {
+    fn emails_query(&self, table: &str, cols: &[EmailColumn]) -> String {
         let alias = self.dialect.quote("email");
-        let one = |col: &String| {
-            let normalised = format!("LOWER(TRIM({}))", self.dialect.quote(col));
+        let one = |col: &EmailColumn| {
+            let normalised = format!("LOWER(TRIM({}))", self.dialect.quote(&col.name));
             // MySQL de-duplicates under the column's collation, where `é` may equal `e`: compare
             // the bytes, so that no address is merged into another.
             let normalised = match self.dialect {
