@@ -256,7 +256,9 @@ async fn main() -> anyhow::Result<()> {
 
     let mut admin = MySqlConnection::connect(&server).await?;
     let seeded: Option<i64> = match MySqlConnection::connect(&url).await {
-        Ok(mut c) => sqlx::query_scalar("SELECT contacts FROM bench_seeded").fetch_optional(&mut c).await.ok().flatten(),
+        Ok(mut c) => {
+            sqlx::query_scalar("SELECT contacts FROM bench_seeded").fetch_optional(&mut c).await.ok().flatten()
+        }
         Err(_) => None,
     };
     if reseed || seeded != Some(contacts as i64) {
@@ -274,7 +276,8 @@ async fn main() -> anyhow::Result<()> {
         let mut c = MySqlConnection::connect(&url).await?;
         let mut out = Vec::new();
         for table in ["contacts", "companies", "events", "invoices", "notes"] {
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&mut c).await?;
+            let n: i64 =
+                sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&mut c).await?;
             out.push((table.to_string(), n));
         }
         out

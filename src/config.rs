@@ -44,6 +44,16 @@ pub struct Authority {
     pub url: String,
 }
 
+impl Authority {
+    /// The authority's web address when it is one a page may link to (`http(s)://`); any other
+    /// text (a postal note, a `javascript:` URL) is shown as text, never as a link.
+    pub fn link(&self) -> Option<&str> {
+        let url = self.url.trim();
+        let lower = url.to_ascii_lowercase();
+        (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
+    }
+}
+
 fn default_country() -> String {
     "FR".into()
 }
@@ -95,11 +105,24 @@ pub struct SecuritySettings {
     pub session_ttl_minutes: i64,
     /// Send cookies with `Secure`. Forced on outside demo mode unless explicitly disabled.
     pub cookie_secure: Option<bool>,
+    /// Reverse proxies (addresses or networks, `10.0.0.0/8`) whose `proxy_header` names the
+    /// client's address for per-IP rate limits. Empty (default): the TCP peer is the client and
+    /// forwarding headers are ignored. See `web::proxy`.
+    pub trusted_proxies: Vec<crate::web::proxy::Cidr>,
+    /// The header those proxies write: `x-forwarded-for` (default) or `forwarded` (RFC 7239).
+    pub proxy_header: crate::web::proxy::ProxyHeader,
 }
 
 impl Default for SecuritySettings {
     fn default() -> Self {
-        Self { verification_ttl_minutes: 30, max_code_attempts: 5, session_ttl_minutes: 60, cookie_secure: None }
+        Self {
+            verification_ttl_minutes: 30,
+            max_code_attempts: 5,
+            session_ttl_minutes: 60,
+            cookie_secure: None,
+            trusted_proxies: Vec::new(),
+            proxy_header: Default::default(),
+        }
     }
 }
 
@@ -195,13 +218,152 @@ pub struct RequestSettings {
     /// A closed request's personal data (address, the person's statement, proposed values, notes,
     /// emails) is purged this many days after it closed; its register row and audit trail stay.
     pub personal_data_days: i64,
+    /// The deadline rules resolved from the file's `[deadlines]` and `[authorities.<policy>]`
+    /// sections (not keys of `[requests]`).
+    #[serde(skip)]
+    pub deadlines: DeadlineSettings,
 }
 
 impl Default for RequestSettings {
     fn default() -> Self {
         // CCPA §7101: records of requests kept at least 24 months.
-        Self { repeat_window_days: 365, personal_data_days: 730 }
+        Self { repeat_window_days: 365, personal_data_days: 730, deadlines: DeadlineSettings::default() }
     }
+}
+
+/// Per-jurisdiction deadline rules: extra closure days, when the clock starts and what pauses it,
+/// and the supervisory authority a person may complain to (see docs/deadlines.md).
+#[derive(Debug, Clone)]
+pub struct DeadlineSettings {
+    /// Extra public holidays, each scoped to the calendar it belongs to: `[deadlines]
+    /// closure_days` to the controller's own calendar (its country, in which its default
+    /// `jurisdiction` is counted), `[deadlines.clock.<policy>] closure_days` to the calendar that
+    /// policy is counted in. Regulation 1182/71 Art. 3(4) and the ICO count only the holidays of
+    /// the relevant country, so a day never moves another country's dates.
+    pub closure_days: Vec<crate::deadlines::ExtraClosure>,
+    /// `[deadlines.clock.<policy>]`; a policy not listed has [`ClockPolicy::default_for`].
+    pub clocks: std::collections::BTreeMap<&'static str, crate::deadlines::ClockPolicy>,
+    /// `[authorities.<policy>]`; a policy not listed falls back to `[controller.authority]`.
+    pub authorities: std::collections::BTreeMap<&'static str, Authority>,
+}
+
+impl Default for DeadlineSettings {
+    /// No closure day, the lawful default clocks, and the one supervisory authority of the
+    /// jurisdictions that have a single one (UK GDPR: the ICO; CCPA: the California Privacy
+    /// Protection Agency; LGPD: the ANPD). The EU GDPR's depends on the Member State: the
+    /// controller's `[controller.authority]`.
+    fn default() -> Self {
+        let authorities = [(Policy::UkGdpr, ico()), (Policy::Ccpa, cppa()), (Policy::Lgpd, anpd())]
+            .into_iter()
+            .map(|(p, a)| (p.code(), a))
+            .collect();
+        Self { closure_days: Vec::new(), clocks: Default::default(), authorities }
+    }
+}
+
+impl DeadlineSettings {
+    pub fn clock(&self, policy: Policy) -> crate::deadlines::ClockPolicy {
+        self.clocks.get(policy.code()).copied().unwrap_or_else(|| crate::deadlines::ClockPolicy::default_for(policy))
+    }
+}
+
+/// `[deadlines]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDeadlines {
+    #[serde(default)]
+    closure_days: Vec<String>,
+    #[serde(default)]
+    clock: std::collections::BTreeMap<String, FileClock>,
+}
+
+/// `[deadlines.clock.<policy>]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileClock {
+    /// `receipt` or `verification`.
+    start: Option<String>,
+    /// `identity`, `clarification`; absent: the policy's default.
+    pauses: Option<Vec<String>>,
+    /// Extra public holidays of the calendar this policy is counted in.
+    #[serde(default)]
+    closure_days: Vec<String>,
+}
+
+/// The country whose calendar `policy` is counted in: the controller's for its default
+/// `jurisdiction`, the policy's home country's for the others (as `App::clock_for` counts).
+fn calendar_country(
+    policy: Policy,
+    jurisdiction: Policy,
+    controller_country: &str,
+) -> anyhow::Result<crate::deadlines::Country> {
+    if policy != jurisdiction {
+        return Ok(policy.default_country());
+    }
+    controller_country
+        .parse()
+        .map_err(|_| anyhow::anyhow!("controller.country {controller_country:?} is not a supported country"))
+}
+
+fn resolve_deadlines(
+    file: FileDeadlines,
+    authorities: std::collections::BTreeMap<String, Authority>,
+    jurisdiction: Policy,
+    controller_country: &str,
+) -> anyhow::Result<DeadlineSettings> {
+    use crate::deadlines::{ClockPolicy, ClockStart, ExtraClosure, PauseReason};
+    let mut resolved = DeadlineSettings::default();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let dates = |days: &[String], key: &str| -> anyhow::Result<Vec<time::Date>> {
+        days.iter()
+            .map(|day| {
+                time::Date::parse(day.trim(), format)
+                    .map_err(|_| anyhow::anyhow!("{key}: {day:?} is not a date such as 2026-12-24"))
+            })
+            .collect()
+    };
+    let top = dates(&file.closure_days, "deadlines.closure_days")?;
+    if !top.is_empty() {
+        // The controller's own calendar: the one its default jurisdiction is counted in.
+        let country = calendar_country(jurisdiction, jurisdiction, controller_country)?;
+        resolved.closure_days.extend(top.into_iter().map(|d| ExtraClosure::of(country, d)));
+    }
+    let policy = |code: &str, key: &str| -> anyhow::Result<Policy> {
+        code.parse()
+            .map_err(|_| anyhow::anyhow!("{key}.{code}: unknown deadline policy (known: eu-gdpr, uk-gdpr, ccpa, lgpd)"))
+    };
+    for (code, clock) in file.clock {
+        let p = policy(&code, "deadlines.clock")?;
+        let days = dates(&clock.closure_days, &format!("deadlines.clock.{code}.closure_days"))?;
+        if !days.is_empty() {
+            let country = calendar_country(p, jurisdiction, controller_country)?;
+            resolved.closure_days.extend(days.into_iter().map(|d| ExtraClosure::of(country, d)));
+        }
+        if clock.start.is_none() && clock.pauses.is_none() {
+            continue; // only closure days: the policy keeps its default clock
+        }
+        let default = ClockPolicy::default_for(p);
+        let start = match &clock.start {
+            Some(s) => s.parse::<ClockStart>().map_err(|e| anyhow::anyhow!("deadlines.clock.{code}.start: {e}"))?,
+            None => default.start(),
+        };
+        let pauses = match &clock.pauses {
+            Some(reasons) => reasons
+                .iter()
+                .map(|r| r.parse::<PauseReason>().map_err(|e| anyhow::anyhow!("deadlines.clock.{code}.pauses: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => [PauseReason::Identity, PauseReason::Clarification]
+                .into_iter()
+                .filter(|r| default.pauses_for(*r))
+                .collect(),
+        };
+        let built = ClockPolicy::new(p, start, &pauses).map_err(|e| anyhow::anyhow!("deadlines.clock.{code}: {e}"))?;
+        resolved.clocks.insert(p.code(), built);
+    }
+    for (code, authority) in authorities {
+        resolved.authorities.insert(policy(&code, "authorities")?.code(), authority);
+    }
+    Ok(resolved)
 }
 
 /// The configuration file as written. Every key is documented in docs/configuration.md.
@@ -231,6 +393,10 @@ struct FileSettings {
     reminders: ReminderSettings,
     #[serde(default)]
     requests: RequestSettings,
+    #[serde(default)]
+    deadlines: FileDeadlines,
+    #[serde(default)]
+    authorities: std::collections::BTreeMap<String, Authority>,
     #[serde(default)]
     sources: Vec<SourceConfig>,
 }
@@ -329,6 +495,9 @@ impl Settings {
             Some(codes) => codes.iter().map(|c| parse_policy(c)).collect::<anyhow::Result<Vec<_>>>()?,
             None => vec![jurisdiction],
         };
+        let mut requests = file.requests;
+        requests.deadlines =
+            resolve_deadlines(file.deadlines, file.authorities, jurisdiction, &file.controller.country)?;
         let settings = Settings {
             listen,
             base_url,
@@ -345,7 +514,7 @@ impl Settings {
             jobs: file.jobs,
             rate_limits: file.rate_limits,
             reminders: file.reminders,
-            requests: file.requests,
+            requests,
             sources: file.sources,
             secret_key,
             export_key,
@@ -368,6 +537,8 @@ impl Settings {
         let mut sources = crate::demo::demo_sources(&demo_dir)?;
         // The webhook kind: the events platform, served in-process for the life of the process.
         sources.push(crate::demo::events::start_demo(&demo_dir).await?);
+        // The manual kind: a paper archive searched by staff through tasks.
+        sources.push(crate::demo::paper_archive_source()?);
         Ok(Settings {
             listen,
             base_url: None,
@@ -453,6 +624,20 @@ impl Settings {
     pub fn cookie_secure(&self) -> bool {
         self.security.cookie_secure.unwrap_or(!self.demo)
     }
+
+    /// The supervisory authority a person whose request falls under `policy` may complain to
+    /// (GDPR Art. 77; `[authorities.<policy>]`, else `[controller.authority]`).
+    pub fn authority_for(&self, policy: Policy) -> &Authority {
+        self.requests.deadlines.authorities.get(policy.code()).unwrap_or(&self.controller.authority)
+    }
+
+    /// [`Settings::authority_for`] a request's stored jurisdiction code.
+    pub fn authority_for_code(&self, jurisdiction: &str) -> &Authority {
+        match jurisdiction.parse::<Policy>() {
+            Ok(policy) => self.authority_for(policy),
+            Err(_) => &self.controller.authority,
+        }
+    }
 }
 
 /// The demo shows every email, links and codes included, at `/dev/outbox`: it must only be
@@ -493,6 +678,42 @@ pub fn demo_controller() -> ControllerInfo {
         country: "FR".into(),
         timezone: "Europe/Paris".into(),
         authority: cnil(),
+    }
+}
+
+/// The UK's supervisory authority (UK GDPR Art. 77, Data Protection Act 2018 s. 165).
+pub fn ico() -> Authority {
+    Authority {
+        name: Text::Localized {
+            en: "Information Commissioner's Office (ICO)".into(),
+            fr: Some("Information Commissioner's Office (ICO, autorité britannique)".into()),
+        },
+        address: "Wycliffe House, Water Lane, Wilmslow, Cheshire SK9 5AF, United Kingdom".into(),
+        url: "https://ico.org.uk/make-a-complaint/".into(),
+    }
+}
+
+/// California's (Cal. Civ. Code 1798.199.10; complaints under 1798.199.45).
+pub fn cppa() -> Authority {
+    Authority {
+        name: Text::Localized {
+            en: "California Privacy Protection Agency".into(),
+            fr: Some("California Privacy Protection Agency (autorité californienne)".into()),
+        },
+        address: "2101 Arena Blvd, Sacramento, CA 95834, United States".into(),
+        url: "https://cppa.ca.gov/webapplications/complaint".into(),
+    }
+}
+
+/// Brazil's (LGPD Art. 55-J, V: complaints of data subjects).
+pub fn anpd() -> Authority {
+    Authority {
+        name: Text::Localized {
+            en: "ANPD (Autoridade Nacional de Proteção de Dados)".into(),
+            fr: Some("ANPD (Autoridade Nacional de Proteção de Dados, autorité brésilienne)".into()),
+        },
+        address: "SCN Quadra 6, Conjunto A, Edifício Venâncio 3000, Brasília – DF, 70716-900, Brazil".into(),
+        url: "https://www.gov.br/anpd/pt-br/canais_atendimento/cidadao-titular-de-dados".into(),
     }
 }
 
@@ -538,6 +759,77 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let err = Settings::from_file(&path, &Overrides::default()).unwrap_err().to_string();
         assert!(err.contains("base_url"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn deadline_rules_are_read_and_checked_at_start() {
+        let file = |extra: &str| -> anyhow::Result<DeadlineSettings> {
+            let f: FileSettings = toml::from_str(&format!("{}\n{extra}", include_str!("../dossier.example.toml")))?;
+            resolve_deadlines(f.deadlines, f.authorities, Policy::EuGdpr, &f.controller.country)
+        };
+        let ok = file(
+            "[deadlines]\nclosure_days = [\"2026-12-24\"]\n[deadlines.clock.eu-gdpr]\npauses = [\"clarification\"]\n\
+             closure_days = [\"2026-05-14\"]\n\
+             [deadlines.clock.uk-gdpr]\nclosure_days = [\"2026-06-01\"]\n\
+             [authorities.eu-gdpr]\nname = \"APD\"\naddress = \"Bruxelles\"\nurl = \"https://apd.example\"\n",
+        )
+        .unwrap();
+        // 1182/71 Art. 3(4): each day belongs to one calendar — the top-level list to the
+        // controller's (France, counting its default eu-gdpr), a policy's to that policy's.
+        use crate::deadlines::{Country, ExtraClosure};
+        assert_eq!(
+            ok.closure_days,
+            [
+                ExtraClosure::of(Country::France, time::macros::date!(2026 - 12 - 24)),
+                ExtraClosure::of(Country::France, time::macros::date!(2026 - 05 - 14)),
+                ExtraClosure::of(Country::UnitedKingdomEnglandWales, time::macros::date!(2026 - 06 - 01)),
+            ]
+        );
+        // A section with closure days only keeps the policy's default clock.
+        assert!(ok.clock(Policy::UkGdpr).pauses_for(crate::deadlines::PauseReason::Clarification));
+        assert!(ok.clock(Policy::EuGdpr).pauses_for(crate::deadlines::PauseReason::Clarification));
+        assert!(!ok.clock(Policy::Lgpd).pauses_for(crate::deadlines::PauseReason::Clarification));
+        assert_eq!(ok.authorities["eu-gdpr"].url, "https://apd.example");
+        assert_eq!(ok.authorities["uk-gdpr"].url, ico().url, "the built-in ICO stays");
+        for (extra, says) in [
+            ("[deadlines]\nclosure_days = [\"2026-02-30\"]\n", "2026-02-30"),
+            ("[deadlines]\nclosure_days = [\"24/12/2026\"]\n", "24/12/2026"),
+            ("[deadlines.clock.lgpd]\nclosure_days = [\"2026-13-01\"]\n", "deadlines.clock.lgpd.closure_days"),
+            ("[deadlines.clock.ccpa]\npauses = [\"identity\"]\n", "never pauses"),
+            ("[deadlines.clock.ccpa]\nstart = \"verification\"\n", "receipt"),
+            ("[deadlines.clock.eu-gdpr]\npauses = [\"fee\"]\n", "fee"),
+            ("[deadlines.clock.gdpr]\n", "gdpr"),
+        ] {
+            let err = format!("{:#}", file(extra).unwrap_err());
+            assert!(err.contains(says), "{extra}: {err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_parse_and_a_bad_entry_stops_the_start_with_its_reason() {
+        let ok: SecuritySettings = toml::from_str(
+            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\nproxy_header = \"forwarded\"",
+        )
+        .unwrap();
+        assert_eq!(ok.trusted_proxies.len(), 3);
+        assert_eq!(ok.proxy_header, crate::web::proxy::ProxyHeader::Forwarded);
+        assert!(SecuritySettings::default().trusted_proxies.is_empty(), "no proxy is trusted by default");
+        let dir = std::env::temp_dir().join(format!("dossier-cfg-{}", crate::crypto::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dossier.toml");
+        for (entry, says) in [
+            ("trusted_proxies = [\"10.0.0.1/8\"]", "did you mean \"10.0.0.0/8\""),
+            ("trusted_proxies = [\"proxy.local\"]", "not an IP address"),
+            ("proxy_header = \"x-real-ip\"", "x-forwarded-for"),
+        ] {
+            let text =
+                include_str!("../dossier.example.toml").replace("[security]\n", &format!("[security]\n{entry}\n"));
+            std::fs::write(&path, text).unwrap();
+            let err = format!("{:#}", Settings::from_file(&path, &Overrides::default()).unwrap_err());
+            // The error quotes the line and says what is wrong with it.
+            assert!(err.contains(says) && err.contains(entry), "{entry}: {err}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,7 +9,6 @@
 //! so.
 
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use clap::Subcommand;
 use serde_json::Value;
@@ -94,6 +93,7 @@ fn kind(source: &SourceConfig) -> &'static str {
         SourceConfig::Sql(_) => "sql",
         SourceConfig::Csv(_) => "csv",
         SourceConfig::Webhook(_) => "webhook",
+        SourceConfig::Manual(_) => "manual",
     }
 }
 
@@ -131,6 +131,11 @@ async fn check_source(source: &SourceConfig, subject: Option<&Subject>) -> bool 
         }
     }
     let Some(subject) = subject else { return true };
+    if connector.staff_task().is_some() {
+        // A manual source is never searched by Dossier: a request opens a task for staff.
+        println!("      access for {}: searched by staff (a request opens a task for them)", subject.email.as_str());
+        return true;
+    }
     let mut preview = Preview::default();
     if let Err(e) = connector.collect(subject, &mut preview).await {
         println!("FAIL  {title}: collecting for {}: {e}", subject.email.as_str());
@@ -212,55 +217,33 @@ fn metadata_warnings(connector: &dyn Connector) -> Vec<String> {
     out
 }
 
-/// SQLite only, for now: asks the database's own planner (`EXPLAIN QUERY PLAN`) whether the query
-/// the connector runs for each email column can use an index. Other databases are not checked
-/// here; problems reaching the database are already reported by `check`.
+/// Asks the database's own planner whether the search the connector runs for each email column
+/// can use an index (see [`sql::SqlConnector::unindexed_email_columns`]), and says how to add one.
+/// Problems reaching the database are already reported by `check`.
 async fn index_warnings(config: &sql::SqlSourceConfig) -> Vec<String> {
-    use sqlx::Connection;
-
-    let url = match (&config.url, &config.url_env) {
-        (Some(url), _) => url.clone(),
-        (None, Some(var)) => match std::env::var(var) {
-            Ok(url) => url,
-            Err(_) => return Vec::new(),
-        },
-        (None, None) => return Vec::new(),
-    };
-    if !matches!(sql::Dialect::from_url(url.trim()), Ok(sql::Dialect::Sqlite)) {
-        return Vec::new();
-    }
-    let Ok(options) = sqlx::sqlite::SqliteConnectOptions::from_str(url.trim()) else { return Vec::new() };
-    let Ok(mut conn) = sqlx::SqliteConnection::connect_with(&options.create_if_missing(false).read_only(true)).await
-    else {
-        return Vec::new();
-    };
-    let quote = |ident: &str| ident.split('.').map(|p| format!("`{}`", p.replace('`', "``"))).collect::<Vec<_>>();
-    let mut out = Vec::new();
-    for c in &config.collections {
-        for column in &c.email_columns {
-            let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT 1 FROM {} WHERE LOWER(TRIM({})) = ?",
-                quote(&c.table).join("."),
-                quote(column).join(".")
-            );
-            let plan: Result<Vec<(i64, i64, i64, String)>, _> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind("").fetch_all(&mut conn).await;
-            if let Ok(rows) = plan
-                && rows.iter().any(|(_, _, _, detail)| detail.starts_with("SCAN"))
-            {
-                out.push(format!(
-                    "collection {}: no index serves the email column {column} of table {}, so every request \
-                     reads the whole table; add one: CREATE INDEX {}_{column}_lower ON {} (LOWER(TRIM({column})))",
-                    c.name,
-                    c.table,
-                    c.table.replace('.', "_"),
-                    c.table
-                ));
-            }
-        }
-    }
-    let _ = conn.close().await;
-    out
+    let Ok(connector) = sql::SqlConnector::new(config.clone()) else { return Vec::new() };
+    let Ok(unindexed) = connector.unindexed_email_columns().await else { return Vec::new() };
+    unindexed
+        .into_iter()
+        .map(|(collection, column)| {
+            let table = config.collections.iter().find(|c| c.name == collection).map_or("", |c| c.table.as_str());
+            let fix = match connector.dialect() {
+                sql::Dialect::MySql => format!(
+                    "add an indexed generated column and search it: ALTER TABLE {table} ADD {column}_norm \
+                     VARCHAR(255) AS (LOWER(TRIM({column}))) VIRTUAL, ADD INDEX ({column}_norm); then list \
+                     {column}_norm in normalised_email_columns (MySQL 8 may instead index the expression)"
+                ),
+                sql::Dialect::Postgres | sql::Dialect::Sqlite => format!(
+                    "add one: CREATE INDEX {}_{column}_lower ON {table} (LOWER(TRIM({column})))",
+                    table.replace('.', "_")
+                ),
+            };
+            format!(
+                "collection {collection}: no index serves the email column {column} of table {table}, so every \
+                 request reads the whole table; {fix}"
+            )
+        })
+        .collect()
 }
 
 /// What one collection returned: how many records, and the first.

@@ -42,6 +42,14 @@ pub enum StaffCommand {
         #[arg(long)]
         email: String,
     },
+    /// Remove an account's second factor (TOTP), e.g. for an admin who lost their authenticator;
+    /// its sessions end, and it enrols again at its next login if the workspace requires it.
+    ResetTotp {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 impl StaffCommand {
@@ -49,7 +57,8 @@ impl StaffCommand {
         match self {
             StaffCommand::Add { common, .. }
             | StaffCommand::Passwd { common, .. }
-            | StaffCommand::Disable { common, .. } => common,
+            | StaffCommand::Disable { common, .. }
+            | StaffCommand::ResetTotp { common, .. } => common,
         }
     }
 }
@@ -87,6 +96,11 @@ pub async fn run(command: StaffCommand, settings: Settings) -> anyhow::Result<Ex
             let email = parse(&email)?;
             staff::disable(&store, &email, now).await?;
             println!("account disabled, sessions ended: {}", email.masked());
+        }
+        StaffCommand::ResetTotp { email, .. } => {
+            let email = parse(&email)?;
+            staff::reset_totp(&store, &email, now).await?;
+            println!("second factor removed, sessions ended: {}", email.masked());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@
 
 mod blocking;
 pub mod csv;
+pub mod manual;
 pub mod metadata;
 pub mod sql;
 pub mod webhook;
@@ -116,6 +117,12 @@ pub trait Connector: Send + Sync {
         let _ = found;
         Ok(())
     }
+
+    /// A source handled by staff (`kind = "manual"`): what they are told to do. The jobs open a
+    /// task for it instead of calling `collect` or `execute` (see [`crate::services::tasks`]).
+    fn staff_task(&self) -> Option<&manual::StaffTask> {
+        None
+    }
 }
 
 /// A source as written in the configuration file, `[[sources]]`, tagged by `kind`.
@@ -125,6 +132,7 @@ pub enum SourceConfig {
     Sql(sql::SqlSourceConfig),
     Csv(csv::CsvSourceConfig),
     Webhook(webhook::WebhookSourceConfig),
+    Manual(manual::ManualSourceConfig),
 }
 
 impl SourceConfig {
@@ -133,6 +141,7 @@ impl SourceConfig {
             SourceConfig::Sql(c) => &c.name,
             SourceConfig::Csv(c) => &c.name,
             SourceConfig::Webhook(c) => &c.name,
+            SourceConfig::Manual(c) => &c.name,
         }
     }
 }
@@ -228,6 +237,7 @@ pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>
             SourceConfig::Sql(c) => Ok(Arc::new(sql::SqlConnector::new(c.clone())?) as Arc<dyn Connector>),
             SourceConfig::Csv(c) => Ok(Arc::new(csv::CsvConnector::new(c.clone())?) as Arc<dyn Connector>),
             SourceConfig::Webhook(c) => Ok(Arc::new(webhook::WebhookConnector::new(c.clone())?) as Arc<dyn Connector>),
+            SourceConfig::Manual(c) => Ok(Arc::new(manual::ManualConnector::new(c.clone())?) as Arc<dyn Connector>),
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! Secrets: random tokens, hashes for what must never be stored in clear, and the export cipher.
 
 pub mod stream;
+pub mod totp;
 
 use std::fmt;
 use std::path::Path;
@@ -77,6 +78,48 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
+}
+
+/// Seals a short value (an outbox email's address, subject or body) with ChaCha20-Poly1305 under
+/// `key`, binding it to `context` (associated data: which row and column it belongs to), so a
+/// value copied into another row or column no longer opens. Returns base64 (URL-safe, no padding)
+/// of a random 96-bit nonce followed by the ciphertext and its tag.
+pub fn seal(key: &SecretKey, context: &[u8], plaintext: &[u8]) -> anyhow::Result<String> {
+    use chacha20poly1305::aead::{AeadInOut, KeyInit};
+    use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+    let mut nonce = [0u8; 12];
+    rand::rng().fill(&mut nonce);
+    let cipher = ChaCha20Poly1305::new(&Key::from(*key.as_bytes()));
+    let mut out = Vec::with_capacity(12 + plaintext.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .encrypt_inout_detached(&Nonce::from(nonce), context, (&mut out[12..]).into())
+        .map_err(|_| anyhow::anyhow!("sealing a value failed"))?;
+    out.extend_from_slice(&tag);
+    Ok(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// Opens what [`seal`] produced with the same key and context; fails when the value was
+/// altered, moved to another context, or sealed under another key.
+pub fn open(key: &SecretKey, context: &[u8], sealed: &str) -> anyhow::Result<Vec<u8>> {
+    use chacha20poly1305::aead::{AeadInOut, KeyInit};
+    use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+    let bytes = URL_SAFE_NO_PAD.decode(sealed.trim()).context("the sealed value is not valid base64")?;
+    if bytes.len() < 12 + 16 {
+        anyhow::bail!("the sealed value is too short");
+    }
+    let (nonce, rest) = bytes.split_at(12);
+    let (ciphertext, tag) = rest.split_at(rest.len() - 16);
+    let nonce: [u8; 12] = nonce.try_into().context("nonce length")?;
+    let tag: [u8; 16] = tag.try_into().context("tag length")?;
+    let mut plain = ciphertext.to_vec();
+    ChaCha20Poly1305::new(&Key::from(*key.as_bytes()))
+        .decrypt_inout_detached(&Nonce::from(nonce), context, plain.as_mut_slice().into(), &Tag::from(tag))
+        .map_err(|_| {
+            anyhow::anyhow!("the sealed value failed authentication (altered, or sealed under another key)")
+        })?;
+    Ok(plain)
 }
 
 /// A URL-safe token of `bytes` random bytes from the operating system's CSPRNG.
@@ -158,6 +201,23 @@ mod tests {
         let k = SecretKey::generate();
         assert_ne!(k.derive("a").as_bytes(), k.derive("b").as_bytes());
         assert_eq!(k.derive("a").as_bytes(), k.derive("a").as_bytes());
+    }
+
+    #[test]
+    fn sealed_values_open_only_with_their_key_and_context() {
+        let k = SecretKey::generate().derive("outbox-v1");
+        let sealed = seal(&k, b"row-1\0subject", "Vérifiez votre adresse".as_bytes()).unwrap();
+        assert!(!sealed.contains("rifiez"));
+        assert_ne!(sealed, seal(&k, b"row-1\0subject", "Vérifiez votre adresse".as_bytes()).unwrap(), "fresh nonce");
+        assert_eq!(open(&k, b"row-1\0subject", &sealed).unwrap(), "Vérifiez votre adresse".as_bytes());
+        assert!(open(&k, b"row-2\0subject", &sealed).is_err(), "moved to another row");
+        assert!(open(&SecretKey::generate(), b"row-1\0subject", &sealed).is_err(), "another key");
+        let mut flipped = sealed.into_bytes();
+        flipped[20] = if flipped[20] == b'A' { b'B' } else { b'A' };
+        assert!(open(&k, b"row-1\0subject", &String::from_utf8(flipped).unwrap()).is_err(), "altered");
+        assert!(open(&k, b"x", "short").is_err());
+        assert!(open(&k, b"x", "not base64!").is_err());
+        assert_eq!(open(&k, b"", &seal(&k, b"", b"").unwrap()).unwrap(), b"");
     }
 
     #[test]

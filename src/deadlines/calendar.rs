@@ -25,6 +25,28 @@ use std::str::FromStr;
 
 use time::{Date, Duration, Month, Weekday};
 
+/// A day to count as a public holiday beyond the built-in rules
+/// ([`HolidayCalendar::with_extra_closures`]): in `country`'s calendar only, or in any calendar
+/// when `country` is `None` (the command line's `--closed`, where there is one calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExtraClosure {
+    pub date: Date,
+    pub country: Option<Country>,
+}
+
+impl ExtraClosure {
+    /// A holiday of `country`'s calendar only.
+    pub fn of(country: Country, date: Date) -> Self {
+        Self { date, country: Some(country) }
+    }
+}
+
+impl From<Date> for ExtraClosure {
+    fn from(date: Date) -> Self {
+        Self { date, country: None }
+    }
+}
+
 /// A jurisdiction whose public holidays count in deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Country {
@@ -509,8 +531,20 @@ impl HolidayCalendar {
     /// a one-off holiday designated by decree, a local holiday. Regulation 1182/71 Art. 2(1) counts
     /// only days *designated as public holidays*; the controller's own office closures are not,
     /// and configuring them here would extend deadlines unlawfully.
-    pub fn with_extra_closures(mut self, days: impl IntoIterator<Item = Date>) -> Self {
-        self.extra_closures.extend(days);
+    ///
+    /// A plain [`Date`] is added whatever the calendar; an [`ExtraClosure`] scoped to a country is
+    /// added only to that country's calendar (Regulation 1182/71 Art. 3(4) and the ICO count only
+    /// the holidays of the relevant country: an Alsace-Moselle holiday does not move a UK GDPR or
+    /// LGPD date).
+    pub fn with_extra_closures<I>(mut self, days: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<ExtraClosure>,
+    {
+        let country = self.country;
+        self.extra_closures.extend(
+            days.into_iter().map(Into::into).filter(|d| d.country.is_none_or(|c| c == country)).map(|d| d.date),
+        );
         self
     }
 
@@ -1046,6 +1080,22 @@ mod tests {
         // Works the same for every country: a Land holiday in Bavaria (Epiphany).
         let bavaria = HolidayCalendar::new(Country::Germany).with_extra_closures([date!(2026 - 01 - 06)]);
         assert!(!bavaria.is_working_day(date!(2026 - 01 - 06)));
+    }
+
+    /// Regulation 1182/71 Art. 3(4) and the ICO count the holidays of the relevant country only:
+    /// a closure scoped to one calendar leaves the others alone; an unscoped one goes everywhere.
+    #[test]
+    fn scoped_extra_closures_apply_to_their_own_calendar_only() {
+        let day = date!(2026 - 12 - 24);
+        let closures = [ExtraClosure::of(Country::France, day)];
+        assert!(fr().with_extra_closures(closures).is_holiday(day));
+        let uk = HolidayCalendar::new(Country::UnitedKingdomEnglandWales).with_extra_closures(closures);
+        assert!(uk.is_working_day(day));
+        assert_eq!(uk.extra_closures().count(), 0);
+        let alsace = HolidayCalendar::new(Country::FranceAlsaceMoselle).with_extra_closures(closures);
+        assert!(alsace.is_working_day(day), "Alsace-Moselle is a calendar of its own");
+        let anywhere = HolidayCalendar::new(Country::Brazil).with_extra_closures([ExtraClosure::from(day)]);
+        assert!(anywhere.is_holiday(day));
     }
 
     #[test]

@@ -489,6 +489,51 @@ mod tests {
         ));
     }
 
+    /// `[deadlines] closure_days`: a configured day counts as a holiday under every policy,
+    /// through the same calendar `effective_deadline` is given (the app adds them for every request).
+    #[test]
+    fn closure_days_count_in_every_policy_and_after_a_pause() {
+        let closed = date!(2026 - 12 - 24);
+        let calendar = |country: Country| HolidayCalendar::new(country).with_extra_closures([closed]);
+        let received_on = date!(2026 - 11 - 24);
+        // EU GDPR: Thursday 24 December is closed, 25 is Christmas, then the weekend: Monday 28.
+        let eu = Policy::EuGdpr.deadline(received_on, &calendar(Country::France)).unwrap();
+        assert_eq!((eu.due, eu.extension_notice_by), (date!(2026 - 12 - 28), date!(2026 - 12 - 28)));
+        assert_eq!(Policy::EuGdpr.deadline(received_on, &fr()).unwrap().due, closed, "open: due that day");
+        // UK GDPR: 25 December, then Boxing Day's substitute Monday 28: Tuesday 29.
+        let uk = Policy::UkGdpr.deadline(received_on, &calendar(Country::UnitedKingdomEnglandWales)).unwrap();
+        assert_eq!(uk.due, date!(2026 - 12 - 29));
+        // CCPA: 45 calendar days are not moved, but the 10 business days to confirm receipt are.
+        let us = calendar(Country::UnitedStates);
+        let ccpa = Policy::Ccpa.deadline(date!(2026 - 12 - 14), &us).unwrap();
+        let plain = Policy::Ccpa.deadline(date!(2026 - 12 - 14), &HolidayCalendar::new(Country::UnitedStates)).unwrap();
+        assert_eq!(ccpa.due, plain.due);
+        assert_eq!(
+            (plain.confirm_receipt_by, ccpa.confirm_receipt_by),
+            (Some(date!(2026 - 12 - 29)), Some(date!(2026 - 12 - 30)))
+        );
+        // LGPD: 15 days from 9 December end on the closed day: Monday 28.
+        assert_eq!(
+            Policy::Lgpd.deadline(date!(2026 - 12 - 09), &calendar(Country::Brazil)).unwrap().due,
+            date!(2026 - 12 - 28)
+        );
+        // After a pause: received Friday 20 November, four days waiting for a clarification: the
+        // period ends on the closed 24 December, rolled to Monday 28.
+        let events = ClockEvents {
+            received_at: datetime!(2026-11-20 10:00 +01:00),
+            verified_at: Some(datetime!(2026-11-20 10:05 +01:00)),
+            pauses: vec![pause(
+                PauseReason::Clarification,
+                datetime!(2026-11-23 10:00 +01:00),
+                Some(datetime!(2026-11-27 10:00 +01:00)),
+            )],
+        };
+        let with =
+            effective_deadline(&eu_pausing(), &events, AS_OF, paris(), &calendar(Country::France)).unwrap().unwrap();
+        let without = effective(&eu_pausing(), &events);
+        assert_eq!((with.paused_days, without.deadline.due, with.deadline.due), (4, closed, date!(2026 - 12 - 28)));
+    }
+
     #[test]
     fn parses_reasons_and_starts() {
         assert_eq!("identity".parse(), Ok(PauseReason::Identity));

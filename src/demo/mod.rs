@@ -373,3 +373,24 @@ mod tests {
         );
     }
 }
+
+const PAPER_ARCHIVE: &str = include_str!("paper_archive.toml");
+
+/// The demo's manual source, "Archives papier / Paper archive": a system searched and changed by
+/// staff through tasks. Added by `Settings::demo` only (like the events platform), so the test
+/// suite's demo sources stay as they are.
+pub fn paper_archive_source() -> anyhow::Result<SourceConfig> {
+    toml::from_str(PAPER_ARCHIVE).context("the demo paper archive configuration is not valid")
+}
+
+#[cfg(test)]
+mod paper_archive_tests {
+    #[test]
+    fn the_demo_paper_archive_is_a_valid_manual_source() {
+        let source = super::paper_archive_source().unwrap();
+        let connector = crate::connectors::build(&[source]).unwrap().remove(0);
+        assert_eq!(connector.info().kind, "manual");
+        assert_eq!(connector.info().label.get(crate::domain::Locale::Fr), "Archives papier");
+        assert!(connector.staff_task().is_some());
+    }
+}

@@ -30,6 +30,10 @@ pub struct IndexPage<'a> {
     pub generated: String,
     pub controller: &'a ControllerInfo,
     pub has_data: bool,
+    /// Records from sources (the tables); `has_data` also counts files staff uploaded.
+    pub has_records: bool,
+    /// Files staff uploaded for manual sources.
+    pub files: Vec<FileView<'a>>,
     pub total_line: String,
     pub summary: Vec<SummaryRow>,
     pub info: Vec<InfoSource<'a>>,
@@ -41,6 +45,16 @@ pub struct IndexPage<'a> {
     /// The authority's URL as a link, only when it is plain http(s).
     pub authority_link: Option<&'a str>,
     pub footer: String,
+}
+
+pub struct FileView<'a> {
+    pub source_label: String,
+    pub name: &'a str,
+    /// Its path in the archive (a relative link from index.html).
+    pub path: &'a str,
+    /// Size in bytes, formatted.
+    pub size: String,
+    pub sha256: &'a str,
 }
 
 pub struct SummaryRow {

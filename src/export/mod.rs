@@ -8,6 +8,7 @@
 //! ```text
 //! data/<source>/<collection>.json   the records, a JSON array (portable copy, Art. 20)
 //! data/<source>/<collection>.csv    the same records as CSV (formula-neutralised)
+//! files/<source>/<name>             files staff uploaded for a manual source, byte-identical
 //! information.json                  Art. 15(1)(a)-(h): purposes, basis, recipients, rights…
 //! index.html                        the readable report, in the request's language
 //! manifest.json                     every other file with its size and SHA-256 (written last)
@@ -38,8 +39,8 @@ use crate::crypto::stream::{DecryptingReader, EncryptingWriter};
 use crate::domain::{Locale, RequestKind};
 use crate::i18n::Tr;
 
-pub use cells::csv_cell;
 use cells::{UniquePaths, cell_text};
+pub use cells::{csv_cell, path_component};
 use html::{CollectionClose, CollectionOpen, HTML_ROWS_PER_COLLECTION, RECORDS_MARKER, Row};
 pub use spool::{CollectionCount, SpoolEvent, SpoolReader, SpoolSummary, SpoolWriter};
 use zipout::{HashingWriter, WrittenFile, ZipOut};
@@ -127,6 +128,15 @@ pub fn build_export(input: &ExportInput, key: &SecretKey, out_path: &Path) -> an
     Ok(summary)
 }
 
+/// A file staff uploaded for a manual source (`kind = "manual"`), as written to the archive.
+/// The source's spool lists them, one record per file (see `crate::services::tasks`).
+struct Attached {
+    name: String,
+    path: String,
+    size: u64,
+    sha256: String,
+}
+
 /// One collection that had records, as written to the archive.
 struct Written {
     name: String,
@@ -154,9 +164,15 @@ fn write_archive(input: &ExportInput, key: &SecretKey, tmp: &Path, scratch: &Pat
 
     let mut paths = UniquePaths::default();
     let mut written: Vec<Vec<Written>> = Vec::with_capacity(input.sources.len());
+    let mut attached: Vec<Vec<Attached>> = Vec::with_capacity(input.sources.len());
     for (index, source) in input.sources.iter().enumerate() {
         let mut collections = Vec::new();
-        if let Some(spool) = &source.spool {
+        let mut files = Vec::new();
+        if let (Some(spool), true) = (&source.spool, source.info.kind == "manual") {
+            let dir = paths.claim("files", &source.info.name);
+            attach_files(&mut zip, key, spool, &dir, &mut paths, &mut files)
+                .with_context(|| format!("exporting the files of source {}", source.info.name))?;
+        } else if let Some(spool) = &source.spool {
             let large =
                 fs::metadata(spool).with_context(|| format!("reading spool {}", spool.display()))?.len() > LARGE_SPOOL;
             let dir = paths.claim("data", &source.info.name);
@@ -166,28 +182,30 @@ fn write_archive(input: &ExportInput, key: &SecretKey, tmp: &Path, scratch: &Pat
             pass.csv(&mut zip, &collections).with_context(|| format!("exporting source {}", source.info.name))?;
         }
         written.push(collections);
+        attached.push(files);
     }
     let tables_file = tables.finish().context("writing the records tables")?;
     let tables_large = tables_file.get_ref().metadata().map(|m| m.len() > LARGE_SPOOL).unwrap_or(true);
     drop(tables_file);
-    let has_data = written.iter().flatten().next().is_some();
+    let has_records = written.iter().flatten().next().is_some();
 
     zip.start("information.json", false)?;
-    serde_json::to_writer_pretty(&mut zip, &information(input, tr, &written)?).context("writing information.json")?;
+    serde_json::to_writer_pretty(&mut zip, &information(input, tr, &written, &attached)?)
+        .context("writing information.json")?;
     zip.write_all(b"\n")?;
 
     zip.start("index.html", tables_large)?;
-    let page = index_page(input, tr, &written).render().context("rendering index.html")?;
+    let page = index_page(input, tr, &written, &attached).render().context("rendering index.html")?;
     let (head, tail) = page.split_once(RECORDS_MARKER).unwrap_or((page.as_str(), ""));
     zip.write_all(head.as_bytes())?;
-    if has_data {
+    if has_records {
         let mut tables = open_export(scratch, &tables_key).context("reading the records tables")?;
         io::copy(&mut tables, &mut zip).context("writing index.html")?;
     }
     zip.write_all(tail.as_bytes())?;
     zip.end()?;
 
-    let manifest = manifest(input, &written, zip.files())?;
+    let manifest = manifest(input, &written, &attached, zip.files())?;
     zip.start("manifest.json", false)?;
     serde_json::to_writer_pretty(&mut zip, &manifest).context("writing manifest.json")?;
     zip.write_all(b"\n")?;
@@ -215,7 +233,9 @@ fn write_archive(input: &ExportInput, key: &SecretKey, tmp: &Path, scratch: &Pat
     Ok(ExportSummary {
         zip_bytes,
         files,
-        total_records: written.iter().flatten().map(|c| c.records).sum(),
+        // A file staff found in a manual source counts as one of its records.
+        total_records: written.iter().flatten().map(|c| c.records).sum::<u64>()
+            + attached.iter().map(|a| a.len() as u64).sum::<u64>(),
         sources,
         sha256,
     })
@@ -364,6 +384,81 @@ impl Pass<'_> {
     }
 }
 
+/// Copies the files a manual source's spool lists into `dir` of the archive, decrypting them as
+/// they stream and checking each against the SHA-256 recorded at upload: a file that changed on
+/// disk fails the export rather than reaching the person altered.
+fn attach_files<W: Write>(
+    zip: &mut ZipOut<W>,
+    key: &SecretKey,
+    spool: &Path,
+    dir: &str,
+    paths: &mut UniquePaths,
+    out: &mut Vec<Attached>,
+) -> anyhow::Result<()> {
+    let mut reader = SpoolReader::open(spool, key)?;
+    while let Some(event) = reader.next_event()? {
+        let SpoolEvent::Record(record) = event else { continue };
+        let text = |field: &str| record.get(field).and_then(Value::as_str).map(str::to_owned);
+        let (Some(name), Some(expected), Some(stored)) = (text("name"), text("sha256"), text("stored_at")) else {
+            bail!("the list of uploaded files is incomplete");
+        };
+        let path = paths.claim(dir, &name);
+        let stored = PathBuf::from(stored);
+        // Errors name the file by its stored id (random), never by its name or path: a file name
+        // is personal data ("Contrat de Mme Martin.pdf"), and errors reach job records, logs and
+        // staff pages (the caller adds the source's name).
+        let id = stored.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_owned();
+        let file = File::open(&stored).with_context(|| format!("the uploaded file {id} is missing"))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut plain =
+            HashingReader::new(open_export_reader(file, key).with_context(|| format!("uploaded file {id}"))?);
+        // The archive's own error names the path in the ZIP (the file's name): only its I/O cause
+        // is kept.
+        zip.start(&path, size > LARGE_SPOOL).map_err(|e| {
+            let cause = e.root_cause().downcast_ref::<io::Error>().map(|io| io.kind().to_string());
+            anyhow::anyhow!("adding the uploaded file {id} to the archive ({})", cause.as_deref().unwrap_or("failed"))
+        })?;
+        io::copy(&mut plain, zip).with_context(|| format!("copying the uploaded file {id}"))?;
+        zip.end().with_context(|| format!("adding the uploaded file {id}"))?;
+        let (bytes, sha256) = plain.finish();
+        if !crate::crypto::constant_time_eq(sha256.as_bytes(), expected.as_bytes()) {
+            bail!("the uploaded file {id} no longer matches the checksum recorded when it was uploaded");
+        }
+        out.push(Attached { name, path, size: bytes, sha256 });
+    }
+    Ok(())
+}
+
+fn open_export_reader(file: File, key: &SecretKey) -> anyhow::Result<DecryptingReader<File>> {
+    DecryptingReader::new(file, key).context("opening an uploaded file")
+}
+
+/// Counts and hashes what is read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<R: io::Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, hasher: <sha2::Sha256 as sha2::Digest>::new(), bytes: 0 }
+    }
+
+    fn finish(self) -> (u64, String) {
+        (self.bytes, crate::crypto::hex(&sha2::Digest::finalize(self.hasher)))
+    }
+}
+
+impl<R: io::Read> io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hasher, &buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 fn label_or_name(label: &Text, name: &str, locale: Locale) -> String {
     let l = label.get(locale).trim();
     if l.is_empty() { name.to_owned() } else { l.to_owned() }
@@ -401,14 +496,20 @@ fn art15_json(c: Option<&CollectionInfo>, locale: Locale) -> Value {
 
 /// information.json: the Art. 15(1)(a)-(h) information, machine-readable, in the request's
 /// language. Lists every configured collection with how many records it held for this person.
-fn information(input: &ExportInput, tr: Tr, written: &[Vec<Written>]) -> anyhow::Result<Value> {
+fn information(
+    input: &ExportInput,
+    tr: Tr,
+    written: &[Vec<Written>],
+    attached: &[Vec<Attached>],
+) -> anyhow::Result<Value> {
     let l = input.locale;
     let c = &input.controller;
     let sources: Vec<Value> = input
         .sources
         .iter()
         .zip(written)
-        .map(|(s, cols)| {
+        .zip(attached)
+        .map(|((s, cols), files)| {
             let mut collections: Vec<Value> = Vec::new();
             let entry = |name: &str, declared: Option<&CollectionInfo>| {
                 let w = cols.iter().find(|w| w.name == name);
@@ -429,12 +530,18 @@ fn information(input: &ExportInput, tr: Tr, written: &[Vec<Written>]) -> anyhow:
             for w in cols.iter().filter(|w| s.info.collection(&w.name).is_none()) {
                 collections.push(entry(&w.name, None));
             }
-            json!({
+            let mut v = json!({
                 "name": s.info.name,
                 "label": label_or_name(&s.info.label, &s.info.name, l),
                 "kind": s.info.kind,
                 "collections": collections,
-            })
+            });
+            if s.info.kind == "manual"
+                && let Value::Object(m) = &mut v
+            {
+                m.insert("files".into(), attached_json(files));
+            }
+            v
         })
         .collect();
     let rights: Vec<Value> = RIGHTS
@@ -482,16 +589,41 @@ fn information(input: &ExportInput, tr: Tr, written: &[Vec<Written>]) -> anyhow:
     }))
 }
 
-fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -> html::IndexPage<'a> {
+fn index_page<'a>(
+    input: &'a ExportInput,
+    tr: Tr,
+    written: &'a [Vec<Written>],
+    attached: &'a [Vec<Attached>],
+) -> html::IndexPage<'a> {
     let l = input.locale;
     let c = &input.controller;
-    let has_data = written.iter().flatten().next().is_some();
-    let total: u64 = written.iter().flatten().map(|w| w.records).sum();
+    let has_records = written.iter().flatten().next().is_some();
+    let has_data = has_records || attached.iter().flatten().next().is_some();
+    let total: u64 =
+        written.iter().flatten().map(|w| w.records).sum::<u64>() + attached.iter().map(|a| a.len() as u64).sum::<u64>();
 
     let mut summary = Vec::new();
     let mut info = Vec::new();
-    for (s, cols) in input.sources.iter().zip(written) {
+    let mut files = Vec::new();
+    for ((s, cols), found) in input.sources.iter().zip(written).zip(attached) {
         let source_label = label_or_name(&s.info.label, &s.info.name, l);
+        if !found.is_empty() {
+            summary.push(html::SummaryRow {
+                source_label: source_label.clone(),
+                collection_label: tr.get("export.attachments.summary").to_owned(),
+                records: html::format_count(l, found.len() as u64),
+                anchor: "attachments".to_owned(),
+            });
+            for f in found {
+                files.push(html::FileView {
+                    source_label: source_label.clone(),
+                    name: &f.name,
+                    path: &f.path,
+                    size: html::format_count(l, f.size),
+                    sha256: &f.sha256,
+                });
+            }
+        }
         for w in cols {
             summary.push(html::SummaryRow {
                 source_label: source_label.clone(),
@@ -505,6 +637,12 @@ fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -
         if has_data {
             for w in cols {
                 collections.push(info_collection(s.info.collection(&w.name), &w.label, l));
+            }
+            // What staff found in a manual source is described by everything it declares.
+            if !found.is_empty() {
+                for d in &s.info.collections {
+                    collections.push(info_collection(Some(d), d.label.get(l), l));
+                }
             }
         } else {
             for d in &s.info.collections {
@@ -522,9 +660,7 @@ fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -
             text: tr.get(&format!("export.rights.{id}.text")).to_owned(),
         })
         .collect();
-    let url = c.authority.url.trim();
-    let lower = url.to_ascii_lowercase();
-    let authority_link = (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url);
+    let authority_link = c.authority.link();
     let generated = html::format_datetime(tr, input.generated_at);
 
     html::IndexPage {
@@ -543,6 +679,8 @@ fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -
         generated,
         controller: c,
         has_data,
+        has_records,
+        files,
         total_line: tr.fmt("export.summary.total", &[("count", &html::format_count(l, total))]),
         summary,
         info,
@@ -550,7 +688,7 @@ fn index_page<'a>(input: &'a ExportInput, tr: Tr, written: &'a [Vec<Written>]) -
         rights,
         authority_name: c.authority.name.get(l),
         authority_address: &c.authority.address,
-        authority_url: url,
+        authority_url: c.authority.url.trim(),
         authority_link,
     }
 }
@@ -590,8 +728,20 @@ fn info_collection<'a>(c: Option<&'a CollectionInfo>, label: &'a str, l: Locale)
     }
 }
 
+/// The files staff uploaded for a manual source, as listed in information.json and the manifest.
+fn attached_json(files: &[Attached]) -> Value {
+    Value::Array(
+        files.iter().map(|f| json!({ "name": f.name, "path": f.path, "size": f.size, "sha256": f.sha256 })).collect(),
+    )
+}
+
 /// manifest.json: what the archive holds, with the size and SHA-256 of every other file.
-fn manifest(input: &ExportInput, written: &[Vec<Written>], files: &[WrittenFile]) -> anyhow::Result<Value> {
+fn manifest(
+    input: &ExportInput,
+    written: &[Vec<Written>],
+    attached: &[Vec<Attached>],
+    files: &[WrittenFile],
+) -> anyhow::Result<Value> {
     Ok(json!({
         "format": "dossier-export",
         "format_version": FORMAT_VERSION,
@@ -600,14 +750,20 @@ fn manifest(input: &ExportInput, written: &[Vec<Written>], files: &[WrittenFile]
         "language": input.locale.as_str(),
         "generated_at": rfc3339(input.generated_at)?,
         "total_records": written.iter().flatten().map(|w| w.records).sum::<u64>(),
-        "sources": input.sources.iter().zip(written).map(|(s, cols)| json!({
-            "name": s.info.name,
-            "collections": cols.iter().map(|w| json!({
-                "name": w.name,
-                "records": w.records,
-                "files": [w.json, w.csv],
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        "sources": input.sources.iter().zip(written).zip(attached).map(|((s, cols), found)| {
+            let mut v = json!({
+                "name": s.info.name,
+                "collections": cols.iter().map(|w| json!({
+                    "name": w.name,
+                    "records": w.records,
+                    "files": [w.json, w.csv],
+                })).collect::<Vec<_>>(),
+            });
+            if s.info.kind == "manual" && let Value::Object(m) = &mut v {
+                m.insert("attachments".into(), attached_json(found));
+            }
+            v
+        }).collect::<Vec<_>>(),
         "files": files.iter().map(|f| json!({
             "path": f.path,
             "size": f.bytes,

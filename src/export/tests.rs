@@ -413,3 +413,77 @@ fn a_failed_build_leaves_nothing_behind() {
     assert!(!out.exists());
     assert!(no_leftovers(&dir).is_empty());
 }
+
+/// Writes `bytes` encrypted as an upload would be, and a manual source's spool listing it.
+fn manual_upload(dir: &TestDir, key: &SecretKey, name: &str, bytes: &[u8], recorded_sha: &str) -> ExportSource {
+    let stored = dir.join(&format!("{}.enc", crate::crypto::new_id()));
+    let mut w = EncryptingWriter::new(File::create(&stored).unwrap(), key).unwrap();
+    w.write_all(bytes).unwrap();
+    w.finish().unwrap();
+    let spool_path = dir.join("archives.spool");
+    let record = rec(json!({
+        "name": name, "size": bytes.len(), "sha256": recorded_sha, "stored_at": stored.to_string_lossy(),
+    }));
+    spool(&spool_path, key, &[("files", &["name", "size", "sha256", "stored_at"], vec![record])]);
+    let mut info = source("archives", vec![collection("paper_files", Text::Plain("Paper files".into()), "Contracts")]);
+    info.kind = "manual";
+    ExportSource { info, spool: Some(spool_path) }
+}
+
+#[test]
+fn a_manual_sources_uploads_are_exported_byte_for_byte() {
+    let dir = TestDir::new();
+    let key = SecretKey::generate();
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+    let source = manual_upload(&dir, &key, "scan.pdf", &bytes, &sha256_hex(&bytes));
+    let out = dir.join("export.zip.enc");
+    let summary = build_export(&input(Locale::Fr, vec![source]), &key, &out).unwrap();
+    assert_eq!(summary.total_records, 1);
+    let z = open(&out, &key);
+    assert_eq!(z.get("files/archives/scan.pdf"), bytes.as_slice());
+    assert_manifest_matches(&z);
+    let manifest = z.json("manifest.json");
+    assert_eq!(manifest["sources"][0]["attachments"][0]["sha256"], sha256_hex(&bytes));
+    let info = z.json("information.json");
+    assert_eq!(info["sources"][0]["files"][0]["path"], "files/archives/scan.pdf");
+    let index = z.text("index.html");
+    assert!(index.contains("Fichiers trouvés par nos équipes") && index.contains("scan.pdf"), "{index}");
+    // The source's Art. 15 information is given with what staff found.
+    assert!(index.contains("Contracts (fr)"), "{index}");
+}
+
+#[test]
+fn an_upload_changed_on_disk_fails_the_export() {
+    let dir = TestDir::new();
+    let key = SecretKey::generate();
+    let source = manual_upload(&dir, &key, "scan.pdf", b"what staff uploaded", &sha256_hex(b"something else"));
+    let out = dir.join("export.zip.enc");
+    let err = build_export(&input(Locale::En, vec![source]), &key, &out).unwrap_err();
+    assert!(format!("{err:#}").contains("no longer matches the checksum"), "{err:#}");
+    assert!(!format!("{err:#}").contains("scan"), "the file's name is personal data: {err:#}");
+    assert!(!out.exists(), "no export is left behind");
+}
+
+/// Export errors reach job records, logs and staff pages: they name an uploaded file by its
+/// stored id and its source, never by its name or path.
+#[test]
+fn a_missing_upload_is_named_by_its_id_not_its_name() {
+    let dir = TestDir::new();
+    let key = SecretKey::generate();
+    let source = manual_upload(&dir, &key, "Contrat de Mme Martin.pdf", b"x", &sha256_hex(b"x"));
+    let mut reader = crate::export::spool::SpoolReader::open(source.spool.as_ref().unwrap(), &key).unwrap();
+    let stored = loop {
+        match reader.next_event().unwrap() {
+            Some(crate::export::spool::SpoolEvent::Record(r)) => break r["stored_at"].as_str().unwrap().to_owned(),
+            Some(_) => continue,
+            None => panic!("no record"),
+        }
+    };
+    std::fs::remove_file(&stored).unwrap();
+    let id = std::path::Path::new(&stored).file_stem().unwrap().to_str().unwrap().to_owned();
+    let err = build_export(&input(Locale::En, vec![source]), &key, &dir.join("export.zip.enc")).unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains(&format!("the uploaded file {id} is missing")), "{text}");
+    assert!(text.contains("source archives"), "{text}");
+    assert!(!text.contains("Martin") && !text.contains(&stored), "{text}");
+}

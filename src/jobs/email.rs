@@ -8,7 +8,8 @@ use crate::store::{audit, emails, requests};
 
 pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
-    let email = emails::get(&mut conn, email_id).await?.context("the email to send is gone")?;
+    let email =
+        emails::get(&mut conn, &app.settings.secret_key, email_id).await?.context("the email to send is gone")?;
     // Sent already, or its address forgotten (its request expired unverified): nothing to send.
     if email.sent_at.is_some() || email.to_addr.is_empty() {
         return Ok(());

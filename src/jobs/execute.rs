@@ -33,6 +33,10 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
+    if connector.staff_task().is_some() {
+        // A manual source is changed by staff: a task asks them to confirm it was done.
+        return crate::services::tasks::open_for_execution(app, job, &request, source).await;
+    }
     let items = {
         let mut conn = app.store.conn().await?;
         plans::to_execute(&mut conn, request_id, source).await?

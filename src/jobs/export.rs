@@ -51,7 +51,12 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
         received_at: local(request.received_at),
         generated_at: local(now),
         due_date: request.due_on,
-        controller: app.settings.controller.clone(),
+        // GDPR Art. 15(1)(f): the authority the person may complain to is the one of the law
+        // their request falls under (the ICO for a UK GDPR request), not always the controller's.
+        controller: crate::config::ControllerInfo {
+            authority: app.settings.authority_for_code(&request.jurisdiction).clone(),
+            ..app.settings.controller.clone()
+        },
         sources,
     };
     let export_id = crate::crypto::new_id();

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::domain::RequestStatus;
-use crate::store::{Conn, audit, emails, exports, plans, rate_limits, requests};
+use crate::store::{Conn, audit, clarifications, emails, exports, pauses, plans, rate_limits, requests, tasks};
 
 /// Unverified requests are marked expired after this long (their links lasted minutes).
 const UNVERIFIED_AFTER_MS: i64 = 7 * 86_400_000;
@@ -23,6 +23,8 @@ pub struct Purged {
     pub verifications: usize,
     pub spools: usize,
     pub closed: usize,
+    /// Folders of files uploaded for manual sources, of requests that no longer need them.
+    pub uploads: usize,
 }
 
 pub async fn run(app: &App) -> anyhow::Result<Purged> {
@@ -113,6 +115,7 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
     // The longest window is a day (code attempts per address): keep two.
     rate_limits::purge(&mut conn, now - 2 * 86_400_000).await?;
     purged.spools = remove_stale_spools(app, &mut conn).await?;
+    purged.uploads = remove_stale_uploads(app, &mut conn).await?;
     remove_stale_temp_files(&app.settings.export_dir());
     if purged != Purged::default() {
         tracing::info!(
@@ -122,6 +125,7 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
             verifications = purged.verifications,
             spools = purged.spools,
             closed = purged.closed,
+            uploads = purged.uploads,
             "housekeeping"
         );
     }
@@ -156,6 +160,9 @@ async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<
         now,
     )
     .await?;
+    // The wait for proof of identity ends with the request (LEGAL.md: every pause an interval).
+    let closed = pauses::event_id(tx, id, "status_changed", now).await?;
+    pauses::close(tx, id, crate::deadlines::PauseReason::Identity, closed.as_deref(), now).await?;
     emails::forget_for_request(tx, id).await?;
     sqlx::query("DELETE FROM verifications WHERE request_id = $1")
         .bind(id)
@@ -182,6 +189,10 @@ async fn forget_closed(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> 
         .await
         .context("deleting a closed request's notes")?;
     plans::forget_values(tx, id).await?;
+    clarifications::purge_texts(tx, id).await?;
+    // Notes staff left on manual tasks and the uploaded files' names (the files themselves are
+    // deleted by `remove_stale_uploads`, in this same run: the request is closed).
+    tasks::forget_for_request(tx, id).await?;
     emails::forget_for_request(tx, id).await?;
     audit::record(tx, Some(id), "system", "personal_data_purged", &serde_json::json!({}), now).await
 }
@@ -212,6 +223,40 @@ async fn remove_stale_spools(app: &App, conn: &mut Conn) -> anyhow::Result<usize
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             // The next run tries again; the other purges go on.
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not delete a spool"),
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes the folders of uploaded files (`<data_dir>/uploads/<request id>`) of requests that no
+/// longer need them: closed (completed, denied, cancelled, expired — GDPR Art. 5(1)(e), nothing
+/// kept longer than needed; their personal data is purged, or will never be sent), ready (the
+/// export holds the files), or gone. A sweep rather than a step of each transition: a crash
+/// between a request's closing and the deletion is caught by the next run.
+async fn remove_stale_uploads(app: &App, conn: &mut Conn) -> anyhow::Result<usize> {
+    let root = app.settings.data_dir.join("uploads");
+    let entries = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).context("listing the uploads folder"),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Some(request_id) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        let status = requests::get(conn, &request_id).await?.map(|r| r.status);
+        let needed = status.is_some_and(|s| !s.is_terminal() && s != RequestStatus::Ready);
+        if needed {
+            continue;
+        }
+        let path = entry.path();
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // The next run tries again; the other purges go on. (The path names a request id.)
+            Err(e) => tracing::warn!(request = %request_id, error = %e, "could not delete uploaded files"),
         }
     }
     Ok(removed)

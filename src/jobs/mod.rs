@@ -305,8 +305,17 @@ async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
     };
     match job.kind.as_str() {
         SEND_EMAIL => email::run(app, &field("email_id")?).await,
+        // A manual source is searched by staff: its collect job opens their task and ends.
+        COLLECT if app.connector(&field("source")?).is_some_and(|c| c.staff_task().is_some()) => {
+            crate::services::tasks::open_for_collection(app, job, &field("request_id")?, &field("source")?).await
+        }
         COLLECT => collect::run(app, job, &field("request_id")?, &field("source")?).await,
-        BUILD_EXPORT => export::run(app, &field("request_id")?).await,
+        BUILD_EXPORT => {
+            let request_id = field("request_id")?;
+            export::run(app, &request_id).await?;
+            // Files staff uploaded for manual sources now live in the (encrypted) export alone.
+            crate::services::tasks::forget_uploads_once_exported(app, &request_id).await
+        }
         PLAN => plan::run(app, job, &field("request_id")?, &field("source")?).await,
         EXECUTE => execute::run(app, job, &field("request_id")?, &field("source")?).await,
         other => anyhow::bail!("unknown job kind {other:?}"),

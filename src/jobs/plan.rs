@@ -18,13 +18,19 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
-    let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
-    let located = match connector.locate(&Subject { email }).await {
-        Ok(located) => located,
-        Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "planning with").await),
+    let (records, items) = if let Some(task) = connector.staff_task() {
+        // A manual source is searched and changed by staff: the plan says so.
+        (0, manual_items(request.kind, connector.info(), task))
+    } else {
+        let email =
+            EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
+        let located = match connector.locate(&Subject { email }).await {
+            Ok(located) => located,
+            Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "planning with").await),
+        };
+        let today = app.today_for(&request.jurisdiction)?;
+        (located.len(), items_for(request.kind, connector.info(), &located, today)?)
     };
-    let today = app.today_for(&request.jurisdiction)?;
-    let items = items_for(request.kind, connector.info(), &located, today)?;
 
     let now = app.now_ms();
     let backend = app.store.backend();
@@ -46,13 +52,13 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         })
         .collect();
     plans::replace_for_source(&mut tx, request_id, source, &new, now).await?;
-    source_runs::update(&mut tx, request_id, source, RunStatus::Done, located.len() as i64, None, now).await?;
+    source_runs::update(&mut tx, request_id, source, RunStatus::Done, records as i64, None, now).await?;
     audit::record(
         &mut tx,
         Some(request_id),
         "system",
         "source_planned",
-        &serde_json::json!({ "source": source, "records": located.len(), "items": items.len() }),
+        &serde_json::json!({ "source": source, "records": records, "items": items.len() }),
         now,
     )
     .await?;
@@ -129,4 +135,68 @@ fn items_for(
         }
     }
     Ok(out)
+}
+
+/// The plan of a manual source (`kind = "manual"`): Dossier cannot see what it holds, so staff act
+/// by hand, and the execute job opens their task (see `services::tasks`):
+/// - erasure: one item "the file is destroyed" (GDPR Art. 17), waiting for the person's
+///   confirmation and staff review like any other;
+/// - rectification: one item "correct it by hand" (Art. 16), already waiting for staff, so that
+///   whatever the person proposes or states is also applied in this source;
+/// - objection: one item per purpose the source declares (Art. 21), offered to the person.
+fn manual_items(kind: RequestKind, info: &SourceInfo, task: &crate::connectors::manual::StaffTask) -> Vec<Planned> {
+    let Some(collection) = info.collections.first().map(|c| c.name.clone()) else { return Vec::new() };
+    let item = |action: &'static str, detail: serde_json::Value, decision: Decision| Planned {
+        collection: collection.clone(),
+        key: crate::plans::Values::new(),
+        action,
+        detail,
+        decision,
+    };
+    match kind {
+        RequestKind::Erasure => {
+            vec![item("delete", serde_json::json!({ "action": "delete", "by_hand": true }), Decision::Proposed)]
+        }
+        RequestKind::Rectification => {
+            vec![item("manual", serde_json::json!({ "by_hand": true, "label": info.label }), Decision::Pending)]
+        }
+        RequestKind::Objection => task
+            .objections
+            .iter()
+            .map(|o| {
+                let detail = serde_json::json!({
+                    "purpose": o.purpose, "label": o.label, "set": {}, "by_hand": true,
+                });
+                item("suppress", detail, Decision::Proposed)
+            })
+            .collect(),
+        RequestKind::Access | RequestKind::Portability => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_erasure_item_reads_as_a_deletion_everywhere() {
+        // The person's plan, the staff review and the certificate read erasure items' detail as a
+        // planned change: a manual item must read as "deleted", never as "no rule".
+        let config: crate::connectors::SourceConfig = toml::from_str(
+            "kind = 'manual'\nname = 'archives'\ninstructions = 'Search'\n\
+             objections = [{ purpose = 'direct-marketing' }]\n[[collections]]\nname = 'paper'\n",
+        )
+        .unwrap();
+        let connector = crate::connectors::build(&[config]).unwrap().remove(0);
+        let task = connector.staff_task().unwrap();
+        let items = manual_items(RequestKind::Erasure, connector.info(), task);
+        assert_eq!(items.len(), 1);
+        let planned: erasure::Planned = serde_json::from_value(items[0].detail.clone()).unwrap();
+        assert_eq!(planned, erasure::Planned::Delete);
+        assert_eq!((items[0].collection.as_str(), items[0].decision), ("paper", Decision::Proposed));
+        let objections = manual_items(RequestKind::Objection, connector.info(), task);
+        assert_eq!(objections[0].detail["purpose"], "direct-marketing");
+        assert_eq!(manual_items(RequestKind::Rectification, connector.info(), task)[0].decision, Decision::Pending);
+        assert!(manual_items(RequestKind::Access, connector.info(), task).is_empty());
+    }
 }

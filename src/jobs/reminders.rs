@@ -11,6 +11,16 @@
 //!
 //! After days without a scan (every instance down), only the closest threshold is sent, not one
 //! email per threshold passed meanwhile ([`due_threshold`]).
+//!
+//! "Today" is each request's own: the date in its policy's time zone (a CCPA request counts in
+//! California, a UK GDPR one in London), the zone its stored due date was computed in. While a
+//! request's clock is stopped (a pause its policy counts is open), no reminder is sent: the due
+//! date moves when the pause closes, and the thresholds then apply to the new date.
+//!
+//! The same scan sends the CCPA confirmation of receipt (Cal. Code Regs. tit. 11 §7021(a)) to
+//! every open CCPA request not confirmed yet (normally confirmed at verification, or at a staff
+//! intake; this catches anything else, e.g. a crash or an upgrade), exactly once
+//! ([`crate::services::requests::confirm_ccpa_receipt`]).
 
 use std::fmt;
 
@@ -64,6 +74,8 @@ pub struct Reminded {
     pub emails: usize,
     /// Reminders due that nobody could receive (no enabled admin or agent): tried again next scan.
     pub unaddressed: usize,
+    /// CCPA confirmations of receipt sent (§7021(a)).
+    pub receipts_confirmed: usize,
 }
 
 /// Open requests: verified (the legal clock runs) and not closed.
@@ -75,19 +87,22 @@ fn open_statuses() -> impl Iterator<Item = RequestStatus> {
 pub async fn run(app: &App) -> anyhow::Result<Reminded> {
     let settings = &app.settings.reminders;
     let mut done = Reminded::default();
+    let now = app.now_ms();
+    done.receipts_confirmed = confirm_ccpa_receipts(app, now).await?;
     if settings.days_before.is_empty() && !settings.overdue {
         return Ok(done);
     }
-    let now = app.now_ms();
     let today = app.zone.local_date(from_ms(now)).context("today's date in the controller's time zone")?;
     let furthest = settings.days_before.iter().copied().max().map_or(-1, i64::from);
-    let horizon = today.checked_add(Duration::days(furthest)).unwrap_or(Date::MAX);
+    // Each request's own "today" is at most a day from the controller's: one day of slack.
+    let horizon = today.checked_add(Duration::days(furthest + 1)).unwrap_or(Date::MAX);
 
     let candidates = {
         let mut conn = app.store.conn().await?;
         let mut due = Vec::new();
-        for (id, due_on) in open_due_by(&mut conn, horizon).await? {
+        for (id, due_on, jurisdiction) in open_due_by(&mut conn, horizon).await? {
             let due_on = requests::text_to_date(&due_on)?;
+            let today = app.today_for(&jurisdiction)?;
             if let Some(threshold) = due_threshold(today, due_on, settings)
                 && !already_sent(&mut conn, &id, due_on, threshold).await?
             {
@@ -99,7 +114,7 @@ pub async fn run(app: &App) -> anyhow::Result<Reminded> {
 
     let mut failed = 0;
     for id in candidates {
-        match remind(app, &id, today, now).await {
+        match remind(app, &id, now).await {
             Ok(Outcome::Sent { emails }) => {
                 done.reminders += 1;
                 done.emails += emails;
@@ -137,12 +152,32 @@ enum Outcome {
     Nothing,
 }
 
-/// `(id, due_on)` of the open requests due on or before `horizon`, less those already reminded
-/// as overdue (nothing more is due for them: they would otherwise pile up in every scan).
-async fn open_due_by(conn: &mut Conn, horizon: Date) -> anyhow::Result<Vec<(String, String)>> {
+/// CCPA §7021(a): confirms the receipt of every open CCPA request not confirmed yet, each in its
+/// own transaction; returns how many were sent.
+async fn confirm_ccpa_receipts(app: &App, now: i64) -> anyhow::Result<usize> {
+    let ids = requests::unconfirmed_ccpa(&mut *app.store.conn().await?).await?;
+    let mut sent = 0;
+    for id in ids {
+        let mut tx = app.store.begin().await?;
+        if crate::services::requests::confirm_ccpa_receipt(app, &mut tx, &id, now).await? {
+            tx.commit().await?;
+            sent += 1;
+        }
+    }
+    if sent > 0 {
+        app.jobs_ready.notify_waiters();
+        tracing::info!(requests = sent, "CCPA confirmations of receipt queued");
+    }
+    Ok(sent)
+}
+
+/// `(id, due_on, jurisdiction)` of the open requests due on or before `horizon`, less those
+/// already reminded as overdue (nothing more is due for them: they would otherwise pile up in
+/// every scan).
+async fn open_due_by(conn: &mut Conn, horizon: Date) -> anyhow::Result<Vec<(String, String, String)>> {
     let open = open_statuses().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "SELECT id, due_on FROM requests r WHERE reference IS NOT NULL AND status IN ({open}) AND due_on <= $1 \
+        "SELECT id, due_on, jurisdiction FROM requests r WHERE reference IS NOT NULL AND status IN ({open}) AND due_on <= $1 \
          AND NOT EXISTS (SELECT 1 FROM deadline_reminders d \
          WHERE d.request_id = r.id AND d.due_on = r.due_on AND d.threshold = 'overdue')"
     );
@@ -169,13 +204,18 @@ async fn already_sent(conn: &mut Conn, request_id: &str, due_on: Date, threshold
 /// Claims the request's due reminder and queues its emails, in one transaction. The request is
 /// read again under its lock: a scan that lost the race, or a request closed or extended since
 /// the listing, changes nothing.
-async fn remind(app: &App, id: &str, today: Date, now: i64) -> anyhow::Result<Outcome> {
+async fn remind(app: &App, id: &str, now: i64) -> anyhow::Result<Outcome> {
     let mut tx = app.store.begin().await?;
     requests::lock(&mut tx, app.store.backend(), id).await?;
     let request = match requests::get(&mut tx, id).await? {
         Some(r) if open_statuses().any(|s| s == r.status) => r,
         _ => return Ok(Outcome::Nothing),
     };
+    // The request's own day, in its policy's time zone.
+    let today = app.today_for(&request.jurisdiction)?;
+    if crate::services::requests::clock_stopped(app, &mut tx, &request, now).await? {
+        return Ok(Outcome::Nothing);
+    }
     let (Some(reference), Some(threshold)) =
         (request.reference.as_ref(), due_threshold(today, request.due_on, &app.settings.reminders))
     else {

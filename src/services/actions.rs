@@ -5,11 +5,13 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::clock::from_ms;
+use crate::deadlines::PauseReason;
 use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::services::notify;
+use crate::services::requests::{calendar_for, effective_deadline, policy_of};
 use crate::store::requests::{self, RequestRow};
 use crate::store::staff::StaffRow;
-use crate::store::{Conn, audit, exports, notes, plans, staff};
+use crate::store::{Conn, audit, clarifications, exports, notes, pauses, plans, staff};
 
 /// Why an action was refused, as a catalog key the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,14 @@ pub enum Refused {
     /// Staff-approved changes were already made in a source: the request must be finished (its
     /// certificate and recipients depend on it), not refused or cancelled.
     AlreadyChanged,
+    /// A clarification request needs its question.
+    QuestionRequired,
+    /// A question or answer longer than [`clarifications::MAX_TEXT_CHARS`].
+    TooLong,
+    /// A question is already waiting for the person's answer.
+    QuestionOpen,
+    /// No question is waiting (answered, closed, or never asked).
+    NoQuestion,
 }
 
 impl Refused {
@@ -49,6 +59,10 @@ impl Refused {
             Refused::UnknownItem => "staff.refused.unknown_item",
             Refused::UnruledNeedsReason => "staff.refused.unruled_needs_reason",
             Refused::AlreadyChanged => "staff.refused.already_changed",
+            Refused::QuestionRequired => "staff.clarify.refused.question_required",
+            Refused::TooLong => "staff.clarify.refused.too_long",
+            Refused::QuestionOpen => "staff.clarify.refused.question_open",
+            Refused::NoQuestion => "staff.clarify.refused.no_question",
         }
     }
 
@@ -66,6 +80,10 @@ impl Refused {
             Refused::UnknownItem,
             Refused::UnruledNeedsReason,
             Refused::AlreadyChanged,
+            Refused::QuestionRequired,
+            Refused::TooLong,
+            Refused::QuestionOpen,
+            Refused::NoQuestion,
         ]
         .into_iter()
         .find(|r| r.key().rsplit('.').next() == Some(key))
@@ -146,7 +164,7 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    let extended_due = match extension_for(app, &request, now)? {
+    let extended_due = match extension_for(app, &mut tx, &request, now).await? {
         Ok(d) => d,
         Err(e) => return Ok(Err(e)),
     };
@@ -162,22 +180,33 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
 }
 
 /// The due date an extension would set now, or why none is possible: counted under the request's
-/// own policy, in that policy's calendar and time zone. The page and the action both ask here.
-pub fn extension_for(app: &App, request: &RequestRow, now: i64) -> anyhow::Result<Result<time::Date, Refused>> {
+/// own policy, in that policy's calendar (closure days included) and time zone, from its clock
+/// start and with its recorded pauses. The page and the action both ask here.
+pub async fn extension_for(
+    app: &App,
+    conn: &mut Conn,
+    request: &RequestRow,
+    now: i64,
+) -> anyhow::Result<Result<time::Date, Refused>> {
     if request.status.is_terminal() {
         return Ok(Err(Refused::Closed));
     }
     if request.extended_at.is_some() {
         return Ok(Err(Refused::AlreadyExtended));
     }
-    let policy: crate::deadlines::Policy =
-        request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy {:?}", request.jurisdiction))?;
-    let (calendar, zone) = app.clock_for(policy)?;
+    let policy = policy_of(request)?;
+    let (calendar, zone) = calendar_for(app, policy)?;
     let today = zone.local_date(from_ms(now)).context("today's date")?;
-    let deadline = policy.deadline(request.received_on, &calendar).context("computing the extended due date")?;
+    let deadline = match effective_deadline(app, conn, request, now).await? {
+        Some(effective) => effective.deadline,
+        // A clock that starts at verification has not started: counted from receipt meanwhile.
+        None => policy.deadline(request.received_on, &calendar).context("computing the extended due date")?,
+    };
     let Some((notice_by, extended_due)) = deadline.extension() else { return Ok(Err(Refused::NoExtensionUnderPolicy)) };
-    // GDPR Art. 12(3): the person must be told within the first month.
-    if today > notice_by || today > request.due_on {
+    // GDPR Art. 12(3): the person must be told within the first month — the month as it stands
+    // now, with any counted pause (an open one counts up to today), not the stored `due_on`,
+    // which a pause moves only when it closes (UK GDPR: the ICO's "stop the clock").
+    if today > notice_by || today > deadline.due {
         return Ok(Err(Refused::ExtensionTooLate));
     }
     Ok(Ok(extended_due))
@@ -205,6 +234,7 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
         return Ok(Err(Refused::GroundNotApplicable));
     }
     requests::set_denial(&mut tx, &request.id, ground.as_str(), reason, now).await?;
+    close_open_question(&mut tx, by, &request, now).await?;
     requests::transition(&mut tx, &request, RequestStatus::Denied, &actor(by), now).await?;
     // An export built before the refusal is withdrawn with it.
     let withdrawn = withdraw_export(&mut tx, &request.id, now).await?;
@@ -288,6 +318,7 @@ pub async fn cancel(app: &App, by: &StaffRow, reference: &Reference, reason: &st
         return Ok(Err(Refused::ReasonRequired));
     }
     notes::add(&mut tx, &request.id, &by.id, reason, now).await?;
+    close_open_question(&mut tx, by, &request, now).await?;
     requests::transition(&mut tx, &request, RequestStatus::Cancelled, &actor(by), now).await?;
     let withdrawn = withdraw_export(&mut tx, &request.id, now).await?;
     if let Some(reference) = &request.reference {
@@ -297,4 +328,80 @@ pub async fn cancel(app: &App, by: &StaffRow, reference: &Reference, reason: &st
     remove_files(app, withdrawn);
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))
+}
+
+/// Asks the person to clarify their request (GDPR Recital 63; UK GDPR, ICO: "stop the clock"):
+/// the question is emailed in their language with a link to their status page, where they answer.
+/// Where the request's policy stops the clock for clarification, it stops until the answer (or
+/// until staff close the question); the wait is recorded either way.
+pub async fn ask_clarification(app: &App, by: &StaffRow, reference: &Reference, question: &str) -> Outcome {
+    let question = question.trim();
+    if question.is_empty() {
+        return Ok(Err(Refused::QuestionRequired));
+    }
+    if question.chars().count() > clarifications::MAX_TEXT_CHARS {
+        return Ok(Err(Refused::TooLong));
+    }
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let request = match open_request(&mut tx, reference).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    if request.reference.is_none() || request.email.is_none() {
+        return Ok(Err(Refused::NotInThisState));
+    }
+    if clarifications::open_for(&mut tx, &request.id).await?.is_some() {
+        return Ok(Err(Refused::QuestionOpen));
+    }
+    let clock_stops =
+        app.settings.requests.deadlines.clock(policy_of(&request)?).pauses_for(PauseReason::Clarification);
+    let detail = serde_json::json!({ "clock_stops": clock_stops });
+    audit::record(&mut tx, Some(&request.id), &actor(by), "clarification_asked", &detail, now).await?;
+    let opened = pauses::event_id(&mut tx, &request.id, "clarification_asked", now).await?;
+    let pause = pauses::open(&mut tx, &request.id, PauseReason::Clarification, opened.as_deref(), now).await?;
+    if clock_stops {
+        pauses::mark_stops_clock(&mut tx, &pause).await?;
+    }
+    clarifications::insert(&mut tx, &request.id, question, &by.id, Some(&pause), now).await?;
+    notify::clarification_asked(app, &mut tx, to(&request)?, reference, question, clock_stops, now).await?;
+    tx.commit().await?;
+    app.jobs_ready.notify_waiters();
+    Ok(Ok(()))
+}
+
+/// Closes the waiting question without an answer (the person answered another way, or it is no
+/// longer needed): the clock runs again, the due date moves by the days it was stopped.
+pub async fn close_clarification(app: &App, by: &StaffRow, reference: &Reference) -> Outcome {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let request = match open_request(&mut tx, reference).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !close_open_question(&mut tx, by, &request, now).await? {
+        return Ok(Err(Refused::NoQuestion));
+    }
+    refresh_after_close(app, &mut tx, &request, now).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Closes the request's open question, if any, as `by` (also when the request is refused or
+/// cancelled while waiting). True when one was closed.
+async fn close_open_question(tx: &mut Conn, by: &StaffRow, request: &RequestRow, now: i64) -> anyhow::Result<bool> {
+    let Some(open) = clarifications::open_for(tx, &request.id).await? else { return Ok(false) };
+    if !clarifications::close(tx, &open.id, &by.id, now).await? {
+        return Ok(false);
+    }
+    audit::record(tx, Some(&request.id), &actor(by), "clarification_closed", &serde_json::json!({}), now).await?;
+    let closed = pauses::event_id(tx, &request.id, "clarification_closed", now).await?;
+    pauses::close(tx, &request.id, PauseReason::Clarification, closed.as_deref(), now).await?;
+    Ok(true)
+}
+
+/// After a question is closed by staff: the stored due date follows the clock.
+async fn refresh_after_close(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -> anyhow::Result<()> {
+    crate::services::requests::refresh_due(app, tx, request, now).await?;
+    Ok(())
 }

@@ -6,3 +6,4 @@ pub mod changes;
 pub mod notify;
 pub mod requests;
 pub mod staff;
+pub mod tasks;

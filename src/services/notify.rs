@@ -80,7 +80,7 @@ async fn queue(
         html_body: Some(html),
         sent_at: None,
     };
-    emails::insert(conn, &row, now).await?;
+    emails::insert(conn, &app.settings.secret_key, &row, now).await?;
     jobs::enqueue_email(app, conn, &id, request_id, now).await?;
     crate::store::audit::record(
         conn,
@@ -243,8 +243,9 @@ pub async fn changes_done(
         }
         if done.excluded > 0 {
             paragraphs.push(tr.fmt("mail.done.excluded", &[("n", &done.excluded.to_string())]));
-            // GDPR Art. 12(4): not acting on part of a request is a refusal of that part.
-            let authority = &app.settings.controller.authority;
+            // GDPR Art. 12(4): not acting on part of a request is a refusal of that part; the
+            // authority is the one of the request's own law (Art. 77).
+            let authority = authority_of(app, conn, to.request_id).await?;
             paragraphs.push(
                 tr.fmt("mail.done.complain", &[("authority", authority.name.get(to.locale)), ("url", &authority.url)]),
             );
@@ -328,7 +329,8 @@ pub async fn denied(
         G::LegalClaims => "mail.denied.ground.legal_claims",
         G::RightsOfOthers => "mail.denied.ground.rights_of_others",
     });
-    let authority = &app.settings.controller.authority;
+    // Art. 77: the supervisory authority of the request's own law.
+    let authority = authority_of(app, conn, to.request_id).await?;
     let content = Content {
         subject: tr.fmt("mail.denied.subject", &[("reference", reference.as_str())]),
         paragraphs: vec![
@@ -349,6 +351,87 @@ pub async fn denied(
         code: None,
     };
     queue(app, conn, to, "denied", content, now).await
+}
+
+/// The supervisory authority of request `request_id`'s law (`[authorities.<policy>]`, falling
+/// back to the controller's).
+async fn authority_of<'a>(
+    app: &'a App,
+    conn: &mut Conn,
+    request_id: &str,
+) -> anyhow::Result<&'a crate::config::Authority> {
+    let jurisdiction: Option<String> = sqlx::query_scalar("SELECT jurisdiction FROM requests WHERE id = $1")
+        .bind(request_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading a request's jurisdiction: {e}"))?;
+    Ok(app.settings.authority_for_code(jurisdiction.as_deref().unwrap_or("")))
+}
+
+/// CCPA (Cal. Code Regs. tit. 11 §7021(a)): the confirmation of receipt, sent within 10 business
+/// days, "and provide information about how the business will process the request": the steps,
+/// and when to expect the answer (the 45-day due date, §7021(b)).
+#[allow(clippy::too_many_arguments)]
+pub async fn ccpa_receipt(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    kind: RequestKind,
+    reference: &Reference,
+    due: Date,
+    verified: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let r = reference.as_str();
+    let due = format_date(tr, due);
+    let content = Content {
+        subject: tr.fmt("mail.ccpa_receipt.subject", &[("reference", r)]),
+        paragraphs: vec![
+            tr.fmt("mail.ccpa_receipt.intro", &[("kind", kind_label(tr, kind)), ("reference", r)]),
+            tr.get(if verified { "mail.ccpa_receipt.step_verified" } else { "mail.ccpa_receipt.step_verify" })
+                .to_owned(),
+            tr.get("mail.ccpa_receipt.step_search").to_owned(),
+            tr.get(if kind.produces_export() {
+                "mail.ccpa_receipt.step_export"
+            } else {
+                "mail.ccpa_receipt.step_changes"
+            })
+            .to_owned(),
+            tr.fmt("mail.ccpa_receipt.due", &[("due", &due)]),
+        ],
+        action: Some((tr.get("mail.confirmed.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
+        code: None,
+    };
+    queue(app, conn, to, "ccpa_receipt", content, now).await
+}
+
+/// Staff ask the person to clarify their request: the question, where to answer (the status
+/// page, after signing in as usual), and whether the clock stops meanwhile under the request's law.
+pub async fn clarification_asked(
+    app: &App,
+    conn: &mut Conn,
+    to: To<'_>,
+    reference: &Reference,
+    question: &str,
+    clock_stops: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(to.locale);
+    let r = reference.as_str();
+    let content = Content {
+        subject: tr.fmt("mail.clarification.subject", &[("reference", r)]),
+        paragraphs: vec![
+            tr.fmt("mail.clarification.intro", &[("reference", r)]),
+            question.to_owned(),
+            tr.get("mail.clarification.how").to_owned(),
+            tr.get(if clock_stops { "mail.clarification.clock_stops" } else { "mail.clarification.clock_runs" })
+                .to_owned(),
+        ],
+        action: Some((tr.get("mail.clarification.action").to_owned(), format!("{}/requests/{}", app.base_url, r))),
+        code: None,
+    };
+    queue(app, conn, to, "clarification", content, now).await
 }
 
 /// What a deadline reminder to staff is about.

@@ -9,10 +9,11 @@ use time::Date;
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::crypto::{self, constant_time_eq, keyed_hash, new_id, random_code, random_token, sha256_hex};
-use crate::deadlines::Policy;
+use crate::deadlines::{ClockEvents, EffectiveDeadline, HolidayCalendar, PauseReason, Policy, Zone};
 use crate::domain::{EmailAddress, Locale, Reference, RequestKind, RequestStatus};
 use crate::services::notify;
-use crate::store::{Conn, audit, exports, rate_limits, requests, sessions, source_runs, verifications};
+use crate::store::clarifications::{self, Clarification};
+use crate::store::{Conn, audit, exports, pauses, rate_limits, requests, sessions, source_runs, verifications};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -87,7 +88,7 @@ pub async fn submit(
 
     // GDPR Art. 12(3) (and the other policies): the period runs from receipt, in the time zone
     // the policy's deadlines are counted in.
-    let (calendar, zone) = app.clock_for(policy)?;
+    let (calendar, zone) = calendar_for(app, policy)?;
     let received_on = zone.local_date(from_ms(now)).context("computing the receipt date")?;
     let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();
@@ -119,6 +120,10 @@ pub async fn submit(
         now,
     )
     .await?;
+    // Until the person proves control of the address, Dossier waits for them: recorded as an
+    // identity pause (counted only where the policy says so, LEGAL.md "Clock pauses").
+    let opened = pauses::event_id(&mut tx, &id, "received", now).await?;
+    pauses::open(&mut tx, &id, PauseReason::Identity, opened.as_deref(), now).await?;
     start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
     tx.commit().await.context("saving the request")?;
     app.jobs_ready.notify_waiters();
@@ -395,7 +400,16 @@ async fn start_processing(
     let mut detail = method.clone();
     detail["reference"] = serde_json::Value::from(reference.as_str());
     audit::record(tx, Some(&request.id), actor, "verified", &detail, now).await?;
-    let verified = requests::RequestRow { status: RequestStatus::Verified, ..request.clone() };
+    let closed = pauses::event_id(tx, &request.id, "verified", now).await?;
+    pauses::close(tx, &request.id, PauseReason::Identity, closed.as_deref(), now).await?;
+    // The clock may start now (UK GDPR: from receipt of the identity proof) or the identity wait
+    // may have stopped it: the stored due date is recomputed from the recorded events.
+    let verified = requests::RequestRow { status: RequestStatus::Verified, verified_at: Some(now), ..request.clone() };
+    let due_on = match refresh_due(app, tx, &verified, now).await? {
+        Some(effective) => effective.deadline.due,
+        None => request.due_on,
+    };
+    let verified = requests::RequestRow { due_on, ..verified };
     requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
     if request.kind.produces_export() {
         crate::jobs::start_collection(app, tx, &request.id, now).await?;
@@ -409,8 +423,101 @@ async fn start_processing(
     }
     let email = request.email.as_deref().context("a request without its address")?;
     let to = notify::To { request_id: &request.id, email, locale: request.locale };
-    notify::confirmed(app, tx, to, request.kind, &reference, request.due_on, now).await?;
+    // Cal. Code Regs. tit. 11 §7021(a): under the CCPA the confirmation of receipt, with how the
+    // request will be processed and when to expect the answer, takes the place of the usual one
+    // (unless it was sent already, at a staff intake).
+    if request.jurisdiction != Policy::Ccpa.code() || !confirm_ccpa_receipt(app, tx, &request.id, now).await? {
+        notify::confirmed(app, tx, to, request.kind, &reference, due_on, now).await?;
+    }
     Ok(reference)
+}
+
+/// The holiday calendar, with the configured closure days (`[deadlines] closure_days`), and the
+/// time zone a policy's deadlines are counted in.
+pub fn calendar_for(app: &App, policy: Policy) -> anyhow::Result<(HolidayCalendar, Zone)> {
+    let (calendar, zone) = app.clock_for(policy)?;
+    Ok((calendar.with_extra_closures(app.settings.requests.deadlines.closure_days.iter().copied()), zone))
+}
+
+/// A request's policy, from its stored code.
+pub fn policy_of(request: &requests::RequestRow) -> anyhow::Result<Policy> {
+    request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy {:?} in store", request.jurisdiction))
+}
+
+/// The instant a request was received, as the clock counts it. Staff intake records the day the
+/// request reached the controller, which may be before it was entered: that day, at noon UTC
+/// (the same local day in every supported zone), stands for it.
+fn received_instant(request: &requests::RequestRow, zone: Zone) -> time::OffsetDateTime {
+    let entered = from_ms(request.received_at);
+    match zone.local_date(entered) {
+        Ok(day) if day == request.received_on => entered,
+        _ => request.received_on.with_hms(12, 0, 0).map(|t| t.assume_utc()).unwrap_or(entered),
+    }
+}
+
+/// A request's deadlines as of `now`: its policy's clock start (`[deadlines.clock.<policy>]`) and
+/// every recorded pause the policy counts. `None` while a clock that starts at verification has
+/// not started.
+pub async fn effective_deadline(
+    app: &App,
+    conn: &mut Conn,
+    request: &requests::RequestRow,
+    now: i64,
+) -> anyhow::Result<Option<EffectiveDeadline>> {
+    let policy = policy_of(request)?;
+    let (calendar, zone) = calendar_for(app, policy)?;
+    let recorded = pauses::for_request(conn, &request.id).await?;
+    let events = ClockEvents {
+        received_at: received_instant(request, zone),
+        verified_at: request.verified_at.map(from_ms),
+        pauses: recorded.iter().map(pauses::PauseRow::as_pause).collect(),
+    };
+    let clock = app.settings.requests.deadlines.clock(policy);
+    crate::deadlines::effective_deadline(&clock, &events, from_ms(now), zone, &calendar)
+        .with_context(|| format!("computing the deadline of request {}", request.id))
+}
+
+/// Recomputes a request's deadlines from its recorded clock events and stores them (the queue,
+/// the reminders and the register read the stored dates). Called when the clock starts and when
+/// a pause closes; an open pause moves nothing until it closes.
+pub async fn refresh_due(
+    app: &App,
+    conn: &mut Conn,
+    request: &requests::RequestRow,
+    now: i64,
+) -> anyhow::Result<Option<EffectiveDeadline>> {
+    let Some(effective) = effective_deadline(app, conn, request, now).await? else { return Ok(None) };
+    let d = effective.deadline;
+    let (due, original) = if request.extended_at.is_some() { (d.extended_due, Some(d.due)) } else { (d.due, None) };
+    if due != request.due_on || d.extension_notice_by != request.extension_notice_by {
+        requests::set_due(conn, &request.id, due, d.extension_notice_by, original, now).await?;
+        if due != request.due_on {
+            let detail = serde_json::json!({ "from": requests::date_to_text(request.due_on),
+                                             "to": requests::date_to_text(due), "paused_days": effective.paused_days });
+            audit::record(conn, Some(&request.id), "system", "due_date_moved", &detail, now).await?;
+        }
+    }
+    Ok(Some(effective))
+}
+
+/// CCPA (Cal. Code Regs. tit. 11 §7021(a)): confirms the receipt of request `id`, with how it
+/// will be processed and its 45-day due date, once. Returns false when it was confirmed already
+/// (or the request has no reference or address, or is closed).
+pub async fn confirm_ccpa_receipt(app: &App, tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<bool> {
+    let Some(request) = requests::get(tx, id).await? else { return Ok(false) };
+    let (Some(reference), Some(email)) = (request.reference.clone(), request.email.clone()) else { return Ok(false) };
+    if request.status.is_terminal() || !requests::mark_receipt_confirmed(tx, id, now).await? {
+        return Ok(false);
+    }
+    let policy = policy_of(&request)?;
+    let (calendar, _) = calendar_for(app, policy)?;
+    let confirm_by = policy.deadline(request.received_on, &calendar).ok().and_then(|d| d.confirm_receipt_by);
+    let detail = serde_json::json!({ "confirm_by": confirm_by.map(requests::date_to_text) });
+    audit::record(tx, Some(id), "system", "receipt_confirmed", &detail, now).await?;
+    let to = notify::To { request_id: id, email: &email, locale: request.locale };
+    let verified = request.verified_at.is_some();
+    notify::ccpa_receipt(app, tx, to, request.kind, &reference, request.due_on, verified, now).await?;
+    Ok(true)
 }
 
 /// The email hash a requester's session cookie stands for, while the session lives.
@@ -430,10 +537,17 @@ pub struct StatusView {
     pub sources: Vec<SourceProgress>,
     pub export: Option<exports::ExportRow>,
     pub today: Date,
+    /// The questions staff asked, oldest first (at most the last one open).
+    pub clarifications: Vec<Clarification>,
+    /// The clock is stopped now: a pause the request's policy counts is open.
+    pub clock_stopped: bool,
 }
 
 pub struct SourceProgress {
     pub label: String,
+    /// A manual source (searched and changed by staff through a task): its run stays unfinished
+    /// until they complete it.
+    pub manual: bool,
     pub status: source_runs::RunStatus,
     pub records: i64,
 }
@@ -454,13 +568,108 @@ pub async fn status(app: &App, reference: &Reference, owner_hash: &str) -> anyho
                 .connector(&r.source)
                 .map(|c| c.info().label.get(request.locale).to_owned())
                 .unwrap_or_else(|| r.source.clone()),
+            manual: app.connector(&r.source).is_some_and(|c| c.staff_task().is_some()),
             status: r.status,
             records: r.records,
         })
         .collect();
     let export = exports::latest_for_request(&mut conn, &request.id).await?;
     let today = app.today_for(&request.jurisdiction)?;
-    Ok(Some(StatusView { request, sources, export, today }))
+    let clarifications = clarifications::for_request(&mut conn, &request.id).await?;
+    let clock_stopped = clock_stopped(app, &mut conn, &request, app.now_ms()).await?;
+    Ok(Some(StatusView { request, sources, export, today, clarifications, clock_stopped }))
+}
+
+/// Whether the request's clock is stopped now (an open pause its policy counts).
+pub async fn clock_stopped(
+    app: &App,
+    conn: &mut Conn,
+    request: &requests::RequestRow,
+    now: i64,
+) -> anyhow::Result<bool> {
+    if request.status.is_terminal() {
+        return Ok(false);
+    }
+    Ok(effective_deadline(app, conn, request, now).await?.is_some_and(|e| e.open_pause.is_some()))
+}
+
+/// Why an answer to a clarification request was not taken. Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerError {
+    /// Not the signed-in person's request (or no such request): the same as for the status page.
+    NotFound,
+    Empty,
+    TooLong,
+    /// No question is waiting: answered already, closed by staff, or never asked.
+    NoQuestion,
+    /// The request is closed.
+    Closed,
+}
+
+impl AnswerError {
+    pub fn code(self) -> &'static str {
+        match self {
+            AnswerError::NotFound => "not_found",
+            AnswerError::Empty => "empty",
+            AnswerError::TooLong => "too_long",
+            AnswerError::NoQuestion => "no_question",
+            AnswerError::Closed => "closed",
+        }
+    }
+}
+
+/// The person answers the question staff asked about request `reference`. The answer closes the
+/// question and, where the request's policy stops the clock for clarification (UK GDPR by
+/// default), the pause: the due date moves by the whole days waited.
+pub async fn answer_clarification(
+    app: &App,
+    reference: &Reference,
+    owner_hash: &str,
+    text: &str,
+) -> anyhow::Result<Result<(), AnswerError>> {
+    let text = text.trim();
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let request = match requests::by_reference(&mut tx, reference).await? {
+        Some(r) if constant_time_eq(r.email_hash.as_bytes(), owner_hash.as_bytes()) => r,
+        _ => return Ok(Err(AnswerError::NotFound)),
+    };
+    if request.status.is_terminal() {
+        return Ok(Err(AnswerError::Closed));
+    }
+    let Some(question) = clarifications::open_for(&mut tx, &request.id).await? else {
+        return Ok(Err(AnswerError::NoQuestion));
+    };
+    if text.is_empty() {
+        return Ok(Err(AnswerError::Empty));
+    }
+    if text.chars().count() > clarifications::MAX_TEXT_CHARS {
+        return Ok(Err(AnswerError::TooLong));
+    }
+    if !clarifications::answer(&mut tx, &question.id, text, now).await? {
+        return Ok(Err(AnswerError::NoQuestion));
+    }
+    let detail = serde_json::json!({ "chars": text.chars().count() });
+    audit::record(&mut tx, Some(&request.id), "requester", "clarification_answered", &detail, now).await?;
+    end_clarification_pause(app, &mut tx, &request, "clarification_answered", now).await?;
+    tx.commit().await.context("saving the answer")?;
+    Ok(Ok(()))
+}
+
+/// Closes the clarification pause of `request` with the audit event `event` just recorded, and
+/// moves the stored due date by the days it lasted (when the policy counts them).
+pub async fn end_clarification_pause(
+    app: &App,
+    tx: &mut Conn,
+    request: &requests::RequestRow,
+    event: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let closed = pauses::event_id(tx, &request.id, event, now).await?;
+    if pauses::close(tx, &request.id, PauseReason::Clarification, closed.as_deref(), now).await? {
+        refresh_due(app, tx, request, now).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -536,7 +745,7 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
     let Intake { email, kind, policy, locale, channel, received_on, verification } = intake;
     let now = app.now_ms();
     let actor = format!("staff:{staff_id}");
-    let (calendar, _) = app.clock_for(policy)?;
+    let (calendar, _) = calendar_for(app, policy)?;
     let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();
     let mut tx = app.store.begin().await?;
@@ -566,6 +775,13 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
     let request = requests::get(&mut tx, &id).await?.context("the request just entered")?;
     match verification {
         IntakeVerification::Email => {
+            let opened = pauses::event_id(&mut tx, &id, "received", now).await?;
+            pauses::open(&mut tx, &id, PauseReason::Identity, opened.as_deref(), now).await?;
+            if policy == Policy::Ccpa {
+                // §7021(a): a request received by letter or phone is confirmed at once, before the
+                // person verifies.
+                confirm_ccpa_receipt(app, &mut tx, &id, now).await?;
+            }
             start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
         }
         IntakeVerification::Recorded { justification } => {

@@ -3,6 +3,10 @@
 //! Passwords are hashed with argon2id. A login takes the same work for an unknown address as for a
 //! wrong password (an unknown address is checked against a dummy hash), and failures are counted
 //! per keyed email hash — known or not — with a lockout that doubles after each further failure.
+//!
+//! An optional second factor (TOTP, RFC 6238) that admins can require of everyone, staff
+//! management by admins, and each member's own password: GDPR Art. 32(1)(b) asks for the ongoing
+//! confidentiality of processing systems, and this workspace shows personal data.
 
 use std::sync::LazyLock;
 
@@ -67,6 +71,10 @@ pub async fn create(
         role,
         password_hash,
         disabled: false,
+        totp_secret: None,
+        totp_last_step: None,
+        totp_pending: None,
+        last_login_at: None,
     };
     staff::insert(&mut tx, &row, now).await?;
     audit::record(
@@ -120,11 +128,27 @@ pub const LOGIN_ATTEMPTS_PER_IP_PER_HOUR: i64 = 60;
 /// instead of exhausting memory.
 static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-/// Checks the credentials; on success returns a new session token (a fresh session at every login).
+/// What a right password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginStep {
+    /// Signed in: the new session's token (a fresh session at every login).
+    Session(String),
+    /// The account has a second factor: the token of the pending login, good only for typing the
+    /// code, for [`CHALLENGE_MS`].
+    Code(String),
+}
+
+/// How long a login may wait for its second-factor code.
+pub const CHALLENGE_MS: i64 = 5 * MINUTE_MS;
+
+/// Checks the credentials; on success opens a session, or a pending login when the account has
+/// a second factor.
 ///
 /// The attempt is counted before the password is checked, in one write transaction, so a burst of
-/// parallel guesses cannot test more passwords than the lockout allows.
-pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::Result<Result<String, LoginError>> {
+/// parallel guesses cannot test more passwords than the lockout allows. With a second factor, the
+/// attempt stays counted until the code is accepted: knowing the password does not buy more
+/// guesses at the code.
+pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::Result<Result<LoginStep, LoginError>> {
     let now = app.now_ms();
     let email = EmailAddress::parse(email).ok();
     let email_hash = match &email {
@@ -165,12 +189,407 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
         return Ok(Err(LoginError::Invalid));
     };
     let mut tx = app.store.begin().await?;
-    staff::clear_failures(&mut tx, &email_hash).await?;
     let token = random_token(32);
-    staff::insert_session(&mut tx, &sha256_hex(token.as_bytes()), &account.id, now, now + ABSOLUTE_MS).await?;
-    audit::record(&mut tx, None, &format!("staff:{}", account.id), "staff_login", &serde_json::json!({}), now).await?;
+    if account.totp_enabled() {
+        // The attempt stays counted until the code is accepted, but a right password locks
+        // nothing: any lock was checked above, so the only one is the one this attempt set.
+        staff::lock(&mut tx, &email_hash, 0).await?;
+        staff::insert_challenge(
+            &mut tx,
+            &sha256_hex(token.as_bytes()),
+            &account.id,
+            &email_hash,
+            now,
+            now + CHALLENGE_MS,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Ok(LoginStep::Code(token)));
+    }
+    staff::clear_failures(&mut tx, &email_hash).await?;
+    open_session(&mut tx, &account, &token, "password", now).await?;
+    tx.commit().await?;
+    Ok(Ok(LoginStep::Session(token)))
+}
+
+async fn open_session(
+    tx: &mut crate::store::Conn,
+    account: &staff::StaffRow,
+    token: &str,
+    factors: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    staff::insert_session(tx, &sha256_hex(token.as_bytes()), &account.id, now, now + ABSOLUTE_MS).await?;
+    staff::set_last_login(tx, &account.id, now).await?;
+    audit::record(tx, None, &actor(account), "staff_login", &serde_json::json!({ "factors": factors }), now).await
+}
+
+fn actor(account: &staff::StaffRow) -> String {
+    format!("staff:{}", account.id)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    /// The pending login is unknown or expired: sign in again from the start.
+    Expired,
+    /// Not the current code (or one already used).
+    Invalid,
+    /// Too many failures for this address.
+    Locked { minutes: i64 },
+    /// The stored secret no longer opens (the server's secret key changed): an admin must reset
+    /// the second factor.
+    Unreadable,
+}
+
+/// The key second-factor secrets are sealed with.
+fn totp_key(app: &App) -> crate::crypto::SecretKey {
+    app.settings.secret_key.derive("totp-secret-v1")
+}
+
+/// The second step of a login: the code from the authenticator app. Each wrong code counts toward
+/// the same lockout as a wrong password; a right one is accepted once (its step is recorded), ends
+/// the pending login and opens the session.
+pub async fn login_code(app: &App, pending: &str, typed: &str) -> anyhow::Result<Result<String, CodeError>> {
+    let now = app.now_ms();
+    let pending_hash = sha256_hex(pending.as_bytes());
+    let mut tx = app.store.begin().await?;
+    let Some(challenge) = staff::challenge(&mut tx, &pending_hash, now).await? else {
+        return Ok(Err(CodeError::Expired));
+    };
+    let locked_until = staff::locked_until(&mut tx, &challenge.email_hash).await?;
+    if locked_until > now {
+        return Ok(Err(CodeError::Locked { minutes: (locked_until - now + MINUTE_MS - 1) / MINUTE_MS }));
+    }
+    let attempts = staff::record_failure(&mut tx, &challenge.email_hash, now).await?;
+    if attempts >= FAILURES_BEFORE_LOCK {
+        let minutes = 1_i64 << (attempts - FAILURES_BEFORE_LOCK).min(10);
+        staff::lock(&mut tx, &challenge.email_hash, now + minutes * MINUTE_MS).await?;
+    }
+    let account = staff::by_id(&mut tx, &challenge.staff_id).await?.filter(|a| !a.disabled);
+    let Some((account, sealed)) = account.and_then(|a| a.totp_secret.clone().map(|s| (a, s))) else {
+        // Disabled, or the second factor was reset meanwhile: this login is over.
+        staff::delete_challenge(&mut tx, &pending_hash).await?;
+        tx.commit().await?;
+        return Ok(Err(CodeError::Expired));
+    };
+    let Ok(secret) = crate::crypto::totp::open(&totp_key(app), &account.id, &sealed) else {
+        tx.commit().await?;
+        tracing::warn!("a staff second factor does not open with the configured secret key");
+        return Ok(Err(CodeError::Unreadable));
+    };
+    let step = crate::crypto::totp::verify(&secret, typed, now, account.totp_last_step);
+    let accepted = match step {
+        Some(step) => staff::use_totp_step(&mut tx, &account.id, step).await?,
+        None => false,
+    };
+    if !accepted {
+        tx.commit().await?;
+        tracing::info!("staff second factor refused");
+        return Ok(Err(CodeError::Invalid));
+    }
+    staff::clear_failures(&mut tx, &challenge.email_hash).await?;
+    staff::delete_challenge(&mut tx, &pending_hash).await?;
+    let token = random_token(32);
+    open_session(&mut tx, &account, &token, "password+totp", now).await?;
     tx.commit().await?;
     Ok(Ok(token))
+}
+
+/// Name of the workspace setting that requires a second factor of everyone.
+pub const REQUIRE_TOTP: &str = "require_totp";
+
+/// Whether admins require a second factor of every staff member.
+pub async fn totp_required(app: &App) -> anyhow::Result<bool> {
+    let mut conn = app.store.conn().await?;
+    Ok(staff::setting(&mut conn, REQUIRE_TOTP).await?.as_deref() == Some("1"))
+}
+
+/// A staff member who must enrol a second factor before anything else: required for everyone,
+/// and they have none yet.
+pub async fn must_enrol_totp(app: &App, account: &staff::StaffRow) -> anyhow::Result<bool> {
+    Ok(!account.totp_enabled() && totp_required(app).await?)
+}
+
+/// A second factor being enrolled: what the staff member copies into their authenticator app.
+pub struct Enrolment {
+    /// Base32, in groups of four.
+    pub secret: String,
+    pub uri: String,
+    /// The URI as a QR code, inline SVG drawn on the server (`None` if it could not be drawn).
+    pub qr_svg: Option<String>,
+}
+
+/// The URI as a QR code: an `<svg>` element for inline use (our own data, no script, no style).
+fn qr_svg(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build();
+    let start = svg.find("<svg")?;
+    Some(svg[start..].to_owned())
+}
+
+fn enrolment(app: &App, account: &staff::StaffRow, secret: &[u8]) -> Enrolment {
+    use crate::crypto::totp;
+    let issuer = format!("Dossier {}", app.settings.controller.name);
+    let uri = totp::otpauth_uri(&issuer, &account.email, secret);
+    Enrolment { secret: totp::grouped(&totp::base32_encode(secret)), qr_svg: qr_svg(&uri), uri }
+}
+
+/// Starts enrolling a fresh secret (replacing any enrolment not confirmed). The active factor,
+/// if any, stays until a code from the new one confirms it.
+pub async fn start_totp(app: &App, account: &staff::StaffRow) -> anyhow::Result<Enrolment> {
+    let secret = crate::crypto::totp::generate_secret();
+    let sealed = crate::crypto::totp::seal(&totp_key(app), &account.id, &secret)?;
+    let mut conn = app.store.conn().await?;
+    staff::set_totp_pending(&mut conn, &account.id, Some(&sealed), app.now_ms()).await?;
+    Ok(enrolment(app, account, &secret))
+}
+
+/// The enrolment waiting for its confirming code, shown again while it is not active.
+pub fn pending_totp(app: &App, account: &staff::StaffRow) -> anyhow::Result<Option<Enrolment>> {
+    let Some(sealed) = &account.totp_pending else { return Ok(None) };
+    // Sealed under a secret key since changed: as if none was started (a new one can be).
+    let Ok(secret) = crate::crypto::totp::open(&totp_key(app), &account.id, sealed) else { return Ok(None) };
+    Ok(Some(enrolment(app, account, &secret)))
+}
+
+/// Why a second factor was not activated (nothing changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotpConfirmError {
+    /// The code is not the enrolled secret's current one.
+    WrongCode,
+    /// Replacing an active factor needs the account's password, and this is not it.
+    WrongPassword,
+}
+
+/// Activates the enrolled secret if `typed` is its current code. Replacing a factor already
+/// active also takes the account's password (a session left open must not be enough to move
+/// the second factor to another phone), and ends the member's other sessions.
+pub async fn confirm_totp(
+    app: &App,
+    account: &staff::StaffRow,
+    session_token: &str,
+    typed: &str,
+    password: &str,
+) -> anyhow::Result<Result<(), TotpConfirmError>> {
+    let replacing = account.totp_enabled();
+    if replacing {
+        let (password, hash) = (password.to_owned(), account.password_hash.clone());
+        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
+        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .context("checking a password")?;
+        if !matches {
+            return Ok(Err(TotpConfirmError::WrongPassword));
+        }
+    }
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let Some(current) = staff::by_id(&mut tx, &account.id).await? else { return Ok(Err(TotpConfirmError::WrongCode)) };
+    let Some(sealed) = current.totp_pending else { return Ok(Err(TotpConfirmError::WrongCode)) };
+    let Ok(secret) = crate::crypto::totp::open(&totp_key(app), &account.id, &sealed) else {
+        return Ok(Err(TotpConfirmError::WrongCode));
+    };
+    let Some(step) = crate::crypto::totp::verify(&secret, typed, now, None) else {
+        return Ok(Err(TotpConfirmError::WrongCode));
+    };
+    staff::activate_totp(&mut tx, &account.id, &sealed, step, now).await?;
+    if replacing {
+        staff::end_other_sessions(&mut tx, &account.id, &sha256_hex(session_token.as_bytes())).await?;
+    }
+    let event = if replacing { "staff_totp_replaced" } else { "staff_totp_enabled" };
+    audit::record(&mut tx, None, &actor(account), event, &serde_json::json!({ "staff": account.id }), now).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChangeError {
+    /// The current password typed is not the right one.
+    WrongCurrent,
+    /// The new one is too short.
+    TooShort,
+}
+
+/// A staff member changes their own password: the current one is required, and every other
+/// session of theirs ends (the one they use stays).
+pub async fn change_own_password(
+    app: &App,
+    account: &staff::StaffRow,
+    session_token: &str,
+    current: &str,
+    new: &str,
+) -> anyhow::Result<Result<(), PasswordChangeError>> {
+    if check_new_password(new).is_err() {
+        return Ok(Err(PasswordChangeError::TooShort));
+    }
+    let (current, hash) = (current.to_owned(), account.password_hash.clone());
+    let matches = {
+        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
+        tokio::task::spawn_blocking(move || verify_password(&current, &hash)).await.context("checking a password")?
+    };
+    if !matches {
+        return Ok(Err(PasswordChangeError::WrongCurrent));
+    }
+    let new = new.to_owned();
+    let new_hash = tokio::task::spawn_blocking(move || hash_password(&new)).await.context("hashing a password")??;
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    staff::set_password(&mut tx, &account.id, &new_hash, now).await?;
+    staff::end_other_sessions(&mut tx, &account.id, &sha256_hex(session_token.as_bytes())).await?;
+    audit::record(
+        &mut tx,
+        None,
+        &actor(account),
+        "staff_password_changed",
+        &serde_json::json!({ "staff": account.id, "by": "self" }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Why an admin's change to an account was refused (nothing changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminError {
+    /// No account with this id.
+    Unknown,
+    /// The change would leave no enabled admin.
+    LastAdmin,
+    /// An account already has this address.
+    Exists,
+}
+
+/// What an admin does to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    Role(Role),
+    Disable,
+    Enable,
+    ResetTotp,
+}
+
+/// An admin's change to a staff account, in one transaction with its audit event. Never leaves
+/// the workspace without an enabled admin (checked inside the write transaction, so two admins
+/// demoting each other at once cannot both succeed).
+pub async fn admin_change(
+    app: &App,
+    by: &staff::StaffRow,
+    target_id: &str,
+    change: AdminChange,
+) -> anyhow::Result<Result<(), AdminError>> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let Some(target) = staff::by_id(&mut tx, target_id).await? else { return Ok(Err(AdminError::Unknown)) };
+    let removes_an_admin = target.role == Role::Admin
+        && !target.disabled
+        && matches!(change, AdminChange::Disable | AdminChange::Role(Role::Agent | Role::Auditor));
+    if removes_an_admin && staff::active_admins(&mut tx).await? <= 1 {
+        return Ok(Err(AdminError::LastAdmin));
+    }
+    let (event, detail) = match change {
+        AdminChange::Role(role) => {
+            staff::set_role(&mut tx, &target.id, role, now).await?;
+            (
+                "staff_role_changed",
+                serde_json::json!({ "staff": target.id, "from": target.role.as_str(), "to": role.as_str() }),
+            )
+        }
+        AdminChange::Disable => {
+            staff::disable(&mut tx, &target.id, now).await?;
+            ("staff_disabled", serde_json::json!({ "staff": target.id }))
+        }
+        AdminChange::Enable => {
+            staff::enable(&mut tx, &target.id, now).await?;
+            ("staff_enabled", serde_json::json!({ "staff": target.id }))
+        }
+        AdminChange::ResetTotp => {
+            staff::reset_totp(&mut tx, &target.id, now).await?;
+            // Their sessions and logins waiting for a code from the old secret end with it.
+            staff::end_sessions(&mut tx, &target.id).await?;
+            ("staff_totp_reset", serde_json::json!({ "staff": target.id }))
+        }
+    };
+    audit::record(&mut tx, None, &actor(by), event, &detail, now).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// An admin adds a staff member: the account gets a random initial password, returned to be shown
+/// once to the admin (it is stored only as its argon2id hash) and changed by its owner on their
+/// account page.
+pub async fn admin_create(
+    app: &App,
+    by: &staff::StaffRow,
+    email: &EmailAddress,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<Result<String, AdminError>> {
+    let password = random_token(15);
+    let password_hash = {
+        let p = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&p)).await.context("hashing a password")??
+    };
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    if staff::by_email(&mut tx, email.as_str()).await?.is_some() {
+        return Ok(Err(AdminError::Exists));
+    }
+    let row = staff::StaffRow {
+        id: new_id(),
+        email: email.as_str().to_owned(),
+        display_name: if name.trim().is_empty() { email.as_str().to_owned() } else { name.trim().to_owned() },
+        role,
+        password_hash,
+        disabled: false,
+        totp_secret: None,
+        totp_last_step: None,
+        totp_pending: None,
+        last_login_at: None,
+    };
+    staff::insert(&mut tx, &row, now).await?;
+    audit::record(
+        &mut tx,
+        None,
+        &actor(by),
+        "staff_created",
+        &serde_json::json!({ "staff": row.id, "role": role.as_str() }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(password))
+}
+
+/// An admin requires (or stops requiring) a second factor of every staff member.
+pub async fn set_totp_required(app: &App, by: &staff::StaffRow, required: bool) -> anyhow::Result<()> {
+    let now = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    staff::set_setting(&mut tx, REQUIRE_TOTP, if required { "1" } else { "0" }, &by.id, now).await?;
+    audit::record(
+        &mut tx,
+        None,
+        &actor(by),
+        "workspace_setting_changed",
+        &serde_json::json!({ "setting": REQUIRE_TOTP, "value": required }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `dossier staff reset-totp`: for an admin who lost their authenticator. Removes the second
+/// factor (they enrol again at their next login if it is required) and ends their sessions.
+pub async fn reset_totp(store: &Store, email: &EmailAddress, now: i64) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
+    staff::reset_totp(&mut tx, &account.id, now).await?;
+    staff::end_sessions(&mut tx, &account.id).await?;
+    audit::record(&mut tx, None, "system", "staff_totp_reset", &serde_json::json!({ "staff": account.id }), now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The account behind a staff session cookie, if the session is live. A read and a touch of the

@@ -5,16 +5,21 @@
 //! Functions that take `&mut AnyConnection` compose inside one transaction.
 
 pub mod audit;
+pub mod clarifications;
+pub mod dashboard;
 pub mod emails;
 pub mod exports;
 pub mod jobs;
 pub mod notes;
+pub mod pauses;
 pub mod plans;
+pub mod queue;
 pub mod rate_limits;
 pub mod requests;
 pub mod sessions;
 pub mod source_runs;
 pub mod staff;
+pub mod tasks;
 pub mod verifications;
 
 use std::str::FromStr;

@@ -40,6 +40,8 @@ pub struct RequestRow {
     pub confirmed_at: Option<i64>,
     /// GDPR Art. 16: what else the person says is wrong, in their words.
     pub statement: Option<String>,
+    /// CCPA §7021(a): when the confirmation of receipt was sent.
+    pub receipt_confirmed_at: Option<i64>,
 }
 
 pub struct NewRequest<'a> {
@@ -58,7 +60,8 @@ pub struct NewRequest<'a> {
 
 const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
      received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
-     original_due_on, extension_reason, extended_at, denial_ground, denial_reason, confirmed_at, statement";
+     original_due_on, extension_reason, extended_at, denial_ground, denial_reason, confirmed_at, statement, \
+     receipt_confirmed_at";
 
 pub fn date_to_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -98,6 +101,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
         denial_reason: row.try_get("denial_reason")?,
         confirmed_at: row.try_get("confirmed_at")?,
         statement: row.try_get("statement")?,
+        receipt_confirmed_at: row.try_get("receipt_confirmed_at")?,
     })
 }
 
@@ -267,87 +271,7 @@ impl DeadlineState {
     }
 }
 
-/// The staff queue's filters. Only verified requests (with a reference) are listed.
-#[derive(Debug, Clone, Default)]
-pub struct QueueFilter {
-    pub status: Option<RequestStatus>,
-    pub kind: Option<RequestKind>,
-    /// Applies to open requests only.
-    pub deadline: Option<(DeadlineState, Date)>,
-    pub reference: Option<Reference>,
-    pub email_hash: Option<String>,
-}
-
-/// One page of the queue, by due date then id, starting after `after` (keyset pagination).
-pub async fn queue(
-    conn: &mut Conn,
-    filter: &QueueFilter,
-    after: Option<(Date, String)>,
-    limit: u32,
-) -> anyhow::Result<Vec<RequestRow>> {
-    let mut conditions = vec!["reference IS NOT NULL".to_owned()];
-    let mut binds: Vec<String> = Vec::new();
-    let mut bind = |value: String, conditions: &mut Vec<String>, sql: &dyn Fn(usize) -> String| {
-        binds.push(value);
-        conditions.push(sql(binds.len()));
-    };
-    if let Some(s) = filter.status {
-        bind(s.as_str().to_owned(), &mut conditions, &|n| format!("status = ${n}"));
-    }
-    if let Some(k) = filter.kind {
-        bind(k.as_str().to_owned(), &mut conditions, &|n| format!("kind = ${n}"));
-    }
-    if let Some(r) = &filter.reference {
-        bind(r.as_str().to_owned(), &mut conditions, &|n| format!("reference = ${n}"));
-    }
-    if let Some(h) = &filter.email_hash {
-        bind(h.clone(), &mut conditions, &|n| format!("email_hash = ${n}"));
-    }
-    if let Some((state, today)) = filter.deadline {
-        let open = RequestStatus::ALL.iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str()));
-        conditions.push(format!("status IN ({})", open.collect::<Vec<_>>().join(", ")));
-        let soon = today + time::Duration::days(DUE_SOON_DAYS);
-        match state {
-            DeadlineState::Overdue => bind(date_to_text(today), &mut conditions, &|n| format!("due_on < ${n}")),
-            DeadlineState::DueSoon => {
-                bind(date_to_text(today), &mut conditions, &|n| format!("due_on >= ${n}"));
-                bind(date_to_text(soon), &mut conditions, &|n| format!("due_on <= ${n}"));
-            }
-            DeadlineState::OnTrack => bind(date_to_text(soon), &mut conditions, &|n| format!("due_on > ${n}")),
-        }
-    }
-    if let Some((due, id)) = after {
-        binds.push(date_to_text(due));
-        binds.push(id);
-        let (d, i) = (binds.len() - 1, binds.len());
-        conditions.push(format!("(due_on > ${d} OR (due_on = ${d} AND id > ${i}))"));
-    }
-    let sql =
-        format!("SELECT {COLUMNS} FROM requests WHERE {} ORDER BY due_on, id LIMIT {limit}", conditions.join(" AND "));
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = query.fetch_all(&mut *conn).await.context("listing the queue")?;
-    rows.iter().map(from_row).collect()
-}
-
-/// How many verified requests are in each status.
-pub async fn counts_by_status(conn: &mut Conn) -> anyhow::Result<Vec<(RequestStatus, i64)>> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM requests WHERE reference IS NOT NULL GROUP BY status")
-        .fetch_all(&mut *conn)
-        .await
-        .context("counting requests")?;
-    let mut counts = Vec::new();
-    for r in rows {
-        let status: String = r.try_get("status")?;
-        if let Ok(s) = status.parse() {
-            counts.push((s, r.try_get::<i64, _>("n")?));
-        }
-    }
-    counts.sort_by_key(|(s, _)| RequestStatus::ALL.iter().position(|x| x == s));
-    Ok(counts)
-}
+// The staff queue's reads (filters, keyset pages, counts per status) are in `store::queue`.
 
 pub async fn assign(conn: &mut Conn, id: &str, staff_id: Option<&str>, now: i64) -> anyhow::Result<()> {
     sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3")
@@ -374,6 +298,59 @@ pub async fn extend(conn: &mut Conn, id: &str, new_due: Date, reason: &str, now:
     .await
     .context("extending a request")?;
     Ok(())
+}
+
+/// Stores the due dates recomputed from the clock (its start and its pauses): `due_on`, the last
+/// day to announce an extension, and, once extended, the extended date with `original_due_on`
+/// the date it replaced. The queue sorts by the stored `due_on`, so it stays a plain index scan.
+pub async fn set_due(
+    conn: &mut Conn,
+    id: &str,
+    due_on: Date,
+    extension_notice_by: Date,
+    original_due_on: Option<Date>,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET due_on = $1, extension_notice_by = $2, \
+         original_due_on = CASE WHEN extended_at IS NULL THEN original_due_on ELSE $3 END, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(date_to_text(due_on))
+    .bind(date_to_text(extension_notice_by))
+    .bind(original_due_on.map(date_to_text))
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("moving a request's due date")?;
+    Ok(())
+}
+
+/// CCPA §7021(a): records that the receipt was confirmed; false if it already was (the caller
+/// then sends nothing: exactly once, whatever runs at the same time).
+pub async fn mark_receipt_confirmed(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE requests SET receipt_confirmed_at = $1, updated_at = $1 WHERE id = $2 AND receipt_confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("recording the confirmation of receipt")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Open CCPA requests with a reference and an address whose receipt was never confirmed.
+pub async fn unconfirmed_ccpa(conn: &mut Conn) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM requests WHERE jurisdiction = 'ccpa' AND receipt_confirmed_at IS NULL \
+         AND reference IS NOT NULL AND email IS NOT NULL \
+         AND status NOT IN ('completed', 'denied', 'cancelled', 'expired') ORDER BY received_at",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("listing CCPA requests to confirm")
 }
 
 pub async fn set_denial(conn: &mut Conn, id: &str, ground: &str, reason: &str, now: i64) -> anyhow::Result<()> {

@@ -14,6 +14,19 @@ pub struct StaffRow {
     pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
+    /// The active second-factor secret, sealed (`crypto::totp::seal`); `None` without TOTP.
+    pub totp_secret: Option<String>,
+    /// The last TOTP time step accepted: a code is never accepted twice.
+    pub totp_last_step: Option<i64>,
+    /// A secret being enrolled, sealed, not yet confirmed by a code.
+    pub totp_pending: Option<String>,
+    pub last_login_at: Option<i64>,
+}
+
+impl StaffRow {
+    pub fn totp_enabled(&self) -> bool {
+        self.totp_secret.is_some()
+    }
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<StaffRow> {
@@ -25,10 +38,15 @@ fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<StaffRow> {
         role: role.parse().map_err(|_| anyhow!("bad role in store: {role}"))?,
         password_hash: r.try_get("password_hash")?,
         disabled: r.try_get::<i32, _>("disabled")? != 0,
+        totp_secret: r.try_get("totp_secret")?,
+        totp_last_step: r.try_get("totp_last_step")?,
+        totp_pending: r.try_get("totp_pending")?,
+        last_login_at: r.try_get("last_login_at")?,
     })
 }
 
-const COLUMNS: &str = "id, email, display_name, role, password_hash, disabled";
+const COLUMNS: &str =
+    "id, email, display_name, role, password_hash, disabled, totp_secret, totp_last_step, totp_pending, last_login_at";
 
 pub async fn by_email(conn: &mut Conn, email: &str) -> anyhow::Result<Option<StaffRow>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE email = $1")))
@@ -79,12 +97,34 @@ pub async fn disable(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> 
     end_sessions(conn, id).await
 }
 
+/// Ends every session of a staff member, and any login of theirs waiting for its second factor.
 pub async fn end_sessions(conn: &mut Conn, staff_id: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
         .bind(staff_id)
         .execute(&mut *conn)
         .await
         .context("ending a staff member's sessions")?;
+    sqlx::query("DELETE FROM staff_login_challenges WHERE staff_id = $1")
+        .bind(staff_id)
+        .execute(&mut *conn)
+        .await
+        .context("ending a staff member's pending logins")?;
+    Ok(())
+}
+
+/// Ends every session of a staff member but the one whose hash is `keep`.
+pub async fn end_other_sessions(conn: &mut Conn, staff_id: &str, keep: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND id_hash <> $2")
+        .bind(staff_id)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await
+        .context("ending a staff member's other sessions")?;
+    sqlx::query("DELETE FROM staff_login_challenges WHERE staff_id = $1")
+        .bind(staff_id)
+        .execute(&mut *conn)
+        .await
+        .context("ending a staff member's pending logins")?;
     Ok(())
 }
 
@@ -194,4 +234,196 @@ pub async fn workers(conn: &mut Conn) -> anyhow::Result<Vec<StaffRow>> {
     .await
     .context("listing staff")?;
     rows.iter().map(from_row).collect()
+}
+
+pub async fn by_id(conn: &mut Conn, id: &str) -> anyhow::Result<Option<StaffRow>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("loading a staff account")?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every account, enabled or not, by address: the staff management page.
+pub async fn all(conn: &mut Conn) -> anyhow::Result<Vec<StaffRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff ORDER BY email, id")))
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing staff")?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Enabled admins: there must always be one.
+pub async fn active_admins(conn: &mut Conn) -> anyhow::Result<i64> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE role = 'admin' AND disabled = 0")
+        .fetch_one(&mut *conn)
+        .await
+        .context("counting admins")?;
+    Ok(n)
+}
+
+pub async fn set_role(conn: &mut Conn, id: &str, role: crate::domain::Role, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE staff SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("changing a staff role")?;
+    Ok(())
+}
+
+pub async fn enable(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE staff SET disabled = 0, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("enabling a staff account")?;
+    Ok(())
+}
+
+pub async fn set_last_login(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE staff SET last_login_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("recording a login")?;
+    Ok(())
+}
+
+/// Keeps a secret being enrolled (sealed) until a code from it confirms it.
+pub async fn set_totp_pending(conn: &mut Conn, id: &str, sealed: Option<&str>, now: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE staff SET totp_pending = $1, updated_at = $2 WHERE id = $3")
+        .bind(sealed)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("keeping a second factor being enrolled")?;
+    Ok(())
+}
+
+/// Makes the enrolled secret the active one, with the step of the code that confirmed it.
+pub async fn activate_totp(conn: &mut Conn, id: &str, sealed: &str, step: i64, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE staff SET totp_secret = $1, totp_last_step = $2, totp_pending = NULL, updated_at = $3 WHERE id = $4",
+    )
+    .bind(sealed)
+    .bind(step)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("activating a second factor")?;
+    Ok(())
+}
+
+/// Records `step` as used, if no later or equal step was: `false` when the code was already used
+/// (two logins racing with one code: only one wins).
+pub async fn use_totp_step(conn: &mut Conn, id: &str, step: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("recording a used code")?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn reset_totp(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE staff SET totp_secret = NULL, totp_last_step = NULL, totp_pending = NULL, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .context("resetting a second factor")?;
+    Ok(())
+}
+
+/// A login waiting for its second factor.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub staff_id: String,
+    pub email_hash: String,
+}
+
+pub async fn insert_challenge(
+    conn: &mut Conn,
+    id_hash: &str,
+    staff_id: &str,
+    email_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> anyhow::Result<()> {
+    // Expired ones are useless: they go as new ones come.
+    sqlx::query("DELETE FROM staff_login_challenges WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .context("clearing expired pending logins")?;
+    sqlx::query(
+        "INSERT INTO staff_login_challenges (id_hash, staff_id, email_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id_hash)
+    .bind(staff_id)
+    .bind(email_hash)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *conn)
+    .await
+    .context("opening a pending login")?;
+    Ok(())
+}
+
+/// The live pending login with this hash, if any.
+pub async fn challenge(conn: &mut Conn, id_hash: &str, now: i64) -> anyhow::Result<Option<Challenge>> {
+    let row =
+        sqlx::query("SELECT staff_id, email_hash FROM staff_login_challenges WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await
+            .context("looking up a pending login")?;
+    row.map(|r| Ok(Challenge { staff_id: r.try_get("staff_id")?, email_hash: r.try_get("email_hash")? })).transpose()
+}
+
+pub async fn delete_challenge(conn: &mut Conn, id_hash: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM staff_login_challenges WHERE id_hash = $1")
+        .bind(id_hash)
+        .execute(&mut *conn)
+        .await
+        .context("closing a pending login")?;
+    Ok(())
+}
+
+/// A workspace setting admins change (shared by every instance), or `None` if never set.
+pub async fn setting(conn: &mut Conn, name: &str) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT value FROM workspace_settings WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading a workspace setting")
+}
+
+pub async fn set_setting(conn: &mut Conn, name: &str, value: &str, by: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO workspace_settings (name, value, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO UPDATE SET value = $2, updated_at = $3, updated_by = $4",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(now)
+    .bind(by)
+    .execute(&mut *conn)
+    .await
+    .context("changing a workspace setting")?;
+    Ok(())
 }

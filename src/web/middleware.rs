@@ -112,8 +112,9 @@ fn same_origin(req: &ServiceRequest) -> bool {
     if origin == "null" {
         return false;
     }
-    let host = req.connection_info().host().to_owned();
-    origin.split_once("://").map(|(_, h)| h) == Some(host.as_str())
+    // Forwarded host headers count only from a trusted proxy (`web::proxy`).
+    let host = super::proxy::request_host(req.request());
+    origin.split_once("://").map(|(_, h)| h) == host.as_deref()
 }
 
 #[derive(Template)]

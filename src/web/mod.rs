@@ -6,6 +6,7 @@ pub mod error;
 pub mod middleware;
 pub mod page;
 pub mod portal;
+pub mod proxy;
 pub mod staff;
 pub mod urls;
 

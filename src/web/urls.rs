@@ -87,9 +87,64 @@ pub fn staff_retry(reference: &Reference) -> String {
 pub fn staff_recipient(reference: &Reference, notice_id: &str) -> String {
     format!("/staff/requests/{reference}/recipients/{notice_id}")
 }
+/// The preview of what a request collected (opening it is audited).
+pub fn staff_data(reference: &str) -> String {
+    format!("/staff/requests/{reference}/data")
+}
 pub fn staff_search() -> String {
     "/staff/search".into()
 }
 pub fn staff_intake() -> String {
     "/staff/intake".into()
+}
+/// The second step of a staff login: the code from the authenticator app.
+pub fn staff_login_code() -> String {
+    "/staff/login/code".into()
+}
+/// A staff member's own account: password and second factor.
+pub fn staff_account() -> String {
+    "/staff/account".into()
+}
+pub fn staff_account_password() -> String {
+    "/staff/account/password".into()
+}
+pub fn staff_account_totp_start() -> String {
+    "/staff/account/totp/start".into()
+}
+pub fn staff_account_totp_confirm() -> String {
+    "/staff/account/totp/confirm".into()
+}
+/// Admins: staff accounts and the workspace's settings.
+pub fn staff_admin() -> String {
+    "/staff/admin/staff".into()
+}
+pub fn staff_admin_settings() -> String {
+    "/staff/admin/settings".into()
+}
+/// An admin's change to one account: `role`, `disable`, `enable`, `reset-totp`.
+pub fn staff_admin_member(id: &str, change: &str) -> String {
+    format!("/staff/admin/staff/{id}/{change}")
+}
+pub fn staff_tasks() -> String {
+    "/staff/tasks".into()
+}
+/// One request's tasks for staff (manual sources).
+pub fn staff_tasks_for(reference: &str) -> String {
+    format!("/staff/tasks?request={reference}")
+}
+pub fn staff_task(id: &str) -> String {
+    format!("/staff/tasks/{id}")
+}
+pub fn staff_task_files(id: &str) -> String {
+    format!("/staff/tasks/{id}/files")
+}
+pub fn staff_task_complete(id: &str) -> String {
+    format!("/staff/tasks/{id}/complete")
+}
+/// Removes a file uploaded by mistake from an open task.
+pub fn staff_task_file_remove(id: &str, file: &str) -> String {
+    format!("/staff/tasks/{id}/files/{file}/remove")
+}
+pub fn privacy() -> String {
+    "/privacy".into()
 }

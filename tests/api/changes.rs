@@ -514,11 +514,16 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     );
     assert_eq!(plan_lines(&file.text()), cert, "the file says what the page says");
     app.run_pending_jobs().await;
-    let kept_addresses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE LOWER(to_addr) LIKE $1")
-        .bind(format!("%{JEANNE}%"))
-        .fetch_one(app.app.store.pool())
-        .await
-        .unwrap();
+    // Queued addresses are sealed (store::emails), so look for any address left on her request's
+    // emails: a forgotten one is empty.
+    let kept_addresses: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM emails e JOIN requests r ON r.id = e.request_id \
+         WHERE r.reference = $1 AND e.to_addr <> ''",
+    )
+    .bind(&reference)
+    .fetch_one(app.app.store.pool())
+    .await
+    .unwrap();
     assert_eq!(kept_addresses, 0, "no email row keeps her address once delivered");
 }
 on_both_backends!(an_erasure_runs_end_to_end_and_leaves_a_certificate);
@@ -1178,3 +1183,80 @@ async fn staff_see_the_same_person_s_earlier_requests(app: TestApp) {
     assert!(page.split("id=\"repeats-title\"").nth(1).unwrap().contains("None."));
 }
 on_both_backends!(staff_see_the_same_person_s_earlier_requests);
+
+/// GDPR Art. 77 (UK GDPR: the ICO): the certificate of a UK GDPR erasure tells the person they may
+/// complain to the authority of that law, not to the controller's own (the CNIL in the demo).
+async fn a_uk_erasure_s_certificate_names_the_ico(app: TestApp) {
+    let csrf = app.csrf("/").await;
+    let form = [("email", JEANNE), ("kind", "erasure"), ("jurisdiction", "uk-gdpr"), ("csrf", csrf.as_str())];
+    let res = app.post("/requests", &form).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.run_pending_jobs().await;
+    let status = app.verify_by_link(&app.last_email_to(JEANNE)).await.location();
+    app.run_pending_jobs().await;
+    assert_eq!(app.decide(&status, "confirm", &[]).await.status, 303);
+    assert_eq!(app.request_status(&status).await, "awaiting_review");
+    app.add_staff(AGENT, Role::Agent).await;
+    app.staff_login(AGENT).await;
+    assert_done(&review(&app, &status, &[]).await, "review");
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "completed");
+
+    app.forget_cookies();
+    app.sign_in(&status, JEANNE).await;
+    for path in [format!("{status}/certificate"), format!("{status}/certificate/download")] {
+        let html = app.get(&path).await.text();
+        assert!(html.contains("you may complain to the supervisory authority: Information Commissioner"), "{html}");
+        assert!(html.contains("href=\"https://ico.org.uk/make-a-complaint/\""), "{html}");
+        assert!(!html.contains("CNIL"), "not the controller's authority: {html}");
+    }
+}
+on_both_backends!(
+    a_uk_erasure_s_certificate_names_the_ico,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::UkGdpr]),
+        ..Default::default()
+    }
+);
+
+/// A manual source's items on the person's plan (`detail.by_hand`, `jobs::plan::manual_items`):
+/// nobody knows yet how many records it holds, and staff change it themselves, so the plan says
+/// so instead of "1 record will be deleted"; a correction reads as made by hand there.
+async fn a_manual_source_s_plan_says_staff_act_by_hand(app: TestApp) {
+    const BY_HAND_ERASE: &str = "This system is not changed automatically: our staff will find what it holds about you \
+                                 and delete or destroy it by hand.";
+    const BY_HAND_RECTIFY: &str =
+        "This system is not changed automatically: our staff will make your corrections in it by hand.";
+    let status = app.verified_request(JEANNE, "erasure").await;
+    app.run_pending_jobs().await;
+    let page = app.get(&status).await.text();
+    assert!(page.contains("Waiting for your decision"), "{page}");
+    let plan = plan_lines(&page);
+    assert_eq!(plan["Paper customer files"], lines(&[BY_HAND_ERASE]), "{page}");
+    // The automated sources still count their records.
+    assert_eq!(plan["Calls, emails and meetings with our staff"], ["4 records will be deleted."]);
+
+    app.forget_cookies();
+    let status = app.request_awaiting_review(PAUL, "rectification").await;
+    let plan = plan_lines(&app.get(&status).await.text());
+    assert_eq!(plan["Paper customer files"], lines(&[BY_HAND_RECTIFY]), "{plan:?}");
+}
+
+mod a_manual_source_s_plan_says_staff_act_by_hand {
+    use crate::helpers::{Backend, Options, paper_archive, spawn_with_sources};
+
+    #[actix_web::test]
+    async fn sqlite() {
+        let app = spawn_with_sources(Options::default(), vec![paper_archive(1)]).await.unwrap();
+        super::a_manual_source_s_plan_says_staff_act_by_hand(app).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        let options = Options { backend: Backend::Postgres, ..Default::default() };
+        if let Some(app) = spawn_with_sources(options, vec![paper_archive(1)]).await {
+            super::a_manual_source_s_plan_says_staff_act_by_hand(app).await;
+        }
+    }
+}

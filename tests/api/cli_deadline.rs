@@ -128,3 +128,26 @@ fn bad_inputs_exit_2_with_a_one_line_message() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--policy"));
 }
+
+#[test]
+fn closure_days_come_from_the_flag_or_the_configuration_file() {
+    // 24 November 2026 + one month is Thursday 24 December; closed, then Christmas and a weekend.
+    let flag = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24", "--closure-day", "2026-12-24"]);
+    assert!(stdout(&flag).contains("\ndue: 2026-12-28\n"), "{}", stdout(&flag));
+    let dir = std::env::temp_dir().join(format!("dossier-cli-{}", dossier::crypto::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("dossier.toml");
+    std::fs::write(&config, "[deadlines]\nclosure_days = [\"2026-12-24\"]\n").unwrap();
+    let path = config.to_str().unwrap();
+    let file = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24", "--config", path]);
+    assert_eq!(stdout(&file), stdout(&flag), "{}", stderr(&file));
+    // Without the day, it is due on the 24th.
+    let plain = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24"]);
+    assert!(stdout(&plain).contains("\ndue: 2026-12-24\n"), "{}", stdout(&plain));
+    // A malformed day in the file: a clear error, status 2.
+    std::fs::write(&config, "[deadlines]\nclosure_days = [\"24/12/2026\"]\n").unwrap();
+    let bad = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24", "--config", path]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("deadlines.closure_days") && stderr(&bad).contains("24/12/2026"), "{}", stderr(&bad));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -48,3 +48,36 @@ pub fn all_text(archive: &Archive) -> String {
     let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|c| c.into_owned())).collect();
     names.iter().map(|n| String::from_utf8_lossy(&file_bytes(archive, n)).into_owned()).collect::<Vec<_>>().join("\n")
 }
+
+/// GDPR Art. 15(1)(f): the export names the authority of the request's law. A UK GDPR request's
+/// ZIP names the ICO (in `information.json` and `index.html`), not the controller's CNIL.
+async fn a_uk_request_s_export_names_the_ico(app: crate::helpers::TestApp) {
+    let csrf = app.csrf("/").await;
+    let email = "oliver.smith@example.co.uk";
+    let form = [("email", email), ("kind", "access"), ("jurisdiction", "uk-gdpr"), ("csrf", &csrf)];
+    let res = app.post("/requests", &form).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.run_pending_jobs().await;
+    let res = app.verify_by_link(&app.last_email_to(email)).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let status = res.location();
+    app.run_pending_jobs().await;
+    assert_eq!(app.request_status(&status).await, "ready");
+    let zip = app.get(&format!("{status}/export")).await;
+    assert_eq!(zip.status, 200);
+    let archive = open_zip(&zip.body);
+    let info: serde_json::Value = serde_json::from_str(&file_text(&archive, "information.json")).unwrap();
+    let authority = info.pointer("/complaint/authority").unwrap_or_else(|| panic!("{info}"));
+    assert_eq!(authority["name"], "Information Commissioner's Office (ICO)", "{info}");
+    assert_eq!(authority["url"], "https://ico.org.uk/make-a-complaint/", "{info}");
+    let index = file_text(&archive, "index.html");
+    assert!(index.contains("href=\"https://ico.org.uk/make-a-complaint/\""), "{index}");
+    assert!(!index.contains("cnil.fr"), "{index}");
+}
+crate::on_both_backends!(
+    a_uk_request_s_export_names_the_ico,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::UkGdpr]),
+        ..Default::default()
+    }
+);

@@ -672,3 +672,203 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Signs in to the staff workspace with `browser` (the password step only); returns the answer.
+pub async fn staff_password_step(browser: &Browser, email: &str, password: &str) -> Response {
+    let csrf = browser.csrf("/staff/login").await;
+    browser.post("/staff/login", &[("email", email), ("password", password), ("csrf", &csrf)]).await
+}
+
+/// The current TOTP code of `secret` on the test app's clock, `offset` steps away.
+pub fn totp_code(app: &TestApp, secret: &[u8], offset: i64) -> String {
+    use dossier::crypto::totp;
+    totp::code(secret, totp::step_at(app.app.now_ms()) + offset)
+}
+
+/// Sets up a second factor from the account page of the staff member signed in with `browser`,
+/// as they would with their authenticator app: start, read the secret from the page, type the
+/// current code. Returns the secret. The clock moves one step on, so the enrolment's code is not
+/// the next login's.
+pub async fn enrol_totp(app: &TestApp, browser: &Browser) -> Vec<u8> {
+    let csrf = browser.csrf("/").await;
+    let res = browser.post("/staff/account/totp/start", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let page = browser.get("/staff/account").await.text();
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_else(|| panic!("the secret on the account page: {page}"));
+    let secret = dossier::crypto::totp::base32_decode(secret).unwrap();
+    let code = totp_code(app, &secret, 0);
+    let res = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("done=totp"), "{}", res.location());
+    app.clock.advance(time::Duration::seconds(30));
+    secret
+}
+
+/// A verified request written straight into the store, for tests of the queue and the dashboard
+/// that need many requests with chosen dates, statuses and assignees.
+#[derive(Clone, Copy)]
+pub struct Seed<'a> {
+    /// `DSR-YYYY-NNNNNN`.
+    pub reference: &'a str,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub jurisdiction: &'a str,
+    /// `YYYY-MM-DD`; the request is received at 10:00 UTC that day.
+    pub received_on: &'a str,
+    pub due_on: &'a str,
+    pub assignee: Option<&'a str>,
+    /// When it was closed (completed, denied, cancelled), unix ms.
+    pub completed_at: Option<i64>,
+}
+
+impl Default for Seed<'_> {
+    fn default() -> Self {
+        Seed {
+            reference: "DSR-2026-000001",
+            kind: "access",
+            status: "verified",
+            jurisdiction: "eu-gdpr",
+            received_on: "2026-03-01",
+            due_on: "2026-04-01",
+            assignee: None,
+            completed_at: None,
+        }
+    }
+}
+
+/// Unix milliseconds of `day` (`YYYY-MM-DD`) at `hour`:00 UTC.
+pub fn ms_at(day: &str, hour: u8) -> i64 {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(day, format).expect("a YYYY-MM-DD date");
+    let at = date.with_hms(hour, 0, 0).unwrap().assume_utc();
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl TestApp {
+    /// Writes `seed` into the store and returns the request's id.
+    pub async fn seed_request(&self, seed: Seed<'_>) -> String {
+        let id = dossier::crypto::new_id();
+        let received_at = ms_at(seed.received_on, 10);
+        sqlx::query(
+            "INSERT INTO requests (id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
+             received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'en', $7, 'web', $8, $9, $10, $10, $8, $11, $12, $8, $8)",
+        )
+        .bind(&id)
+        .bind(seed.reference)
+        .bind(seed.kind)
+        .bind(seed.status)
+        .bind(format!("{}@example.org", seed.reference.to_lowercase()))
+        .bind(dossier::crypto::sha256_hex(seed.reference.as_bytes()))
+        .bind(seed.jurisdiction)
+        .bind(received_at)
+        .bind(seed.received_on)
+        .bind(seed.due_on)
+        .bind(seed.completed_at)
+        .bind(seed.assignee)
+        .execute(self.app.store.pool())
+        .await
+        .expect("seeding a request");
+        id
+    }
+}
+
+impl TestApp {
+    /// Another instance of the server over the same store, outbox and clock, with its settings
+    /// changed by `change` (e.g. `[deadlines]` rules): what an operator restarting with a new
+    /// configuration gets. Returns its application and a browser pointed at it.
+    pub async fn instance_with(&self, change: impl FnOnce(&mut Settings)) -> (Arc<App>, Browser) {
+        let mut settings = self.app.settings.clone();
+        change(&mut settings);
+        let application =
+            Application::build(settings, Arc::new(self.clock.clone())).await.expect("the second instance starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let app = application.app();
+        actix_web::rt::spawn(application.into_server());
+        (app, Browser::new(address))
+    }
+}
+
+/// A fresh database on the PostgreSQL test server (dropped with the value), or `None` when the
+/// server is not configured (the test then skips, loudly).
+pub async fn fresh_postgres_database() -> Option<PgDb> {
+    Some(PgDb::create(&postgres_url()?).await)
+}
+
+impl PgDb {
+    /// The URL of this database.
+    pub fn database_url(&self) -> String {
+        self.url()
+    }
+}
+
+/// A manual source for tests (`kind = "manual"`): a paper archive searched by staff, uploads up to
+/// `max_file_mb` MiB per file.
+pub fn paper_archive(max_file_mb: u64) -> dossier::connectors::SourceConfig {
+    toml::from_str(&format!(
+        r#"kind = "manual"
+name = "archives"
+label = {{ en = "Paper archive", fr = "Archives papier" }}
+instructions = {{ en = "Search cabinet B under the surname", fr = "Cherchez dans l'armoire B au nom de famille" }}
+erasure_instructions = {{ en = "Shred the paper file", fr = "Détruisez le dossier papier" }}
+max_file_mb = {max_file_mb}
+[[collections]]
+name = "paper_files"
+label = {{ en = "Paper customer files", fr = "Dossiers clients papier" }}
+[collections.art15]
+purposes = [{{ en = "Contracts signed on paper", fr = "Contrats signés sur papier" }}]
+retention = {{ en = "5 years after the contract", fr = "5 ans après le contrat" }}
+"#
+    ))
+    .expect("the test paper archive")
+}
+
+/// `spawn_with(options)`, served again with `extra` sources after the demo ones (same store,
+/// outbox, clock and data directory); `None` when the backend is not configured.
+pub async fn spawn_with_sources(options: Options, extra: Vec<dossier::connectors::SourceConfig>) -> Option<TestApp> {
+    let first = spawn_with(options).await?;
+    let (app, browser) = first.instance_with(|s| s.sources.extend(extra)).await;
+    Some(TestApp { address: browser.address.clone(), app, browser, ..first })
+}
+
+impl Browser {
+    /// Sends a `multipart/form-data` form as a browser would: `fields` first (in order), then
+    /// `files` as (field, file name, bytes).
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Response {
+        let boundary = format!("----dossier{}", &dossier::crypto::new_id()[..16]);
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            let escaped = file_name.replace('"', "%22");
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{escaped}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .insert_header(("cookie", self.cookie_header()))
+            .insert_header(("content-type", format!("multipart/form-data; boundary={boundary}")))
+            .send_body(body)
+            .await
+            .expect("the server answers");
+        self.finish(res).await
+    }
+}

@@ -220,13 +220,50 @@ async fn a_reminder_waits_for_someone_to_receive_it(app: TestApp) {
     add_staff(&app, AUDITOR, Role::Auditor).await;
     app.clock.set(time::macros::datetime!(2026-04-03 08:00 UTC));
     let nobody = reminders::run(&app.app).await.unwrap();
-    assert_eq!(nobody, Reminded { reminders: 0, emails: 0, unaddressed: 1 });
+    assert_eq!(nobody, Reminded { reminders: 0, emails: 0, unaddressed: 1, ..Default::default() });
     add_staff(&app, ADMIN, Role::Admin).await;
     let sent = reminders::run(&app.app).await.unwrap();
-    assert_eq!(sent, Reminded { reminders: 1, emails: 1, unaddressed: 0 });
+    assert_eq!(sent, Reminded { reminders: 1, emails: 1, unaddressed: 0, ..Default::default() });
     app.run_pending_jobs().await;
     let mail = app.email_with_subject(ADMIN, &format!("Reminder: request {reference}"));
     assert!(mail.text.contains("7 days left."), "{}", mail.text);
     assert_eq!(reminders::run(&app.app).await.unwrap(), Reminded::default());
 }
 on_both_backends!(a_reminder_waits_for_someone_to_receive_it);
+
+/// "Today" is the request's own, in its policy's time zone: at 23:30 in London on a UK request's
+/// due day it is already the next day in Paris (the controller's zone), but the request is due
+/// today, not late.
+async fn a_request_s_day_is_counted_in_its_own_time_zone(app: TestApp) {
+    add_staff(&app, ADMIN, Role::Admin).await;
+    let csrf = app.csrf("/").await;
+    let form =
+        [("email", "oliver.smith@example.co.uk"), ("kind", "access"), ("jurisdiction", "uk-gdpr"), ("csrf", &csrf)];
+    assert_eq!(app.post("/requests", &form).await.status, 303);
+    app.run_pending_jobs().await;
+    let status = app.verify_by_link(&app.last_email_to("oliver.smith@example.co.uk")).await.location();
+    app.forget_cookies();
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    // Verified on 10 March 2026: due Friday 10 April. 22:30 UTC is 23:30 in London, 00:30 in Paris.
+    app.clock.set(time::macros::datetime!(2026-04-10 22:30 UTC));
+    let sent = reminders::run(&app.app).await.unwrap();
+    assert_eq!((sent.reminders, sent.emails), (1, 1));
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject(ADMIN, &reference);
+    assert!(mail.subject.starts_with("Reminder:"), "not overdue yet in London: {}", mail.subject);
+    assert!(mail.text.contains("It is due today."), "{}", mail.text);
+    // An hour later it is the 11th in London too: overdue, once.
+    app.clock.set(time::macros::datetime!(2026-04-10 23:30 UTC));
+    assert_eq!(reminders::run(&app.app).await.unwrap().reminders, 1);
+    app.run_pending_jobs().await;
+    let mail = app.email_with_subject(ADMIN, &reference);
+    assert!(mail.subject.starts_with("Overdue:") && mail.text.contains("It is 1 day late."), "{}", mail.text);
+    assert_eq!(reminders::run(&app.app).await.unwrap(), Reminded::default());
+}
+on_both_backends!(
+    a_request_s_day_is_counted_in_its_own_time_zone,
+    crate::helpers::Options {
+        policies: Some(vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::UkGdpr]),
+        ..Default::default()
+    }
+);

@@ -155,3 +155,125 @@ async fn verification_mail_goes_through_a_real_smtp_conversation() {
             .unwrap();
     assert_eq!(bodies, 0);
 }
+
+/// The raw `emails` row of the only queued message.
+async fn raw_outbox_row(app: &crate::helpers::TestApp) -> (String, String, String, String, String) {
+    sqlx::query_as("SELECT id, to_addr, subject, text_body, html_body FROM emails WHERE sent_at IS NULL")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// A queued email is unreadable in the database (GDPR Art. 32(1)(a)): neither the address, nor
+/// the code, nor the link's token is in its row; delivered, it says exactly what was composed.
+async fn queued_emails_are_sealed_in_the_database(app: crate::helpers::TestApp) {
+    let res = app.submit_request("jeanne.martin@example.fr", "access").await;
+    assert_eq!(res.status, 303);
+    let (id, to, subject, text, html) = raw_outbox_row(&app).await;
+    let raw = format!("{to}\n{subject}\n{text}\n{html}");
+    app.run_pending_jobs().await;
+    let mail = app.last_email_to("jeanne.martin@example.fr");
+    let (code, link) = (mail.code(), mail.link());
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    assert!(token.len() >= 32, "{link}");
+    for secret in ["jeanne", "example.fr", code.as_str(), token.as_str(), "Verify", "verif"] {
+        assert!(!raw.to_lowercase().contains(&secret.to_lowercase()), "{secret:?} is readable in the row: {raw}");
+    }
+    let sealed: i32 = sqlx::query_scalar("SELECT sealed FROM emails WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1);
+    // What was delivered still works: the code verifies the request.
+    let handle = res.location().split("h=").nth(1).unwrap().to_owned();
+    let csrf = app.csrf(&res.location()).await;
+    let ok = app.post("/verify/code", &[("h", &handle), ("code", &code), ("csrf", &csrf)]).await;
+    assert_eq!(ok.status, 303, "{}", ok.text());
+}
+crate::on_both_backends!(queued_emails_are_sealed_in_the_database);
+
+/// A message queued by a version before sealing (plain text, `sealed = 0`) and the same message
+/// queued now are delivered with the same address, subject and text, to the byte.
+async fn plain_rows_from_before_sealing_are_still_delivered(app: crate::helpers::TestApp) {
+    let res = app.submit_request("jeanne.martin@example.fr", "access").await;
+    assert_eq!(res.status, 303);
+    app.run_pending_jobs().await;
+    let request_id: String =
+        sqlx::query_scalar("SELECT id FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    let text = "Bonjour,\n\nVotre demande est bien reçue : https://privacy.example.com/requests/DSR-2026-000001\n\n— Exemple SAS\n";
+    let html = "<p>Bonjour, votre demande est bien reçue.</p>";
+    let subject = "Votre demande — accusé de réception";
+    let now = app.app.now_ms();
+    let mut tx = app.app.store.begin().await.unwrap();
+    // As an older version wrote it: no `sealed` column in its INSERT.
+    sqlx::query(
+        "INSERT INTO emails (id, request_id, template, to_addr, subject, text_body, html_body, message_id, created_at) \
+         VALUES ('legacy', $1, 'test', 'oliver.smith@example.co.uk', $2, $3, $4, '<legacy@privacy.example.com>', $5)",
+    )
+    .bind(&request_id)
+    .bind(subject)
+    .bind(text)
+    .bind(html)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let row = dossier::store::emails::EmailRow {
+        id: "current".into(),
+        request_id: Some(request_id.clone()),
+        template: "test".into(),
+        to_addr: "oliver.smith@example.co.uk".into(),
+        subject: subject.into(),
+        text_body: Some(text.into()),
+        html_body: Some(html.into()),
+        message_id: "<current@privacy.example.com>".into(),
+        sent_at: None,
+    };
+    dossier::store::emails::insert(&mut tx, &app.app.settings.secret_key, &row, now).await.unwrap();
+    for id in ["legacy", "current"] {
+        dossier::jobs::enqueue_email(&app.app, &mut tx, id, &request_id, now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(app.run_pending_jobs().await, 2);
+    assert_eq!(app.unfinished_jobs().await, 0);
+    let delivered: Vec<_> = app.emails().into_iter().filter(|m| m.to.contains("oliver.smith")).collect();
+    assert_eq!(delivered.len(), 2, "both delivered");
+    let legacy = delivered.iter().find(|m| m.message_id.contains("legacy")).unwrap();
+    let current = delivered.iter().find(|m| m.message_id.contains("current")).unwrap();
+    assert_eq!(legacy.text.replace("\r\n", "\n"), text);
+    assert_eq!((&legacy.to, &legacy.subject, &legacy.text), (&current.to, &current.subject, &current.text));
+}
+crate::on_both_backends!(plain_rows_from_before_sealing_are_still_delivered);
+
+/// A sealed row altered in the database is not delivered: the job fails with a clear error,
+/// recorded on the job, and the worker goes on with the other messages.
+async fn a_tampered_row_fails_delivery_with_a_clear_error(app: crate::helpers::TestApp) {
+    assert_eq!(app.submit_request("jeanne.martin@example.fr", "access").await.status, 303);
+    let (id, _, _, text, _) = raw_outbox_row(&app).await;
+    // One character of the ciphertext changed (base64 of the nonce + ciphertext + tag).
+    let mut bytes = text.into_bytes();
+    let i = bytes.len() / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    sqlx::query("UPDATE emails SET text_body = $1 WHERE id = $2")
+        .bind(String::from_utf8(bytes).unwrap())
+        .bind(&id)
+        .execute(app.app.store.pool())
+        .await
+        .unwrap();
+    // Another person's request, queued after it, is delivered all the same.
+    assert_eq!(app.submit_request("oliver.smith@example.co.uk", "access").await.status, 303);
+    assert_eq!(app.run_pending_jobs().await, 2, "both jobs ran; run_pending returned normally");
+    assert_eq!(app.emails().len(), 1);
+    assert!(app.emails()[0].to.contains("oliver.smith"));
+    let (status, error): (String, String) = sqlx::query_as(
+        "SELECT status, last_error FROM jobs WHERE kind = 'send_email' AND payload LIKE '%' || $1 || '%'",
+    )
+    .bind(&id)
+    .fetch_one(app.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(status, "queued", "retried later, as any failed delivery");
+    assert!(error.contains("text_body cannot be opened") && error.contains("altered"), "{error}");
+}
+crate::on_both_backends!(a_tampered_row_fails_delivery_with_a_clear_error);

@@ -539,3 +539,393 @@ on_both_backends!(
         ..Default::default()
     }
 );
+
+// ---- Second factor (TOTP), the account page, staff management ----
+
+use crate::helpers::{Browser, enrol_totp, staff_password_step, totp_code};
+
+async fn audit_count(app: &TestApp, event: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = $1")
+        .bind(event)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn code_step(browser: &Browser, code: &str) -> crate::helpers::Response {
+    let csrf = browser.csrf("/staff/login/code").await;
+    browser.post("/staff/login/code", &[("code", code), ("csrf", &csrf)]).await
+}
+
+async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    let browser = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&browser, "agent@exemple.test", PASSWORD).await.location(), "/staff");
+    let page = browser.get("/staff/account").await.text();
+    assert!(page.contains("Off: signing in asks only for your password"), "{page}");
+
+    // A fresh secret, not active until a code from it is typed.
+    let csrf = browser.csrf("/").await;
+    browser.post("/staff/account/totp/start", &[("csrf", &csrf)]).await;
+    let page = browser.get("/staff/account").await.text();
+    let shown = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let secret = dossier::crypto::totp::base32_decode(&shown).unwrap();
+    assert_eq!(secret.len(), 20, "160 bits");
+    assert!(page.contains("otpauth://totp/Dossier%20"), "{page}");
+    assert!(page.contains("<div class=\"qr\" role=\"img\"") && page.contains("<svg xmlns="), "a QR code drawn inline");
+    let wrong_code = if totp_code(&app, &secret, 0) == "000000" { "111111" } else { "000000" };
+    let wrong = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", wrong_code)]).await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.text().contains("This code does not match"));
+    let sealed: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM staff").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(sealed, None, "not active before a right code");
+
+    let enrol_code = totp_code(&app, &secret, 0);
+    let res = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &enrol_code)]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let page = browser.get(&res.location()).await.text();
+    assert!(page.contains("Two-step sign-in is on"), "{page}");
+    assert!(!page.contains(&shown[..8]), "the secret is never shown again");
+    let sealed: String =
+        sqlx::query_scalar("SELECT totp_secret FROM staff").fetch_one(app.app.store.pool()).await.unwrap();
+    let b32 = dossier::crypto::totp::base32_encode(&secret);
+    assert!(!sealed.contains(&b32) && !sealed.contains(&dossier::crypto::hex(&secret)), "stored sealed: {sealed}");
+    assert_eq!(audit_count(&app, "staff_totp_enabled").await, 1);
+
+    // The password alone opens no session: only the code form, for a few minutes.
+    let other = Browser::new(app.address.clone());
+    let res = staff_password_step(&other, "agent@exemple.test", PASSWORD).await;
+    assert_eq!((res.status, res.location()), (303, "/staff/login/code".to_owned()));
+    assert!(!res.header("set-cookie").unwrap_or("").contains("dossier_staff="), "no session yet");
+    assert_eq!(other.get("/staff").await.location(), "/staff/login", "half signed in opens nothing");
+    assert!(other.get("/staff/login/code").await.text().contains("autocomplete=\"one-time-code\""));
+    // The code used to enrol cannot be used again (same 30-second step).
+    let replay = code_step(&other, &enrol_code).await;
+    assert_eq!(replay.status, 401);
+    assert!(replay.text().contains("already used"), "{}", replay.text());
+    app.clock.advance(time::Duration::seconds(30));
+    let ok = code_step(&other, &totp_code(&app, &secret, 0)).await;
+    assert_eq!((ok.status, ok.location()), (303, "/staff".to_owned()), "{}", ok.text());
+    assert_eq!(other.get("/staff").await.status, 200);
+    // That code is spent too: a second login in the same step is refused.
+    let third = Browser::new(app.address.clone());
+    staff_password_step(&third, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(code_step(&third, &totp_code(&app, &secret, 0)).await.status, 401);
+    let factors: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_events WHERE event = 'staff_login' ORDER BY chain_seq")
+            .fetch_all(app.app.store.pool())
+            .await
+            .unwrap();
+    assert!(factors.last().unwrap().contains("password+totp"), "{factors:?}");
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff_login_challenges")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 1, "only the third browser's login is still waiting");
+}
+on_both_backends!(a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login);
+
+async fn wrong_codes_count_toward_the_lockout_and_a_pending_login_expires(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    let browser = Browser::new(app.address.clone());
+    staff_password_step(&browser, "agent@exemple.test", PASSWORD).await;
+    let secret = enrol_totp(&app, &browser).await;
+    let right = || totp_code(&app, &secret, 0);
+    let wrong = || if right() == "123456" { "654321".to_owned() } else { "123456".to_owned() };
+
+    let login = Browser::new(app.address.clone());
+    // The password step counts as one attempt until its code is accepted; then 4 wrong codes.
+    staff_password_step(&login, "agent@exemple.test", PASSWORD).await;
+    for _ in 0..4 {
+        let res = code_step(&login, &wrong()).await;
+        assert_eq!(res.status, 401);
+    }
+    let locked = code_step(&login, &right()).await;
+    assert!(locked.text().contains("Try again in 1 minute"), "{}", locked.text());
+    assert_eq!(login.get("/staff").await.location(), "/staff/login");
+    app.clock.advance(time::Duration::minutes(2));
+
+    // A pending login lasts five minutes.
+    let res = staff_password_step(&login, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(res.location(), "/staff/login/code");
+    app.clock.advance(time::Duration::minutes(6));
+    let late = code_step(&login, &right()).await;
+    assert_eq!(late.status, 401);
+    assert!(late.text().contains("took too long"), "{}", late.text());
+    assert_eq!(login.get("/staff").await.location(), "/staff/login");
+
+    staff_password_step(&login, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(code_step(&login, &right()).await.location(), "/staff");
+    assert_eq!(login.get("/staff").await.status, 200);
+}
+on_both_backends!(wrong_codes_count_toward_the_lockout_and_a_pending_login_expires);
+
+async fn a_member_changes_their_own_password_and_their_other_sessions_end(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    let (here, elsewhere) = (Browser::new(app.address.clone()), Browser::new(app.address.clone()));
+    staff_password_step(&here, "agent@exemple.test", PASSWORD).await;
+    staff_password_step(&elsewhere, "agent@exemple.test", PASSWORD).await;
+    let csrf = here.csrf("/").await;
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        let csrf = csrf.clone();
+        let here = &here;
+        async move {
+            here.post(
+                "/staff/account/password",
+                &[("csrf", &csrf), ("current", current), ("new", new), ("confirm", confirm)],
+            )
+            .await
+        }
+    };
+    let cases = [
+        (
+            change("not my password", "a brand new passphrase", "a brand new passphrase").await,
+            "current password is not right",
+        ),
+        (change(PASSWORD, "short", "short").await, "at least 12 characters"),
+        (change(PASSWORD, "a brand new passphrase", "a brand new passphrasf").await, "are not the same"),
+    ];
+    for (res, message) in cases {
+        assert_eq!(res.status, 400, "{message}");
+        assert!(res.text().contains(message), "{message}: {}", res.text());
+    }
+    assert_eq!(elsewhere.get("/staff").await.status, 200, "nothing changed");
+    let res = change(PASSWORD, "a brand new passphrase", "a brand new passphrase").await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(here.get(&res.location()).await.text().contains("Your password was changed"));
+    assert_eq!(here.get("/staff").await.status, 200, "this session stays");
+    assert_eq!(elsewhere.get("/staff").await.location(), "/staff/login", "the other one ended");
+    assert_eq!(staff_password_step(&elsewhere, "agent@exemple.test", PASSWORD).await.status, 401);
+    assert_eq!(staff_password_step(&elsewhere, "agent@exemple.test", "a brand new passphrase").await.status, 303);
+}
+on_both_backends!(a_member_changes_their_own_password_and_their_other_sessions_end);
+
+async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app: TestApp) {
+    add_staff(&app, "dpo@exemple.test", Role::Admin).await;
+    let admin = Browser::new(app.address.clone());
+    staff_password_step(&admin, "dpo@exemple.test", PASSWORD).await;
+    let page = admin.get("/staff/admin/staff").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("dpo@exemple.test"));
+    let csrf = admin.csrf("/").await;
+
+    // Bad input: a clear message, nothing created.
+    let res = admin.post("/staff/admin/staff", &[("csrf", &csrf), ("email", "nope"), ("role", "root")]).await;
+    assert_eq!(res.status, 400);
+    assert!(res.text().contains("valid email address") && res.text().contains("Choose a role"), "{}", res.text());
+    let res =
+        admin.post("/staff/admin/staff", &[("csrf", &csrf), ("email", "DPO@exemple.test"), ("role", "agent")]).await;
+    assert!(res.text().contains("already has this address"));
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(n, 1);
+
+    // A new member, with an initial password shown once.
+    let res = admin
+        .post(
+            "/staff/admin/staff",
+            &[("csrf", &csrf), ("email", "new@exemple.test"), ("name", "Nour"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let text = res.text();
+    let password = text.split("id=\"initial-password\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(password.len() >= 16, "{password}");
+    assert!(!admin.get("/staff/admin/staff").await.text().contains(&password), "shown once");
+    let member = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&member, "new@exemple.test", &password).await.location(), "/staff");
+    assert_eq!(member.get("/staff/intake").await.status, 200);
+    assert_eq!(member.get("/staff/admin/staff").await.status, 403, "agents do not manage staff");
+    let id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'new@exemple.test'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let admin_page = admin.get("/staff/admin/staff").await.text();
+    assert!(admin_page.contains(&format!("/staff/admin/staff/{id}/disable")), "{admin_page}");
+
+    // Role: takes effect on the member's next page.
+    let res = admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "auditor")]).await;
+    assert!(res.location().ends_with("done=role"), "{}", res.location());
+    assert_eq!(member.get("/staff/intake").await.status, 403);
+    let res = admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "root")]).await;
+    assert!(res.location().ends_with("refused=role"));
+    // Disable: the session ends at once; enable: they can sign in again.
+    let res = admin.post(&format!("/staff/admin/staff/{id}/disable"), &[("csrf", &csrf)]).await;
+    assert!(res.location().ends_with("done=disable"));
+    assert!(admin.get(&res.location()).await.text().contains("The account was disabled"));
+    assert_eq!(member.get("/staff").await.location(), "/staff/login");
+    assert_eq!(staff_password_step(&member, "new@exemple.test", &password).await.status, 401);
+    admin.post(&format!("/staff/admin/staff/{id}/enable"), &[("csrf", &csrf)]).await;
+    assert_eq!(staff_password_step(&member, "new@exemple.test", &password).await.status, 303);
+
+    // The last active admin can neither disable nor demote themselves.
+    let me: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'dpo@exemple.test'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    for (change, form) in
+        [("disable", vec![("csrf", csrf.as_str())]), ("role", vec![("csrf", csrf.as_str()), ("role", "agent")])]
+    {
+        let res = admin.post(&format!("/staff/admin/staff/{me}/{change}"), &form).await;
+        assert!(res.location().ends_with("refused=last_admin"), "{change}: {}", res.location());
+        assert!(admin.get(&res.location()).await.text().contains("without an active admin"));
+    }
+    let (role, disabled): (String, i32) = sqlx::query_as("SELECT role, disabled FROM staff WHERE id = $1")
+        .bind(&me)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!((role.as_str(), disabled), ("admin", 0));
+    // With a second admin, demoting oneself is fine.
+    admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "admin")]).await;
+    let res = admin.post(&format!("/staff/admin/staff/{me}/role"), &[("csrf", &csrf), ("role", "agent")]).await;
+    assert!(res.location().ends_with("done=role"));
+    assert_eq!(admin.get("/staff/admin/staff").await.status, 403);
+
+    for (event, n) in [("staff_created", 2), ("staff_role_changed", 3), ("staff_disabled", 1), ("staff_enabled", 1)] {
+        assert_eq!(audit_count(&app, event).await, n, "{event}");
+    }
+    let actor: String = sqlx::query_scalar("SELECT actor FROM audit_events WHERE event = 'staff_disabled'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(actor, format!("staff:{me}"), "the audit trail names the admin");
+}
+on_both_backends!(admins_manage_staff_and_never_leave_the_workspace_without_an_admin);
+
+async fn an_admin_resets_a_lost_second_factor(app: TestApp) {
+    add_staff(&app, "dpo@exemple.test", Role::Admin).await;
+    let agent = add_staff_row(&app, "agent@exemple.test", Role::Agent).await;
+    let member = Browser::new(app.address.clone());
+    staff_password_step(&member, "agent@exemple.test", PASSWORD).await;
+    enrol_totp(&app, &member).await;
+    // A secret the server can no longer open (its secret key changed): a clear answer, no 500.
+    sqlx::query("UPDATE staff SET totp_secret = 'v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' WHERE id = $1")
+        .bind(&agent.id)
+        .execute(app.app.store.pool())
+        .await
+        .unwrap();
+    let other = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&other, "agent@exemple.test", PASSWORD).await.location(), "/staff/login/code");
+    let res = code_step(&other, "123456").await;
+    assert_eq!(res.status, 401);
+    assert!(res.text().contains("can no longer be checked"), "{}", res.text());
+    let admin = Browser::new(app.address.clone());
+    staff_password_step(&admin, "dpo@exemple.test", PASSWORD).await;
+    let page = admin.get("/staff/admin/staff").await.text();
+    assert!(page.contains(&format!("/staff/admin/staff/{}/reset-totp", agent.id)), "{page}");
+    let csrf = admin.csrf("/").await;
+    let res = admin.post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf)]).await;
+    assert!(res.location().ends_with("done=reset-totp"), "{}", res.location());
+    assert_eq!(member.get("/staff").await.location(), "/staff/login", "their sessions ended");
+    assert_eq!(
+        staff_password_step(&member, "agent@exemple.test", PASSWORD).await.location(),
+        "/staff",
+        "no code asked"
+    );
+    assert_eq!(audit_count(&app, "staff_totp_reset").await, 1);
+}
+on_both_backends!(an_admin_resets_a_lost_second_factor);
+
+async fn add_staff_row(app: &TestApp, email: &str, role: Role) -> dossier::store::staff::StaffRow {
+    app.add_staff(email, role).await
+}
+
+#[tokio::test]
+async fn the_cli_removes_the_second_factor_of_a_locked_out_admin() {
+    use std::process::{Command, Stdio};
+    let tmp = crate::helpers::TempDir::new("cli-totp");
+    let data = tmp.0.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = tmp.0.join("dossier.toml");
+    std::fs::write(&config, crate::helpers::base_config(&data)).unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dossier"))
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("DOSSIER_SECRET_KEY", dossier::crypto::SecretKey::generate().to_base64())
+            .env("DOSSIER_EXPORT_KEY", dossier::crypto::SecretKey::generate().to_base64())
+            .env("RUST_LOG", "off")
+            .env_remove("DOSSIER_DATABASE_URL")
+            .env_remove("DOSSIER_BASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["staff", "add", "--email", "dpo@exemple.test", "--role", "admin"], "a long passphrase\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = format!("sqlite://{}", data.join("dossier.db").display());
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query("UPDATE staff SET totp_secret = 'v1:sealed', totp_last_step = 42").execute(&pool).await.unwrap();
+    let out = run(&["staff", "reset-totp", "--email", "nobody@exemple.test"], "");
+    assert!(!out.status.success(), "an unknown address fails");
+    let out = run(&["staff", "reset-totp", "--email", "dpo@exemple.test"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("second factor removed"));
+    let (secret, step): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT totp_secret, totp_last_step FROM staff").fetch_one(&pool).await.unwrap();
+    assert_eq!((secret, step), (None, None));
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_totp_reset'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 1);
+}
+
+async fn moving_the_second_factor_to_another_app_takes_the_password(app: TestApp) {
+    add_staff(&app, "agent@exemple.test", Role::Agent).await;
+    let (here, elsewhere) = (Browser::new(app.address.clone()), Browser::new(app.address.clone()));
+    staff_password_step(&here, "agent@exemple.test", PASSWORD).await;
+    let old = enrol_totp(&app, &here).await;
+    staff_password_step(&elsewhere, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(code_step(&elsewhere, &totp_code(&app, &old, 0)).await.location(), "/staff");
+    app.clock.advance(time::Duration::seconds(30));
+
+    // A new secret, confirmed with its code, but without the password: refused, the old app
+    // still works and the other session stays.
+    let csrf = here.csrf("/").await;
+    assert_eq!(here.post("/staff/account/totp/start", &[("csrf", &csrf)]).await.status, 303);
+    let page = here.get("/staff/account").await.text();
+    assert!(page.contains("name=\"current\""), "the form asks for the password: {page}");
+    let secret = page.split("id=\"totp-secret\">").nth(1).and_then(|s| s.split('<').next()).unwrap();
+    let new = dossier::crypto::totp::base32_decode(secret).unwrap();
+    for password in ["", "not my password"] {
+        let res = here
+            .post(
+                "/staff/account/totp/confirm",
+                &[("csrf", &csrf), ("code", &totp_code(&app, &new, 0)), ("current", password)],
+            )
+            .await;
+        assert_eq!(res.status, 400);
+        assert!(res.text().contains("current password is not right"), "{}", res.text());
+    }
+    assert_eq!(elsewhere.get("/staff").await.status, 200);
+
+    let res = here
+        .post(
+            "/staff/account/totp/confirm",
+            &[("csrf", &csrf), ("code", &totp_code(&app, &new, 0)), ("current", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(here.get("/staff").await.status, 200, "this session stays");
+    assert_eq!(elsewhere.get("/staff").await.location(), "/staff/login", "the other one ended");
+    let replaced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_totp_replaced'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(replaced, 1);
+
+    // Only the new app's codes sign in now.
+    app.clock.advance(time::Duration::seconds(30));
+    staff_password_step(&elsewhere, "agent@exemple.test", PASSWORD).await;
+    assert_eq!(code_step(&elsewhere, &totp_code(&app, &old, 0)).await.status, 401);
+    assert_eq!(code_step(&elsewhere, &totp_code(&app, &new, 0)).await.location(), "/staff");
+}
+on_both_backends!(moving_the_second_factor_to_another_app_takes_the_password);

@@ -9,7 +9,10 @@ use futures_util::stream::StreamExt;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
 
-use super::{Bind, Dialect, Doing, EmailColumn, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup, query_with};
+use super::{
+    Bind, Dialect, Doing, EmailColumn, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup,
+    query_with,
+};
 use crate::connectors::{ConnectorError, ConnectorErrorKind, Record};
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, FieldWrite, Step, StepOutcome, Values};

@@ -286,6 +286,11 @@ fn grouped(app: &App, t: Tr, items: &[Item], spec: impl Fn(&Item) -> Option<Spec
 
 /// What the erasure plan will do to an item, before it is carried out.
 fn erasure_plan_spec(app: &App, t: Tr, item: &Item) -> Spec {
+    if by_hand(item) {
+        // A manual source: what it holds is unknown until staff look, and staff delete or destroy
+        // it themselves (GDPR Art. 17(1)); not "1 record", which would be a guess.
+        return Spec::new("delete", "portal.plan.by_hand_delete", "portal.plan.by_hand_delete");
+    }
     match planned(item) {
         Some(Planned::Delete) => Spec::new("delete", "portal.plan.delete_one", "portal.plan.delete_other"),
         Some(Planned::Anonymise { fields }) => {
@@ -304,8 +309,18 @@ fn erasure_plan_spec(app: &App, t: Tr, item: &Item) -> Spec {
     }
 }
 
+/// An item of a manual source (`detail.by_hand`, see `jobs::plan::manual_items`): staff carry it
+/// out by hand in that source.
+fn by_hand(item: &Item) -> bool {
+    item.detail["by_hand"].as_bool() == Some(true)
+}
+
 /// A correction the person proposed, while it waits.
 fn rectify_plan_spec(t: Tr, item: &Item) -> Option<Spec> {
+    if by_hand(item) {
+        // A manual source: staff apply the corrections the person proposed there by hand (Art. 16).
+        return Some(Spec::new("pending", "portal.plan.by_hand_rectify", "portal.plan.by_hand_rectify"));
+    }
     let new = show_value(&item.detail["new"])?;
     let field = rectify_label(t, item);
     let old = show_value(&item.detail["old"]).unwrap_or_else(|| t.get("portal.rectify.empty").to_owned());
@@ -381,6 +396,9 @@ fn certificate_spec(app: &App, t: Tr, kind: RequestKind, item: &Item) -> Option<
     }
     match item.outcome {
         Some(Outcome::Applied | Outcome::Already) => Some(match kind {
+            RequestKind::Rectification if by_hand(item) => {
+                Spec::new("done", "portal.certificate.rectify.by_hand", "portal.certificate.rectify.by_hand")
+            }
             RequestKind::Rectification => {
                 let Some(new) = show_value(&item.detail["new"]) else {
                     return Some(Spec::new(
@@ -922,6 +940,10 @@ struct Certificate {
     controller: String,
     controller_address: Option<String>,
     contact: String,
+    /// The supervisory authority of the request's own law (GDPR Art. 77; UK GDPR: the ICO…), with
+    /// its web address when it is a link.
+    authority: String,
+    authority_url: Option<String>,
     sources: Vec<SourceGroup>,
     nothing: bool,
     statement: Option<String>,
@@ -997,6 +1019,8 @@ async fn certificate_of(app: &App, t: Tr, request: &RequestRow, reference: &Refe
         _ => "portal.certificate.intro.erasure",
     });
     let controller = &app.settings.controller;
+    // GDPR Art. 77: the authority of the law the request was handled under, not the controller's.
+    let authority = app.settings.authority_for_code(&request.jurisdiction);
     Ok(Certificate {
         reference: reference.as_str().to_owned(),
         kind: kind_label(t, kind),
@@ -1006,6 +1030,11 @@ async fn certificate_of(app: &App, t: Tr, request: &RequestRow, reference: &Refe
         controller: controller.name.clone(),
         controller_address: controller.address.clone(),
         contact: t.fmt("portal.certificate.contact", &[("email", &controller.contact_email)]),
+        authority: t.fmt(
+            "portal.certificate.authority",
+            &[("authority", authority.name.get(t.locale)), ("address", &authority.address)],
+        ),
+        authority_url: authority.link().map(str::to_owned),
         nothing: sources.is_empty(),
         sources,
         statement: request.statement.clone().filter(|s| !s.trim().is_empty()),

@@ -3,6 +3,7 @@
 pub(crate) mod changes;
 mod home;
 pub use home::policy_label;
+mod privacy;
 mod status;
 mod verify;
 
@@ -10,6 +11,7 @@ use actix_web::{HttpRequest, web};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::show))
+        .route("/privacy", web::get().to(privacy::show))
         .route("/requests", web::post().to(home::submit))
         .route("/check-inbox", web::get().to(verify::check_inbox))
         .route("/verify/code", web::post().to(verify::by_code))
@@ -19,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/requests/{reference}", web::get().to(status::show))
         .route("/requests/{reference}/signin", web::post().to(status::signin))
         .route("/requests/{reference}/export", web::get().to(status::download))
+        .route("/requests/{reference}/clarification", web::post().to(status::answer))
         .route("/requests/{reference}/confirm", web::post().to(changes::confirm))
         .route("/requests/{reference}/withdraw", web::post().to(changes::withdraw))
         .route("/requests/{reference}/corrections", web::post().to(changes::corrections))
@@ -35,10 +38,10 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-/// The peer's address, for rate limits. Forwarded headers are not trusted: behind a reverse proxy
-/// every client shares the proxy's limit until proxy support is configured (docs/deployment.md).
+/// The client's address, for rate limits: the TCP peer, or, when the peer is one of
+/// `security.trusted_proxies`, the address they forwarded (`web::proxy`, docs/deployment.md).
 pub(crate) fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    crate::web::proxy::client_ip(req)
 }
 
 /// A handle on the "check your inbox" page is an opaque 128-bit id in hex.

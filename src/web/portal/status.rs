@@ -54,6 +54,42 @@ struct StatusTemplate<'a> {
     changes: Option<ChangesView>,
     /// What the person's last decision did (`?said=…`).
     said: Option<&'static str>,
+    /// The clock is stopped while Dossier waits for the person.
+    clock_stopped: bool,
+    /// Questions staff asked, and the form to answer the one waiting.
+    clarify: Option<ClarifyView>,
+    /// A refused request: the supervisory authority of its law (GDPR Art. 12(4), 77).
+    authority: Option<AuthorityLine>,
+}
+
+struct AuthorityLine {
+    text: String,
+    url: Option<String>,
+}
+
+struct QuestionView {
+    asked: String,
+    question: String,
+    answer: Option<String>,
+    state: String,
+}
+
+struct ClarifyView {
+    questions: Vec<QuestionView>,
+    /// The form's action, when a question is waiting.
+    answer_url: Option<String>,
+    /// What the person typed, kept when it was refused.
+    text: String,
+    error: Option<&'static str>,
+    max_chars: usize,
+    hint: String,
+}
+
+/// The answer form's state when the page is shown again after a refused answer.
+#[derive(Default)]
+pub(super) struct AnswerForm<'a> {
+    pub text: &'a str,
+    pub error: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -128,6 +164,59 @@ pub(super) fn render_status(
     changes: Option<ChangesView>,
     said: Option<&'static str>,
 ) -> Result<String, PageError> {
+    render_status_with(page, app, reference, view, changes, said, AnswerForm::default())
+}
+
+fn local_day(app: &App, t: Tr, ms: i64) -> String {
+    let at = from_ms(ms);
+    format_date(t, app.zone.offset_at(at).map(|o| at.to_offset(o)).unwrap_or(at).date())
+}
+
+fn clarify_view(
+    app: &App,
+    t: Tr,
+    reference: &Reference,
+    view: &StatusView,
+    form: AnswerForm<'_>,
+) -> Option<ClarifyView> {
+    if view.clarifications.is_empty() {
+        return None;
+    }
+    let open = !view.request.status.is_terminal();
+    let questions = view
+        .clarifications
+        .iter()
+        .map(|q| QuestionView {
+            asked: t.fmt("portal.clarify.asked_on", &[("date", &local_day(app, t, q.asked_at))]),
+            question: q.question.clone().unwrap_or_default(),
+            answer: q.answer.clone(),
+            state: match (q.answered_at, q.closed_at) {
+                (Some(at), _) => t.fmt("portal.clarify.answered_on", &[("date", &local_day(app, t, at))]),
+                (None, Some(_)) => t.get("portal.clarify.closed").to_owned(),
+                (None, None) => t.get("portal.clarify.waiting").to_owned(),
+            },
+        })
+        .collect();
+    let waiting = open && view.clarifications.iter().any(|q| q.is_open());
+    Some(ClarifyView {
+        questions,
+        answer_url: waiting.then(|| format!("{}/clarification", urls::status(reference))),
+        text: form.text.to_owned(),
+        error: form.error,
+        max_chars: crate::store::clarifications::MAX_TEXT_CHARS,
+        hint: t.fmt("portal.clarify.hint", &[("max", &crate::store::clarifications::MAX_TEXT_CHARS.to_string())]),
+    })
+}
+
+pub(super) fn render_status_with(
+    page: &Page,
+    app: &App,
+    reference: &Reference,
+    view: &StatusView,
+    changes: Option<ChangesView>,
+    said: Option<&'static str>,
+    form: AnswerForm<'_>,
+) -> Result<String, PageError> {
     let t = page.t;
     let r = &view.request;
     let (status, explanation) = status_keys(r.status);
@@ -145,7 +234,11 @@ pub(super) fn render_status(
         .iter()
         .filter(|_| !(changed && r.status == RequestStatus::Completed))
         .map(|s| {
+            // A manual source's run stays unfinished until staff complete its task.
             let (state, class) = match s.status {
+                RunStatus::Pending | RunStatus::Running if s.manual => {
+                    (t.get("portal.manual.waiting_for_staff"), "pending")
+                }
                 RunStatus::Pending => (t.get("portal.status.source.pending"), "pending"),
                 RunStatus::Running => (t.get("portal.status.source.running"), "running"),
                 RunStatus::Done => (t.get("portal.status.source.done"), "done"),
@@ -190,6 +283,16 @@ pub(super) fn render_status(
             .then(|| urls::status(reference)),
         changes,
         said,
+        clock_stopped: view.clock_stopped,
+        clarify: clarify_view(app, t, reference, view, form),
+        authority: (r.status == RequestStatus::Denied).then(|| {
+            let a = app.settings.authority_for_code(&r.jurisdiction);
+            AuthorityLine {
+                text: t
+                    .fmt("portal.clarify.authority", &[("authority", a.name.get(t.locale)), ("address", &a.address)]),
+                url: a.link().map(str::to_owned),
+            }
+        }),
     }
     .render()
     .map_err(anyhow::Error::from)?)
@@ -211,6 +314,9 @@ pub(super) async fn owner(app: &App, page: &Page) -> Result<Option<String>, Page
 pub struct ShowQuery {
     #[serde(default)]
     said: String,
+    /// Set after the person's answer to a clarification request was recorded.
+    #[serde(default)]
+    answered: String,
 }
 
 pub async fn show(
@@ -227,13 +333,56 @@ pub async fn show(
     let body = match view {
         Some(view) => {
             let changes = view_for(&app, page.t, &reference, &view.request, FormState::default()).await?;
-            let said = said_key(&q.said).map(|k| page.t.get(k));
+            let said = said_key(&q.said)
+                .map(|k| page.t.get(k))
+                .or_else(|| (!q.answered.is_empty()).then(|| page.t.get("portal.clarify.thanks")));
             render_status(&page, &app, &reference, &view, changes, said)?
         }
         // Not signed in, someone else's request, or no such request: the same sign-in page.
         None => signin_page(&page, &reference, "", None)?,
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(serde::Deserialize)]
+pub struct AnswerFormData {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    answer: String,
+}
+
+/// `POST /requests/{reference}/clarification`: the person answers the question staff asked.
+/// Refused answers (empty, too long, no question waiting, a closed request) show the page again
+/// with the reason and the text kept; nothing is changed.
+pub async fn answer(
+    page: Page,
+    app: web::Data<App>,
+    reference: web::Path<String>,
+    form: web::Form<AnswerFormData>,
+) -> Result<HttpResponse, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let reference = parse_reference(&reference)?;
+    let Some(hash) = owner(&app, &page).await? else { return Ok(see_other(urls::status(&reference))) };
+    let error = match requests::answer_clarification(&app, &reference, &hash, &form.answer).await? {
+        Ok(()) => return Ok(see_other(format!("{}?answered=1", urls::status(&reference)))),
+        // Someone else's request, or none: the same as the status page, the sign-in page.
+        Err(requests::AnswerError::NotFound) => return Ok(see_other(urls::status(&reference))),
+        Err(e) => e,
+    };
+    let Some(view) = requests::status(&app, &reference, &hash).await? else {
+        return Ok(see_other(urls::status(&reference)));
+    };
+    let key = match error {
+        requests::AnswerError::Empty => "portal.clarify.errors.empty",
+        requests::AnswerError::TooLong => "portal.clarify.errors.too_long",
+        requests::AnswerError::Closed => "portal.clarify.errors.closed",
+        requests::AnswerError::NoQuestion | requests::AnswerError::NotFound => "portal.clarify.errors.no_question",
+    };
+    let changes = view_for(&app, page.t, &reference, &view.request, FormState::default()).await?;
+    let form = AnswerForm { text: &form.answer, error: Some(page.t.get(key)) };
+    let body = render_status_with(&page, &app, &reference, &view, changes, None, form)?;
+    Ok(HttpResponse::UnprocessableEntity().content_type("text/html; charset=utf-8").body(body))
 }
 
 pub async fn signin(

@@ -138,7 +138,17 @@ pub fn outcome_code_label(t: Tr, code: &str) -> &'static str {
 fn row(app: &App, t: Tr, kind: RequestKind, item: &Item, reviewing: bool) -> PlanRow {
     let (source, collection) = labels(app, t, &item.source, &item.collection);
     let (mut old, mut new, mut law, mut flag) = (None, None, None, false);
+    // A manual source's items (`by_hand`): staff make the change themselves in that source.
+    let by_hand = item.detail["by_hand"].as_bool() == Some(true);
     let what = match item.action.as_str() {
+        "manual" | "rectify" if by_hand => t.fmt("staff.plan.do.by_hand", &[("source", &source)]),
+        "delete" if by_hand => t.fmt("staff.plan.do.delete_by_hand", &[("source", &source)]),
+        "suppress" if by_hand => {
+            let purpose = purpose_of(item)
+                .map(|p| purpose_label(t, p, detail_text(t, &item.detail["label"])))
+                .unwrap_or_default();
+            t.fmt("staff.plan.do.suppress_by_hand", &[("purpose", &purpose), ("source", &source)])
+        }
         "rectify" => {
             old = Some(show_value(&item.detail["old"]).unwrap_or_else(|| t.get("staff.plan.empty").to_owned()));
             new = show_value(&item.detail["new"]);

@@ -6,10 +6,13 @@ use serde::Deserialize;
 
 use super::{READERS, require};
 use crate::app::App;
+use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, Reference, RequestKind, RequestStatus};
 use crate::i18n::Tr;
 use crate::services::notify::{format_date, kind_label};
-use crate::store::requests::{self, DeadlineState, QueueFilter};
+use crate::store::queue::{self, Assignee, QueueFilter};
+use crate::store::requests::{self, DeadlineState};
+use crate::store::staff;
 use crate::web::{Page, PageError, urls};
 
 const PAGE_SIZE: u32 = 50;
@@ -24,6 +27,7 @@ pub struct Row {
     pub left: String,
     pub state: &'static str,
     pub state_label: &'static str,
+    pub assignee: String,
 }
 
 pub struct Count {
@@ -44,15 +48,22 @@ struct QueueTemplate<'a> {
     status: &'a str,
     kind: &'a str,
     deadline: &'a str,
+    jurisdiction: &'a str,
+    assignee: &'a str,
     search_error: Option<&'a str>,
     /// Filtered by a person's address (which the page never shows back).
     by_person: bool,
     next: Option<String>,
     status_options: Vec<(&'static str, &'static str)>,
     kind_options: Vec<(&'static str, &'static str)>,
+    jurisdiction_options: Vec<(&'static str, &'static str)>,
+    /// (id, name) of every admin and agent who can be assigned.
+    assignee_options: Vec<(String, String)>,
+    /// Every status, under the other filters.
+    all_url: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct QueueQuery {
     #[serde(default)]
     status: String,
@@ -60,6 +71,12 @@ pub struct QueueQuery {
     kind: String,
     #[serde(default)]
     deadline: String,
+    /// A deadline policy's code (`eu-gdpr`…).
+    #[serde(default)]
+    jurisdiction: String,
+    /// `none` (nobody), `mine` (the viewer) or a staff member's id.
+    #[serde(default)]
+    assignee: String,
     #[serde(default)]
     q: String,
     /// A person, as the keyed hash of their address: an email typed in the search box never
@@ -84,6 +101,16 @@ pub fn status_label(t: Tr, s: RequestStatus) -> &'static str {
         RequestStatus::Cancelled => "staff.status.cancelled",
         RequestStatus::Expired => "staff.status.expired",
         RequestStatus::NeedsAttention => "staff.status.needs_attention",
+    })
+}
+
+/// A deadline policy's name, as the request form shows it.
+pub fn policy_label(t: Tr, p: Policy) -> &'static str {
+    t.get(match p {
+        Policy::EuGdpr => "portal.home.jurisdictions.eu_gdpr",
+        Policy::UkGdpr => "portal.home.jurisdictions.uk_gdpr",
+        Policy::Ccpa => "portal.home.jurisdictions.ccpa",
+        Policy::Lgpd => "portal.home.jurisdictions.lgpd",
     })
 }
 
@@ -112,9 +139,15 @@ fn parse_after(s: &str) -> Option<(time::Date, String)> {
 
 fn query_string(q: &QueueQuery, after: Option<&str>) -> String {
     let mut parts = Vec::new();
-    for (k, v) in
-        [("status", &q.status), ("kind", &q.kind), ("deadline", &q.deadline), ("q", &q.q), ("person", &q.person)]
-    {
+    for (k, v) in [
+        ("status", &q.status),
+        ("kind", &q.kind),
+        ("deadline", &q.deadline),
+        ("jurisdiction", &q.jurisdiction),
+        ("assignee", &q.assignee),
+        ("q", &q.q),
+        ("person", &q.person),
+    ] {
         if !v.is_empty() {
             parts.push(format!("{k}={}", urlencode(v)));
         }
@@ -134,14 +167,26 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// The assignee filter: `none`, `mine`, or a staff id (32 hex digits). Anything else: no filter.
+fn parse_assignee(value: &str, viewer_id: &str) -> Option<Assignee> {
+    match value {
+        "none" => Some(Assignee::Nobody),
+        "mine" => Some(Assignee::Staff(viewer_id.to_owned())),
+        id if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => Some(Assignee::Staff(id.to_owned())),
+        _ => None,
+    }
+}
+
 pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>) -> Result<HttpResponse, PageError> {
-    require(&app, &mut page, READERS).await?;
+    let viewer = require(&app, &mut page, READERS).await?;
     let t = page.t;
     let today = app.zone.local_date(app.clock.now()).map_err(anyhow::Error::from)?;
     let mut filter = QueueFilter {
         status: q.status.parse().ok(),
         kind: q.kind.parse::<RequestKind>().ok(),
         deadline: DeadlineState::parse(&q.deadline).map(|d| (d, today)),
+        jurisdiction: Policy::ALL.iter().find(|p| p.code() == q.jurisdiction).map(|p| p.code().to_owned()),
+        assignee: parse_assignee(&q.assignee, &viewer.id),
         ..Default::default()
     };
     let search = q.q.trim();
@@ -162,9 +207,10 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
     let found = if search_error.is_some() {
         Vec::new()
     } else {
-        requests::queue(&mut conn, &filter, parse_after(&q.after), PAGE_SIZE + 1).await?
+        queue::page(&mut conn, &filter, parse_after(&q.after), PAGE_SIZE + 1).await?
     };
-    let counts = requests::counts_by_status(&mut conn).await?;
+    let counts = queue::counts_by_status(&mut conn, &filter).await?;
+    let workers = staff::workers(&mut conn).await?;
     drop(conn);
 
     let has_more = found.len() > PAGE_SIZE as usize;
@@ -176,13 +222,17 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
         .flatten();
     let rows = shown
         .iter()
-        .filter_map(|r| {
-            let reference = r.reference.as_ref()?;
+        .map(|r| {
+            let reference = &r.reference;
             let today = app.today_for(&r.jurisdiction).unwrap_or(today);
             let left = (r.due_on - today).whole_days();
             let state = DeadlineState::of(today, r.due_on);
-            let open = !r.status.is_terminal();
-            Some(Row {
+            let open = queue::awaiting_answer(r.status);
+            let assignee = r
+                .assignee_id
+                .as_ref()
+                .map(|id| workers.iter().find(|w| &w.id == id).map_or("—", |w| w.display_name.as_str()).to_owned());
+            Row {
                 url: urls::staff_request(reference),
                 reference: reference.to_string(),
                 kind: kind_label(t, r.kind),
@@ -191,14 +241,34 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
                 due: format_date(t, r.due_on),
                 left: if open { days_left_text(t, left) } else { String::new() },
                 state: if open { state.as_str() } else { "closed" },
-                state_label: if open { deadline_label(t, state) } else { t.get("staff.deadline.closed") },
-            })
+                state_label: if open {
+                    deadline_label(t, state)
+                } else if r.status.is_terminal() {
+                    t.get("staff.deadline.closed")
+                } else {
+                    t.get("staff.queue.filters.answered")
+                },
+                assignee: assignee.unwrap_or_default(),
+            }
         })
         .collect();
+    let all_url = query_string(
+        &QueueQuery { status: String::new(), deadline: String::new(), after: String::new(), ..q.0.clone() },
+        None,
+    );
     let counts = counts
         .into_iter()
         .map(|(s, n)| Count {
-            url: query_string(&QueueQuery { status: s.as_str().to_owned(), ..Default::default() }, None),
+            // The other filters stay: the count said what this link shows.
+            url: query_string(
+                &QueueQuery {
+                    status: s.as_str().to_owned(),
+                    deadline: String::new(),
+                    after: String::new(),
+                    ..q.0.clone()
+                },
+                None,
+            ),
             label: status_label(t, s).to_owned(),
             n,
             current: q.status == s.as_str(),
@@ -213,11 +283,16 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
         status: &q.status,
         kind: &q.kind,
         deadline: &q.deadline,
+        jurisdiction: &q.jurisdiction,
+        assignee: &q.assignee,
         search_error,
         by_person: filter.email_hash.is_some(),
         next,
         status_options: RequestStatus::ALL.iter().map(|s| (s.as_str(), status_label(t, *s))).collect(),
         kind_options: RequestKind::ALL.iter().map(|k| (k.as_str(), kind_label(t, *k))).collect(),
+        jurisdiction_options: Policy::ALL.iter().map(|p| (p.code(), policy_label(t, *p))).collect(),
+        assignee_options: workers.iter().map(|w| (w.id.clone(), w.display_name.clone())).collect(),
+        all_url,
     }
     .render()
     .map_err(anyhow::Error::from)?;
@@ -235,6 +310,10 @@ pub struct SearchForm {
     #[serde(default)]
     deadline: String,
     #[serde(default)]
+    jurisdiction: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
     q: String,
 }
 
@@ -251,6 +330,8 @@ pub async fn search(
         status: form.status.clone(),
         kind: form.kind.clone(),
         deadline: form.deadline.clone(),
+        jurisdiction: form.jurisdiction.clone(),
+        assignee: form.assignee.clone(),
         ..Default::default()
     };
     let typed = form.q.trim();

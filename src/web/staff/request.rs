@@ -9,13 +9,15 @@ use super::queue::{days_left_text, deadline_label, status_label};
 use super::{ACTORS, READERS, require};
 use crate::app::App;
 use crate::clock::from_ms;
+use crate::deadlines::PauseReason;
 use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::i18n::Tr;
+use crate::services;
 use crate::services::actions::{self, Refused};
 use crate::services::notify::{format_date, kind_label};
 use crate::store::requests::DeadlineState;
 use crate::store::source_runs::RunStatus;
-use crate::store::{audit, exports, notes, plans, requests, source_runs, staff};
+use crate::store::{audit, clarifications, exports, notes, pauses, plans, requests, source_runs, staff};
 use crate::web::{Page, PageError, urls};
 
 pub struct Event {
@@ -68,6 +70,38 @@ struct RequestTemplate<'a> {
     repeats: Repeats,
     /// `needs_attention` and a viewer who may act: restart the failed steps.
     retry: Option<String>,
+    /// The clock: stopped now, and every recorded wait.
+    clock: ClockSection,
+    /// Questions asked to the person and their answers, and the forms to ask or close one.
+    clarify: ClarifySection,
+}
+
+/// The request's clock as staff see it.
+pub struct ClockSection {
+    /// "The clock is stopped since … (waiting for …)": a pause the policy counts is open.
+    pub stopped: Option<String>,
+    /// One line per recorded wait: reason, from, to, whether it counted.
+    pub pauses: Vec<String>,
+}
+
+pub struct QuestionLine {
+    pub asked: String,
+    pub question: String,
+    pub answer: Option<String>,
+    /// "Answered on …", "Closed without an answer on … by …", or "Waiting for the answer".
+    pub state: String,
+}
+
+pub struct ClarifySection {
+    pub questions: Vec<QuestionLine>,
+    /// The ask form's action, when the viewer may act and no question is waiting.
+    pub ask: Option<String>,
+    /// What asking will do, in words (email in the person's language; the clock).
+    pub ask_what: String,
+    /// The close form's action, when a question is waiting and the viewer may act.
+    pub close: Option<String>,
+    pub close_what: String,
+    pub max_chars: usize,
 }
 
 pub struct Actions {
@@ -97,6 +131,13 @@ pub fn ground_label(t: Tr, g: DenialGround) -> &'static str {
         DenialGround::LegalObligation => "staff.denial.legal_obligation",
         DenialGround::LegalClaims => "staff.denial.legal_claims",
         DenialGround::RightsOfOthers => "staff.denial.rights_of_others",
+    })
+}
+
+pub fn pause_label(t: Tr, reason: PauseReason) -> &'static str {
+    t.get(match reason {
+        PauseReason::Identity => "staff.clarify.reason_identity",
+        PauseReason::Clarification => "staff.clarify.reason_clarification",
     })
 }
 
@@ -131,6 +172,11 @@ fn event_label(t: Tr, event: &str) -> &'static str {
         "retried" => "staff.events.retried",
         "withdrawn" => "staff.events.withdrawn",
         "certificate_downloaded" => "staff.events.certificate_downloaded",
+        "clarification_asked" => "staff.clarify.events.asked",
+        "clarification_answered" => "staff.clarify.events.answered",
+        "clarification_closed" => "staff.clarify.events.closed",
+        "due_date_moved" => "staff.clarify.events.due_date_moved",
+        "receipt_confirmed" => "staff.clarify.events.receipt_confirmed",
         _ => "staff.events.other",
     })
 }
@@ -179,7 +225,7 @@ fn event_detail(t: Tr, e: &audit::AuditEvent) -> String {
                 .unwrap_or_default();
             format!("{}: {outcomes}", field("source").unwrap_or_default())
         }
-        "status_changed" | "extended" => {
+        "status_changed" | "extended" | "due_date_moved" => {
             format!("{} → {}", field("from").unwrap_or_default(), field("to").unwrap_or_default())
         }
         "denied" => field("ground").unwrap_or_default(),
@@ -222,8 +268,18 @@ pub async fn show(
     let workers = staff::workers(&mut tx).await?;
     let items = plans::for_request(&mut tx, &request.id).await?;
     let notices = plans::notices(&mut tx, &request.id).await?;
+    let questions = clarifications::for_request(&mut tx, &request.id).await?;
+    let waits = pauses::for_request(&mut tx, &request.id).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     let repeats = repeats(&app, t, &request).await?;
+    let (extend_to, stopped) = {
+        let mut conn = app.store.conn().await?;
+        let extend_to = actions::extension_for(&app, &mut conn, &request, now).await?.ok();
+        let effective = services::requests::effective_deadline(&app, &mut conn, &request, now).await?;
+        (extend_to, if request.status.is_terminal() { None } else { effective.and_then(|e| e.open_pause) })
+    };
+    let policy = services::requests::policy_of(&request)?;
+    let clock_policy = app.settings.requests.deadlines.clock(policy);
 
     let today = app.today_for(&request.jurisdiction)?;
     let state = DeadlineState::of(today, request.due_on);
@@ -241,6 +297,12 @@ pub async fn show(
                 .map(|c| c.info().label.get(t.locale).to_owned())
                 .unwrap_or(r.source.clone()),
             state: t.get(match r.status {
+                // A manual source's run stays unfinished until staff complete its task.
+                RunStatus::Pending | RunStatus::Running
+                    if app.connector(&r.source).is_some_and(|c| c.staff_task().is_some()) =>
+                {
+                    "staff.tasks.state.waiting"
+                }
                 RunStatus::Pending => "staff.source.pending",
                 RunStatus::Running => "staff.source.running",
                 RunStatus::Done => "staff.source.done",
@@ -288,9 +350,81 @@ pub async fn show(
         let ground = g.parse().map(|g| ground_label(t, g)).unwrap_or("");
         format!("{ground} — {}", request.denial_reason.as_deref().unwrap_or(""))
     });
+    let clock = ClockSection {
+        stopped: stopped.and_then(|reason| {
+            let since = waits.iter().rev().find(|p| p.reason == reason && p.closed_at.is_none())?;
+            Some(t.fmt(
+                "staff.clarify.clock_stopped",
+                &[("since", &local_time(since.opened_at)), ("reason", pause_label(t, reason))],
+            ))
+        }),
+        pauses: waits
+            .iter()
+            .map(|p| {
+                let counted = if clock_policy.pauses_for(p.reason) {
+                    t.get("staff.clarify.pause_counted")
+                } else {
+                    t.get("staff.clarify.pause_not_counted")
+                };
+                let until = p.closed_at.map_or_else(|| t.get("staff.clarify.pause_open").to_owned(), local_time);
+                t.fmt(
+                    "staff.clarify.pause_line",
+                    &[
+                        ("reason", pause_label(t, p.reason)),
+                        ("from", &local_time(p.opened_at)),
+                        ("until", &until),
+                        ("counted", counted),
+                    ],
+                )
+            })
+            .collect(),
+    };
+    let name_of =
+        |id: &str| workers.iter().find(|w| w.id == id).map_or_else(|| id.to_owned(), |w| w.display_name.clone());
+    let waiting = questions.iter().any(|q| q.is_open());
+    let can_ask = viewer.role.can_act() && open && request.reference.is_some() && request.email.is_some();
+    let clarify = ClarifySection {
+        questions: questions
+            .iter()
+            .map(|q| QuestionLine {
+                asked: t
+                    .fmt("staff.clarify.asked_by", &[("at", &local_time(q.asked_at)), ("by", &name_of(&q.asked_by))]),
+                question: q.question.clone().unwrap_or_else(|| t.get("staff.clarify.purged").to_owned()),
+                answer: q.answer.clone(),
+                state: match (q.answered_at, q.closed_at, &q.closed_by) {
+                    (Some(at), _, _) => t.fmt("staff.clarify.answered_on", &[("at", &local_time(at))]),
+                    (None, Some(at), Some(by)) => {
+                        t.fmt("staff.clarify.closed_on", &[("at", &local_time(at)), ("by", &name_of(by))])
+                    }
+                    _ => t.get("staff.clarify.waiting").to_owned(),
+                },
+            })
+            .collect(),
+        ask: (can_ask && !waiting).then(|| format!("{}/clarify", urls::staff_request(&reference))),
+        ask_what: {
+            let language = t.get(match request.locale {
+                crate::domain::Locale::Fr => "staff.clarify.language_fr",
+                crate::domain::Locale::En => "staff.clarify.language_en",
+            });
+            let clock = if clock_policy.pauses_for(PauseReason::Clarification) {
+                t.fmt("staff.clarify.clock_stops", &[("policy", policy.code())])
+            } else {
+                t.fmt("staff.clarify.clock_runs", &[("policy", policy.code())])
+            };
+            format!("{} {clock}", t.fmt("staff.clarify.ask_what", &[("language", language)]))
+        },
+        close: (can_ask && waiting).then(|| format!("{}/close_question", urls::staff_request(&reference))),
+        close_what: t
+            .get(if clock_policy.pauses_for(PauseReason::Clarification) {
+                "staff.clarify.close_what_clock"
+            } else {
+                "staff.clarify.close_what"
+            })
+            .to_owned(),
+        max_chars: clarifications::MAX_TEXT_CHARS,
+    };
     let actions = viewer.role.can_act().then(|| {
-        let extend_to =
-            actions::extension_for(&app, &request, now).ok().and_then(Result::ok).map(|d| format_date(t, d));
+        let extend_to = extend_to.map(|d| format_date(t, d));
         Actions {
             base: urls::staff_request(&reference),
             workers: workers
@@ -319,6 +453,8 @@ pub async fn show(
         "review" => Some(t.get("staff.done.review")),
         "recipient" => Some(t.get("staff.done.recipient")),
         "retry" => Some(t.get("staff.done.retry")),
+        "clarify" => Some(t.get("staff.clarify.done.clarify")),
+        "close_question" => Some(t.get("staff.clarify.done.close_question")),
         _ => None,
     };
     let refused = Refused::from_key(&q.refused).map(|r| t.get(r.key()));
@@ -355,6 +491,8 @@ pub async fn show(
         recipients,
         repeats,
         retry,
+        clock,
+        clarify,
     }
     .render()
     .map_err(anyhow::Error::from)?;
@@ -398,6 +536,8 @@ pub async fn act(
         },
         "complete" => actions::complete(&app, &by, &reference).await?,
         "cancel" => actions::cancel(&app, &by, &reference, &form.reason).await?,
+        "clarify" => actions::ask_clarification(&app, &by, &reference, &form.reason).await?,
+        "close_question" => actions::close_clarification(&app, &by, &reference).await?,
         _ => return Err(PageError::NOT_FOUND),
     };
     let query = match outcome {

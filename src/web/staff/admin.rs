@@ -1,0 +1,242 @@
+//! `/staff/admin/staff`: admins manage staff accounts (add, change role, disable or enable, reset
+//! a second factor) and the workspace's settings (require a second factor of everyone). Every
+//! change says what it does before it is made, and is an audit event. Agents and auditors get 403.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::account::role_label;
+use super::require;
+use crate::app::App;
+use crate::domain::{EmailAddress, Role};
+use crate::i18n::Tr;
+use crate::services::staff::{self, AdminChange, AdminError};
+use crate::store::staff::StaffRow;
+use crate::web::{Page, PageError, urls};
+
+/// Only admins manage staff and settings.
+pub const ADMINS: &[Role] = &[Role::Admin];
+
+struct Member {
+    id: String,
+    email: String,
+    name: String,
+    role: Role,
+    role_label: &'static str,
+    active: bool,
+    totp: bool,
+    last_login: String,
+    is_self: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/admin.html")]
+struct AdminTemplate<'a> {
+    t: Tr,
+    page: &'a Page,
+    members: Vec<Member>,
+    roles: Vec<(&'static str, &'static str)>,
+    totp_required: bool,
+    notice: Option<&'static str>,
+    errors: Vec<&'static str>,
+    /// A member just added: the sentence naming them, and the initial password, shown this once.
+    created: Option<(String, String)>,
+    form: AddForm,
+}
+
+fn when(app: &App, t: Tr, ms: Option<i64>) -> String {
+    let Some(ms) = ms else { return t.get("staff.admin.never").to_owned() };
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
+        return String::new();
+    };
+    let at = app.zone.offset_at(at).map(|o| at.to_offset(o)).unwrap_or(at);
+    format!("{} {:02}:{:02}", crate::services::notify::format_date(t, at.date()), at.hour(), at.minute())
+}
+
+struct View {
+    notice: Option<&'static str>,
+    errors: Vec<&'static str>,
+    created: Option<(String, String)>,
+    form: AddForm,
+}
+
+async fn render(
+    page: &Page,
+    app: &App,
+    me: &StaffRow,
+    view: View,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let t = page.t;
+    let mut conn = app.store.conn().await?;
+    let rows = crate::store::staff::all(&mut conn).await?;
+    drop(conn);
+    let members = rows
+        .into_iter()
+        .map(|r| Member {
+            last_login: when(app, t, r.last_login_at),
+            role_label: role_label(t, r.role),
+            active: !r.disabled,
+            totp: r.totp_enabled(),
+            is_self: r.id == me.id,
+            id: r.id,
+            email: r.email,
+            name: r.display_name,
+            role: r.role,
+        })
+        .collect();
+    let body = AdminTemplate {
+        t,
+        page,
+        members,
+        roles: Role::ALL.iter().map(|r| (r.as_str(), role_label(t, *r))).collect(),
+        totp_required: staff::totp_required(app).await?,
+        notice: view.notice.map(|k| t.get(k)),
+        errors: view.errors.into_iter().map(|k| t.get(k)).collect(),
+        created: view.created,
+        form: view.form,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    refused: String,
+}
+
+fn done_key(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "role" => "staff.admin.done_role",
+        "disable" => "staff.admin.done_disable",
+        "enable" => "staff.admin.done_enable",
+        "reset-totp" => "staff.admin.done_reset_totp",
+        "settings" => "staff.admin.done_settings",
+        _ => return None,
+    })
+}
+
+fn refused_key(refused: &str) -> Option<&'static str> {
+    Some(match refused {
+        "last_admin" => "staff.admin.error_last_admin",
+        "unknown" => "staff.admin.error_unknown",
+        "role" => "staff.admin.error_role",
+        _ => return None,
+    })
+}
+
+pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<ShowQuery>) -> Result<HttpResponse, PageError> {
+    let me = require(&app, &mut page, ADMINS).await?;
+    let view = View {
+        notice: done_key(&q.done),
+        errors: refused_key(&q.refused).into_iter().collect(),
+        created: None,
+        form: AddForm { role: Role::Agent.as_str().into(), ..Default::default() },
+    };
+    render(&page, &app, &me, view, StatusCode::OK).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add(mut page: Page, app: web::Data<App>, form: web::Form<AddForm>) -> Result<HttpResponse, PageError> {
+    let me = require(&app, &mut page, ADMINS).await?;
+    page.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let mut errors = Vec::new();
+    let email = EmailAddress::parse(&form.email).map_err(|_| errors.push("staff.admin.error_email")).ok();
+    let role = form.role.parse::<Role>().map_err(|_| errors.push("staff.admin.error_role")).ok();
+    if form.name.chars().count() > 200 {
+        errors.push("staff.admin.error_name");
+    }
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        let view = View { notice: None, errors, created: None, form };
+        return render(&page, &app, &me, view, StatusCode::BAD_REQUEST).await;
+    };
+    match staff::admin_create(&app, &me, &email, &form.name, role).await? {
+        Ok(password) => {
+            let view = View {
+                notice: Some("staff.admin.done_add"),
+                errors: Vec::new(),
+                created: Some((page.t.fmt("staff.admin.created_lead", &[("email", email.as_str())]), password)),
+                form: AddForm { role: Role::Agent.as_str().into(), ..Default::default() },
+            };
+            render(&page, &app, &me, view, StatusCode::OK).await
+        }
+        Err(_) => {
+            let view = View { notice: None, errors: vec!["staff.admin.error_exists"], created: None, form };
+            render(&page, &app, &me, view, StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn change(
+    mut page: Page,
+    app: web::Data<App>,
+    path: web::Path<(String, String)>,
+    form: web::Form<ChangeForm>,
+) -> Result<HttpResponse, PageError> {
+    let me = require(&app, &mut page, ADMINS).await?;
+    page.check_csrf(&form.csrf)?;
+    let (id, what) = path.into_inner();
+    let back = |q: &str| {
+        Ok(HttpResponse::SeeOther().insert_header(("Location", format!("{}?{q}", urls::staff_admin()))).finish())
+    };
+    let change = match what.as_str() {
+        "role" => match form.role.parse::<Role>() {
+            Ok(role) => AdminChange::Role(role),
+            Err(()) => return back("refused=role"),
+        },
+        "disable" => AdminChange::Disable,
+        "enable" => AdminChange::Enable,
+        "reset-totp" => AdminChange::ResetTotp,
+        _ => return Err(PageError::NOT_FOUND),
+    };
+    match staff::admin_change(&app, &me, &id, change).await? {
+        Ok(()) => back(&format!("done={what}")),
+        Err(AdminError::LastAdmin) => back("refused=last_admin"),
+        Err(_) => back("refused=unknown"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    require_totp: String,
+}
+
+pub async fn settings(
+    mut page: Page,
+    app: web::Data<App>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, PageError> {
+    let me = require(&app, &mut page, ADMINS).await?;
+    page.check_csrf(&form.csrf)?;
+    staff::set_totp_required(&app, &me, form.require_totp == "1").await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", format!("{}?done=settings", urls::staff_admin()))).finish())
+}
