@@ -489,8 +489,9 @@ mod tests {
         ));
     }
 
-    /// `[deadlines] closure_days`: a configured day counts as a holiday under every policy,
-    /// through the same calendar `effective_deadline` is given (the app adds them for every request).
+    /// A closure day in a policy's calendar counts where that policy counts working days, through
+    /// the same calendar `effective_deadline` is given. (Which calendars get a configured day is
+    /// the configuration's business: each day belongs to one country, see `ExtraClosure`.)
     #[test]
     fn closure_days_count_in_every_policy_and_after_a_pause() {
         let closed = date!(2026 - 12 - 24);

@@ -29,7 +29,11 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
         let name = &c.info().name;
         let path = super::collect::spool_path(app, request_id, name);
         let reported = runs.iter().find(|r| &r.source == name).map_or(0, |r| r.records);
-        let spool = if path.exists() {
+        let restored = !path.exists()
+            && reported > 0
+            && c.staff_task().is_some()
+            && crate::services::tasks::restore_spool(app, request_id, name).await?;
+        let spool = if path.exists() || restored {
             Some(path)
         } else if reported > 0 {
             anyhow::bail!("the collected records of source {name} are missing from this instance's data directory");

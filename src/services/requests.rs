@@ -120,15 +120,25 @@ pub async fn submit(
         now,
     )
     .await?;
-    // Until the person proves control of the address, Dossier waits for them: recorded as an
-    // identity pause (counted only where the policy says so, LEGAL.md "Clock pauses").
-    let opened = pauses::event_id(&mut tx, &id, "received", now).await?;
-    pauses::open(&mut tx, &id, PauseReason::Identity, opened.as_deref(), now).await?;
+    open_identity_pause(app, &mut tx, &id, policy, now).await?;
     start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
     tx.commit().await.context("saving the request")?;
     app.jobs_ready.notify_waiters();
     tracing::info!(kind = kind.as_str(), "request submitted");
     Ok(Submitted::Pending { handle: id })
+}
+
+/// Until the person proves control of the address, Dossier waits for them: recorded as an
+/// identity pause with the "received" event that opened it, marked as stopping the clock only
+/// where the request's law says so (LEGAL.md "Clock pauses"), so that the queue does not call it
+/// overdue meanwhile.
+async fn open_identity_pause(app: &App, tx: &mut Conn, id: &str, policy: Policy, now: i64) -> anyhow::Result<()> {
+    let opened = pauses::event_id(tx, id, "received", now).await?;
+    let pause = pauses::open(tx, id, PauseReason::Identity, opened.as_deref(), now).await?;
+    if app.settings.requests.deadlines.clock(policy).pauses_for(PauseReason::Identity) {
+        pauses::mark_stops_clock(tx, &pause).await?;
+    }
+    Ok(())
 }
 
 /// Creates a verification (link token and code, stored only hashed) and queues its email.
@@ -775,8 +785,7 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
     let request = requests::get(&mut tx, &id).await?.context("the request just entered")?;
     match verification {
         IntakeVerification::Email => {
-            let opened = pauses::event_id(&mut tx, &id, "received", now).await?;
-            pauses::open(&mut tx, &id, PauseReason::Identity, opened.as_deref(), now).await?;
+            open_identity_pause(app, &mut tx, &id, policy, now).await?;
             if policy == Policy::Ccpa {
                 // §7021(a): a request received by letter or phone is confirmed at once, before the
                 // person verifies.

@@ -61,13 +61,31 @@ pub async fn create(
     check_new_password(password)?;
     let password_hash = hash_password(password)?;
     let mut tx = store.begin().await?;
-    if staff::by_email(&mut tx, email.as_str()).await?.is_some() {
+    if !insert_account(&mut tx, email, name, role, password_hash, "system", now).await? {
         anyhow::bail!("a staff account already exists for {}", email.masked());
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts a new account (the display name defaults to the address) and records who created it;
+/// `false`, with nothing written, when the address already has an account.
+async fn insert_account(
+    tx: &mut crate::store::Conn,
+    email: &EmailAddress,
+    name: &str,
+    role: Role,
+    password_hash: String,
+    by: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
+    if staff::by_email(tx, email.as_str()).await?.is_some() {
+        return Ok(false);
     }
     let row = staff::StaffRow {
         id: new_id(),
         email: email.as_str().to_owned(),
-        display_name: name.to_owned(),
+        display_name: if name.trim().is_empty() { email.as_str().to_owned() } else { name.trim().to_owned() },
         role,
         password_hash,
         disabled: false,
@@ -76,18 +94,10 @@ pub async fn create(
         totp_pending: None,
         last_login_at: None,
     };
-    staff::insert(&mut tx, &row, now).await?;
-    audit::record(
-        &mut tx,
-        None,
-        "system",
-        "staff_created",
-        &serde_json::json!({ "staff": row.id, "role": role.as_str() }),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    staff::insert(tx, &row, now).await?;
+    let detail = serde_json::json!({ "staff": row.id, "role": role.as_str() });
+    audit::record(tx, None, by, "staff_created", &detail, now).await?;
+    Ok(true)
 }
 
 pub async fn set_password(store: &Store, email: &EmailAddress, password: &str, now: i64) -> anyhow::Result<()> {
@@ -532,31 +542,9 @@ pub async fn admin_create(
     };
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
-    if staff::by_email(&mut tx, email.as_str()).await?.is_some() {
+    if !insert_account(&mut tx, email, name, role, password_hash, &actor(by), now).await? {
         return Ok(Err(AdminError::Exists));
     }
-    let row = staff::StaffRow {
-        id: new_id(),
-        email: email.as_str().to_owned(),
-        display_name: if name.trim().is_empty() { email.as_str().to_owned() } else { name.trim().to_owned() },
-        role,
-        password_hash,
-        disabled: false,
-        totp_secret: None,
-        totp_last_step: None,
-        totp_pending: None,
-        last_login_at: None,
-    };
-    staff::insert(&mut tx, &row, now).await?;
-    audit::record(
-        &mut tx,
-        None,
-        &actor(by),
-        "staff_created",
-        &serde_json::json!({ "staff": row.id, "role": role.as_str() }),
-        now,
-    )
-    .await?;
     tx.commit().await?;
     Ok(Ok(password))
 }

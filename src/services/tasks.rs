@@ -432,7 +432,10 @@ pub async fn record_upload(app: &App, by: &StaffRow, task_id: &str, mut batch: U
             },
         )
         .await?;
-        listed.push(serde_json::json!({ "name": name, "size": s.size }));
+        // The audit log is append-only and kept after the request's personal data is purged: a
+        // file name ("Jeanne Martin - carte d'identité.pdf") is personal data, so it names the file
+        // by its id.
+        listed.push(serde_json::json!({ "id": s.id, "size": s.size }));
     }
     let detail = serde_json::json!({ "task": task_id, "source": task.source, "files": listed });
     audit::record(&mut tx, Some(&request.id), &actor(by), "task_files_uploaded", &detail, now).await?;
@@ -504,6 +507,33 @@ pub async fn complete(app: &App, by: &StaffRow, task_id: &str, how: Completion, 
     }
     tokio::task::spawn_blocking(move || tmp.install(&spool)).await.context("the spool writer stopped")??;
     result
+}
+
+/// Writes again the spool of a manual source whose collect task is done, from the files it
+/// recorded, when the spool is missing (a crash between the completion's commit and the spool's
+/// rename): the export job calls it rather than failing for ever. False when there is no done
+/// collect task with files for the source.
+pub async fn restore_spool(app: &App, request_id: &str, source: &str) -> anyhow::Result<bool> {
+    let mut conn = app.store.conn().await?;
+    let done = tasks::for_request(&mut conn, request_id)
+        .await?
+        .into_iter()
+        .find(|t| t.source == source && t.kind == TaskKind::Collect && t.status == TaskStatus::Done);
+    let Some(task) = done else { return Ok(false) };
+    let files = tasks::files(&mut conn, &task.id).await?;
+    drop(conn);
+    if files.is_empty() {
+        return Ok(false);
+    }
+    let entries: Vec<(TaskFile, PathBuf)> =
+        files.iter().map(|f| (f.clone(), stored_path(app, request_id, &f.id))).collect();
+    let key = app.keys.export.clone();
+    let spool = crate::jobs::collect::spool_path(app, request_id, source);
+    tokio::task::spawn_blocking(move || write_spool_tmp(&key, &spool, &entries)?.install(&spool))
+        .await
+        .context("the spool writer stopped")??;
+    tracing::info!(source, task = %task.id, "manual source: spool restored from its task");
+    Ok(true)
 }
 
 /// A spool written under a temporary name, not yet in place.
@@ -661,7 +691,7 @@ pub async fn remove_file(app: &App, by: &StaffRow, task_id: &str, file_id: &str)
         return Ok(Err(TaskRefused::FileNotFound));
     };
     let detail = serde_json::json!({
-        "task": task_id, "source": task.source, "file": { "name": file.name, "size": file.size },
+        "task": task_id, "source": task.source, "file": { "id": file.id, "size": file.size },
     });
     audit::record(&mut tx, Some(&request.id), &actor(by), "task_file_removed", &detail, now).await?;
     tx.commit().await?;

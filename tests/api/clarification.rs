@@ -22,8 +22,13 @@ fn reference_of(status: &str) -> String {
 /// A request under `law`, submitted on the home page and verified by its link; the browser keeps
 /// the person's session. Returns the status page's path.
 async fn request_under(app: &TestApp, email: &str, law: &str) -> String {
+    request_of(app, email, law, "access").await
+}
+
+/// [`request_under`] for a right other than access.
+async fn request_of(app: &TestApp, email: &str, law: &str, kind: &str) -> String {
     let csrf = app.csrf("/").await;
-    let form = [("email", email), ("kind", "access"), ("jurisdiction", law), ("csrf", &csrf)];
+    let form = [("email", email), ("kind", kind), ("jurisdiction", law), ("csrf", &csrf)];
     let res = app.post("/requests", &form).await;
     assert_eq!(res.status, 303, "{}", res.text());
     app.run_pending_jobs().await;
@@ -261,7 +266,12 @@ async fn a_closure_day_moves_a_request_s_due_date(app: TestApp) {
     // `[deadlines.clock.eu-gdpr] closure_days` or `[deadlines] closure_days` make it.
     let closed =
         dossier::deadlines::ExtraClosure::of(dossier::deadlines::Country::France, time::macros::date!(2026 - 04 - 10));
-    let (_, browser) = app.instance_with(|s| s.requests.deadlines.closure_days = vec![closed]).await;
+    let (_, browser) = app
+        .instance_with(|s| {
+            s.requests.deadlines.closure_days = vec![closed];
+            s.policies = vec![dossier::deadlines::Policy::EuGdpr, dossier::deadlines::Policy::UkGdpr];
+        })
+        .await;
     let res = browser.submit_request(JEANNE, "access").await;
     assert_eq!(res.status, 303, "{}", res.text());
     app.run_pending_jobs().await;
@@ -278,6 +288,7 @@ async fn a_closure_day_moves_a_request_s_due_date(app: TestApp) {
     assert_eq!(stored(&app, &reference_of(&status), "due_on").await.as_deref(), Some("2026-04-10"));
     // A UK GDPR request on the instance with the French closure day: the ICO counts only the UK's
     // bank holidays (and 1182/71 Art. 3(4) the relevant Member State's), so it stays due Friday.
+    app.run_pending_jobs().await; // the last email to Oliver is then the new request's link
     let csrf = browser.csrf("/").await;
     let form = [("email", OLIVER), ("kind", "erasure"), ("jurisdiction", "uk-gdpr"), ("csrf", csrf.as_str())];
     let res = browser.post("/requests", &form).await;
@@ -384,9 +395,11 @@ async fn overdue_count(app: &TestApp, today: time::Date) -> i64 {
 /// same day, is overdue and too late to extend.
 async fn a_stopped_clock_is_not_overdue_and_may_be_extended(app: TestApp) {
     // Both verified on Tuesday 10 March 2026: due Friday 10 April.
-    let waiting = reference_of(&request_under(&app, OLIVER, "uk-gdpr").await);
+    // Erasures: their plans wait for the person's decision, so both still await their answer.
+    let waiting = reference_of(&request_of(&app, OLIVER, "uk-gdpr", "erasure").await);
     app.forget_cookies();
-    let late = reference_of(&request_under(&app, JEANNE, "uk-gdpr").await);
+    let late = reference_of(&request_of(&app, JEANNE, "uk-gdpr", "erasure").await);
+    assert_eq!(app.request_status(&late).await, "awaiting_confirmation");
     assert_eq!(stored(&app, &waiting, "due_on").await.as_deref(), Some("2026-04-10"));
     assert_eq!(stored(&app, &late, "due_on").await.as_deref(), Some("2026-04-10"));
     app.add_staff(AGENT, Role::Agent).await;
@@ -409,6 +422,8 @@ async fn a_stopped_clock_is_not_overdue_and_may_be_extended(app: TestApp) {
     assert!(!due_soon.contains(&waiting), "{due_soon}");
     let on_track = app.get("/staff?deadline=on_track").await.text();
     assert!(on_track.contains(&waiting) && !on_track.contains(&late), "{on_track}");
+    assert!(on_track.contains("<span class=\"sla stopped\">Clock stopped</span>"), "its row says so: {on_track}");
+    assert!(!on_track.contains("sla overdue"), "{on_track}");
     assert_eq!(overdue_count(&app, today).await, 1, "the dashboard counts the late one only");
 
     // The late one cannot be extended any more (GDPR Art. 12(3): within the first period)...
@@ -437,3 +452,26 @@ on_both_backends!(
         ..Default::default()
     }
 );
+
+/// Where a law counts the wait for identity (`pauses = ["identity"]`), the pause opened at receipt
+/// stops the clock, so the queue never calls an unverified request overdue; by default it does not.
+async fn an_identity_pause_stops_the_clock_only_where_the_law_counts_it(app: TestApp) {
+    use dossier::deadlines::{ClockPolicy, ClockStart, PauseReason, Policy};
+    let counted = ClockPolicy::new(Policy::EuGdpr, ClockStart::Receipt, &[PauseReason::Identity]).unwrap();
+    let (_, counting) = app
+        .instance_with(|s| {
+            s.requests.deadlines.clocks.insert("eu-gdpr", counted);
+        })
+        .await;
+    assert_eq!(counting.submit_request(JEANNE, "access").await.status, 303);
+    assert_eq!(app.submit_request(OLIVER, "access").await.status, 303);
+    let flags: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.email, p.stops_clock FROM clock_pauses p JOIN requests r ON r.id = p.request_id \
+         WHERE p.reason = 'identity' AND p.closed_at IS NULL ORDER BY r.email",
+    )
+    .fetch_all(app.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(flags, vec![(JEANNE.to_owned(), 1), (OLIVER.to_owned(), 0)]);
+}
+on_both_backends!(an_identity_pause_stops_the_clock_only_where_the_law_counts_it);

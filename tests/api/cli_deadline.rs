@@ -144,6 +144,17 @@ fn closure_days_come_from_the_flag_or_the_configuration_file() {
     // Without the day, it is due on the 24th.
     let plain = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24"]);
     assert!(stdout(&plain).contains("\ndue: 2026-12-24\n"), "{}", stdout(&plain));
+    // The top-level list is the controller's calendar (France here): a UK GDPR date stays put, as
+    // the ICO counts UK bank holidays only (and 1182/71 Art. 3(4) the relevant country's).
+    let uk = dossier_deadline(&["--policy", "uk-gdpr", "--received", "2026-11-24", "--config", path]);
+    assert!(stdout(&uk).contains("\ndue: 2026-12-24\n"), "{}{}", stdout(&uk), stderr(&uk));
+    // A day listed for the UK policy moves UK dates (24, then Christmas, the weekend and the
+    // substitute Boxing Day: Tuesday 29) and leaves the EU policy's alone.
+    std::fs::write(&config, "[deadlines.clock.uk-gdpr]\nclosure_days = [\"2026-12-24\"]\n").unwrap();
+    let uk = dossier_deadline(&["--policy", "uk-gdpr", "--received", "2026-11-24", "--config", path]);
+    assert!(stdout(&uk).contains("\ndue: 2026-12-29\n"), "{}{}", stdout(&uk), stderr(&uk));
+    let eu = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24", "--config", path]);
+    assert!(stdout(&eu).contains("\ndue: 2026-12-24\n"), "{}{}", stdout(&eu), stderr(&eu));
     // A malformed day in the file: a clear error, status 2.
     std::fs::write(&config, "[deadlines]\nclosure_days = [\"24/12/2026\"]\n").unwrap();
     let bad = dossier_deadline(&["--policy", "eu-gdpr", "--received", "2026-11-24", "--config", path]);

@@ -872,3 +872,18 @@ impl Browser {
         self.finish(res).await
     }
 }
+
+impl Browser {
+    /// Posts `body` as it is, with this content type (a malformed or truncated upload).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .insert_header(("cookie", self.cookie_header()))
+            .insert_header(("content-type", content_type.to_owned()))
+            .send_body(body)
+            .await
+            .expect("the server answers");
+        self.finish(res).await
+    }
+}

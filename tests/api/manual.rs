@@ -130,6 +130,12 @@ async fn an_access_request_waits_for_staff_and_exports_their_files(app: TestApp)
     }
     let request_page = agent.get(&format!("/staff/requests/{reference}")).await.text();
     assert!(request_page.contains(&format!("/staff/tasks?request={reference}")), "{request_page}");
+    // The archive's row says who it waits for; the automated sources are searched.
+    assert!(
+        request_page.contains("<span class=\"source-name\">Paper archive</span> <span>Waiting for staff</span>"),
+        "{request_page}"
+    );
+    assert!(request_page.contains("<span>Searched</span>"), "{request_page}");
     let task = task_path(&agent, &reference).await;
     let page = agent.get(&task).await.text();
     assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("Waiting for staff"), "{page}");
@@ -188,16 +194,27 @@ async fn an_access_request_waits_for_staff_and_exports_their_files(app: TestApp)
     // The records of the other sources are still there.
     assert!(names.iter().any(|n| n.starts_with("data/crm/")), "{names:?}");
 
-    // Audited: opened, uploaded (names and sizes only), completed, by whom.
+    // Audited: opened, uploaded (ids and sizes: the append-only log never holds a file name, which
+    // can be personal data), completed, by whom.
     let events = audit_events(&app, &reference).await;
     let find = |name: &str| events.iter().find(|(e, _, _)| e == name).unwrap_or_else(|| panic!("{name}: {events:?}"));
     assert_eq!(find("task_opened").1, "system");
     let (_, by, detail) = find("task_files_uploaded");
     assert_eq!(by, &agent_id);
-    assert_eq!(
-        detail["files"],
-        serde_json::json!([{ "name": "Contrat signé.pdf", "size": pdf.len() }, { "name": TRICKY_SAFE, "size": letter.len() }])
-    );
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM manual_task_files ORDER BY uploaded_at, name")
+        .fetch_all(app.app.store.pool())
+        .await
+        .unwrap();
+    let mut sizes: Vec<u64> = detail["files"].as_array().unwrap().iter().map(|f| f["size"].as_u64().unwrap()).collect();
+    sizes.sort_unstable();
+    let mut expected = vec![pdf.len() as u64, letter.len() as u64];
+    expected.sort_unstable();
+    assert_eq!(sizes, expected);
+    for file in detail["files"].as_array().unwrap() {
+        assert!(ids.iter().any(|id| file["id"] == id.as_str()), "{file} names a stored file");
+    }
+    let log = format!("{events:?}");
+    assert!(!log.contains("Contrat") && !log.contains(TRICKY_SAFE), "no file name in the audit log: {log}");
     let (_, by, detail) = find("task_completed");
     assert_eq!((by, detail["outcome"].as_str(), detail["files"].as_i64()), (&agent_id, Some("done"), Some(2)));
     // The task is done: it leaves the list, and cannot be completed twice.
@@ -399,6 +416,10 @@ async fn a_rectification_is_applied_by_hand_too(app: TestApp) {
     let reference = status.rsplit('/').next().unwrap().to_owned();
     app.add_staff(AGENT, Role::Agent).await;
     app.staff_login(AGENT).await;
+    // The staff plan says the archive's item is done by hand there, not that a rule is missing.
+    let plan = app.get(&format!("/staff/requests/{reference}")).await.text();
+    assert!(plan.contains("Done by hand in Paper archive"), "{plan}");
+    assert!(!plan.contains("No erasure rule configured"), "{plan}");
     let res = app.staff_act(&reference, "review", &[]).await;
     assert_eq!(res.status, 303, "{}", res.text());
     app.run_pending_jobs().await;
@@ -418,3 +439,256 @@ async fn a_rectification_is_applied_by_hand_too(app: TestApp) {
     assert_eq!(outcome.as_deref(), Some("applied"));
 }
 with_paper_archive!(a_rectification_is_applied_by_hand_too);
+
+/// The task's id, from its page's path.
+fn task_id(task: &str) -> String {
+    task.rsplit('/').next().unwrap().to_owned()
+}
+
+/// Two completions of the same task at once (a double click): exactly one goes through, the
+/// other is refused with a clear message, and the export still builds with every file (the
+/// refused one must not delete the spool the other put in place).
+async fn completing_a_task_twice_at_once_keeps_the_export_whole(app: TestApp) {
+    use dossier::services::tasks::{self as service, Completion, TaskRefused};
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, _) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let (pdf, letter) = scans();
+    assert_back(&upload(&agent, &task, &[("file", "a.pdf", &pdf), ("file", "b.txt", &letter)]).await, "done=files");
+
+    let account = app.add_staff("agent2@exemple.test", Role::Agent).await;
+    let id = task_id(&task);
+    let (first, second) = tokio::join!(
+        service::complete(&app.app, &account, &id, Completion::Done, "first click"),
+        service::complete(&app.app, &account, &id, Completion::Done, "second click"),
+    );
+    let mut outcomes = vec![first.unwrap(), second.unwrap()];
+    outcomes.sort_by_key(|o| o.is_err());
+    assert_eq!(outcomes, vec![Ok(()), Err(TaskRefused::AlreadyDone)]);
+    // And a third, through the page, says so.
+    assert_back(&complete(&agent, &task, "done", "").await, "refused=already_done");
+    let page = agent.get(&format!("{task}?refused=already_done")).await.text();
+    assert!(page.contains("This task was already completed."), "{page}");
+
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "ready");
+    let archive = open_zip(&app.get(&format!("{status}/export")).await.body);
+    assert_eq!(file_bytes(&archive, "files/archives/a.pdf"), pdf);
+    assert_eq!(file_bytes(&archive, "files/archives/b.txt"), letter);
+    assert_manifest_checksums(&archive);
+    let completed = audit_events(&app, &reference).await.into_iter().filter(|(e, _, _)| e == "task_completed").count();
+    assert_eq!(completed, 1);
+}
+with_paper_archive!(completing_a_task_twice_at_once_keeps_the_export_whole);
+
+/// A file uploaded by mistake (someone else's letter, GDPR Art. 15(4)) is removed from the open
+/// task: deleted, audited with its name and size only, and absent from the export; an auditor
+/// cannot remove one, and nothing can be removed once the task is completed.
+async fn a_wrong_upload_is_removed_before_it_reaches_the_person(app: TestApp) {
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, agent_id) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let (pdf, letter) = scans();
+    let res =
+        upload(&agent, &task, &[("file", "Contrat.pdf", &pdf), ("file", "Lettre de M. Durand.txt", &letter)]).await;
+    assert_back(&res, "done=files");
+    assert_eq!(stored_files(&app).await, (2, 2));
+    let page = agent.get(&task).await.text();
+    let wrong: String = sqlx::query_scalar("SELECT id FROM manual_task_files WHERE name = 'Lettre de M. Durand.txt'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let remove = format!("{task}/files/{wrong}/remove");
+    assert!(page.contains(&format!("action=\"{remove}\"")), "{page}");
+
+    // An auditor reads but cannot remove; a forged form removes nothing.
+    let (auditor, _) = staff(&app, AUDITOR, Role::Auditor).await;
+    assert!(!auditor.get(&task).await.text().contains("/remove\""));
+    let csrf = auditor.csrf(&task).await;
+    assert_eq!(auditor.post(&remove, &[("csrf", &csrf)]).await.status, 403);
+    assert_eq!(agent.post(&remove, &[("csrf", "forged")]).await.status, 403);
+    assert_eq!(stored_files(&app).await, (2, 2));
+
+    let csrf = agent.csrf(&task).await;
+    assert_back(&agent.post(&remove, &[("csrf", &csrf)]).await, "done=removed");
+    let page = agent.get(&format!("{task}?done=removed")).await.text();
+    assert!(page.contains("The file was removed") && !page.contains("Durand"), "{page}");
+    assert_eq!(stored_files(&app).await, (1, 1));
+    // Twice: it is not the task's any more.
+    assert_back(&agent.post(&remove, &[("csrf", &csrf)]).await, "refused=file_not_found");
+    let events = audit_events(&app, &reference).await;
+    let (_, by, detail) = events.iter().find(|(e, _, _)| e == "task_file_removed").expect("audited");
+    assert_eq!(by, &agent_id);
+    assert_eq!(detail["file"]["size"], letter.len());
+    assert!(detail["file"]["id"].is_string() && detail["file"].get("name").is_none(), "{detail}");
+
+    assert_back(&complete(&agent, &task, "done", "").await, "done=complete");
+    let kept: String =
+        sqlx::query_scalar("SELECT id FROM manual_task_files").fetch_one(app.app.store.pool()).await.unwrap();
+    let res = agent.post(&format!("{task}/files/{kept}/remove"), &[("csrf", &csrf)]).await;
+    assert_back(&res, "refused=already_done");
+    app.run_pending_jobs().await;
+    assert_eq!(app.request_status(&status).await, "ready");
+    let archive = open_zip(&app.get(&format!("{status}/export")).await.body);
+    let names: Vec<String> = archive.file_names().filter_map(|n| n.ok().map(|c| c.into_owned())).collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("files/")).collect::<Vec<_>>(),
+        vec!["files/archives/Contrat.pdf"]
+    );
+    assert!(!crate::export::all_text(&archive).contains("Lettre de Mme Martin"), "the removed file is not exported");
+}
+with_paper_archive!(a_wrong_upload_is_removed_before_it_reaches_the_person);
+
+/// A cancelled request's uploads are deleted by housekeeping; once its personal data is purged,
+/// the task's note and the files' names go too (sizes, checksums and who did what stay).
+async fn a_closed_requests_uploads_notes_and_file_names_are_purged(app: TestApp) {
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, _) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let (pdf, _) = scans();
+    assert_back(&upload(&agent, &task, &[("file", "Contrat de Mme Martin.pdf", &pdf)]).await, "done=files");
+    // A note is only written on completion: put one there as a completed task would have.
+    sqlx::query("UPDATE manual_tasks SET note = 'Mme Martin, cabinet B'").execute(app.app.store.pool()).await.unwrap();
+    let csrf = agent.csrf(&format!("/staff/requests/{reference}")).await;
+    let res = agent
+        .post(&format!("/staff/requests/{reference}/cancel"), &[("csrf", &csrf), ("reason", "Asked by phone")])
+        .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(stored_files(&app).await, (1, 1));
+
+    let purged = dossier::jobs::housekeeping::run(&app.app).await.unwrap();
+    assert_eq!(purged.uploads, 1);
+    assert_eq!(stored_files(&app).await, (1, 0), "the file is deleted at once: nobody will send it");
+    assert!(!app.data_dir().join("uploads").read_dir().unwrap().any(|_| true));
+
+    app.clock.advance(time::Duration::days(app.app.settings.requests.personal_data_days + 1));
+    let purged = dossier::jobs::housekeeping::run(&app.app).await.unwrap();
+    assert_eq!(purged.closed, 1);
+    let (note, name, size): (Option<String>, String, i64) = sqlx::query_as(
+        "SELECT t.note, f.name, f.size FROM manual_tasks t JOIN manual_task_files f ON f.task_id = t.id",
+    )
+    .fetch_one(app.app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!((note, name.as_str(), size), (None, "", pdf.len() as i64));
+    // Months later: signed in again.
+    let (agent, _) = staff(&app, "agent2@exemple.test", Role::Agent).await;
+    let page = agent.get(&task).await;
+    assert_eq!(page.status, 200);
+    let page = page.text();
+    assert!(page.contains("(name deleted with the request") && !page.contains("Martin"), "{page}");
+}
+with_paper_archive!(a_closed_requests_uploads_notes_and_file_names_are_purged);
+
+/// A crash between the completion's commit and the spool's rename leaves no spool: the export
+/// job writes it again from the task's recorded files rather than failing for ever.
+async fn a_lost_manual_spool_is_restored_from_the_task(app: TestApp) {
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, _) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let (pdf, _) = scans();
+    assert_back(&upload(&agent, &task, &[("file", "a.pdf", &pdf)]).await, "done=files");
+    assert_back(&complete(&agent, &task, "done", "").await, "done=complete");
+    let request_id: String = sqlx::query_scalar("SELECT id FROM requests WHERE reference = $1")
+        .bind(&reference)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let spool = dossier::jobs::collect::spool_path(&app.app, &request_id, "archives");
+    std::fs::remove_file(&spool).expect("the completion put the spool in place");
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "ready");
+    let archive = open_zip(&app.get(&format!("{status}/export")).await.body);
+    assert_eq!(file_bytes(&archive, "files/archives/a.pdf"), pdf);
+}
+with_paper_archive!(a_lost_manual_spool_is_restored_from_the_task);
+
+/// A file removed while the task is being completed: whichever comes first, the export holds
+/// exactly the task's files (never a file that was removed, never a failed export).
+async fn a_removal_during_completion_never_breaks_the_export(app: TestApp) {
+    use dossier::services::tasks::{self as service, Completion, TaskRefused};
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, _) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let (pdf, letter) = scans();
+    assert_back(&upload(&agent, &task, &[("file", "a.pdf", &pdf), ("file", "b.txt", &letter)]).await, "done=files");
+    let wrong: String = sqlx::query_scalar("SELECT id FROM manual_task_files WHERE name = 'b.txt'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let account = app.add_staff("agent2@exemple.test", Role::Agent).await;
+    let id = task_id(&task);
+    let (completed, removed) = tokio::join!(
+        service::complete(&app.app, &account, &id, Completion::Done, ""),
+        service::remove_file(&app.app, &account, &id, &wrong),
+    );
+    match (completed.unwrap(), removed.unwrap()) {
+        // Completed first: the removal is refused, both files go.
+        (Ok(()), Err(TaskRefused::AlreadyDone)) => {}
+        // Removed first (before or after the completion listed the files).
+        (Ok(()), Ok(())) => {}
+        (Err(TaskRefused::FilesChanged), Ok(())) => {
+            assert_back(&complete(&agent, &task, "done", "").await, "done=complete");
+        }
+        other => panic!("{other:?}"),
+    }
+    let rows: Vec<String> = sqlx::query_scalar("SELECT name FROM manual_task_files ORDER BY name")
+        .fetch_all(app.app.store.pool())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "ready");
+    let archive = open_zip(&app.get(&format!("{status}/export")).await.body);
+    let names: Vec<String> = archive
+        .file_names()
+        .filter_map(|n| n.ok().map(|c| c.into_owned()))
+        .filter_map(|n| n.strip_prefix("files/archives/").map(str::to_owned))
+        .collect();
+    assert_eq!(names, rows);
+    assert_manifest_checksums(&archive);
+}
+with_paper_archive!(a_removal_during_completion_never_breaks_the_export);
+
+/// An upload cut off half-way (the body ends inside the second file) is refused, and the first
+/// file, already stored, is deleted with it: no orphan file.
+async fn a_cut_off_upload_leaves_no_file(app: TestApp) {
+    let status = app.verified_request(JEANNE, "access").await;
+    let reference = status.rsplit('/').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+    let (agent, _) = staff(&app, AGENT, Role::Agent).await;
+    let task = task_path(&agent, &reference).await;
+    let csrf = agent.csrf(&task).await;
+    let b = "----dossiercut";
+    let part = |name: &str| {
+        format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+    };
+    let mut body = format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
+    body.extend_from_slice(part("whole.pdf").as_bytes());
+    body.extend_from_slice(&[1u8; 5000]);
+    body.extend_from_slice(b"\r\n");
+    body.extend_from_slice(part("cut.pdf").as_bytes());
+    body.extend_from_slice(&[2u8; 5000]);
+    let res = agent.post_raw(&format!("{task}/files"), &format!("multipart/form-data; boundary={b}"), body).await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    assert_eq!(stored_files(&app).await, (0, 0), "nothing recorded, nothing left on disk");
+    // The task still takes a proper upload.
+    assert_back(&upload(&agent, &task, &[("file", "whole.pdf", &[1u8; 5000])]).await, "done=files");
+    assert_eq!(stored_files(&app).await, (1, 1));
+}
+with_paper_archive!(a_cut_off_upload_leaves_no_file);

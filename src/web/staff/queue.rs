@@ -239,9 +239,19 @@ pub async fn show(mut page: Page, app: web::Data<App>, q: web::Query<QueueQuery>
                 status: status_label(t, r.status).to_owned(),
                 received: format_date(t, r.received_on),
                 due: format_date(t, r.due_on),
-                left: if open { days_left_text(t, left) } else { String::new() },
-                state: if open { state.as_str() } else { "closed" },
-                state_label: if open {
+                left: if open && !r.clock_stopped { days_left_text(t, left) } else { String::new() },
+                // A clock stopped under the request's law (a clarification awaited) is neither late
+                // nor running: its due date moves when it restarts.
+                state: if !open {
+                    "closed"
+                } else if r.clock_stopped {
+                    "stopped"
+                } else {
+                    state.as_str()
+                },
+                state_label: if open && r.clock_stopped {
+                    t.get("staff.deadline.stopped")
+                } else if open {
                     deadline_label(t, state)
                 } else if r.status.is_terminal() {
                     t.get("staff.deadline.closed")
