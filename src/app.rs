@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::connectors::Connector;
 use crate::crypto::SecretKey;
 use crate::deadlines::{Country, HolidayCalendar, Policy, Zone};
+use crate::export::{ExportStorage, LocalDir};
 use crate::mail::Mailer;
 use crate::store::Store;
 
@@ -34,6 +35,8 @@ pub struct App {
     pub connectors: Vec<Arc<dyn Connector>>,
     pub mailer: Mailer,
     pub keys: Keys,
+    /// Where finished exports are kept, shared by every instance (see [`crate::export::storage`]).
+    pub exports: Arc<dyn ExportStorage>,
     /// Where people reach Dossier (for links in emails), without a trailing slash.
     pub base_url: String,
     pub calendar: HolidayCalendar,
@@ -64,12 +67,14 @@ impl App {
             export: settings.export_key.derive("exports-v1"),
             pseudonym: settings.secret_key.derive("pseudonym-v1"),
         };
+        let exports: Arc<dyn ExportStorage> = Arc::new(LocalDir::new(settings.export_dir()));
         Ok(Self {
             store,
             clock,
             connectors,
             mailer,
             keys,
+            exports,
             base_url: base_url.trim_end_matches('/').to_owned(),
             calendar: HolidayCalendar::new(country),
             zone,

@@ -15,11 +15,13 @@
 //! ```
 //!
 //! The archive is written to `<out>.tmp` and renamed into place, so a half-written export is
-//! never served. [`open_export`] decrypts it for the download handler.
+//! never served. The export job then publishes it to the [`storage`] every instance reads from,
+//! and [`open_export_from`] decrypts what the storage returns for the download handler.
 
 mod cells;
 mod html;
 pub mod spool;
+pub mod storage;
 mod zipout;
 
 use std::fs::{self, File, OpenOptions};
@@ -43,6 +45,7 @@ use cells::{UniquePaths, cell_text};
 pub use cells::{csv_cell, path_component};
 use html::{CollectionClose, CollectionOpen, HTML_ROWS_PER_COLLECTION, RECORDS_MARKER, Row};
 pub use spool::{CollectionCount, SpoolEvent, SpoolReader, SpoolSummary, SpoolWriter};
+pub use storage::{ExportStorage, LocalDir};
 use zipout::{HashingWriter, WrittenFile, ZipOut};
 
 /// Version of the layout of the archive and of its JSON files.
@@ -103,7 +106,13 @@ pub struct SourceCount {
 /// Opens an export for download: the plaintext ZIP, authenticated as it is read. A tampered or
 /// truncated file yields an `InvalidData` error, never altered bytes.
 pub fn open_export(path: &Path, key: &SecretKey) -> io::Result<DecryptingReader<File>> {
-    DecryptingReader::new(File::open(path)?, key)
+    open_export_from(File::open(path)?, key)
+}
+
+/// [`open_export`] over any reader of the encrypted bytes, e.g. one from
+/// [`storage::ExportStorage::open`].
+pub fn open_export_from<R: io::Read>(reader: R, key: &SecretKey) -> io::Result<DecryptingReader<R>> {
+    DecryptingReader::new(reader, key)
 }
 
 /// Builds the encrypted export at `out_path` from the spools named in `input` (read with the

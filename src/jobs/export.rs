@@ -65,11 +65,19 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     };
     let export_id = crate::crypto::new_id();
     let file_name = format!("{export_id}.zip.enc");
-    let out = app.settings.export_dir().join(&file_name);
+    // Built into a local file next to the stored exports (a `.tmp` name housekeeping sweeps if this
+    // instance dies), then published whole under its final name.
+    let local = app.settings.export_dir().join(format!("{file_name}.building.tmp"));
     let key = app.keys.export.clone();
-    let summary = tokio::task::spawn_blocking(move || build_export(&input, &key, &out))
-        .await
-        .context("the export builder stopped")??;
+    let storage = app.exports.clone();
+    let name = file_name.clone();
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let summary = build_export(&input, &key, &local)?;
+        storage.publish(&name, &local).with_context(|| format!("publishing the export {name}"))?;
+        Ok(summary)
+    })
+    .await
+    .context("the export builder stopped")??;
 
     let now = app.now_ms();
     let expires_at = now + app.settings.exports.retention_days * 86_400_000;
@@ -78,7 +86,7 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
     if request.status != RequestStatus::Collecting {
         tx.rollback().await?;
-        let _ = std::fs::remove_file(app.settings.export_dir().join(&file_name));
+        let _ = app.exports.delete(&file_name);
         return Ok(());
     }
     exports::insert(

@@ -32,12 +32,7 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
     let mut purged = Purged::default();
     let mut conn = app.store.conn().await?;
     for (id, file_name) in exports::expired(&mut conn, now).await? {
-        let path = app.settings.export_dir().join(&file_name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("deleting {}", path.display())),
-        }
+        app.exports.delete(&file_name).with_context(|| format!("deleting the export {file_name}"))?;
         let mut tx = app.store.begin().await?;
         exports::mark_deleted(&mut tx, &id, now).await?;
         let request_id: Option<String> = sqlx::query_scalar("SELECT request_id FROM exports WHERE id = $1")

@@ -277,7 +277,7 @@ async fn withdraw_export(tx: &mut Conn, request_id: &str, now: i64) -> anyhow::R
 
 fn remove_files(app: &App, file: Option<String>) {
     if let Some(f) = file {
-        let _ = std::fs::remove_file(app.settings.export_dir().join(f));
+        let _ = app.exports.delete(&f);
     }
 }
 

@@ -690,7 +690,7 @@ pub enum DownloadError {
 }
 
 pub struct Download {
-    pub reader: crypto::stream::DecryptingReader<std::fs::File>,
+    pub reader: crypto::stream::DecryptingReader<Box<dyn std::io::Read + Send>>,
     pub size: u64,
     pub file_name: String,
 }
@@ -711,9 +711,11 @@ pub async fn download(
     if export.deleted_at.is_some() || export.expires_at <= now {
         return Ok(Err(DownloadError::Expired));
     }
-    let path = app.settings.export_dir().join(&export.file_name);
-    let reader =
-        crate::export::open_export(&path, &app.keys.export).with_context(|| format!("opening export {}", export.id))?;
+    let reader = app
+        .exports
+        .open(&export.file_name)
+        .and_then(|stored| crate::export::open_export_from(stored, &app.keys.export))
+        .with_context(|| format!("opening export {}", export.id))?;
     let mut tx = app.store.begin().await?;
     audit::record(
         &mut tx,

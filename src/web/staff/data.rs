@@ -26,7 +26,7 @@ use super::{READERS, require};
 use crate::app::App;
 use crate::crypto::SecretKey;
 use crate::domain::{Reference, RequestKind};
-use crate::export::{SpoolEvent, SpoolReader, open_export};
+use crate::export::{ExportStorage, SpoolEvent, SpoolReader, open_export_from};
 use crate::i18n::Tr;
 use crate::store::{audit, exports, requests};
 use crate::web::{Page, PageError, urls};
@@ -80,10 +80,31 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
-/// Reads the preview from an encrypted export (see the module's documentation).
+/// Reads the preview from an encrypted export file (see the module's documentation).
 pub fn preview_export(path: &Path, key: &SecretKey, per_collection: usize) -> anyhow::Result<Vec<CollectionPreview>> {
+    preview_from(|| std::fs::File::open(path), key, per_collection)
+}
+
+/// Reads the preview from the export stored under `name`.
+pub fn preview_stored(
+    storage: &dyn ExportStorage,
+    name: &str,
+    key: &SecretKey,
+    per_collection: usize,
+) -> anyhow::Result<Vec<CollectionPreview>> {
+    preview_from(|| storage.open(name), key, per_collection)
+}
+
+/// Reads the preview from an encrypted export that `open` reads from its start (twice: see the
+/// module's documentation).
+fn preview_from<R: Read>(
+    open: impl Fn() -> io::Result<R>,
+    key: &SecretKey,
+    per_collection: usize,
+) -> anyhow::Result<Vec<CollectionPreview>> {
+    let open_export = || open().and_then(|r| open_export_from(r, key)).context("opening the export");
     // Pass 1: the central directory, from the archive's tail.
-    let mut reader = open_export(path, key).context("opening the export")?;
+    let mut reader = open_export()?;
     let mut tail: Vec<u8> = Vec::new();
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 64 * 1024];
@@ -106,7 +127,7 @@ pub fn preview_export(path: &Path, key: &SecretKey, per_collection: usize) -> an
         .filter(|e| e.name == "information.json" || (e.name.starts_with("data/") && e.name.ends_with(".json")))
         .collect();
     wanted.sort_by_key(|e| e.offset);
-    let mut stream = Counting { inner: open_export(path, key).context("opening the export")?, read: 0 };
+    let mut stream = Counting { inner: open_export()?, read: 0 };
     let mut shown: HashMap<String, (Vec<String>, Vec<Vec<String>>)> = HashMap::new();
     let mut info: Option<Value> = None;
     for e in wanted {
@@ -398,8 +419,8 @@ pub async fn show(mut page: Page, app: web::Data<App>, path: web::Path<String>) 
     let key = app.keys.export.clone();
     let (found, from_spool) = match export {
         Some(e) if e.deleted_at.is_none() => {
-            let path = app.settings.export_dir().join(&e.file_name);
-            let found = web::block(move || preview_export(&path, &key, PER_COLLECTION))
+            let storage = app.exports.clone();
+            let found = web::block(move || preview_stored(storage.as_ref(), &e.file_name, &key, PER_COLLECTION))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))??;
             (Some(found), false)
