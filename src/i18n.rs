@@ -71,6 +71,25 @@ impl Tr {
         self.locale.as_str()
     }
 
+    /// The month's name (`common.month.1` … `common.month.12`).
+    pub fn month(&self, month: time::Month) -> &'static str {
+        const KEYS: [&str; 12] = [
+            "common.month.1",
+            "common.month.2",
+            "common.month.3",
+            "common.month.4",
+            "common.month.5",
+            "common.month.6",
+            "common.month.7",
+            "common.month.8",
+            "common.month.9",
+            "common.month.10",
+            "common.month.11",
+            "common.month.12",
+        ];
+        self.get(KEYS[usize::from(u8::from(month)) - 1])
+    }
+
     /// The string for `key`; a missing key shows the key itself (and the catalog test fails).
     pub fn get<'a>(&self, key: &'a str) -> &'a str {
         match catalog(self.locale).get(key) {

@@ -11,7 +11,7 @@ use crate::mail::{self, Content};
 use crate::store::{Conn, emails};
 
 pub fn format_date(tr: Tr, d: Date) -> String {
-    let month = tr.get(MONTH_KEYS[usize::from(u8::from(d.month())) - 1]);
+    let month = tr.month(d.month());
     match tr.locale {
         Locale::Fr => {
             format!("{} {} {}", if d.day() == 1 { "1er".to_owned() } else { d.day().to_string() }, month, d.year())
@@ -19,21 +19,6 @@ pub fn format_date(tr: Tr, d: Date) -> String {
         Locale::En => format!("{} {}, {}", month, d.day(), d.year()),
     }
 }
-
-const MONTH_KEYS: [&str; 12] = [
-    "common.month.1",
-    "common.month.2",
-    "common.month.3",
-    "common.month.4",
-    "common.month.5",
-    "common.month.6",
-    "common.month.7",
-    "common.month.8",
-    "common.month.9",
-    "common.month.10",
-    "common.month.11",
-    "common.month.12",
-];
 
 pub fn kind_label(tr: Tr, kind: RequestKind) -> &'static str {
     // The keys are static, so the strings outlive the translator.

@@ -115,24 +115,9 @@ fn period(q: &DashboardQuery, today: Date) -> (Date, Date, Option<&'static str>)
 }
 
 fn month_label(t: Tr, m: Date) -> String {
-    let name = t.get(MONTHS[usize::from(u8::from(m.month())) - 1]);
+    let name = t.month(m.month());
     format!("{name} {}", m.year())
 }
-
-const MONTHS: [&str; 12] = [
-    "common.month.1",
-    "common.month.2",
-    "common.month.3",
-    "common.month.4",
-    "common.month.5",
-    "common.month.6",
-    "common.month.7",
-    "common.month.8",
-    "common.month.9",
-    "common.month.10",
-    "common.month.11",
-    "common.month.12",
-];
 
 pub async fn show(
     mut page: Page,
