@@ -179,7 +179,7 @@ pub fn demo_sources(dir: &Path) -> anyhow::Result<Vec<SourceConfig>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
@@ -189,10 +189,12 @@ mod tests {
     use crate::connectors::{Record, RecordSink, Subject, build};
     use crate::domain::EmailAddress;
 
+    /// Keeps every record a connector hands over, per collection (also used by the demo events
+    /// service's tests).
     #[derive(Default)]
-    struct Sink {
+    pub(crate) struct Sink {
         current: String,
-        records: BTreeMap<String, Vec<Record>>,
+        pub(crate) records: BTreeMap<String, Vec<Record>>,
     }
 
     impl RecordSink for Sink {

@@ -64,21 +64,29 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         tx.rollback().await?;
         return Ok(());
     }
-    source_runs::update(&mut tx, request_id, source, RunStatus::Done, records, None, now).await?;
-    audit::record(
-        &mut tx,
-        Some(request_id),
-        "system",
-        "source_collected",
-        &serde_json::json!({ "source": source, "records": records }),
-        now,
-    )
-    .await?;
-    let runs = source_runs::for_request(&mut tx, request_id).await?;
-    if runs.iter().all(|r| r.status == RunStatus::Done) {
-        super::enqueue_export(app, &mut tx, request_id, now).await?;
-    }
+    source_collected(app, &mut tx, request_id, source, records, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
+    Ok(())
+}
+
+/// Records that `source` finished collecting (`records` found), and, if it was the last source
+/// of the request still running, queues the export. Called under the request's lock, by this job
+/// and by a staff member completing a manual source's task.
+pub(crate) async fn source_collected(
+    app: &App,
+    tx: &mut crate::store::Conn,
+    request_id: &str,
+    source: &str,
+    records: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    source_runs::update(tx, request_id, source, RunStatus::Done, records, None, now).await?;
+    let detail = serde_json::json!({ "source": source, "records": records });
+    audit::record(tx, Some(request_id), "system", "source_collected", &detail, now).await?;
+    let runs = source_runs::for_request(tx, request_id).await?;
+    if runs.iter().all(|r| r.status == RunStatus::Done) {
+        super::enqueue_export(app, tx, request_id, now).await?;
+    }
     Ok(())
 }

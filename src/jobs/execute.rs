@@ -92,16 +92,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         *counts.entry(o.as_str()).or_default() += 1;
         plans::record_outcome(&mut tx, &item.id, o, now).await?;
     }
-    source_runs::mark(&mut tx, request_id, source, RunStatus::Done, None, now).await?;
-    audit::record(
-        &mut tx,
-        Some(request_id),
-        "system",
-        "source_executed",
-        &serde_json::json!({ "source": source, "outcomes": counts }),
-        now,
-    )
-    .await?;
+    source_executed(&mut tx, request_id, source, serde_json::json!(counts), now).await?;
     let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
     if counts.contains_key(Outcome::Mismatch.as_str()) {
         // The source did not keep what was written: never a silent "completed".
@@ -154,4 +145,19 @@ fn outcome_of(item: &Item, change: &Change, outcome: &StepOutcome) -> Outcome {
         Change::Update(_) if outcome.satisfies(change) => Outcome::Applied,
         Change::Update(_) => Outcome::Mismatch,
     }
+}
+
+/// Records that `source` finished executing, with its outcome counts (`{"applied": 3, …}`).
+/// Called under the request's lock, by this job and by a staff member confirming a manual
+/// source's task.
+pub(crate) async fn source_executed(
+    tx: &mut crate::store::Conn,
+    request_id: &str,
+    source: &str,
+    outcomes: serde_json::Value,
+    now: i64,
+) -> anyhow::Result<()> {
+    source_runs::mark(tx, request_id, source, RunStatus::Done, None, now).await?;
+    let detail = serde_json::json!({ "source": source, "outcomes": outcomes });
+    audit::record(tx, Some(request_id), "system", "source_executed", &detail, now).await
 }

@@ -7,7 +7,7 @@
 
 pub mod collect;
 mod email;
-mod execute;
+pub(crate) mod execute;
 mod export;
 pub mod housekeeping;
 mod plan;

@@ -625,20 +625,7 @@ async fn record_completion(
         TaskKind::Collect => {
             // As a finished collect job (jobs::collect): the run is done, and the last source to
             // finish queues the export.
-            source_runs::update(&mut tx, &request.id, source, RunStatus::Done, files as i64, None, now).await?;
-            audit::record(
-                &mut tx,
-                Some(&request.id),
-                "system",
-                "source_collected",
-                &serde_json::json!({ "source": source, "records": files }),
-                now,
-            )
-            .await?;
-            let runs = source_runs::for_request(&mut tx, &request.id).await?;
-            if runs.iter().all(|r| r.status == RunStatus::Done) {
-                crate::jobs::enqueue_export(app, &mut tx, &request.id, now).await?;
-            }
+            crate::jobs::collect::source_collected(app, &mut tx, &request.id, source, files as i64, now).await?;
         }
         TaskKind::Execute => {
             // As a finished execute job (jobs::execute): every approved item of the source gets
@@ -651,17 +638,8 @@ async fn record_completion(
             for item in &items {
                 plans::record_outcome(&mut tx, &item.id, outcome, now).await?;
             }
-            source_runs::mark(&mut tx, &request.id, source, RunStatus::Done, None, now).await?;
             let outcomes = serde_json::json!({ outcome.as_str(): items.len() });
-            audit::record(
-                &mut tx,
-                Some(&request.id),
-                "system",
-                "source_executed",
-                &serde_json::json!({ "source": source, "outcomes": outcomes }),
-                now,
-            )
-            .await?;
+            crate::jobs::execute::source_executed(&mut tx, &request.id, source, outcomes, now).await?;
             crate::services::changes::executed(app, &mut tx, &request, now).await?;
         }
     }

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use super::*;
 use crate::connectors::webhook::WebhookConnector;
-use crate::connectors::{Connector, ConnectorErrorKind, Record, RecordSink, Subject};
+use crate::connectors::{Connector, ConnectorErrorKind, Record, Subject};
 use crate::crypto::SecretKey;
+use crate::demo::tests::Sink;
 use crate::domain::EmailAddress;
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{self, FieldWrite, Step, erasure};
@@ -24,25 +25,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[derive(Default)]
-struct Sink {
-    current: String,
-    records: BTreeMap<String, Vec<Record>>,
-}
-
-impl RecordSink for Sink {
-    fn begin_collection(&mut self, collection: &str, _fields: &[String]) -> anyhow::Result<()> {
-        assert!(!self.records.contains_key(collection), "{collection} begun twice");
-        self.current = collection.to_string();
-        self.records.insert(collection.to_string(), Vec::new());
-        Ok(())
-    }
-    fn record(&mut self, record: Record) -> anyhow::Result<()> {
-        self.records.entry(self.current.clone()).or_default().push(record);
-        Ok(())
     }
 }
 
