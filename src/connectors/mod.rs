@@ -5,6 +5,7 @@
 //! [`RecordSink`] so that nothing is held whole in memory. Later capabilities (erasure plans,
 //! rectification, objection) extend the trait; the rest of Dossier only ever sees `dyn Connector`.
 
+pub mod address;
 mod blocking;
 pub mod csv;
 pub mod manual;
