@@ -243,6 +243,7 @@ async fn run(backend: &str, database_url: String, data_dir: &std::path::Path, co
         rate_limits: RateLimitSettings::default(),
         reminders: Default::default(),
         requests: Default::default(),
+        metrics: Default::default(),
         sources: Vec::new(),
         secret_key: SecretKey::generate(),
         export_key: SecretKey::generate(),

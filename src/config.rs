@@ -1,6 +1,7 @@
 //! Settings: a TOML file (see `dossier.example.toml` and docs/configuration.md) with secrets
 //! taken from the environment. With no file, `dossier serve` runs the demo.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -87,6 +88,8 @@ pub struct Settings {
     pub reminders: ReminderSettings,
     /// Repeated requests (GDPR Art. 12(5)).
     pub requests: RequestSettings,
+    /// The Prometheus endpoint for operators (off by default).
+    pub metrics: MetricsSettings,
     pub sources: Vec<SourceConfig>,
     /// Keys for hashes, sessions and CSRF tokens (`DOSSIER_SECRET_KEY`).
     pub secret_key: SecretKey,
@@ -203,6 +206,62 @@ pub struct ReminderSettings {
 impl Default for ReminderSettings {
     fn default() -> Self {
         Self { days_before: vec![7, 3, 1], overdue: true }
+    }
+}
+
+/// `[metrics]`: the Prometheus text endpoint `/metrics` (see docs/deployment.md). Off by default.
+/// On a separate `listen` address (kept off the public network by the operator) a bearer token is
+/// optional; on the public address it is mandatory.
+#[derive(Clone, Default)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// Serve `/metrics`, `/health` and `/ready` on this address instead of the public one.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token scrapers must send (`Authorization: Bearer …`), read from `token_env`.
+    pub token: Option<secrecy::SecretString>,
+}
+
+/// The token is a secret: `Debug` shows only whether one is set.
+impl fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FileMetrics {
+    enabled: bool,
+    listen: Option<SocketAddr>,
+    /// The environment variable holding the bearer token.
+    token_env: Option<String>,
+}
+
+impl FileMetrics {
+    fn resolve(self) -> anyhow::Result<MetricsSettings> {
+        let token = match &self.token_env {
+            None => None,
+            Some(var) => Some(env(var).with_context(|| {
+                format!("metrics.token_env names the environment variable {var}, which is not set")
+            })?),
+        };
+        if let Some(t) = &token {
+            anyhow::ensure!(
+                t.trim().len() >= 16,
+                "the metrics token (metrics.token_env) must be at least 16 characters"
+            );
+        }
+        if self.enabled && self.listen.is_none() && token.is_none() {
+            bail!(
+                "metrics on the public address need a token: set metrics.token_env to an environment variable \
+                 holding one, or serve them on a separate address with metrics.listen"
+            );
+        }
+        Ok(MetricsSettings { enabled: self.enabled, listen: self.listen, token: token.map(Into::into) })
     }
 }
 
@@ -398,6 +457,8 @@ struct FileSettings {
     #[serde(default)]
     authorities: std::collections::BTreeMap<String, Authority>,
     #[serde(default)]
+    metrics: FileMetrics,
+    #[serde(default)]
     sources: Vec<SourceConfig>,
 }
 
@@ -515,6 +576,7 @@ impl Settings {
             rate_limits: file.rate_limits,
             reminders: file.reminders,
             requests,
+            metrics: file.metrics.resolve()?,
             sources: file.sources,
             secret_key,
             export_key,
@@ -559,6 +621,12 @@ impl Settings {
             rate_limits: RateLimitSettings::default(),
             reminders: ReminderSettings::default(),
             requests: RequestSettings::default(),
+            // On the public address, with a token made at every start and printed with the login.
+            metrics: MetricsSettings {
+                enabled: true,
+                listen: None,
+                token: Some(crate::crypto::random_token(24).into()),
+            },
             sources,
             secret_key,
             export_key,

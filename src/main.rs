@@ -47,6 +47,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("  read the emails at {}/dev/outbox", state.base_url);
                 let (email, password) = dossier::services::staff::ensure_demo_account(&state).await?;
                 println!("Staff workspace: {}/staff  (demo login: {email} / {password})", state.base_url);
+                if let Some(token) = &state.settings.metrics.token {
+                    use secrecy::ExposeSecret;
+                    println!(
+                        "Metrics: curl -H 'Authorization: Bearer {}' {}/metrics  (readiness: {}/ready)",
+                        token.expose_secret(),
+                        state.base_url,
+                        state.base_url
+                    );
+                }
             }
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)

@@ -17,6 +17,9 @@ pub struct Application {
     port: u16,
     server: Server,
     app: Arc<App>,
+    /// The separate metrics listener (`metrics.listen`): its port and a handle to stop it. It is
+    /// already serving.
+    metrics: Option<(u16, actix_web::dev::ServerHandle)>,
 }
 
 impl Application {
@@ -28,6 +31,7 @@ impl Application {
         let base_url = settings.base_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let app = Arc::new(App::new(settings, clock, base_url).await?);
         let data = web::Data::from(app.clone());
+        let metrics_data = data.clone();
         let server = HttpServer::new(move || {
             ActixApp::new()
                 .app_data(data.clone())
@@ -38,11 +42,40 @@ impl Application {
         .shutdown_timeout(10)
         .disable_signals()
         .run();
-        Ok(Self { port: addr.port(), server, app })
+        let metrics = match (app.settings.metrics.enabled, app.settings.metrics.listen) {
+            (true, Some(listen)) => Some(Self::metrics_server(listen, metrics_data)?),
+            _ => None,
+        };
+        Ok(Self { port: addr.port(), server, app, metrics })
+    }
+
+    /// `/metrics`, `/health` and `/ready` alone on their own address, on one worker.
+    fn metrics_server(
+        listen: std::net::SocketAddr,
+        data: web::Data<App>,
+    ) -> anyhow::Result<(u16, actix_web::dev::ServerHandle)> {
+        let listener = TcpListener::bind(listen).with_context(|| {
+            format!("cannot listen on {listen} for metrics (metrics.listen; is another server using it?)")
+        })?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || ActixApp::new().app_data(data.clone()).configure(crate::web::ops::routes))
+            .workers(1)
+            .listen(listener)?
+            .shutdown_timeout(5)
+            .disable_signals()
+            .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok((port, handle))
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener, when `metrics.listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn app(&self) -> Arc<App> {
@@ -63,6 +96,9 @@ impl Application {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
         }
         handle.stop(true).await;
+        if let Some((_, metrics)) = &self.metrics {
+            metrics.stop(true).await;
+        }
         let _ = server.await;
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod emails;
 pub mod exports;
 pub mod jobs;
+pub mod metrics;
 pub mod notes;
 pub mod pauses;
 pub mod plans;
@@ -82,6 +83,11 @@ impl Store {
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
         sqlx::migrate!("./migrations").run(&self.pool).await.context("applying database migrations")
+    }
+
+    /// The versions of the migrations this binary carries.
+    pub fn known_migrations() -> Vec<i64> {
+        sqlx::migrate!("./migrations").iter().map(|m| m.version).collect()
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod dev;
 pub mod error;
 pub mod middleware;
+pub mod ops;
 pub mod page;
 pub mod portal;
 pub mod proxy;
@@ -30,21 +31,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }))
     .app_data(web::PathConfig::default().error_handler(|_, _| PageError::NOT_FOUND.into()))
     .app_data(web::QueryConfig::default().error_handler(|_, _| PageError::BAD_FORM.into()))
-    .route("/health", web::get().to(health))
+    .route("/health", web::get().to(ops::health))
+    .route("/ready", web::get().to(ops::ready))
+    .route("/metrics", web::get().to(ops::metrics_public))
     .route("/static/{file}", web::get().to(assets::serve))
     .configure(portal::routes)
     .configure(staff::routes)
     .configure(dev::routes)
     .default_service(web::to(not_found));
-}
-
-async fn health(app: web::Data<crate::app::App>) -> actix_web::HttpResponse {
-    match sqlx::query("SELECT 1").execute(app.store.pool()).await {
-        Ok(_) => actix_web::HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
-        Err(_) => {
-            actix_web::HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "database unavailable" }))
-        }
-    }
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, PageError> {

@@ -205,6 +205,7 @@ pub async fn spawn_with(options: Options) -> Option<TestApp> {
         rate_limits: RateLimitSettings::default(),
         reminders: Default::default(),
         requests: Default::default(),
+        metrics: Default::default(),
         sources,
         secret_key: SecretKey::generate(),
         export_key: SecretKey::generate(),

@@ -15,6 +15,7 @@ mod faults;
 mod jobs;
 mod load;
 mod manual;
+mod metrics;
 mod portal;
 mod privacy;
 mod queue;

@@ -77,6 +77,7 @@ pub async fn start_dossier(
         rate_limits: RateLimitSettings::default(),
         reminders: Default::default(),
         requests: Default::default(),
+        metrics: Default::default(),
         sources: Vec::new(),
         secret_key: SecretKey::generate(),
         export_key: SecretKey::generate(),
