@@ -74,7 +74,9 @@ async fn assert_in_words(staff: &Browser, reference: &str) -> String {
         let lines = timeline(staff, reference, lang).await;
         let generic = format!("<strong>{}</strong>", t.get("staff.events.other"));
         assert!(!lines.contains(&generic), "{reference} {lang}: a generic event: {lines}");
-        assert!(!lines.contains("staff:"), "{reference} {lang}: a raw actor: {lines}");
+        // A stored actor is `staff:<id>`, no space after the colon.
+        let raw_actor = lines.match_indices("staff:").any(|(at, _)| !lines[at + 6..].starts_with(' '));
+        assert!(!raw_actor, "{reference} {lang}: a raw actor: {lines}");
         assert!(!lines.contains('→'), "{reference} {lang}: a raw transition: {lines}");
         assert!(!lines.contains(t.get("staff.timeline.unknown").split('{').next().unwrap()), "{lines}");
         for line in lines.split("<li>").skip(1) {
@@ -163,6 +165,28 @@ async fn every_event_reads_as_a_sentence(app: TestApp) {
     assert_eq!(res.status, 303, "{}", res.text());
     app.run_pending_jobs().await;
 
+    // --- An objection; a letter entered by staff -----------------------------------------------
+    let objection = app.verified_request(PAUL, "objection").await;
+    let objection_ref = reference_of(&objection);
+    app.run_pending_jobs().await;
+    let res = app.decide(&objection, "objections", &[("purpose", "direct-marketing")]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.run_pending_jobs().await;
+    let csrf = crate::helpers::hidden(&agent.get("/staff/intake").await.text(), "csrf").expect("the intake form");
+    let letter = [
+        ("email", "oliver.smith@example.co.uk"),
+        ("kind", "access"),
+        ("channel", "letter"),
+        ("received", "2026-03-05"),
+        ("language", "en"),
+        ("verification", "email"),
+        ("csrf", &csrf),
+    ];
+    let res = agent.post("/staff/intake", &letter).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let letter_ref = res.location().split('/').next_back().unwrap().split('?').next().unwrap().to_owned();
+    app.run_pending_jobs().await;
+
     // --- Two years on: the export file and the closed requests' personal data are purged -----
     app.clock.advance(time::Duration::days(800));
     dossier::jobs::housekeeping::run(&app.app).await.unwrap();
@@ -219,6 +243,58 @@ async fn every_event_reads_as_a_sentence(app: TestApp) {
     assert!(refused_lines.contains("Request refused: "), "{refused_lines}");
     let withdrawn_lines = assert_in_words(&agent, &withdrawn_ref).await;
     assert!(withdrawn_lines.contains("The person withdrew the request."), "{withdrawn_lines}");
+
+    let objection_lines = assert_in_words(&agent, &objection_ref).await;
+    assert!(objection_lines.contains("The person objected to: "), "{objection_lines}");
+    assert!(!objection_lines.contains("direct-marketing"), "the purpose in words: {objection_lines}");
+    let letter_lines = assert_in_words(&agent, &letter_ref).await;
+    assert!(letter_lines.contains("Request entered by staff: Access"), "{letter_lines}");
+    assert!(letter_lines.contains("received by Letter on March 5, 2026"), "{letter_lines}");
+
+    // The walk went through every kind of event a request's page can show here.
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT event FROM audit_events WHERE request_id IS NOT NULL ORDER BY event")
+            .fetch_all(app.app.store.pool())
+            .await
+            .unwrap();
+    let expected = [
+        "address_forgotten",
+        "assigned",
+        "certificate_downloaded",
+        "changes_completed",
+        "clarification_answered",
+        "clarification_asked",
+        "corrections_proposed",
+        "denied",
+        "email_queued",
+        "email_sent",
+        "export_built",
+        "export_deleted",
+        "export_downloaded",
+        "extended",
+        "note_added",
+        "objections_chosen",
+        "personal_data_purged",
+        "plan_confirmed",
+        "received",
+        "recipient_told",
+        "reviewed",
+        "signed_in",
+        "source_collected",
+        "source_executed",
+        "source_planned",
+        "staff_viewed",
+        "status_changed",
+        "task_completed",
+        "task_file_removed",
+        "task_files_uploaded",
+        "task_opened",
+        "verified",
+        "withdrawn",
+    ];
+    for name in expected {
+        assert!(names.iter().any(|n| n == name), "{name} never happened: {names:?}");
+    }
 
     // The French page has its own words.
     let fr = timeline(&agent, &access_ref, "fr").await;
