@@ -319,24 +319,23 @@ pub enum Event {
 
 impl Event {
     /// The stored name and detail. `Unknown` gives back what was read.
-    pub fn to_stored(&self) -> (String, serde_json::Value) {
+    pub fn to_stored(&self) -> serde_json::Result<(String, serde_json::Value)> {
+        use serde::ser::Error;
         if let Event::Unknown { name, detail } = self {
-            return (name.clone(), detail.clone());
+            return Ok((name.clone(), detail.clone()));
         }
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut tagged)) => {
-                let name = tagged.remove("event").and_then(|n| n.as_str().map(str::to_owned)).unwrap_or_default();
-                let detail = tagged.remove("detail").unwrap_or_else(|| serde_json::json!({}));
-                (name, detail)
-            }
-            // Plain data with string keys: serialising cannot fail.
-            _ => (String::new(), serde_json::json!({})),
+        let serde_json::Value::Object(mut tagged) = serde_json::to_value(self)? else {
+            return Err(serde_json::Error::custom("an event serialises as an object"));
+        };
+        match (tagged.remove("event"), tagged.remove("detail")) {
+            (Some(serde_json::Value::String(name)), Some(detail)) => Ok((name, detail)),
+            _ => Err(serde_json::Error::custom("an event serialises with its name and detail")),
         }
     }
 
     /// The stored name.
-    pub fn name(&self) -> String {
-        self.to_stored().0
+    pub fn name(&self) -> serde_json::Result<String> {
+        Ok(self.to_stored()?.0)
     }
 
     /// Reads a stored row, whatever it holds.
@@ -593,7 +592,7 @@ mod tests {
     #[test]
     fn every_event_is_stored_exactly_as_before_and_read_back() {
         for (event, name, detail) in examples() {
-            let (stored_name, stored_detail) = event.to_stored();
+            let (stored_name, stored_detail) = event.to_stored().unwrap();
             assert_eq!(stored_name, name);
             // The text the hash chain covers: same keys, same order, same values.
             assert_eq!(stored_detail.to_string(), detail, "{name}");

@@ -2,6 +2,8 @@
 //! [`super::audit::record`] (which keeps the hash chain), and [`for_request`] reads a request's
 //! events back as [`Event`]s, whatever the stored rows hold (see [`crate::domain::audit`]).
 
+use anyhow::Context;
+
 use super::{Conn, audit};
 use crate::domain::audit::{Actor, Event};
 
@@ -14,7 +16,7 @@ pub async fn record(
     event: &Event,
     now: i64,
 ) -> anyhow::Result<()> {
-    let (name, detail) = event.to_stored();
+    let (name, detail) = event.to_stored().context("encoding an audit event")?;
     audit::record(conn, request_id, &actor.stored(), &name, &detail, now).await
 }
 

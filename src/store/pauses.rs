@@ -40,7 +40,7 @@ pub async fn event_id(
         "SELECT id FROM audit_events WHERE request_id = $1 AND event = $2 AND at = $3 ORDER BY seq DESC LIMIT 1",
     )
     .bind(request_id)
-    .bind(event.name())
+    .bind(event.name().context("naming an audit event")?)
     .bind(at)
     .fetch_optional(&mut *conn)
     .await
