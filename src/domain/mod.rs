@@ -1,5 +1,6 @@
 //! Pure domain types and rules. Nothing here does I/O or knows about actix or sqlx.
 
+pub mod audit;
 mod denial;
 mod email;
 mod kind;

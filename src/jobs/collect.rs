@@ -6,11 +6,12 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::connectors::Subject;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestStatus};
 use crate::export::spool::SpoolWriter;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::source_runs::{self, RunStatus};
-use crate::store::{audit, requests};
+use crate::store::{events, requests};
 
 /// Where a source's spool for a request lives. Names come from configuration, so the file name
 /// is derived from a hash rather than trusted as a path.
@@ -82,8 +83,8 @@ pub(crate) async fn source_collected(
     now: i64,
 ) -> anyhow::Result<()> {
     source_runs::update(tx, request_id, source, RunStatus::Done, records, None, now).await?;
-    let detail = serde_json::json!({ "source": source, "records": records });
-    audit::record(tx, Some(request_id), "system", "source_collected", &detail, now).await?;
+    let event = Event::SourceCollected { source: source.to_owned(), records };
+    events::record(tx, Some(request_id), &Actor::System, &event, now).await?;
     let runs = source_runs::for_request(tx, request_id).await?;
     if runs.iter().all(|r| r.status == RunStatus::Done) {
         super::enqueue_export(app, tx, request_id, now).await?;

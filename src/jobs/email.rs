@@ -4,7 +4,8 @@
 use anyhow::Context;
 
 use crate::app::App;
-use crate::store::{audit, emails, requests};
+use crate::domain::audit::{Actor, Event};
+use crate::store::{emails, events, requests};
 
 pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
@@ -25,15 +26,8 @@ pub async fn run(app: &App, email_id: &str) -> anyhow::Result<()> {
     {
         emails::forget_sent(&mut tx, request_id).await?;
     }
-    audit::record(
-        &mut tx,
-        email.request_id.as_deref(),
-        "system",
-        "email_sent",
-        &serde_json::json!({ "template": email.template }),
-        now,
-    )
-    .await?;
+    let event = Event::EmailSent { template: email.template.clone() };
+    events::record(&mut tx, email.request_id.as_deref(), &Actor::System, &event, now).await?;
     tx.commit().await?;
     Ok(())
 }

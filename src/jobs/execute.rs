@@ -9,13 +9,14 @@ use crate::app::App;
 use crate::connectors::Subject;
 use crate::domain::EmailAddress;
 use crate::domain::RequestStatus;
+use crate::domain::audit::{Actor, Event};
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, Step, StepOutcome};
 use crate::services::changes;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{self, Item, Outcome};
 use crate::store::source_runs::{self, RunStatus};
-use crate::store::{audit, requests};
+use crate::store::{events, requests};
 use std::collections::HashSet;
 
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
@@ -92,12 +93,13 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         *counts.entry(o.as_str()).or_default() += 1;
         plans::record_outcome(&mut tx, &item.id, o, now).await?;
     }
-    source_executed(&mut tx, request_id, source, serde_json::json!(counts), now).await?;
+    let outcomes = counts.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
+    source_executed(&mut tx, request_id, source, outcomes, now).await?;
     let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
     if counts.contains_key(Outcome::Mismatch.as_str()) {
         // The source did not keep what was written: never a silent "completed".
         if request.status.transition(RequestStatus::NeedsAttention).is_ok() {
-            requests::transition(&mut tx, &request, RequestStatus::NeedsAttention, "system", now).await?;
+            requests::transition(&mut tx, &request, RequestStatus::NeedsAttention, &Actor::System, now).await?;
         }
     } else {
         changes::executed(app, &mut tx, &request, now).await?;
@@ -154,10 +156,10 @@ pub(crate) async fn source_executed(
     tx: &mut crate::store::Conn,
     request_id: &str,
     source: &str,
-    outcomes: serde_json::Value,
+    outcomes: std::collections::BTreeMap<String, i64>,
     now: i64,
 ) -> anyhow::Result<()> {
     source_runs::mark(tx, request_id, source, RunStatus::Done, None, now).await?;
-    let detail = serde_json::json!({ "source": source, "outcomes": outcomes });
-    audit::record(tx, Some(request_id), "system", "source_executed", &detail, now).await
+    let event = Event::SourceExecuted { source: source.to_owned(), outcomes };
+    events::record(tx, Some(request_id), &Actor::System, &event, now).await
 }

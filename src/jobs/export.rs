@@ -6,9 +6,10 @@ use time::Duration;
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::domain::RequestStatus;
+use crate::domain::audit::{Actor, Event};
 use crate::export::{ExportInput, ExportSource, build_export};
 use crate::services::notify;
-use crate::store::{audit, exports, requests};
+use crate::store::{events, exports, requests};
 
 pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
@@ -104,16 +105,14 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
         },
     )
     .await?;
-    audit::record(
-        &mut tx,
-        Some(request_id),
-        "system",
-        "export_built",
-        &serde_json::json!({ "export": export_id, "records": summary.total_records, "files": summary.files, "sha256": summary.sha256 }),
-        now,
-    )
-    .await?;
-    requests::transition(&mut tx, &request, RequestStatus::Ready, "system", now).await?;
+    let event = Event::ExportBuilt {
+        export: export_id.clone(),
+        records: summary.total_records,
+        files: summary.files as u64,
+        sha256: summary.sha256.clone(),
+    };
+    events::record(&mut tx, Some(request_id), &Actor::System, &event, now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::Ready, &Actor::System, now).await?;
     let email = request.email.as_deref().context("a request without its address")?;
     let expires_on = app.zone.local_date(from_ms(expires_at) - Duration::milliseconds(1)).context("expiry date")?;
     let to = notify::To { request_id, email, locale: request.locale };

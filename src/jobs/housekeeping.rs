@@ -8,7 +8,8 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::domain::RequestStatus;
-use crate::store::{Conn, audit, clarifications, emails, exports, pauses, plans, rate_limits, requests, tasks};
+use crate::domain::audit::{Actor, Event};
+use crate::store::{Conn, clarifications, emails, events, exports, pauses, plans, rate_limits, requests, tasks};
 
 /// Unverified requests are marked expired after this long (their links lasted minutes).
 const UNVERIFIED_AFTER_MS: i64 = 7 * 86_400_000;
@@ -39,15 +40,8 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
             .bind(&id)
             .fetch_optional(&mut *tx)
             .await?;
-        audit::record(
-            &mut tx,
-            request_id.as_deref(),
-            "system",
-            "export_deleted",
-            &serde_json::json!({ "export": id }),
-            now,
-        )
-        .await?;
+        let event = Event::ExportDeleted { export: id.clone() };
+        events::record(&mut tx, request_id.as_deref(), &Actor::System, &event, now).await?;
         tx.commit().await?;
         purged.exports += 1;
     }
@@ -146,17 +140,10 @@ async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    audit::record(
-        tx,
-        Some(id),
-        "system",
-        "status_changed",
-        &serde_json::json!({ "from": from.as_str(), "to": to.as_str() }),
-        now,
-    )
-    .await?;
+    let event = Event::StatusChanged { from, to };
+    events::record(tx, Some(id), &Actor::System, &event, now).await?;
     // The wait for proof of identity ends with the request (LEGAL.md: every pause an interval).
-    let closed = pauses::event_id(tx, id, "status_changed", now).await?;
+    let closed = pauses::event_id(tx, id, &event, now).await?;
     pauses::close(tx, id, crate::deadlines::PauseReason::Identity, closed.as_deref(), now).await?;
     emails::forget_for_request(tx, id).await?;
     sqlx::query("DELETE FROM verifications WHERE request_id = $1")
@@ -189,7 +176,7 @@ async fn forget_closed(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<()> 
     // deleted by `remove_stale_uploads`, in this same run: the request is closed).
     tasks::forget_for_request(tx, id).await?;
     emails::forget_for_request(tx, id).await?;
-    audit::record(tx, Some(id), "system", "personal_data_purged", &serde_json::json!({}), now).await
+    events::record(tx, Some(id), &Actor::System, &Event::PersonalDataPurged {}, now).await
 }
 
 /// Deletes the spool directories (`<spool_dir>/<request id>`) no collection needs any more. A

@@ -22,9 +22,10 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::app::App;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{RequestStatus, redact_emails};
 use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
-use crate::store::{Conn, audit, emails, requests, source_runs};
+use crate::store::{Conn, emails, events, requests, source_runs};
 
 pub const SEND_EMAIL: &str = "send_email";
 pub const COLLECT: &str = "collect";
@@ -332,15 +333,8 @@ async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> 
         emails::clear_bodies(tx, email_id).await?;
     }
     let Some(request_id) = &job.request_id else { return Ok(()) };
-    audit::record(
-        tx,
-        Some(request_id),
-        "system",
-        "job_failed",
-        &serde_json::json!({ "kind": job.kind, "error": error }),
-        now,
-    )
-    .await?;
+    let event = Event::JobFailed { kind: job.kind.clone(), error: error.to_owned() };
+    events::record(tx, Some(request_id), &Actor::System, &event, now).await?;
     if matches!(job.kind.as_str(), COLLECT | PLAN | EXECUTE)
         && let Some(source) = job.payload["source"].as_str()
     {
@@ -352,7 +346,7 @@ async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> 
     if let Some(request) = requests::get(tx, request_id).await?
         && request.status.transition(RequestStatus::NeedsAttention).is_ok()
     {
-        requests::transition(tx, &request, RequestStatus::NeedsAttention, "system", now).await?;
+        requests::transition(tx, &request, RequestStatus::NeedsAttention, &Actor::System, now).await?;
     }
     Ok(())
 }

@@ -5,13 +5,14 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::connectors::{SourceInfo, Subject};
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestKind, RequestStatus};
 use crate::plans::{Located, erasure, rectification};
 use crate::services::changes;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{Decision, NewItem};
 use crate::store::source_runs::{self, RunStatus};
-use crate::store::{audit, plans, requests};
+use crate::store::{events, plans, requests};
 
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
     let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
@@ -53,15 +54,8 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         .collect();
     plans::replace_for_source(&mut tx, request_id, source, &new, now).await?;
     source_runs::update(&mut tx, request_id, source, RunStatus::Done, records as i64, None, now).await?;
-    audit::record(
-        &mut tx,
-        Some(request_id),
-        "system",
-        "source_planned",
-        &serde_json::json!({ "source": source, "records": records, "items": items.len() }),
-        now,
-    )
-    .await?;
+    let event = Event::SourcePlanned { source: source.to_owned(), records: records as i64, items: items.len() as i64 };
+    events::record(&mut tx, Some(request_id), &Actor::System, &event, now).await?;
     let runs = source_runs::for_request(&mut tx, request_id).await?;
     if runs.iter().all(|r| r.status == RunStatus::Done) {
         let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;

@@ -6,12 +6,13 @@ use anyhow::Context;
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::deadlines::PauseReason;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::services::notify;
 use crate::services::requests::{calendar_for, effective_deadline, policy_of};
 use crate::store::requests::{self, RequestRow};
 use crate::store::staff::StaffRow;
-use crate::store::{Conn, audit, clarifications, exports, notes, pauses, plans, staff};
+use crate::store::{Conn, clarifications, events, exports, notes, pauses, plans, staff};
 
 /// Why an action was refused, as a catalog key the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +98,8 @@ impl Refused {
 
 pub type Outcome = anyhow::Result<Result<(), Refused>>;
 
-fn actor(staff: &StaffRow) -> String {
-    format!("staff:{}", staff.id)
+fn actor(staff: &StaffRow) -> Actor {
+    Actor::staff(&staff.id)
 }
 
 /// Loads an open request under a write transaction.
@@ -131,8 +132,8 @@ pub async fn assign(app: &App, by: &StaffRow, reference: &Reference, assignee: O
         return Ok(Err(Refused::UnknownAssignee));
     }
     requests::assign(&mut tx, &request.id, assignee, now).await?;
-    audit::record(&mut tx, Some(&request.id), &actor(by), "assigned", &serde_json::json!({ "to": assignee }), now)
-        .await?;
+    let event = Event::Assigned { to: assignee.map(str::to_owned) };
+    events::record(&mut tx, Some(&request.id), &actor(by), &event, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -146,7 +147,7 @@ pub async fn add_note(app: &App, by: &StaffRow, reference: &Reference, body: &st
     let mut tx = app.store.begin().await?;
     let Some(request) = requests::by_reference(&mut tx, reference).await? else { return Ok(Err(Refused::NotFound)) };
     notes::add(&mut tx, &request.id, &by.id, body, now).await?;
-    audit::record(&mut tx, Some(&request.id), &actor(by), "note_added", &serde_json::json!({}), now).await?;
+    events::record(&mut tx, Some(&request.id), &actor(by), &Event::NoteAdded {}, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -169,8 +170,9 @@ pub async fn extend(app: &App, by: &StaffRow, reference: &Reference, reason: &st
         Err(e) => return Ok(Err(e)),
     };
     requests::extend(&mut tx, &request.id, extended_due, reason, now).await?;
-    let detail = serde_json::json!({ "from": requests::date_to_text(request.due_on), "to": requests::date_to_text(extended_due) });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "extended", &detail, now).await?;
+    let event =
+        Event::Extended { from: requests::date_to_text(request.due_on), to: requests::date_to_text(extended_due) };
+    events::record(&mut tx, Some(&request.id), &actor(by), &event, now).await?;
     let policy = request.jurisdiction.parse().map_err(|_| anyhow::anyhow!("unknown policy"))?;
     let extension = notify::Extension { reference, new_due: extended_due, reason, policy };
     notify::extended(app, &mut tx, to(&request)?, &extension, now).await?;
@@ -238,15 +240,7 @@ pub async fn deny(app: &App, by: &StaffRow, reference: &Reference, ground: Denia
     requests::transition(&mut tx, &request, RequestStatus::Denied, &actor(by), now).await?;
     // An export built before the refusal is withdrawn with it.
     let withdrawn = withdraw_export(&mut tx, &request.id, now).await?;
-    audit::record(
-        &mut tx,
-        Some(&request.id),
-        &actor(by),
-        "denied",
-        &serde_json::json!({ "ground": ground.as_str() }),
-        now,
-    )
-    .await?;
+    events::record(&mut tx, Some(&request.id), &actor(by), &Event::Denied { ground }, now).await?;
     notify::denied(app, &mut tx, to(&request)?, reference, ground, reason, now).await?;
     tx.commit().await?;
     remove_files(app, withdrawn);
@@ -356,9 +350,9 @@ pub async fn ask_clarification(app: &App, by: &StaffRow, reference: &Reference, 
     }
     let clock_stops =
         app.settings.requests.deadlines.clock(policy_of(&request)?).pauses_for(PauseReason::Clarification);
-    let detail = serde_json::json!({ "clock_stops": clock_stops });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "clarification_asked", &detail, now).await?;
-    let opened = pauses::event_id(&mut tx, &request.id, "clarification_asked", now).await?;
+    let event = Event::ClarificationAsked { clock_stops };
+    events::record(&mut tx, Some(&request.id), &actor(by), &event, now).await?;
+    let opened = pauses::event_id(&mut tx, &request.id, &event, now).await?;
     let pause = pauses::open(&mut tx, &request.id, PauseReason::Clarification, opened.as_deref(), now).await?;
     if clock_stops {
         pauses::mark_stops_clock(&mut tx, &pause).await?;
@@ -394,8 +388,9 @@ async fn close_open_question(tx: &mut Conn, by: &StaffRow, request: &RequestRow,
     if !clarifications::close(tx, &open.id, &by.id, now).await? {
         return Ok(false);
     }
-    audit::record(tx, Some(&request.id), &actor(by), "clarification_closed", &serde_json::json!({}), now).await?;
-    let closed = pauses::event_id(tx, &request.id, "clarification_closed", now).await?;
+    let event = Event::ClarificationClosed {};
+    events::record(tx, Some(&request.id), &actor(by), &event, now).await?;
+    let closed = pauses::event_id(tx, &request.id, &event, now).await?;
     pauses::close(tx, &request.id, PauseReason::Clarification, closed.as_deref(), now).await?;
     Ok(true)
 }

@@ -14,6 +14,7 @@ use anyhow::Context;
 
 use crate::app::App;
 use crate::crypto::constant_time_eq;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{Reference, RequestKind, RequestStatus};
 use crate::plans::{FieldType, Purpose, rectification};
 use crate::services::actions::{Outcome, Refused};
@@ -21,7 +22,7 @@ use crate::services::notify;
 use crate::store::plans::{self, Decision, Item};
 use crate::store::requests::{self, RequestRow};
 use crate::store::staff::StaffRow;
-use crate::store::{Conn, audit, emails, source_runs};
+use crate::store::{Conn, emails, events, source_runs};
 
 fn to(request: &RequestRow) -> anyhow::Result<notify::To<'_>> {
     Ok(notify::To {
@@ -46,7 +47,7 @@ pub async fn planned(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -
     if items.is_empty() && request.kind != RequestKind::Rectification {
         return complete(app, tx, request, now).await;
     }
-    requests::transition(tx, request, RequestStatus::AwaitingConfirmation, "system", now).await?;
+    requests::transition(tx, request, RequestStatus::AwaitingConfirmation, &Actor::System, now).await?;
     notify::plan_ready(app, tx, to(request)?, request.kind, reference, now).await
 }
 
@@ -90,15 +91,19 @@ async fn complete(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -> a
             _ => {}
         }
     }
-    requests::transition(tx, request, RequestStatus::Completed, "system", now).await?;
-    let detail = serde_json::json!({ "applied": done.applied, "kept": done.kept, "excluded": done.excluded });
-    audit::record(tx, Some(&request.id), "system", "changes_completed", &detail, now).await?;
+    requests::transition(tx, request, RequestStatus::Completed, &Actor::System, now).await?;
+    let event = Event::ChangesCompleted {
+        applied: done.applied as i64,
+        kept: done.kept as i64,
+        excluded: done.excluded as i64,
+    };
+    events::record(tx, Some(&request.id), &Actor::System, &event, now).await?;
     let reference = request.reference.as_ref().context("a completed request without a reference")?;
     notify::changes_done(app, tx, to(request)?, request.kind, reference, &done, now).await?;
     if request.kind == RequestKind::Erasure {
         requests::forget_email(tx, request, now).await?;
         emails::forget_sent(tx, &request.id).await?;
-        audit::record(tx, Some(&request.id), "system", "address_forgotten", &serde_json::json!({}), now).await?;
+        events::record(tx, Some(&request.id), &Actor::System, &Event::AddressForgotten {}, now).await?;
     }
     Ok(())
 }
@@ -167,8 +172,8 @@ pub async fn confirm_erasure(app: &App, reference: &Reference, owner_hash: &str)
         plans::decide(&mut tx, &request.id, &item.id, Decision::Pending, None, "requester", now).await?;
     }
     requests::set_confirmed(&mut tx, &request.id, None, now).await?;
-    audit::record(&mut tx, Some(&request.id), "requester", "plan_confirmed", &serde_json::json!({}), now).await?;
-    requests::transition(&mut tx, &request, RequestStatus::AwaitingReview, "requester", now).await?;
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &Event::PlanConfirmed {}, now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::AwaitingReview, &Actor::Requester, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -228,9 +233,9 @@ pub async fn propose_corrections(
     }
     plans::drop_unchosen(&mut tx, &request.id).await?;
     requests::set_confirmed(&mut tx, &request.id, Some(statement).filter(|s| !s.is_empty()), now).await?;
-    let detail = serde_json::json!({ "corrections": accepted.len(), "statement": !statement.is_empty() });
-    audit::record(&mut tx, Some(&request.id), "requester", "corrections_proposed", &detail, now).await?;
-    requests::transition(&mut tx, &request, RequestStatus::AwaitingReview, "requester", now).await?;
+    let event = Event::CorrectionsProposed { corrections: accepted.len() as i64, statement: !statement.is_empty() };
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &event, now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::AwaitingReview, &Actor::Requester, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -272,22 +277,14 @@ pub async fn choose_objections(
     }
     plans::drop_unchosen(&mut tx, &request.id).await?;
     requests::set_confirmed(&mut tx, &request.id, None, now).await?;
-    let purposes: Vec<&str> = chosen.iter().map(|p| p.as_str()).collect();
-    audit::record(
-        &mut tx,
-        Some(&request.id),
-        "requester",
-        "objections_chosen",
-        &serde_json::json!({ "purposes": purposes }),
-        now,
-    )
-    .await?;
+    let purposes = chosen.iter().map(|p| p.as_str().to_owned()).collect();
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &Event::ObjectionsChosen { purposes }, now).await?;
     let next = if crate::plans::objection::needs_review(&chosen) {
         RequestStatus::AwaitingReview
     } else {
         RequestStatus::Executing
     };
-    requests::transition(&mut tx, &request, next, "requester", now).await?;
+    requests::transition(&mut tx, &request, next, &Actor::Requester, now).await?;
     start_execution(app, &mut tx, &request.id, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
@@ -307,8 +304,8 @@ pub async fn withdraw(app: &App, reference: &Reference, owner_hash: &str) -> Per
     if request.status != RequestStatus::AwaitingConfirmation {
         return Ok(Err(PersonRefused::NotNow));
     }
-    audit::record(&mut tx, Some(&request.id), "requester", "withdrawn", &serde_json::json!({}), now).await?;
-    requests::transition(&mut tx, &request, RequestStatus::Cancelled, "requester", now).await?;
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &Event::Withdrawn {}, now).await?;
+    requests::transition(&mut tx, &request, RequestStatus::Cancelled, &Actor::Requester, now).await?;
     notify::cancelled(app, &mut tx, to(&request)?, reference, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
@@ -327,8 +324,8 @@ pub struct ItemDecision {
     pub reason: String,
 }
 
-fn actor(staff: &StaffRow) -> String {
-    format!("staff:{}", staff.id)
+fn actor(staff: &StaffRow) -> Actor {
+    Actor::staff(&staff.id)
 }
 
 /// Staff review a request waiting for them: every pending item not named in `decisions` is
@@ -372,10 +369,9 @@ pub async fn review(app: &App, by: &StaffRow, reference: &Reference, decisions: 
         } else {
             excluded += 1
         }
-        plans::decide(&mut tx, &request.id, &item.id, to, reason, &actor(by), now).await?;
+        plans::decide(&mut tx, &request.id, &item.id, to, reason, &actor(by).stored(), now).await?;
     }
-    let detail = serde_json::json!({ "approved": approved, "excluded": excluded });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "reviewed", &detail, now).await?;
+    events::record(&mut tx, Some(&request.id), &actor(by), &Event::Reviewed { approved, excluded }, now).await?;
     requests::transition(&mut tx, &request, RequestStatus::Executing, &actor(by), now).await?;
     let executing = RequestRow { status: RequestStatus::Executing, ..request };
     if start_execution(app, &mut tx, &executing.id, now).await? == 0 {
@@ -391,18 +387,11 @@ pub async fn recipient_told(app: &App, by: &StaffRow, reference: &Reference, not
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     let Some(request) = requests::by_reference(&mut tx, reference).await? else { return Ok(Err(Refused::NotFound)) };
-    if !plans::notice_done(&mut tx, &request.id, notice_id, &actor(by), now).await? {
+    if !plans::notice_done(&mut tx, &request.id, notice_id, &actor(by).stored(), now).await? {
         return Ok(Err(Refused::UnknownItem));
     }
-    audit::record(
-        &mut tx,
-        Some(&request.id),
-        &actor(by),
-        "recipient_told",
-        &serde_json::json!({ "notice": notice_id }),
-        now,
-    )
-    .await?;
+    let event = Event::RecipientTold { notice: notice_id.to_owned() };
+    events::record(&mut tx, Some(&request.id), &actor(by), &event, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -446,7 +435,7 @@ pub async fn retry(app: &App, by: &StaffRow, reference: &Reference) -> Outcome {
             crate::jobs::retry_export(app, &mut tx, &request.id, now).await?;
         }
     }
-    audit::record(&mut tx, Some(&request.id), &actor(by), "retried", &serde_json::json!({}), now).await?;
+    events::record(&mut tx, Some(&request.id), &actor(by), &Event::Retried {}, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
     Ok(Ok(()))

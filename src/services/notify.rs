@@ -67,15 +67,8 @@ async fn queue(
     };
     emails::insert(conn, &app.settings.secret_key, &row, now).await?;
     jobs::enqueue_email(app, conn, &id, request_id, now).await?;
-    crate::store::audit::record(
-        conn,
-        Some(request_id),
-        "system",
-        "email_queued",
-        &serde_json::json!({ "template": template }),
-        now,
-    )
-    .await
+    let event = crate::domain::audit::Event::EmailQueued { template: template.to_owned() };
+    crate::store::events::record(conn, Some(request_id), &crate::domain::audit::Actor::System, &event, now).await
 }
 
 /// The link and code (`secrets`) that prove control of the address, for a new request or to

@@ -10,10 +10,11 @@ use crate::app::App;
 use crate::clock::from_ms;
 use crate::crypto::{self, constant_time_eq, keyed_hash, new_id, random_code, random_token, sha256_hex};
 use crate::deadlines::{ClockEvents, EffectiveDeadline, HolidayCalendar, PauseReason, Policy, Zone};
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, Locale, Reference, RequestKind, RequestStatus};
 use crate::services::notify;
 use crate::store::clarifications::{self, Clarification};
-use crate::store::{Conn, audit, exports, pauses, rate_limits, requests, sessions, source_runs, verifications};
+use crate::store::{Conn, events, exports, pauses, rate_limits, requests, sessions, source_runs, verifications};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -111,16 +112,9 @@ pub async fn submit(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        Some(&id),
-        "requester",
-        "received",
-        &serde_json::json!({ "kind": kind.as_str(), "channel": "web" }),
-        now,
-    )
-    .await?;
-    open_identity_pause(app, &mut tx, &id, policy, now).await?;
+    let event = Event::Received { kind, channel: "web".to_owned(), entered_by: None, received_on: None };
+    events::record(&mut tx, Some(&id), &Actor::Requester, &event, now).await?;
+    open_identity_pause(app, &mut tx, &id, &event, policy, now).await?;
     start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
     tx.commit().await.context("saving the request")?;
     app.jobs_ready.notify_waiters();
@@ -132,8 +126,15 @@ pub async fn submit(
 /// identity pause with the "received" event that opened it, marked as stopping the clock only
 /// where the request's law says so (LEGAL.md "Clock pauses"), so that the queue does not call it
 /// overdue meanwhile.
-async fn open_identity_pause(app: &App, tx: &mut Conn, id: &str, policy: Policy, now: i64) -> anyhow::Result<()> {
-    let opened = pauses::event_id(tx, id, "received", now).await?;
+async fn open_identity_pause(
+    app: &App,
+    tx: &mut Conn,
+    id: &str,
+    received: &Event,
+    policy: Policy,
+    now: i64,
+) -> anyhow::Result<()> {
+    let opened = pauses::event_id(tx, id, received, now).await?;
     let pause = pauses::open(tx, id, PauseReason::Identity, opened.as_deref(), now).await?;
     if app.settings.requests.deadlines.clock(policy).pauses_for(PauseReason::Identity) {
         pauses::mark_stops_clock(tx, &pause).await?;
@@ -339,7 +340,7 @@ pub async fn verify_code(
     }
     let expected = code_hash(app, &v.request_id, code.trim());
     if !constant_time_eq(expected.as_bytes(), v.code_hash.as_bytes()) {
-        audit::record(&mut tx, Some(&v.request_id), "requester", "wrong_code", &serde_json::json!({}), now).await?;
+        events::record(&mut tx, Some(&v.request_id), &Actor::Requester, &Event::WrongCode {}, now).await?;
         tx.commit().await?;
         return Ok(Err(VerifyError::WrongCode));
     }
@@ -364,19 +365,10 @@ async fn complete(
     }
     let request = requests::get(tx, &v.request_id).await?.context("a verification without its request")?;
     let reference = match (&request.reference, request.status) {
-        (_, RequestStatus::Submitted) => {
-            start_processing(app, tx, &request, "requester", &serde_json::json!({ "method": method }), now).await?
-        }
+        (_, RequestStatus::Submitted) => start_processing(app, tx, &request, &Actor::Requester, method, now).await?,
         (Some(reference), _) => {
-            audit::record(
-                tx,
-                Some(&request.id),
-                "requester",
-                "signed_in",
-                &serde_json::json!({ "method": method }),
-                now,
-            )
-            .await?;
+            let event = Event::SignedIn { method: method.to_owned() };
+            events::record(tx, Some(&request.id), &Actor::Requester, &event, now).await?;
             reference.clone()
         }
         (None, _) => return Ok(Err(VerifyError::Invalid)),
@@ -388,13 +380,14 @@ async fn complete(
 }
 
 /// The address is proven: give the request its reference and start the work its kind needs.
-/// `actor` verified it (`requester`, or `staff:<id>` recording another method) by `method`.
+/// `actor` verified it (the requester, or staff recording another method) by `method`
+/// (`email_link`, `email_code`, `staff`).
 async fn start_processing(
     app: &App,
     tx: &mut Conn,
     request: &requests::RequestRow,
-    actor: &str,
-    method: &serde_json::Value,
+    actor: &Actor,
+    method: &str,
     now: i64,
 ) -> anyhow::Result<Reference> {
     // A request entered by staff already has its reference: it was given at intake.
@@ -407,10 +400,9 @@ async fn start_processing(
     };
     requests::set_verified(tx, &request.id, now).await?;
     requests::transition(tx, request, RequestStatus::Verified, actor, now).await?;
-    let mut detail = method.clone();
-    detail["reference"] = serde_json::Value::from(reference.as_str());
-    audit::record(tx, Some(&request.id), actor, "verified", &detail, now).await?;
-    let closed = pauses::event_id(tx, &request.id, "verified", now).await?;
+    let event = Event::Verified { method: method.to_owned(), reference: reference.as_str().to_owned() };
+    events::record(tx, Some(&request.id), actor, &event, now).await?;
+    let closed = pauses::event_id(tx, &request.id, &event, now).await?;
     pauses::close(tx, &request.id, PauseReason::Identity, closed.as_deref(), now).await?;
     // The clock may start now (UK GDPR: from receipt of the identity proof) or the identity wait
     // may have stopped it: the stored due date is recomputed from the recorded events.
@@ -420,7 +412,7 @@ async fn start_processing(
         None => request.due_on,
     };
     let verified = requests::RequestRow { due_on, ..verified };
-    requests::transition(tx, &verified, RequestStatus::Collecting, "system", now).await?;
+    requests::transition(tx, &verified, RequestStatus::Collecting, &Actor::System, now).await?;
     if request.kind.produces_export() {
         crate::jobs::start_collection(app, tx, &request.id, now).await?;
     } else if app.connectors.is_empty() {
@@ -502,9 +494,12 @@ pub async fn refresh_due(
     if due != request.due_on || d.extension_notice_by != request.extension_notice_by {
         requests::set_due(conn, &request.id, due, d.extension_notice_by, original, now).await?;
         if due != request.due_on {
-            let detail = serde_json::json!({ "from": requests::date_to_text(request.due_on),
-                                             "to": requests::date_to_text(due), "paused_days": effective.paused_days });
-            audit::record(conn, Some(&request.id), "system", "due_date_moved", &detail, now).await?;
+            let event = Event::DueDateMoved {
+                from: requests::date_to_text(request.due_on),
+                to: requests::date_to_text(due),
+                paused_days: i64::from(effective.paused_days),
+            };
+            events::record(conn, Some(&request.id), &Actor::System, &event, now).await?;
         }
     }
     Ok(Some(effective))
@@ -522,8 +517,8 @@ pub async fn confirm_ccpa_receipt(app: &App, tx: &mut Conn, id: &str, now: i64) 
     let policy = policy_of(&request)?;
     let (calendar, _) = calendar_for(app, policy)?;
     let confirm_by = policy.deadline(request.received_on, &calendar).ok().and_then(|d| d.confirm_receipt_by);
-    let detail = serde_json::json!({ "confirm_by": confirm_by.map(requests::date_to_text) });
-    audit::record(tx, Some(id), "system", "receipt_confirmed", &detail, now).await?;
+    let event = Event::ReceiptConfirmed { confirm_by: confirm_by.map(requests::date_to_text) };
+    events::record(tx, Some(id), &Actor::System, &event, now).await?;
     let to = notify::To { request_id: id, email: &email, locale: request.locale };
     let verified = request.verified_at.is_some();
     notify::ccpa_receipt(app, tx, to, request.kind, &reference, request.due_on, verified, now).await?;
@@ -659,9 +654,9 @@ pub async fn answer_clarification(
     if !clarifications::answer(&mut tx, &question.id, text, now).await? {
         return Ok(Err(AnswerError::NoQuestion));
     }
-    let detail = serde_json::json!({ "chars": text.chars().count() });
-    audit::record(&mut tx, Some(&request.id), "requester", "clarification_answered", &detail, now).await?;
-    end_clarification_pause(app, &mut tx, &request, "clarification_answered", now).await?;
+    let event = Event::ClarificationAnswered { chars: text.chars().count() as i64 };
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &event, now).await?;
+    end_clarification_pause(app, &mut tx, &request, &event, now).await?;
     tx.commit().await.context("saving the answer")?;
     Ok(Ok(()))
 }
@@ -672,7 +667,7 @@ pub async fn end_clarification_pause(
     app: &App,
     tx: &mut Conn,
     request: &requests::RequestRow,
-    event: &str,
+    event: &Event,
     now: i64,
 ) -> anyhow::Result<()> {
     let closed = pauses::event_id(tx, &request.id, event, now).await?;
@@ -717,15 +712,8 @@ pub async fn download(
         .and_then(|stored| crate::export::open_export_from(stored, &app.keys.export))
         .with_context(|| format!("opening export {}", export.id))?;
     let mut tx = app.store.begin().await?;
-    audit::record(
-        &mut tx,
-        Some(&view.request.id),
-        "requester",
-        "export_downloaded",
-        &serde_json::json!({ "export": export.id }),
-        now,
-    )
-    .await?;
+    let event = Event::ExportDownloaded { export: export.id.clone() };
+    events::record(&mut tx, Some(&view.request.id), &Actor::Requester, &event, now).await?;
     tx.commit().await?;
     Ok(Ok(Download { reader, size: export.size_bytes as u64, file_name: format!("{reference}.zip") }))
 }
@@ -756,7 +744,7 @@ pub struct Intake<'a> {
 pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> anyhow::Result<Reference> {
     let Intake { email, kind, policy, locale, channel, received_on, verification } = intake;
     let now = app.now_ms();
-    let actor = format!("staff:{staff_id}");
+    let actor = Actor::staff(staff_id);
     let (calendar, _) = calendar_for(app, policy)?;
     let deadline = policy.deadline(received_on, &calendar).context("computing the due date")?;
     let id = new_id();
@@ -779,15 +767,19 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
         now,
     )
     .await?;
-    let detail = serde_json::json!({ "kind": kind.as_str(), "channel": channel, "entered_by": staff_id,
-                                     "received_on": requests::date_to_text(received_on) });
-    audit::record(&mut tx, Some(&id), &actor, "received", &detail, now).await?;
+    let event = Event::Received {
+        kind,
+        channel: channel.to_owned(),
+        entered_by: Some(staff_id.to_owned()),
+        received_on: Some(requests::date_to_text(received_on)),
+    };
+    events::record(&mut tx, Some(&id), &actor, &event, now).await?;
     let year = received_on.year();
     let reference = requests::assign_reference(&mut tx, &id, year, now).await?;
     let request = requests::get(&mut tx, &id).await?.context("the request just entered")?;
     match verification {
         IntakeVerification::Email => {
-            open_identity_pause(app, &mut tx, &id, policy, now).await?;
+            open_identity_pause(app, &mut tx, &id, &event, policy, now).await?;
             if policy == Policy::Ccpa {
                 // §7021(a): a request received by letter or phone is confirmed at once, before the
                 // person verifies.
@@ -799,8 +791,7 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
             // The justification may name documents or details about the person: it is kept as an
             // internal note, purged with the request, never in the permanent audit trail.
             crate::store::notes::add(&mut tx, &id, staff_id, &justification, now).await?;
-            let method = serde_json::json!({ "method": "staff" });
-            start_processing(app, &mut tx, &request, &actor, &method, now).await?;
+            start_processing(app, &mut tx, &request, &actor, "staff", now).await?;
         }
     }
     tx.commit().await.context("saving the request")?;

@@ -15,8 +15,9 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 use crate::app::App;
 use crate::crypto::{new_id, random_token, sha256_hex};
+use crate::domain::audit::{Actor, ChangedBy, Event};
 use crate::domain::{EmailAddress, Role};
-use crate::store::{Store, audit, rate_limits, staff};
+use crate::store::{Store, events, rate_limits, staff};
 
 const MINUTE_MS: i64 = 60_000;
 /// Failures before logins for an address are locked; each further failure doubles the lock.
@@ -61,7 +62,7 @@ pub async fn create(
     check_new_password(password)?;
     let password_hash = hash_password(password)?;
     let mut tx = store.begin().await?;
-    if !insert_account(&mut tx, email, name, role, password_hash, "system", now).await? {
+    if !insert_account(&mut tx, email, name, role, password_hash, &Actor::System, now).await? {
         anyhow::bail!("a staff account already exists for {}", email.masked());
     }
     tx.commit().await?;
@@ -76,7 +77,7 @@ async fn insert_account(
     name: &str,
     role: Role,
     password_hash: String,
-    by: &str,
+    by: &Actor,
     now: i64,
 ) -> anyhow::Result<bool> {
     if staff::by_email(tx, email.as_str()).await?.is_some() {
@@ -95,8 +96,7 @@ async fn insert_account(
         last_login_at: None,
     };
     staff::insert(tx, &row, now).await?;
-    let detail = serde_json::json!({ "staff": row.id, "role": role.as_str() });
-    audit::record(tx, None, by, "staff_created", &detail, now).await?;
+    events::record(tx, None, by, &Event::StaffCreated { staff: row.id.clone(), role }, now).await?;
     Ok(true)
 }
 
@@ -108,8 +108,8 @@ pub async fn set_password(store: &Store, email: &EmailAddress, password: &str, n
     staff::set_password(&mut tx, &account.id, &hash, now).await?;
     // A new password after a suspected compromise must end every open session at once.
     staff::end_sessions(&mut tx, &account.id).await?;
-    audit::record(&mut tx, None, "system", "staff_password_changed", &serde_json::json!({ "staff": account.id }), now)
-        .await?;
+    let event = Event::StaffPasswordChanged { staff: account.id.clone(), by: None };
+    events::record(&mut tx, None, &Actor::System, &event, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -118,7 +118,7 @@ pub async fn disable(store: &Store, email: &EmailAddress, now: i64) -> anyhow::R
     let mut tx = store.begin().await?;
     let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
     staff::disable(&mut tx, &account.id, now).await?;
-    audit::record(&mut tx, None, "system", "staff_disabled", &serde_json::json!({ "staff": account.id }), now).await?;
+    events::record(&mut tx, None, &Actor::System, &Event::StaffDisabled { staff: account.id.clone() }, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -231,11 +231,11 @@ async fn open_session(
 ) -> anyhow::Result<()> {
     staff::insert_session(tx, &sha256_hex(token.as_bytes()), &account.id, now, now + ABSOLUTE_MS).await?;
     staff::set_last_login(tx, &account.id, now).await?;
-    audit::record(tx, None, &actor(account), "staff_login", &serde_json::json!({ "factors": factors }), now).await
+    events::record(tx, None, &actor(account), &Event::StaffLogin { factors: factors.to_owned() }, now).await
 }
 
-fn actor(account: &staff::StaffRow) -> String {
-    format!("staff:{}", account.id)
+fn actor(account: &staff::StaffRow) -> Actor {
+    Actor::staff(&account.id)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,8 +406,9 @@ pub async fn confirm_totp(
     if replacing {
         staff::end_other_sessions(&mut tx, &account.id, &sha256_hex(session_token.as_bytes())).await?;
     }
-    let event = if replacing { "staff_totp_replaced" } else { "staff_totp_enabled" };
-    audit::record(&mut tx, None, &actor(account), event, &serde_json::json!({ "staff": account.id }), now).await?;
+    let staff = account.id.clone();
+    let event = if replacing { Event::StaffTotpReplaced { staff } } else { Event::StaffTotpEnabled { staff } };
+    events::record(&mut tx, None, &actor(account), &event, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -446,15 +447,8 @@ pub async fn change_own_password(
     let mut tx = app.store.begin().await?;
     staff::set_password(&mut tx, &account.id, &new_hash, now).await?;
     staff::end_other_sessions(&mut tx, &account.id, &sha256_hex(session_token.as_bytes())).await?;
-    audit::record(
-        &mut tx,
-        None,
-        &actor(account),
-        "staff_password_changed",
-        &serde_json::json!({ "staff": account.id, "by": "self" }),
-        now,
-    )
-    .await?;
+    let event = Event::StaffPasswordChanged { staff: account.id.clone(), by: Some(ChangedBy::Owner) };
+    events::record(&mut tx, None, &actor(account), &event, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -497,30 +491,28 @@ pub async fn admin_change(
     if removes_an_admin && staff::active_admins(&mut tx).await? <= 1 {
         return Ok(Err(AdminError::LastAdmin));
     }
-    let (event, detail) = match change {
+    let staff = target.id.clone();
+    let event = match change {
         AdminChange::Role(role) => {
             staff::set_role(&mut tx, &target.id, role, now).await?;
-            (
-                "staff_role_changed",
-                serde_json::json!({ "staff": target.id, "from": target.role.as_str(), "to": role.as_str() }),
-            )
+            Event::StaffRoleChanged { staff, from: target.role, to: role }
         }
         AdminChange::Disable => {
             staff::disable(&mut tx, &target.id, now).await?;
-            ("staff_disabled", serde_json::json!({ "staff": target.id }))
+            Event::StaffDisabled { staff }
         }
         AdminChange::Enable => {
             staff::enable(&mut tx, &target.id, now).await?;
-            ("staff_enabled", serde_json::json!({ "staff": target.id }))
+            Event::StaffEnabled { staff }
         }
         AdminChange::ResetTotp => {
             staff::reset_totp(&mut tx, &target.id, now).await?;
             // Their sessions and logins waiting for a code from the old secret end with it.
             staff::end_sessions(&mut tx, &target.id).await?;
-            ("staff_totp_reset", serde_json::json!({ "staff": target.id }))
+            Event::StaffTotpReset { staff }
         }
     };
-    audit::record(&mut tx, None, &actor(by), event, &detail, now).await?;
+    events::record(&mut tx, None, &actor(by), &event, now).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -554,15 +546,8 @@ pub async fn set_totp_required(app: &App, by: &staff::StaffRow, required: bool) 
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     staff::set_setting(&mut tx, REQUIRE_TOTP, if required { "1" } else { "0" }, &by.id, now).await?;
-    audit::record(
-        &mut tx,
-        None,
-        &actor(by),
-        "workspace_setting_changed",
-        &serde_json::json!({ "setting": REQUIRE_TOTP, "value": required }),
-        now,
-    )
-    .await?;
+    let event = Event::WorkspaceSettingChanged { setting: REQUIRE_TOTP.to_owned(), value: required };
+    events::record(&mut tx, None, &actor(by), &event, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -574,8 +559,7 @@ pub async fn reset_totp(store: &Store, email: &EmailAddress, now: i64) -> anyhow
     let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
     staff::reset_totp(&mut tx, &account.id, now).await?;
     staff::end_sessions(&mut tx, &account.id).await?;
-    audit::record(&mut tx, None, "system", "staff_totp_reset", &serde_json::json!({ "staff": account.id }), now)
-        .await?;
+    events::record(&mut tx, None, &Actor::System, &Event::StaffTotpReset { staff: account.id.clone() }, now).await?;
     tx.commit().await?;
     Ok(())
 }

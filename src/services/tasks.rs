@@ -25,6 +25,7 @@ use crate::connectors::Record;
 use crate::crypto::hex;
 use crate::crypto::stream::EncryptingWriter;
 use crate::domain::RequestStatus;
+use crate::domain::audit::{self as trail, Actor, Event, FileRef, TaskWork};
 use crate::export::spool::SpoolWriter;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{self, Outcome as ItemOutcome};
@@ -32,7 +33,7 @@ use crate::store::requests::{self, RequestRow};
 use crate::store::source_runs::{self, RunStatus};
 use crate::store::staff::StaffRow;
 use crate::store::tasks::{self, Task, TaskFile, TaskKind, TaskStatus};
-use crate::store::{Conn, audit};
+use crate::store::{Conn, events};
 
 /// The spool collection a manual source's uploaded files are listed in (one record per file).
 pub const FILES_COLLECTION: &str = "files";
@@ -52,7 +53,14 @@ pub fn stored_path(app: &App, request_id: &str, file_id: &str) -> PathBuf {
 }
 
 fn actor(staff: &StaffRow) -> String {
-    format!("staff:{}", staff.id)
+    Actor::staff(&staff.id).stored()
+}
+
+fn work(kind: TaskKind) -> TaskWork {
+    match kind {
+        TaskKind::Collect => TaskWork::Collect,
+        TaskKind::Execute => TaskWork::Execute,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -75,8 +83,13 @@ pub async fn open_for_collection(app: &App, job: &ClaimedJob, request_id: &str, 
     let (task_id, new) = tasks::open(&mut tx, request_id, source, TaskKind::Collect, now).await?;
     source_runs::mark(&mut tx, request_id, source, RunStatus::Pending, None, now).await?;
     if new {
-        let detail = serde_json::json!({ "task": task_id, "source": source, "kind": "collect" });
-        audit::record(&mut tx, Some(request_id), "system", "task_opened", &detail, now).await?;
+        let event = Event::TaskOpened {
+            task: task_id.clone(),
+            source: source.to_owned(),
+            kind: TaskWork::Collect,
+            items: None,
+        };
+        events::record(&mut tx, Some(request_id), &Actor::System, &event, now).await?;
     }
     tx.commit().await?;
     tracing::info!(source, task = %task_id, "manual source: task opened for staff");
@@ -106,9 +119,13 @@ pub async fn open_for_execution(app: &App, job: &ClaimedJob, request: &RequestRo
         plans::mark_attempted(&mut tx, &ids, now).await?;
         source_runs::mark(&mut tx, request_id, source, RunStatus::Pending, None, now).await?;
         if new {
-            let detail =
-                serde_json::json!({ "task": task_id, "source": source, "kind": "execute", "items": items.len() });
-            audit::record(&mut tx, Some(request_id), "system", "task_opened", &detail, now).await?;
+            let event = Event::TaskOpened {
+                task: task_id.clone(),
+                source: source.to_owned(),
+                kind: TaskWork::Execute,
+                items: Some(items.len() as i64),
+            };
+            events::record(&mut tx, Some(request_id), &Actor::System, &event, now).await?;
         }
     }
     tx.commit().await?;
@@ -435,10 +452,10 @@ pub async fn record_upload(app: &App, by: &StaffRow, task_id: &str, mut batch: U
         // The audit log is append-only and kept after the request's personal data is purged: a
         // file name ("Jeanne Martin - carte d'identité.pdf") is personal data, so it names the file
         // by its id.
-        listed.push(serde_json::json!({ "id": s.id, "size": s.size }));
+        listed.push(FileRef { id: s.id.clone(), size: s.size as i64 });
     }
-    let detail = serde_json::json!({ "task": task_id, "source": task.source, "files": listed });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "task_files_uploaded", &detail, now).await?;
+    let event = Event::TaskFilesUploaded { task: task_id.to_owned(), source: task.source.clone(), files: listed };
+    events::record(&mut tx, Some(&request.id), &Actor::staff(&by.id), &event, now).await?;
     tx.commit().await?;
     batch.committed = true;
     Ok(Ok(()))
@@ -616,11 +633,18 @@ async fn record_completion(
         return Ok(Err(TaskRefused::AlreadyDone));
     }
     let source = task.source.as_str();
-    let detail = serde_json::json!({
-        "task": task.id, "source": source, "kind": task.kind.as_str(), "outcome": status.as_str(),
-        "files": files, "note": note.is_some(),
-    });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "task_completed", &detail, now).await?;
+    let event = Event::TaskCompleted {
+        task: task.id.clone(),
+        source: source.to_owned(),
+        kind: work(task.kind),
+        outcome: match how {
+            Completion::Done => trail::TaskOutcome::Done,
+            Completion::Nothing => trail::TaskOutcome::Nothing,
+        },
+        files: files as i64,
+        note: note.is_some(),
+    };
+    events::record(&mut tx, Some(&request.id), &Actor::staff(&by.id), &event, now).await?;
     match task.kind {
         TaskKind::Collect => {
             // As a finished collect job (jobs::collect): the run is done, and the last source to
@@ -638,7 +662,7 @@ async fn record_completion(
             for item in &items {
                 plans::record_outcome(&mut tx, &item.id, outcome, now).await?;
             }
-            let outcomes = serde_json::json!({ outcome.as_str(): items.len() });
+            let outcomes = [(outcome.as_str().to_owned(), items.len() as i64)].into();
             crate::jobs::execute::source_executed(&mut tx, &request.id, source, outcomes, now).await?;
             crate::services::changes::executed(app, &mut tx, &request, now).await?;
         }
@@ -668,10 +692,12 @@ pub async fn remove_file(app: &App, by: &StaffRow, task_id: &str, file_id: &str)
     let Some(file) = tasks::remove_file(&mut tx, task_id, file_id).await? else {
         return Ok(Err(TaskRefused::FileNotFound));
     };
-    let detail = serde_json::json!({
-        "task": task_id, "source": task.source, "file": { "id": file.id, "size": file.size },
-    });
-    audit::record(&mut tx, Some(&request.id), &actor(by), "task_file_removed", &detail, now).await?;
+    let event = Event::TaskFileRemoved {
+        task: task_id.to_owned(),
+        source: task.source.clone(),
+        file: FileRef { id: file.id.clone(), size: file.size },
+    };
+    events::record(&mut tx, Some(&request.id), &Actor::staff(&by.id), &event, now).await?;
     tx.commit().await?;
     let path = stored_path(app, &request.id, &file.id);
     match tokio::fs::remove_file(&path).await {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clarifications;
 pub mod dashboard;
 pub mod emails;
+pub mod events;
 pub mod exports;
 pub mod jobs;
 pub mod metrics;

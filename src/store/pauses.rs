@@ -30,12 +30,17 @@ impl PauseRow {
 
 /// The id of the audit event `event` just recorded for `request_id` at `at` (inside the write
 /// transaction that recorded it, so no other can come between).
-pub async fn event_id(conn: &mut Conn, request_id: &str, event: &str, at: i64) -> anyhow::Result<Option<String>> {
+pub async fn event_id(
+    conn: &mut Conn,
+    request_id: &str,
+    event: &crate::domain::audit::Event,
+    at: i64,
+) -> anyhow::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT id FROM audit_events WHERE request_id = $1 AND event = $2 AND at = $3 ORDER BY seq DESC LIMIT 1",
     )
     .bind(request_id)
-    .bind(event)
+    .bind(event.name().context("naming an audit event")?)
     .bind(at)
     .fetch_optional(&mut *conn)
     .await

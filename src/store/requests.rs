@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use time::Date;
 
-use super::{Backend, Conn, audit};
+use super::{Backend, Conn, events};
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{Locale, Reference, RequestKind, RequestStatus};
 
 #[derive(Debug, Clone)]
@@ -181,7 +182,7 @@ pub async fn transition(
     conn: &mut Conn,
     request: &RequestRow,
     to: RequestStatus,
-    actor: &str,
+    actor: &Actor,
     now: i64,
 ) -> anyhow::Result<()> {
     request.status.transition(to)?;
@@ -201,15 +202,7 @@ pub async fn transition(
     if done.rows_affected() != 1 {
         anyhow::bail!("request {} changed concurrently; expected status {}", request.id, request.status);
     }
-    audit::record(
-        conn,
-        Some(&request.id),
-        actor,
-        "status_changed",
-        &serde_json::json!({ "from": request.status.as_str(), "to": to.as_str() }),
-        now,
-    )
-    .await
+    events::record(conn, Some(&request.id), actor, &Event::StatusChanged { from: request.status, to }, now).await
 }
 
 /// Gives a request its reference (`DSR-<year>-<n>`), sequential per year.

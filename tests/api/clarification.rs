@@ -145,7 +145,10 @@ async fn a_uk_clarification_stops_the_clock_until_the_answer(app: TestApp) {
     app.staff_login(AGENT).await;
     let page = app.get(&format!("/staff/requests/{reference}")).await.text();
     assert!(page.contains(ANSWER) && page.contains("Answered on"), "{page}");
-    assert!(page.contains("Clarification answered") && page.contains("Due date moved by the clock"), "{page}");
+    assert!(
+        page.contains("The person answered the question") && page.contains("The clock moved the due date"),
+        "{page}"
+    );
     assert!(page.contains("April 15, 2026"), "{page}");
     // The identity wait does not stop a UK clock (it starts at verification); the clarification did.
     assert!(page.contains("waiting for proof of identity") && page.contains("clock keeps running"), "{page}");

@@ -25,3 +25,4 @@ mod smtp;
 mod staff;
 mod staff_data;
 mod staff_routes;
+mod timeline;

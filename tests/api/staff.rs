@@ -141,7 +141,7 @@ async fn opening_a_request_is_recorded_and_shows_its_timeline(app: TestApp) {
     login(&app, "audit@exemple.test", PASSWORD).await;
     let page = app.get(&format!("/staff/requests/{reference}")).await.text();
     for text in
-        ["jeanne.martin@example.fr", "Request received", "Email address verified", "Export built", "Source searched"]
+        ["jeanne.martin@example.fr", "Request received", "Email address proven", "Export built", "record(s) found"]
     {
         assert!(page.contains(text), "{text}: {page}");
     }

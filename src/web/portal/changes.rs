@@ -15,6 +15,7 @@ use super::status::{owner, parse_reference, render_status};
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::connectors::Text;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{Reference, RequestKind, RequestStatus};
 use crate::i18n::Tr;
 use crate::plans::erasure::Planned;
@@ -22,7 +23,7 @@ use crate::plans::{FieldMethod, FieldType, Purpose, RetentionBasis};
 use crate::services::changes::{self, PersonRefused};
 use crate::services::notify::{format_date, kind_label};
 use crate::services::requests;
-use crate::store::audit;
+use crate::store::events;
 use crate::store::plans::{self as plan_store, Decision, Item, Notice, Outcome};
 use crate::store::requests::RequestRow;
 use crate::web::{Page, PageError, urls};
@@ -1101,8 +1102,8 @@ pub async fn certificate_download(
     let c = certificate_of(&app, page.t, &request, &reference).await?;
     let body = CertificateFile { t: page.t, c }.render().map_err(anyhow::Error::from)?;
     let mut tx = app.store.begin().await?;
-    let detail = serde_json::json!({ "locale": page.t.lang() });
-    audit::record(&mut tx, Some(&request.id), "requester", "certificate_downloaded", &detail, app.now_ms()).await?;
+    let event = Event::CertificateDownloaded { locale: page.t.lang().to_owned() };
+    events::record(&mut tx, Some(&request.id), &Actor::Requester, &event, app.now_ms()).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

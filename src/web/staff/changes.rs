@@ -124,17 +124,6 @@ fn outcome_text(t: Tr, item: &Item) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// A short name of an outcome code, for the timeline.
-pub fn outcome_code_label(t: Tr, code: &str) -> &'static str {
-    t.get(match code {
-        "applied" => "staff.plan.outcome.applied",
-        "already" => "staff.plan.outcome.already",
-        "missing" => "staff.plan.outcome.missing",
-        "mismatch" => "staff.plan.outcome.mismatch",
-        _ => "staff.events.other",
-    })
-}
-
 fn row(app: &App, t: Tr, kind: RequestKind, item: &Item, reviewing: bool) -> PlanRow {
     let (source, collection) = labels(app, t, &item.source, &item.collection);
     let (mut old, mut new, mut law, mut flag) = (None, None, None, false);

@@ -25,10 +25,11 @@ use serde_json::Value;
 use super::{READERS, require};
 use crate::app::App;
 use crate::crypto::SecretKey;
+use crate::domain::audit::{Actor, Event, Viewed};
 use crate::domain::{Reference, RequestKind};
 use crate::export::{ExportStorage, SpoolEvent, SpoolReader, open_export_from};
 use crate::i18n::Tr;
-use crate::store::{audit, exports, requests};
+use crate::store::{events, exports, requests};
 use crate::web::{Page, PageError, urls};
 
 /// Records shown per collection.
@@ -404,15 +405,8 @@ pub async fn show(mut page: Page, app: web::Data<App>, path: web::Path<String>) 
 
     // GDPR Art. 5(2): the view is recorded, naming the staff member, before anything is read.
     let mut tx = app.store.begin().await?;
-    audit::record(
-        &mut tx,
-        Some(&request.id),
-        &format!("staff:{}", viewer.id),
-        "staff_viewed",
-        &serde_json::json!({ "what": "collected_data" }),
-        app.now_ms(),
-    )
-    .await?;
+    let event = Event::StaffViewed { what: Some(Viewed::CollectedData) };
+    events::record(&mut tx, Some(&request.id), &Actor::staff(&viewer.id), &event, app.now_ms()).await?;
     let export = exports::latest_for_request(&mut tx, &request.id).await?;
     tx.commit().await.map_err(anyhow::Error::from)?;
 

@@ -12,6 +12,7 @@ mod queue;
 mod register;
 mod request;
 mod tasks;
+mod timeline;
 
 use actix_web::web;
 

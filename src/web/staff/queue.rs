@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::{READERS, require};
 use crate::app::App;
 use crate::deadlines::Policy;
+use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, Reference, RequestKind, RequestStatus};
 use crate::i18n::Tr;
 use crate::services::notify::{format_date, kind_label};
@@ -349,16 +350,8 @@ pub async fn search(
         Ok(email) if typed.parse::<Reference>().is_err() => {
             query.person = app.email_hash(&email);
             let mut conn = app.store.begin().await?;
-            let actor = format!("staff:{}", by.id);
-            crate::store::audit::record(
-                &mut conn,
-                None,
-                &actor,
-                "staff_searched",
-                &serde_json::json!({ "by": "email" }),
-                app.now_ms(),
-            )
-            .await?;
+            let (actor, event) = (Actor::staff(&by.id), Event::StaffSearched { by: "email".to_owned() });
+            crate::store::events::record(&mut conn, None, &actor, &event, app.now_ms()).await?;
             conn.commit().await.map_err(anyhow::Error::from)?;
         }
         _ => query.q = typed.to_owned(),

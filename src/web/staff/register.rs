@@ -19,8 +19,9 @@ use time::Date;
 use super::{READERS, require};
 use crate::app::App;
 use crate::clock::from_ms;
+use crate::domain::audit::{Actor, Event};
 use crate::store::requests::{date_to_text, text_to_date};
-use crate::store::{Conn, audit};
+use crate::store::{Conn, events};
 use crate::web::{Page, PageError};
 
 /// Requests read per query (and per chunk of the response).
@@ -79,8 +80,8 @@ pub async fn export(mut page: Page, app: web::Data<App>, q: web::Query<Period>) 
     };
     let (from_text, to_text) = (date_to_text(from), date_to_text(to));
     let mut tx = app.store.begin().await?;
-    let detail = serde_json::json!({ "from": from_text, "to": to_text });
-    audit::record(&mut tx, None, &format!("staff:{}", by.id), "register_exported", &detail, app.now_ms()).await?;
+    let event = Event::RegisterExported { from: from_text.clone(), to: to_text.clone() };
+    events::record(&mut tx, None, &Actor::staff(&by.id), &event, app.now_ms()).await?;
     tx.commit().await.context("recording the register export")?;
 
     let heading = csv_line(COLUMNS.iter().map(|k| page.t.get(k).to_owned()))?;

@@ -4,12 +4,13 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::changes::{PlanSection, RecipientRow, Repeats, outcome_code_label, plan_section, recipients, repeats};
+use super::changes::{PlanSection, RecipientRow, Repeats, plan_section, recipients, repeats};
 use super::queue::{days_left_text, deadline_label, status_label};
-use super::{ACTORS, READERS, require};
+use super::{ACTORS, READERS, require, timeline};
 use crate::app::App;
 use crate::clock::from_ms;
 use crate::deadlines::PauseReason;
+use crate::domain::audit::{Actor, Event as Audited};
 use crate::domain::{DenialGround, Reference, RequestStatus};
 use crate::i18n::Tr;
 use crate::services;
@@ -17,13 +18,13 @@ use crate::services::actions::{self, Refused};
 use crate::services::notify::{format_date, kind_label};
 use crate::store::requests::DeadlineState;
 use crate::store::source_runs::RunStatus;
-use crate::store::{audit, clarifications, exports, notes, pauses, plans, requests, source_runs, staff};
+use crate::store::{clarifications, events, exports, notes, pauses, plans, requests, source_runs, staff};
 use crate::web::{Page, PageError, urls};
 
 pub struct Event {
     pub at: String,
     pub actor: String,
-    pub what: &'static str,
+    pub what: String,
     pub detail: String,
 }
 
@@ -141,104 +142,6 @@ pub fn pause_label(t: Tr, reason: PauseReason) -> &'static str {
     })
 }
 
-fn event_label(t: Tr, event: &str) -> &'static str {
-    t.get(match event {
-        "received" => "staff.events.received",
-        "verified" => "staff.events.verified",
-        "status_changed" => "staff.events.status_changed",
-        "email_queued" => "staff.events.email_queued",
-        "email_sent" => "staff.events.email_sent",
-        "wrong_code" => "staff.events.wrong_code",
-        "signed_in" => "staff.events.signed_in",
-        "source_collected" => "staff.events.source_collected",
-        "export_built" => "staff.events.export_built",
-        "export_downloaded" => "staff.events.export_downloaded",
-        "export_deleted" => "staff.events.export_deleted",
-        "job_failed" => "staff.events.job_failed",
-        "staff_viewed" => "staff.events.staff_viewed",
-        "assigned" => "staff.events.assigned",
-        "note_added" => "staff.events.note_added",
-        "extended" => "staff.events.extended",
-        "denied" => "staff.events.denied",
-        "source_planned" => "staff.events.source_planned",
-        "plan_confirmed" => "staff.events.plan_confirmed",
-        "corrections_proposed" => "staff.events.corrections_proposed",
-        "objections_chosen" => "staff.events.objections_chosen",
-        "reviewed" => "staff.events.reviewed",
-        "source_executed" => "staff.events.source_executed",
-        "changes_completed" => "staff.events.changes_completed",
-        "address_forgotten" => "staff.events.address_forgotten",
-        "recipient_told" => "staff.events.recipient_told",
-        "retried" => "staff.events.retried",
-        "withdrawn" => "staff.events.withdrawn",
-        "certificate_downloaded" => "staff.events.certificate_downloaded",
-        "clarification_asked" => "staff.clarify.events.asked",
-        "clarification_answered" => "staff.clarify.events.answered",
-        "clarification_closed" => "staff.clarify.events.closed",
-        "due_date_moved" => "staff.clarify.events.due_date_moved",
-        "receipt_confirmed" => "staff.clarify.events.receipt_confirmed",
-        _ => "staff.events.other",
-    })
-}
-
-/// The detail worth showing beside an event, from its recorded fields (never record contents).
-fn event_detail(t: Tr, e: &audit::AuditEvent) -> String {
-    let d = &e.detail;
-    let field =
-        |k: &str| d.get(k).and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_i64().map(|n| n.to_string())));
-    let n = |k: &str| field(k).unwrap_or_else(|| "0".into());
-    match e.event.as_str() {
-        "source_planned" => t.fmt(
-            "staff.events.detail.source_planned",
-            &[("source", &field("source").unwrap_or_default()), ("records", &n("records")), ("items", &n("items"))],
-        ),
-        "reviewed" => {
-            t.fmt("staff.events.detail.reviewed", &[("approved", &n("approved")), ("excluded", &n("excluded"))])
-        }
-        "changes_completed" => t.fmt(
-            "staff.events.detail.changes_completed",
-            &[("applied", &n("applied")), ("kept", &n("kept")), ("excluded", &n("excluded"))],
-        ),
-        "corrections_proposed" => {
-            let statement = d.get("statement").and_then(|v| v.as_bool()).unwrap_or(false);
-            let mut s = t.fmt("staff.events.detail.corrections", &[("n", &n("corrections"))]);
-            if statement {
-                s.push_str(t.get("staff.events.detail.with_statement"));
-            }
-            s
-        }
-        "objections_chosen" => d
-            .get("purposes")
-            .and_then(|p| p.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default(),
-        "source_executed" => {
-            let outcomes = d
-                .get("outcomes")
-                .and_then(|o| o.as_object())
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| format!("{} {}", outcome_code_label(t, k), v.as_i64().unwrap_or(0)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            format!("{}: {outcomes}", field("source").unwrap_or_default())
-        }
-        "status_changed" | "extended" | "due_date_moved" => {
-            format!("{} → {}", field("from").unwrap_or_default(), field("to").unwrap_or_default())
-        }
-        "denied" => field("ground").unwrap_or_default(),
-        "source_collected" => {
-            format!("{} ({})", field("source").unwrap_or_default(), field("records").unwrap_or_default())
-        }
-        "email_queued" | "email_sent" => field("template").unwrap_or_default(),
-        "job_failed" => format!("{}: {}", field("kind").unwrap_or_default(), field("error").unwrap_or_default()),
-        "verified" | "signed_in" => field("method").unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
 pub async fn show(
     mut page: Page,
     app: web::Data<App>,
@@ -252,18 +155,14 @@ pub async fn show(
     let mut tx = app.store.begin().await?;
     let request = requests::by_reference(&mut tx, &reference).await?.ok_or(PageError::NOT_FOUND)?;
     // GDPR Art. 5(2): a staff view of personal data is recorded before it is shown.
-    audit::record(
-        &mut tx,
-        Some(&request.id),
-        &format!("staff:{}", viewer.id),
-        "staff_viewed",
-        &serde_json::json!({}),
-        now,
-    )
-    .await?;
+    events::record(&mut tx, Some(&request.id), &Actor::staff(&viewer.id), &Audited::StaffViewed { what: None }, now)
+        .await?;
     let runs = source_runs::for_request(&mut tx, &request.id).await?;
     let export = exports::latest_for_request(&mut tx, &request.id).await?;
-    let events = audit::for_request(&mut tx, &request.id).await?;
+    let recorded = events::for_request(&mut tx, &request.id).await?;
+    // Every account, disabled ones included: the timeline names whoever acted.
+    let everyone: std::collections::BTreeMap<String, String> =
+        staff::all(&mut tx).await?.into_iter().map(|s| (s.id, s.display_name)).collect();
     let request_notes = notes::for_request(&mut tx, &request.id).await?;
     let workers = staff::workers(&mut tx).await?;
     let items = plans::for_request(&mut tx, &request.id).await?;
@@ -319,18 +218,22 @@ pub async fn show(
             None => t.fmt("staff.request.export_ready", &[("records", &e.records.to_string()), ("until", &until)]),
         }
     });
-    let events = events
+    let source_label = |source: &str| {
+        app.connector(source).map(|c| c.info().label.get(t.locale).to_owned()).unwrap_or_else(|| source.to_owned())
+    };
+    let names = timeline::Names { staff: &everyone, source: &source_label };
+    let events = recorded
         .iter()
         .map(|e| Event {
             at: local_time(e.at),
-            actor: e.actor.clone(),
-            what: event_label(t, &e.event),
-            detail: event_detail(t, e),
+            actor: t.fmt("staff.timeline.by", &[("actor", &timeline::actor_text(t, &e.actor, &names))]),
+            what: timeline::sentence(t, &e.event, &names),
+            detail: String::new(),
         })
         .collect();
     let notes = request_notes
         .into_iter()
-        .map(|n| Event { at: local_time(n.created_at), actor: n.author, what: "", detail: n.body })
+        .map(|n| Event { at: local_time(n.created_at), actor: n.author, what: String::new(), detail: n.body })
         .collect();
     let assignee = request
         .assignee_id
