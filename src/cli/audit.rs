@@ -1,6 +1,7 @@
 //! `dossier audit verify`: seals what is waiting, walks the keyed audit chain, compares its end
 //! with the checkpoint, says what it checked and names the first break. `dossier audit reseal`:
 //! the upgrade from the SHA-256 chain, with an operator's explicit acceptance of a known break.
+//! `dossier audit prune`: deletes whole closed segments once the chain verifies.
 
 use std::process::ExitCode;
 
@@ -26,6 +27,18 @@ pub enum AuditCommand {
         #[arg(long, env = "DOSSIER_PREVIOUS_SECRET_KEYS", value_delimiter = ',', hide_env_values = true)]
         previous_keys: Vec<String>,
     },
+    /// Delete the oldest sealed segments of the chain (1 to N), once it verifies: whole segments
+    /// closed by a key rotation only. The checkpoint records what was pruned.
+    Prune {
+        #[command(flatten)]
+        common: Common,
+        /// The last segment to delete (as `dossier audit verify` lists them).
+        #[arg(long)]
+        through_segment: i64,
+        /// Earlier values of DOSSIER_SECRET_KEY (comma-separated), to verify the older segments.
+        #[arg(long, env = "DOSSIER_PREVIOUS_SECRET_KEYS", value_delimiter = ',', hide_env_values = true)]
+        previous_keys: Vec<String>,
+    },
     /// Verify the SHA-256 audit chain of an earlier version and reseal it under the keyed rule
     /// (done at start; this form accepts a break the operator has investigated).
     Reseal {
@@ -40,7 +53,9 @@ pub enum AuditCommand {
 impl AuditCommand {
     pub fn common(&self) -> &Common {
         match self {
-            AuditCommand::Verify { common, .. } | AuditCommand::Reseal { common, .. } => common,
+            AuditCommand::Verify { common, .. }
+            | AuditCommand::Prune { common, .. }
+            | AuditCommand::Reseal { common, .. } => common,
         }
     }
 }
@@ -51,12 +66,7 @@ pub async fn run(command: AuditCommand, settings: Settings) -> anyhow::Result<Ex
     let checkpoint = settings.audit_checkpoint();
     match command {
         AuditCommand::Verify { previous_keys, .. } => {
-            let mut keys = vec![key.clone()];
-            for (n, previous) in previous_keys.iter().filter(|k| !k.trim().is_empty()).enumerate() {
-                let previous = SecretKey::from_base64(previous)
-                    .map_err(|e| anyhow::anyhow!("DOSSIER_PREVIOUS_SECRET_KEYS, key {}: {e}", n + 1))?;
-                keys.push(ChainKey::from_secret(&previous));
-            }
+            let keys = keyring(&key, &previous_keys)?;
             let store = Store::connect(&settings.database_url).await?;
             // Sealing first shortens the window to now. A read-only role cannot seal: the check
             // still covers everything sealed so far.
@@ -73,6 +83,16 @@ pub async fn run(command: AuditCommand, settings: Settings) -> anyhow::Result<Ex
             println!("{report}");
             Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        AuditCommand::Prune { through_segment, previous_keys, .. } => {
+            let keys = keyring(&key, &previous_keys)?;
+            let store = Store::connect(&settings.database_url).await?;
+            let pruned = audit::prune(&store, &keys, &checkpoint, through_segment, now).await?;
+            println!(
+                "pruned segments 1 to {} (events #1 to #{}); the chain goes on from MAC {}",
+                pruned.segment, pruned.count, pruned.mac
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::Reseal { accept_broken, .. } => {
             let store = Store::connect(&settings.database_url).await?;
             store.migrate().await?;
@@ -85,4 +105,15 @@ pub async fn run(command: AuditCommand, settings: Settings) -> anyhow::Result<Ex
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The current key first, then the previous ones.
+fn keyring(current: &ChainKey, previous: &[String]) -> anyhow::Result<Vec<ChainKey>> {
+    let mut keys = vec![current.clone()];
+    for (n, previous) in previous.iter().filter(|k| !k.trim().is_empty()).enumerate() {
+        let previous = SecretKey::from_base64(previous)
+            .map_err(|e| anyhow::anyhow!("DOSSIER_PREVIOUS_SECRET_KEYS, key {}: {e}", n + 1))?;
+        keys.push(ChainKey::from_secret(&previous));
+    }
+    Ok(keys)
 }

@@ -45,9 +45,10 @@
 //! silently. Stored events are otherwise never rewritten: sealing fills in the chain columns of
 //! an unsealed row once.
 //!
-//! **Pruning** (designed, not implemented): only whole sealed segments, oldest first, may be
-//! deleted; the checkpoint then records what was pruned (`pruned: {count, mac, segment}` — the
-//! last place, MAC and segment removed), and [`verify`] starts from there instead of [`GENESIS`].
+//! **Pruning** ([`prune`]): only whole sealed segments, oldest first, never the open one, and
+//! only when the chain verifies; the checkpoint first records what was pruned (`pruned: {count,
+//! mac, segment, key_id}` — the last place, MAC and segment removed), and [`verify`] starts from
+//! there instead of [`GENESIS`]. An `audit_segments_pruned` event records it in the chain.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -274,6 +275,20 @@ pub struct Checkpoint {
     pub key_id: String,
     /// When it was written (unix milliseconds).
     pub at: i64,
+    /// The segments pruned so far, if any ([`prune`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<Pruned>,
+}
+
+/// What [`prune`] removed: every event up to `count`, the end of segment `segment`, whose last
+/// MAC (`mac`, under `key_id`) the rest of the chain goes on from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pruned {
+    pub count: i64,
+    pub mac: String,
+    pub segment: i64,
+    pub key_id: String,
+    pub at: i64,
 }
 
 impl Checkpoint {
@@ -303,21 +318,31 @@ impl Checkpoint {
             .open(path.with_extension("lock"))
             .with_context(|| format!("opening the lock beside {}", path.display()))?;
         lock.lock().context("locking the audit checkpoint")?;
-        if let Some(current) = Self::read(path)?
-            && current.count >= self.count
-        {
-            if current.count == self.count && current.mac != self.mac {
-                tracing::error!(
-                    count = self.count,
-                    "the audit checkpoint holds another MAC at this count: kept, run `dossier audit verify`"
-                );
+        let current = Self::read(path)?;
+        let mut next = match &current {
+            Some(c) if c.count >= self.count => {
+                if c.count == self.count && c.mac != self.mac {
+                    tracing::error!(
+                        count = self.count,
+                        "the audit checkpoint holds another MAC at this count: kept, run `dossier audit verify`"
+                    );
+                }
+                c.clone()
             }
-            return Ok(current);
+            _ => self.clone(),
+        };
+        // What was pruned is never forgotten either.
+        next.pruned = [current.as_ref().and_then(|c| c.pruned.clone()), self.pruned.clone()]
+            .into_iter()
+            .flatten()
+            .max_by_key(|p| p.count);
+        if current.as_ref() == Some(&next) {
+            return Ok(next);
         }
         let temp = dir.join(format!(".{CHECKPOINT_FILE}.{}.tmp", crate::crypto::new_id()));
         let written = (|| -> anyhow::Result<()> {
             let mut file = private_options(true).open(&temp)?;
-            file.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+            file.write_all(serde_json::to_string_pretty(&next)?.as_bytes())?;
             file.write_all(b"\n")?;
             file.sync_all()?;
             std::fs::rename(&temp, path)?;
@@ -329,7 +354,7 @@ impl Checkpoint {
             let _ = std::fs::remove_file(&temp);
             return Err(e).with_context(|| format!("writing the audit checkpoint {}", path.display()));
         }
-        Ok(self.clone())
+        Ok(next)
     }
 }
 
@@ -489,7 +514,8 @@ pub async fn seal(store: &Store, key: &ChainKey, checkpoint: &Path, now: i64) ->
         }
     }
     let Some(head) = last else { return Ok(idle()) };
-    let point = Checkpoint { count: head.chain_seq, mac: head.mac.clone(), key_id: key.id().to_owned(), at: now };
+    let point =
+        Checkpoint { count: head.chain_seq, mac: head.mac.clone(), key_id: key.id().to_owned(), at: now, pruned: None };
     point.advance(checkpoint)?;
     // The anchor's second copy: the log. A count and a MAC, nothing about anyone.
     tracing::info!(count = head.chain_seq, mac = %head.mac, key_id = %key.id(), sealed, "audit chain sealed");
@@ -615,6 +641,8 @@ pub struct Report {
     pub unsealed: i64,
     /// The checkpoint compared with the chain, if any.
     pub checkpoint: Option<Checkpoint>,
+    /// Where the check started when segments were pruned (the checkpoint records it).
+    pub pruned: Option<Pruned>,
     pub broken: Option<Break>,
 }
 
@@ -626,6 +654,9 @@ impl Report {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = &self.pruned {
+            writeln!(f, "pruned: events #1 to #{} (segments 1 to {}); checked from its last MAC", p.count, p.segment)?;
+        }
         writeln!(f, "checked {} sealed events in {} segment(s)", self.events, self.segments.len())?;
         for s in &self.segments {
             writeln!(f, "  segment {}: events #{} to #{}, key id {}", s.number, s.first, s.last, s.key_id)?;
@@ -652,9 +683,13 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
         head: None,
         unsealed: 0,
         checkpoint: checkpoint.cloned(),
+        pruned: checkpoint.and_then(|c| c.pruned.clone()),
         broken: None,
     };
-    let mut last = Head::empty();
+    let mut last = match &report.pruned {
+        Some(p) => Head { chain_seq: p.count, segment: p.segment, key_id: Some(p.key_id.clone()), mac: p.mac.clone() },
+        None => Head::empty(),
+    };
     let mut mac_at_checkpoint = None;
     'pages: loop {
         let rows = sqlx::query(
@@ -716,7 +751,7 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
             if checkpoint.is_some_and(|c| c.count == chain_seq) {
                 mac_at_checkpoint = Some((event.id.clone(), mac.clone()));
             }
-            report.events = chain_seq;
+            report.events += 1;
             report.head = Some(mac.clone());
             last = Head { chain_seq, segment, key_id: Some(key_id), mac };
         }
@@ -731,10 +766,10 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
     report.broken = match (checkpoint, mac_at_checkpoint) {
         (None, _) if report.events > 0 => Some(Break { chain_seq: None, id: None, fault: Fault::NoCheckpoint }),
         (None, _) => None,
-        (Some(c), _) if c.count > report.events => Some(Break {
+        (Some(c), _) if c.count > last.chain_seq => Some(Break {
             chain_seq: None,
             id: None,
-            fault: Fault::Truncated { sealed: report.events, checkpoint: c.count },
+            fault: Fault::Truncated { sealed: last.chain_seq, checkpoint: c.count },
         }),
         (Some(c), Some((id, mac))) if mac != c.mac => {
             Some(Break { chain_seq: Some(c.count), id: Some(id), fault: Fault::CheckpointDiffers })
@@ -742,6 +777,73 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
         _ => None,
     };
     Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pruning.
+
+/// Deletes every event of the sealed segments 1 to `through_segment`: whole segments only, never
+/// the open one (the current key's). The chain must verify first (`keys`: the current one first,
+/// then those of every older segment), so pruning never erases the evidence of a break. The
+/// checkpoint records what was pruned before anything is deleted, [`verify`] goes on from there,
+/// and an `audit_segments_pruned` event in the chain says so.
+pub async fn prune(
+    store: &Store,
+    keys: &[ChainKey],
+    checkpoint: &Path,
+    through_segment: i64,
+    now: i64,
+) -> anyhow::Result<Pruned> {
+    let current_key = keys.first().context("pruning needs the current key")?;
+    let anchored = Checkpoint::read(checkpoint)?;
+    let report = verify(&mut *store.conn().await?, keys, anchored.as_ref()).await?;
+    if let Some(broken) = &report.broken {
+        bail!("the audit chain does not verify ({broken}): nothing was pruned");
+    }
+    let Some(end) = report.segments.iter().find(|s| s.number == through_segment) else {
+        bail!("segment {through_segment} is not in the audit chain (pruned already, or not sealed yet)");
+    };
+    if report.segments.last() == Some(end) {
+        bail!(
+            "segment {through_segment} is the chain's open segment (events are still sealed into it): only a \
+             segment closed by a key rotation can be pruned"
+        );
+    }
+    let anchored = anchored.context("the audit chain has no checkpoint")?;
+    let mac: String = sqlx::query_scalar("SELECT mac FROM audit_events WHERE chain_seq = $1")
+        .bind(end.last)
+        .fetch_one(store.pool())
+        .await
+        .context("reading the last event to prune")?;
+    let pruned = Pruned { count: end.last, mac, segment: end.number, key_id: end.key_id.clone(), at: now };
+    // Anchored first: after a crash before the deletion, the check skips what is left of it.
+    Checkpoint { pruned: Some(pruned.clone()), ..anchored }.advance(checkpoint)?;
+    let mut tx = match store.backend() {
+        Backend::Postgres => {
+            let mut tx = store.pool().begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SEAL_LOCK).execute(&mut *tx).await?;
+            tx
+        }
+        Backend::Sqlite => store.begin().await?,
+    };
+    let deleted = sqlx::query("DELETE FROM audit_events WHERE chain_seq <= $1")
+        .bind(pruned.count)
+        .execute(&mut *tx)
+        .await
+        .context("pruning audit events")?
+        .rows_affected();
+    let detail = serde_json::json!({
+        "through_segment": pruned.segment,
+        "count": pruned.count,
+        "mac": pruned.mac,
+        "key_id": pruned.key_id,
+        "deleted": deleted,
+    });
+    record(&mut tx, None, "system", "audit_segments_pruned", &detail, now).await?;
+    tx.commit().await.context("committing the pruning")?;
+    tracing::info!(count = pruned.count, segment = pruned.segment, mac = %pruned.mac, "audit segments pruned");
+    seal(store, current_key, checkpoint, now).await?;
+    Ok(pruned)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -850,7 +952,7 @@ pub async fn upgrade(
     tx.commit().await.context("committing the resealed audit chain")?;
     tracing::info!(old_count, old_head = %last_hash, "the SHA-256 audit chain was verified and resealed");
     // The resealed chain's end, then the event that says so (and anything waiting), anchored.
-    Checkpoint { count: old_count, mac, key_id: key.id().to_owned(), at: now }.advance(checkpoint)?;
+    Checkpoint { count: old_count, mac, key_id: key.id().to_owned(), at: now, pruned: None }.advance(checkpoint)?;
     seal(store, key, checkpoint, now).await?;
     Ok(old_count)
 }
@@ -930,11 +1032,19 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = Checkpoint::path(&dir);
         assert_eq!(Checkpoint::read(&path).unwrap(), None);
-        let at = |count: i64| Checkpoint { count, mac: format!("{count:064}"), key_id: "k".into(), at: count };
+        let at =
+            |count: i64| Checkpoint { count, mac: format!("{count:064}"), key_id: "k".into(), at: count, pruned: None };
         assert_eq!(at(5).advance(&path).unwrap(), at(5));
         assert_eq!(at(3).advance(&path).unwrap(), at(5), "never lowered");
         assert_eq!(Checkpoint::read(&path).unwrap(), Some(at(5)));
         assert_eq!(at(9).advance(&path).unwrap(), at(9));
+        // What was pruned is kept by every later advance, and never moves back.
+        let pruned = Pruned { count: 4, mac: "m".into(), segment: 1, key_id: "k".into(), at: 1 };
+        let with = |count: i64| Checkpoint { pruned: Some(pruned.clone()), ..at(count) };
+        assert_eq!(with(9).advance(&path).unwrap(), with(9), "same count, pruning recorded");
+        assert_eq!(at(12).advance(&path).unwrap(), with(12));
+        let earlier = Checkpoint { pruned: Some(Pruned { count: 2, ..pruned.clone() }), ..at(13) };
+        assert_eq!(earlier.advance(&path).unwrap(), with(13));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

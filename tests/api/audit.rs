@@ -218,6 +218,55 @@ async fn a_key_rotation_opens_a_segment_verified_with_both_keys(app: TestApp) {
 }
 on_both_backends!(a_key_rotation_opens_a_segment_verified_with_both_keys);
 
+async fn only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "before", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let old_key = app.app.keys.audit.clone();
+    let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
+    let mut tx = rotated.store.begin().await.unwrap();
+    audit::record(&mut tx, None, "system", "after", &serde_json::json!({}), rotated.now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+    dossier::jobs::seal::run(&rotated).await.unwrap();
+    let checkpoint = rotated.settings.audit_checkpoint();
+    let keys = [rotated.keys.audit.clone(), old_key.clone()];
+    let prune = |through: i64, keys: Vec<ChainKey>| {
+        let rotated = rotated.clone();
+        let checkpoint = checkpoint.clone();
+        async move { audit::prune(&rotated.store, &keys, &checkpoint, through, rotated.now_ms()).await }
+    };
+
+    // Not the open segment, not without the old key (the chain must verify first).
+    let open = format!("{:#}", prune(2, keys.to_vec()).await.unwrap_err());
+    assert!(open.contains("is the chain's open segment"), "{open}");
+    let unverified = format!("{:#}", prune(1, vec![keys[0].clone()]).await.unwrap_err());
+    assert!(unverified.contains("does not verify"), "{unverified}");
+    assert_eq!(event_count(&app).await, 4, "nothing pruned");
+
+    let pruned = prune(1, keys.to_vec()).await.unwrap();
+    assert_eq!((pruned.count, pruned.segment, pruned.key_id.as_str()), (3, 1, old_key.id()));
+    let left: Vec<String> = sqlx::query_scalar("SELECT event FROM audit_events ORDER BY chain_seq")
+        .fetch_all(rotated.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["after", "audit_segments_pruned"], "segment 1 gone, its pruning recorded and sealed");
+    assert_eq!(Checkpoint::read(&checkpoint).unwrap().unwrap().pruned, Some(pruned.clone()));
+
+    // The old key is no longer needed: the check starts from the pruned segment's last MAC.
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!((report.events, report.pruned.as_ref().map(|p| p.count)), (2, Some(3)));
+    assert!(report.to_string().starts_with("pruned: events #1 to #3 (segments 1 to 1)"), "{report}");
+    // And the first event left is still bound to what was pruned.
+    exec(&app, "UPDATE audit_events SET prev_mac = $1 WHERE chain_seq = 4", &[audit::GENESIS]).await;
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert_eq!(broken_at(&report), Some((Some(4), Fault::Relinked)), "{report}");
+    let again = format!("{:#}", prune(1, keys.to_vec()).await.unwrap_err());
+    assert!(again.contains("does not verify"), "{again}");
+}
+on_both_backends!(only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them);
+
 async fn events_written_before_the_chain_are_sealed_first(app: TestApp) {
     assert_eq!(event_count(&app).await, 0, "a fresh store");
     for (id, at) in [("older", 1_000), ("old", 2_000)] {
