@@ -101,8 +101,9 @@ impl Store {
     /// the busy timeout cannot cure. On PostgreSQL it takes [`WRITE_LOCK`] first. The audit chain
     /// no longer needs it (events are appended unsealed, without a lock, and sealed by one
     /// sealer), but other writes still do: code written for one writer at a time reads then
-    /// writes without row locks (checks re-done "under the write lock", such as a task's
-    /// completion or a staff account's last admin), and taking this lock before any row lock is
+    /// writes without row locks (checks re-done "under the write lock": a manual task's completion
+    /// in `services::tasks`, the last enabled admin in `services::staff::admin_change`, code
+    /// attempts counted per verification), and taking this lock before any row lock is
     /// what keeps two transactions from deadlocking on each other's row locks. Removing it needs a
     /// documented row-lock order and retries on 40001/40P01 (issue 20). Writes are short (slow
     /// work — collecting, building exports, sending mail — happens outside transactions), so this
