@@ -26,6 +26,8 @@ pub struct Keys {
     pub export: SecretKey,
     /// Pseudonyms written into sources by an erasure (`hash` anonymisation).
     pub pseudonym: SecretKey,
+    /// MACs of the audit chain (see [`crate::store::audit`]).
+    pub audit: crate::store::audit::ChainKey,
 }
 
 pub struct App {
@@ -66,7 +68,11 @@ impl App {
             csrf: settings.secret_key.derive("csrf"),
             export: settings.export_key.derive("exports-v1"),
             pseudonym: settings.secret_key.derive("pseudonym-v1"),
+            audit: crate::store::audit::ChainKey::from_secret(&settings.secret_key),
         };
+        // The SHA-256 chain of earlier versions, verified and resealed once; a broken one stops
+        // the start with the first broken event named (docs/deployment.md).
+        crate::store::audit::upgrade(&store, &keys.audit, &settings.audit_checkpoint(), clock.now_ms(), None).await?;
         let exports: Arc<dyn ExportStorage> = Arc::new(LocalDir::new(settings.export_dir()));
         Ok(Self {
             store,

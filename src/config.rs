@@ -685,6 +685,11 @@ impl Settings {
         self.exports.dir.clone().unwrap_or_else(|| self.data_dir.join("exports"))
     }
 
+    /// Where the audit chain's end is anchored (see [`crate::store::audit::Checkpoint`]).
+    pub fn audit_checkpoint(&self) -> PathBuf {
+        crate::store::audit::Checkpoint::path(&self.data_dir)
+    }
+
     pub fn spool_dir(&self) -> PathBuf {
         self.data_dir.join("spool")
     }

@@ -64,6 +64,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = settings(&common, None).await?;
             let store = dossier::store::Store::connect(&settings.database_url).await?;
             store.migrate().await?;
+            // The SHA-256 audit chain of earlier versions, verified and resealed once.
+            let key = dossier::store::audit::ChainKey::from_secret(&settings.secret_key);
+            let now = dossier::clock::Clock::now_ms(&dossier::clock::SystemClock);
+            dossier::store::audit::upgrade(&store, &key, &settings.audit_checkpoint(), now, None).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }

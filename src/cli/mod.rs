@@ -54,7 +54,7 @@ pub enum Command {
         #[command(subcommand)]
         command: staff::StaffCommand,
     },
-    /// Check the hash-chained audit log.
+    /// Check the keyed audit chain (or reseal the chain of an earlier version).
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,

@@ -12,6 +12,7 @@ mod export;
 pub mod housekeeping;
 mod plan;
 pub mod reminders;
+pub mod seal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -374,7 +375,9 @@ pub async fn run_pending(app: &App) -> anyhow::Result<usize> {
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(300);
 
 /// Starts `n` workers that run jobs until `shutdown` turns true; they finish the job in hand first.
+/// With at least one worker, the audit sealer runs beside them ([`seal::run_periodically`]).
 pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    let sealer = (n > 0).then(|| tokio::spawn(seal::run_periodically(app.clone(), shutdown.clone())));
     (0..n)
         .map(|i| {
             let app = app.clone();
@@ -411,5 +414,6 @@ pub fn spawn_workers(app: Arc<App>, n: usize, shutdown: watch::Receiver<bool>) -
                 }
             })
         })
+        .chain(sealer)
         .collect()
 }

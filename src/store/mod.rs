@@ -33,8 +33,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use sqlx::AnyConnection as Conn;
 
-/// The PostgreSQL advisory lock that serialises write transactions and audit appends
-/// ("dossier" + 1, in ASCII).
+/// The PostgreSQL advisory lock that serialises write transactions ("dossier" + 1, in ASCII).
+/// The audit chain no longer needs it (appends take no lock, see [`audit`]); what still does is
+/// listed on [`Store::begin`].
 pub const WRITE_LOCK: i64 = 0x646f_7373_6965_7201;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,8 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.context("applying database migrations")
+        sqlx::migrate!("./migrations").run(&self.pool).await.context("applying database migrations")?;
+        audit::prepare(self).await
     }
 
     /// The versions of the migrations this binary carries.
@@ -103,11 +105,16 @@ impl Store {
     ///
     /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction that
     /// reads and then writes fails with `SQLITE_BUSY` when another writer got in between, which
-    /// the busy timeout cannot cure. On PostgreSQL it takes [`WRITE_LOCK`] first: every write
-    /// transaction appends to the audit chain, which must be serialised, and taking that lock
-    /// first, before any row lock, is what keeps two transactions from deadlocking on each
-    /// other's locks. Writes are short (slow work — collecting, building exports, sending mail —
-    /// happens outside transactions), so this costs little; reads are never serialised.
+    /// the busy timeout cannot cure. On PostgreSQL it takes [`WRITE_LOCK`] first. The audit chain
+    /// no longer needs it (events are appended unsealed, without a lock, and sealed by one
+    /// sealer), but other writes still do: code written for one writer at a time reads then
+    /// writes without row locks (checks re-done "under the write lock": a manual task's completion
+    /// in `services::tasks`, the last enabled admin in `services::staff::admin_change`, code
+    /// attempts counted per verification), and taking this lock before any row lock is
+    /// what keeps two transactions from deadlocking on each other's row locks. Removing it needs a
+    /// documented row-lock order and retries on 40001/40P01 (issue 20). Writes are short (slow
+    /// work — collecting, building exports, sending mail — happens outside transactions), so this
+    /// costs little; reads are never serialised.
     pub async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.context("starting a database transaction"),

@@ -1,19 +1,22 @@
-//! The hash-chained audit log: an untouched chain verifies; editing, deleting or slipping in an
-//! event is named at the first broken link; parallel appends still make one valid chain; and
-//! `dossier audit verify` says so with its exit status.
+//! The keyed audit chain: an untouched chain verifies; an edited event is named even when the
+//! following MACs were recomputed without the key; a deleted event is named, in the middle or at
+//! the end (against the checkpoint); appends take no lock on PostgreSQL and late commits are
+//! sealed later; a key rotation opens a segment; the SHA-256 chain of earlier versions is
+//! verified before it is resealed; `dossier audit verify` says what it checked.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use dossier::store::audit::{self, ChainCheck, Fault};
+use dossier::crypto::SecretKey;
+use dossier::jobs::seal::seal_and_verify;
+use dossier::store::audit::{self, Break, ChainKey, Checkpoint, Fault, Report, Sealing};
 use sqlx::{Connection, Row};
 
 use crate::helpers::{TempDir, TestApp};
 use crate::on_both_backends;
 
-async fn verify(app: &TestApp) -> ChainCheck {
-    let mut conn = app.app.store.conn().await.unwrap();
-    audit::verify(&mut conn).await.unwrap()
+async fn check(app: &TestApp) -> Report {
+    seal_and_verify(&app.app, &[]).await.unwrap()
 }
 
 async fn event_count(app: &TestApp) -> i64 {
@@ -44,55 +47,227 @@ async fn record_in_own_transaction(app: &TestApp, event: &str, n: usize) {
     tx.commit().await.unwrap();
 }
 
-async fn an_edit_or_a_deletion_is_named_at_the_first_broken_link(app: TestApp) {
+fn broken_at(report: &Report) -> Option<(Option<i64>, Fault)> {
+    report.broken.as_ref().map(|b| (b.chain_seq, b.fault.clone()))
+}
+
+fn sha256_of(prev: &str, values: serde_json::Value) -> String {
+    let mut bytes = prev.as_bytes().to_vec();
+    bytes.extend_from_slice(values.to_string().as_bytes());
+    dossier::crypto::sha256_hex(&bytes)
+}
+
+/// What someone with write access but without the key can do: change an event, then recompute
+/// every hash after it — the old chain's SHA-256 rule in `hash`, and the same rule in `mac`, with
+/// each event's `prev_*` pointing at the new value before it.
+async fn forge_from(app: &TestApp, from: i64) {
+    let rows = sqlx::query(
+        "SELECT chain_seq, segment, key_id, id, request_id, at, seq, actor, event, detail, prev_mac FROM audit_events \
+         WHERE chain_seq >= $1 ORDER BY chain_seq",
+    )
+    .bind(from)
+    .fetch_all(app.app.store.pool())
+    .await
+    .unwrap();
+    let mut prev: String = rows[0].get("prev_mac");
+    for r in rows {
+        let (chain_seq, id): (i64, String) = (r.get("chain_seq"), r.get("id"));
+        let values = serde_json::json!([
+            chain_seq,
+            r.get::<i64, _>("segment"),
+            r.get::<String, _>("key_id"),
+            id,
+            r.get::<Option<String>, _>("request_id"),
+            r.get::<i64, _>("at"),
+            r.get::<i64, _>("seq"),
+            r.get::<String, _>("actor"),
+            r.get::<String, _>("event"),
+            r.get::<String, _>("detail")
+        ]);
+        let forged = sha256_of(&prev, values);
+        exec(
+            app,
+            "UPDATE audit_events SET prev_mac = $1, mac = $2, prev_hash = $1, hash = $2 WHERE id = $3",
+            &[&prev, &forged, &id],
+        )
+        .await;
+        prev = forged;
+    }
+}
+
+async fn an_edit_is_named_even_with_the_following_macs_recomputed(app: TestApp) {
     // A request's life writes a dozen events: received, emails, verified, sources, export…
     let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     app.verify_by_link(&mail).await;
     app.run_pending_jobs().await;
     let total = event_count(&app).await;
     assert!(total >= 8, "{total} events");
-    match verify(&app).await {
-        ChainCheck::Intact { events, head } => {
-            assert_eq!(events, total);
-            assert_eq!(head.len(), 64);
-        }
-        broken => panic!("an untouched chain is intact: {broken}"),
-    }
+    let report = check(&app).await;
+    assert!(report.is_intact(), "an untouched chain is intact: {report}");
+    assert_eq!((report.events, report.unsealed), (total, 0), "every event sealed and checked");
+    assert_eq!(report.segments.len(), 1);
+    assert_eq!(report.segments[0].key_id, app.app.keys.audit.id());
+    let anchored = Checkpoint::read(&app.app.settings.audit_checkpoint()).unwrap().expect("a checkpoint");
+    assert_eq!((anchored.count, Some(&anchored.mac)), (total, report.head.as_ref()));
 
-    // Someone edits an event's detail in the database.
-    let (id, detail) = event_at(&app, 3).await;
+    // Someone edits event #3's detail and recomputes every hash after it, without the key.
+    let (id, _) = event_at(&app, 3).await;
     assert_eq!(exec(&app, "UPDATE audit_events SET detail = $1 WHERE id = $2", &["{\"forged\":true}", &id]).await, 1);
-    let check = verify(&app).await;
-    assert_eq!(check, ChainCheck::Broken { chain_seq: Some(3), id: id.clone(), fault: Fault::Altered });
-    assert_eq!(check.to_string(), format!("broken at event #3 ({id}): its hash does not match its content"));
-
-    // Put back, the chain is whole again; then someone deletes an event.
-    exec(&app, "UPDATE audit_events SET detail = $1 WHERE id = $2", &[&detail, &id]).await;
-    assert!(matches!(verify(&app).await, ChainCheck::Intact { .. }));
-    exec(&app, "DELETE FROM audit_events WHERE chain_seq = 5", &[]).await;
-    let (next, _) = event_at(&app, 6).await;
-    let check = verify(&app).await;
-    assert_eq!(check, ChainCheck::Broken { chain_seq: Some(6), id: next.clone(), fault: Fault::OutOfSequence });
-    assert_eq!(check.to_string(), format!("broken at event #6 ({next}): it does not follow the previous event"));
-}
-on_both_backends!(an_edit_or_a_deletion_is_named_at_the_first_broken_link);
-
-async fn an_event_slipped_in_outside_the_chain_is_named(app: TestApp) {
-    record_in_own_transaction(&app, "first", 1).await;
-    exec(
-        &app,
-        "INSERT INTO audit_events (id, at, seq, actor, event, detail) VALUES ('slipped', 1, 0, 'system', 'x', '{}')",
-        &[],
-    )
-    .await;
-    assert_eq!(
-        verify(&app).await,
-        ChainCheck::Broken { chain_seq: None, id: "slipped".into(), fault: Fault::Unchained }
+    forge_from(&app, 3).await;
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((Some(3), Fault::Altered)), "{report}");
+    assert_eq!(report.events, 2, "checked up to the break");
+    assert!(
+        report.to_string().ends_with(&format!(
+            "broken at event #3 ({id}): its MAC does not match its content: it was changed after it was sealed"
+        )),
+        "{report}"
     );
 }
-on_both_backends!(an_event_slipped_in_outside_the_chain_is_named);
+on_both_backends!(an_edit_is_named_even_with_the_following_macs_recomputed);
 
-async fn events_written_before_the_chain_are_chained_by_the_first_append(app: TestApp) {
+async fn a_deleted_event_in_the_middle_is_named(app: TestApp) {
+    for n in 0..5 {
+        record_in_own_transaction(&app, "step", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let (next, _) = event_at(&app, 4).await;
+    assert_eq!(exec(&app, "DELETE FROM audit_events WHERE chain_seq = 3", &[]).await, 1);
+    let report = check(&app).await;
+    assert_eq!(
+        report.broken,
+        Some(Break { chain_seq: Some(4), id: Some(next.clone()), fault: Fault::Missing { first: 3, last: 3 } })
+    );
+    assert!(report.to_string().ends_with(&format!("broken at event #4 ({next}): event #3 before it is missing")));
+}
+on_both_backends!(a_deleted_event_in_the_middle_is_named);
+
+async fn events_deleted_from_the_end_are_caught_by_the_checkpoint(app: TestApp) {
+    for n in 0..5 {
+        record_in_own_transaction(&app, "step", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    assert_eq!(exec(&app, "DELETE FROM audit_events WHERE chain_seq > 3", &[]).await, 2);
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((None, Fault::Truncated { sealed: 3, checkpoint: 5 })), "{report}");
+    assert!(report.to_string().ends_with("events #4 to #5 were deleted"), "{report}");
+
+    // The sealer refuses to build on the shortened chain: new events wait, the break stays visible.
+    record_in_own_transaction(&app, "after", 0).await;
+    let refusal = dossier::jobs::seal::run(&app.app).await.unwrap_err();
+    assert!(format!("{refusal:#}").contains("events were deleted from its end"), "{refusal:#}");
+    let report = check(&app).await;
+    assert_eq!(report.unsealed, 1);
+    assert_eq!(broken_at(&report), Some((None, Fault::Truncated { sealed: 3, checkpoint: 5 })));
+    assert_eq!(Checkpoint::read(&app.app.settings.audit_checkpoint()).unwrap().unwrap().count, 5, "never lowered");
+}
+on_both_backends!(events_deleted_from_the_end_are_caught_by_the_checkpoint);
+
+async fn a_key_rotation_opens_a_segment_verified_with_both_keys(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "before", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let old_key = app.app.keys.audit.clone();
+    let (_, last_mac) = {
+        let row = sqlx::query("SELECT id, mac FROM audit_events WHERE chain_seq = 3")
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
+        (row.get::<String, _>("id"), row.get::<String, _>("mac"))
+    };
+
+    // The operator rotates DOSSIER_SECRET_KEY: the new instance seals under a new key id.
+    let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
+    assert_ne!(rotated.keys.audit.id(), old_key.id());
+    for n in 0..2 {
+        let mut tx = rotated.store.begin().await.unwrap();
+        audit::record(&mut tx, None, "system", "after", &serde_json::json!({ "n": n }), rotated.now_ms())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(
+        dossier::jobs::seal::run(&rotated).await.unwrap(),
+        Sealing::Done {
+            sealed: 2,
+            count: 5,
+            mac: sqlx::query_scalar("SELECT mac FROM audit_events WHERE chain_seq = 5")
+                .fetch_one(rotated.store.pool())
+                .await
+                .unwrap()
+        }
+    );
+    let (segment, prev_mac): (i64, String) =
+        sqlx::query_as("SELECT segment, prev_mac FROM audit_events WHERE chain_seq = 4")
+            .fetch_one(rotated.store.pool())
+            .await
+            .unwrap();
+    assert_eq!((segment, prev_mac), (2, last_mac), "the new segment records the previous segment's last MAC");
+
+    // The new key alone cannot check the first segment: the check says which key it needs.
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert_eq!(broken_at(&report), Some((Some(1), Fault::UnknownKey { key_id: old_key.id().to_owned() })));
+    assert!(report.to_string().contains("DOSSIER_PREVIOUS_SECRET_KEYS"), "{report}");
+    // With the previous key too, both segments verify, each under its own key.
+    let report = seal_and_verify(&rotated, std::slice::from_ref(&old_key)).await.unwrap();
+    assert!(report.is_intact(), "{report}");
+    let segments: Vec<_> = report.segments.iter().map(|s| (s.number, s.key_id.clone(), s.first, s.last)).collect();
+    assert_eq!(segments, vec![(1, old_key.id().to_owned(), 1, 3), (2, rotated.keys.audit.id().to_owned(), 4, 5)]);
+    assert!(report.to_string().contains("checked 5 sealed events in 2 segment(s)"), "{report}");
+}
+on_both_backends!(a_key_rotation_opens_a_segment_verified_with_both_keys);
+
+async fn only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "before", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let old_key = app.app.keys.audit.clone();
+    let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
+    let mut tx = rotated.store.begin().await.unwrap();
+    audit::record(&mut tx, None, "system", "after", &serde_json::json!({}), rotated.now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+    dossier::jobs::seal::run(&rotated).await.unwrap();
+    let checkpoint = rotated.settings.audit_checkpoint();
+    let keys = [rotated.keys.audit.clone(), old_key.clone()];
+    let prune = |through: i64, keys: Vec<ChainKey>| {
+        let rotated = rotated.clone();
+        let checkpoint = checkpoint.clone();
+        async move { audit::prune(&rotated.store, &keys, &checkpoint, through, rotated.now_ms()).await }
+    };
+
+    // Not the open segment, not without the old key (the chain must verify first).
+    let open = format!("{:#}", prune(2, keys.to_vec()).await.unwrap_err());
+    assert!(open.contains("is the chain's open segment"), "{open}");
+    let unverified = format!("{:#}", prune(1, vec![keys[0].clone()]).await.unwrap_err());
+    assert!(unverified.contains("does not verify"), "{unverified}");
+    assert_eq!(event_count(&app).await, 4, "nothing pruned");
+
+    let pruned = prune(1, keys.to_vec()).await.unwrap();
+    assert_eq!((pruned.count, pruned.segment, pruned.key_id.as_str()), (3, 1, old_key.id()));
+    let left: Vec<String> = sqlx::query_scalar("SELECT event FROM audit_events ORDER BY chain_seq")
+        .fetch_all(rotated.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["after", "audit_segments_pruned"], "segment 1 gone, its pruning recorded and sealed");
+    assert_eq!(Checkpoint::read(&checkpoint).unwrap().unwrap().pruned, Some(pruned.clone()));
+
+    // The old key is no longer needed: the check starts from the pruned segment's last MAC.
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert!(report.is_intact(), "{report}");
+    assert_eq!((report.events, report.pruned.as_ref().map(|p| p.count)), (2, Some(3)));
+    assert!(report.to_string().starts_with("pruned: events #1 to #3 (segments 1 to 1)"), "{report}");
+    // And the first event left is still bound to what was pruned.
+    exec(&app, "UPDATE audit_events SET prev_mac = $1 WHERE chain_seq = 4", &[audit::GENESIS]).await;
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert_eq!(broken_at(&report), Some((Some(4), Fault::Relinked)), "{report}");
+    let again = format!("{:#}", prune(1, keys.to_vec()).await.unwrap_err());
+    assert!(again.contains("does not verify"), "{again}");
+}
+on_both_backends!(only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them);
+
+async fn events_written_before_the_chain_are_sealed_first(app: TestApp) {
     assert_eq!(event_count(&app).await, 0, "a fresh store");
     for (id, at) in [("older", 1_000), ("old", 2_000)] {
         exec(
@@ -103,24 +278,25 @@ async fn events_written_before_the_chain_are_chained_by_the_first_append(app: Te
         .await;
     }
     record_in_own_transaction(&app, "new", 1).await;
-    assert!(matches!(verify(&app).await, ChainCheck::Intact { events: 3, .. }));
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 3, "{report}");
     assert_eq!(event_at(&app, 1).await.0, "older");
     assert_eq!(event_at(&app, 2).await.0, "old");
 }
-on_both_backends!(events_written_before_the_chain_are_chained_by_the_first_append);
+on_both_backends!(events_written_before_the_chain_are_sealed_first);
 
 async fn parallel_appends_make_one_valid_chain(app: TestApp) {
     const N: usize = 40;
     let appends = (0..N).map(|n| record_in_own_transaction(&app, "parallel", n));
     futures_util::future::join_all(appends).await;
-    let check = verify(&app).await;
-    assert!(matches!(check, ChainCheck::Intact { events, .. } if events == N as i64), "{check}");
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == N as i64, "{report}");
     assert_eq!(event_count(&app).await, N as i64);
 }
 on_both_backends!(parallel_appends_make_one_valid_chain);
 
-/// On PostgreSQL, appends from many connections at once (several instances) still chain one after
-/// another, each in its own transaction.
+/// On PostgreSQL, appends from many connections at once (several instances) each in its own
+/// transaction, then one chain once sealed.
 #[actix_web::test]
 async fn parallel_appends_from_many_tasks_on_postgres() {
     let options = crate::helpers::Options { backend: crate::helpers::Backend::Postgres, ..Default::default() };
@@ -141,25 +317,161 @@ async fn parallel_appends_from_many_tasks_on_postgres() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert!(matches!(verify(&app).await, ChainCheck::Intact { events: 64, .. }), "{}", verify(&app).await);
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 64, "{report}");
 }
+
+/// On PostgreSQL, an open transaction holding an unsealed event does not hold up another
+/// transaction's event (no lock on the write path), and the late one is sealed in a later round.
+#[actix_web::test]
+async fn appends_do_not_wait_for_each_other_and_late_commits_are_sealed_later_on_postgres() {
+    let options = crate::helpers::Options { backend: crate::helpers::Backend::Postgres, ..Default::default() };
+    let Some(app) = crate::helpers::spawn_with(options).await else { return };
+    let pool = app.app.store.pool();
+    let now = app.app.now_ms();
+    let mut first = pool.begin().await.unwrap();
+    audit::record(&mut first, None, "system", "slow", &serde_json::json!({}), now).await.unwrap();
+    // A second connection records and commits while the first is still open. With a lock on the
+    // append path this would wait for the first transaction: give up after a generous bound.
+    let second = async {
+        let mut tx = pool.begin().await.unwrap();
+        audit::record(&mut tx, None, "system", "quick", &serde_json::json!({}), now).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), second)
+        .await
+        .expect("the second append waited for the first transaction");
+    let sealed = dossier::jobs::seal::run(&app.app).await.unwrap();
+    assert!(matches!(sealed, Sealing::Done { sealed: 1, count: 1, .. }), "{sealed:?}");
+    let event_of = |n: i64| async move {
+        sqlx::query_scalar::<_, String>("SELECT event FROM audit_events WHERE chain_seq = $1")
+            .bind(n)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(event_of(1).await, "quick", "the committed event is sealed; the open one is not visible yet");
+    first.commit().await.unwrap();
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 2, "{report}");
+    assert_eq!(event_of(2).await, "slow", "sealed in the next round, after the one that committed first");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The upgrade from the SHA-256 chain (migration 0016).
+
+/// Writes `n` events the way the previous version did: chained with plain SHA-256, `ord` set to
+/// their place as migration 0016 does. Returns their ids.
+async fn old_chain(app: &TestApp, n: i64) -> Vec<String> {
+    let mut prev = audit::GENESIS.to_owned();
+    let mut ids = Vec::new();
+    for chain_seq in 1..=n {
+        let id = format!("old{chain_seq}");
+        let detail = format!("{{\"n\":{chain_seq}}}");
+        let hash =
+            sha256_of(&prev, serde_json::json!([chain_seq, id, null, 1000 + chain_seq, 0, "system", "old", detail]));
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, seq, actor, event, detail, chain_seq, prev_hash, hash, ord) \
+             VALUES ($1, $2, 0, 'system', 'old', $3, $4, $5, $6, $4)",
+        )
+        .bind(&id)
+        .bind(1000 + chain_seq)
+        .bind(&detail)
+        .bind(chain_seq)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(app.app.store.pool())
+        .await
+        .unwrap();
+        prev = hash;
+        ids.push(id);
+    }
+    // As after the migration: the recording order moves past the old chain's places.
+    app.app.store.migrate().await.unwrap();
+    ids
+}
+
+async fn upgrade(app: &TestApp, accept: Option<&str>) -> anyhow::Result<i64> {
+    let a = &app.app;
+    audit::upgrade(&a.store, &a.keys.audit, &a.settings.audit_checkpoint(), a.now_ms(), accept).await
+}
+
+async fn the_sha256_chain_is_verified_then_resealed_once(app: TestApp) {
+    old_chain(&app, 3).await;
+    let old_head: String = sqlx::query_scalar("SELECT hash FROM audit_events WHERE chain_seq = 3")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(upgrade(&app, None).await.unwrap(), 3);
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE event = 'audit_chain_resealed'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail["old_count"], 3);
+    assert_eq!(detail["old_head"], old_head.as_str());
+    assert_eq!(detail["key_id"], app.app.keys.audit.id());
+    // The old events keep their places and their old hashes; the chain and its anchor go on.
+    assert_eq!(event_at(&app, 1).await.0, "old1");
+    let kept: String = sqlx::query_scalar("SELECT hash FROM audit_events WHERE chain_seq = 3")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, old_head);
+    record_in_own_transaction(&app, "new", 1).await;
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 5, "{report}");
+    let fourth: String = sqlx::query_scalar("SELECT event FROM audit_events WHERE chain_seq = 4")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fourth, "audit_chain_resealed", "sealed right after the resealed chain");
+    assert_eq!(upgrade(&app, None).await.unwrap(), 0, "once");
+}
+on_both_backends!(the_sha256_chain_is_verified_then_resealed_once);
+
+async fn a_broken_sha256_chain_is_not_resealed_silently(app: TestApp) {
+    let ids = old_chain(&app, 3).await;
+    exec(&app, "UPDATE audit_events SET detail = '{\"n\":99}' WHERE chain_seq = 2", &[]).await;
+    let refusal = format!("{:#}", upgrade(&app, None).await.unwrap_err());
+    assert!(
+        refusal.contains(&format!("broken at event #2 ({}): its hash does not match its content", ids[1])),
+        "{refusal}"
+    );
+    assert!(refusal.contains(&format!("dossier audit reseal --accept-broken {}", ids[1])), "{refusal}");
+    let resealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE mac IS NOT NULL")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!((resealed, event_count(&app).await), (0, 3), "nothing changed");
+
+    // Accepting another event than the broken one changes nothing either.
+    assert!(upgrade(&app, Some(&ids[0])).await.is_err());
+    // The operator accepts the named break: resealed, and the trail says so.
+    assert_eq!(upgrade(&app, Some(&ids[1])).await.unwrap(), 3);
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE event = 'audit_chain_resealed'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert!(detail.contains(&format!("\"accepted_break\":{{\"event\":\"{}\"", ids[1])), "{detail}");
+    assert!(check(&app).await.is_intact());
+}
+on_both_backends!(a_broken_sha256_chain_is_not_resealed_silently);
+
+// ---------------------------------------------------------------------------------------------
+// The command line.
 
 const BIN: &str = env!("CARGO_BIN_EXE_dossier");
 
-fn keygen() -> String {
-    let out = Command::new(BIN).arg("keygen").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn dossier(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let (secret, export) = (keygen(), keygen());
+fn dossier(config: &Path, args: &[&str], keys: &(String, String), env: &[(&str, &str)], stdin: &str) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .arg("--config")
         .arg(config)
-        .env("DOSSIER_SECRET_KEY", secret)
-        .env("DOSSIER_EXPORT_KEY", export)
+        .env("DOSSIER_SECRET_KEY", &keys.0)
+        .env("DOSSIER_EXPORT_KEY", &keys.1)
         .env("RUST_LOG", "off")
+        .envs(env.iter().copied())
         .env_remove("DOSSIER_DATABASE_URL")
         .env_remove("DOSSIER_BASE_URL")
         .stdin(Stdio::piped())
@@ -173,31 +485,81 @@ fn dossier(config: &Path, args: &[&str], stdin: &str) -> Output {
 }
 
 #[tokio::test]
-async fn the_verify_command_names_the_broken_link_and_fails() {
+async fn the_verify_command_says_what_it_checked_and_where_the_chain_breaks() {
     let tmp = TempDir::new("cli-audit");
     let data = tmp.0.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let config = tmp.0.join("dossier.toml");
     std::fs::write(&config, crate::helpers::base_config(&data)).unwrap();
     let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let keys = (SecretKey::generate().to_base64(), SecretKey::generate().to_base64());
+    let key_id = ChainKey::from_secret(&SecretKey::from_base64(&keys.0).unwrap()).id().to_owned();
 
-    // Two staff accounts: two audit events.
-    for email in ["dpo@exemple.test", "agent@exemple.test"] {
-        let out = dossier(&config, &["staff", "add", "--email", email, "--role", "agent"], "a long passphrase\n");
+    // Three staff accounts: three audit events, waiting to be sealed.
+    for email in ["dpo@exemple.test", "agent@exemple.test", "aide@exemple.test"] {
+        let out =
+            dossier(&config, &["staff", "add", "--email", email, "--role", "agent"], &keys, &[], "a long passphrase\n");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let out = dossier(&config, &["audit", "verify"], "");
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
     assert!(out.status.success(), "{}{}", text(&out), String::from_utf8_lossy(&out.stderr));
-    assert!(text(&out).starts_with("ok: 2 events\n"), "{}", text(&out));
+    let said = text(&out);
+    for line in [
+        "sealed 3 waiting events\n".to_owned(),
+        "checked 3 sealed events in 1 segment(s)\n".to_owned(),
+        format!("  segment 1: events #1 to #3, key id {key_id}\n"),
+        "checkpoint: 3 events, MAC ".to_owned(),
+        "not sealed yet: 0 events\n".to_owned(),
+        "ok: 3 events, last MAC ".to_owned(),
+    ] {
+        assert!(said.contains(&line), "{line:?} in:\n{said}");
+    }
+    let checkpoint = data.join(audit::CHECKPOINT_FILE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&checkpoint).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
+    // Another key alone cannot vouch for the chain; given the previous key too, it can.
+    let rotated = (SecretKey::generate().to_base64(), keys.1.clone());
+    let out = dossier(&config, &["audit", "verify"], &rotated, &[], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(&format!("sealed under key id {key_id}, which was not given")), "{}", text(&out));
+    let out = dossier(&config, &["audit", "verify"], &rotated, &[("DOSSIER_PREVIOUS_SECRET_KEYS", &keys.0)], "");
+    assert!(out.status.success(), "{}", text(&out));
+
+    // An edit is named.
     let db = format!("sqlite://{}", data.join("dossier.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
-    let id: String =
-        sqlx::query_scalar("SELECT id FROM audit_events WHERE chain_seq = 2").fetch_one(&mut conn).await.unwrap();
+    let (id, actor): (String, String) =
+        sqlx::query_as("SELECT id, actor FROM audit_events WHERE chain_seq = 2").fetch_one(&mut conn).await.unwrap();
     sqlx::query("UPDATE audit_events SET actor = 'requester' WHERE id = ?").bind(&id).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-
-    let out = dossier(&config, &["audit", "verify"], "");
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert_eq!(text(&out), format!("broken at event #2 ({id}): its hash does not match its content\n"));
+    assert!(
+        text(&out).ends_with(&format!(
+            "broken at event #2 ({id}): its MAC does not match its content: it was changed after it was sealed\n"
+        )),
+        "{}",
+        text(&out)
+    );
+    sqlx::query("UPDATE audit_events SET actor = ? WHERE id = ?")
+        .bind(&actor)
+        .bind(&id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    // So is the end cut off.
+    sqlx::query("DELETE FROM audit_events WHERE chain_seq = 3").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out)
+            .ends_with("broken at the end: 2 events are sealed but the checkpoint anchored 3: event #3 was deleted\n"),
+        "{}",
+        text(&out)
+    );
 }

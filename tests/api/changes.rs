@@ -967,7 +967,7 @@ async fn a_failing_source_is_retried_then_staff_retry_it_once_fixed(app: TestApp
     assert!(after.iter().all(|(_, outcome, _)| *outcome == Some("applied") || *outcome == Some("already")));
     let id = request_id(&app, &status).await;
     let executed: Vec<String> = sqlx::query_scalar(
-        "SELECT detail FROM audit_events WHERE request_id = $1 AND event = 'source_executed' ORDER BY chain_seq",
+        "SELECT detail FROM audit_events WHERE request_id = $1 AND event = 'source_executed' ORDER BY ord",
     )
     .bind(&id)
     .fetch_all(app.app.store.pool())

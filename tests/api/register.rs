@@ -156,7 +156,7 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
 
     // Each export is in the audit trail, by whom and for which period.
     let exports: Vec<(String, String)> =
-        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE event = 'register_exported' ORDER BY chain_seq")
+        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE event = 'register_exported' ORDER BY ord")
             .fetch_all(app.app.store.pool())
             .await
             .unwrap();

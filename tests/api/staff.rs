@@ -613,7 +613,7 @@ async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login
     staff_password_step(&third, "agent@exemple.test", PASSWORD).await;
     assert_eq!(code_step(&third, &totp_code(&app, &secret, 0)).await.status, 401);
     let factors: Vec<String> =
-        sqlx::query_scalar("SELECT detail FROM audit_events WHERE event = 'staff_login' ORDER BY chain_seq")
+        sqlx::query_scalar("SELECT detail FROM audit_events WHERE event = 'staff_login' ORDER BY ord")
             .fetch_all(app.app.store.pool())
             .await
             .unwrap();

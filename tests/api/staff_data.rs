@@ -8,7 +8,7 @@ use crate::on_both_backends;
 
 async fn data_views(app: &TestApp) -> Vec<(String, String)> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE event = 'staff_viewed' ORDER BY chain_seq")
+        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE event = 'staff_viewed' ORDER BY ord")
             .fetch_all(app.app.store.pool())
             .await
             .unwrap();
