@@ -79,6 +79,13 @@ pub struct FileRef {
     pub size: i64,
 }
 
+/// The first broken link of an old chain that an operator chose to reseal past.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptedBreak {
+    pub event: String,
+    pub fault: String,
+}
+
 /// What a staff member viewed, beyond the request's page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -307,6 +314,34 @@ pub enum Event {
     WorkspaceSettingChanged {
         setting: String,
         value: bool,
+    },
+    /// Too many failed sign-ins from one client network: that network is locked out of the
+    /// account for `minutes` (`network` is masked, e.g. `203.0.113.0/24`).
+    StaffLoginLocked {
+        staff: String,
+        network: String,
+        failures: i64,
+        minutes: i64,
+    },
+
+    // --- The audit trail itself ---------------------------------------------------------------
+    /// The SHA-256 chain of earlier versions was verified and resealed under the keyed rule; a
+    /// break an operator accepted (`dossier audit reseal --accept-broken`) is recorded with it.
+    AuditChainResealed {
+        old_head: String,
+        old_count: i64,
+        key_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accepted_break: Option<AcceptedBreak>,
+    },
+    /// Whole sealed segments were pruned: `count` events through `through_segment`, whose last
+    /// MAC was `mac`.
+    AuditSegmentsPruned {
+        through_segment: i64,
+        count: i64,
+        mac: String,
+        key_id: String,
+        deleted: u64,
     },
     /// A stored row this version cannot read: a name it does not know (written by a newer or an
     /// older Dossier, or through the string API), or a detail of another shape. Never written.
@@ -578,6 +613,31 @@ pub fn examples() -> Vec<(Event, &'static str, &'static str)> {
             r#"{"setting":"require_totp","value":true}"#,
         ),
         (
+            Event::StaffLoginLocked { staff: s("st2"), network: s("203.0.113.0/24"), failures: 5, minutes: 1 },
+            "staff_login_locked",
+            r#"{"staff":"st2","network":"203.0.113.0/24","failures":5,"minutes":1}"#,
+        ),
+        (
+            Event::AuditChainResealed { old_head: s("ab12"), old_count: 40, key_id: s("k1"), accepted_break: None },
+            "audit_chain_resealed",
+            r#"{"old_head":"ab12","old_count":40,"key_id":"k1"}"#,
+        ),
+        (
+            Event::AuditChainResealed {
+                old_head: s("ab12"),
+                old_count: 40,
+                key_id: s("k1"),
+                accepted_break: Some(AcceptedBreak { event: s("e7"), fault: s("its hash does not match") }),
+            },
+            "audit_chain_resealed",
+            r#"{"old_head":"ab12","old_count":40,"key_id":"k1","accepted_break":{"event":"e7","fault":"its hash does not match"}}"#,
+        ),
+        (
+            Event::AuditSegmentsPruned { through_segment: 2, count: 900, mac: s("cd34"), key_id: s("k2"), deleted: 900 },
+            "audit_segments_pruned",
+            r#"{"through_segment":2,"count":900,"mac":"cd34","key_id":"k2","deleted":900}"#,
+        ),
+        (
             Event::Unknown { name: s("from_the_future"), detail: serde_json::json!({"x": 1}) },
             "from_the_future",
             r#"{"x":1}"#,
@@ -658,11 +718,14 @@ mod tests {
                 Event::StaffTotpReplaced { .. } => 48,
                 Event::StaffTotpReset { .. } => 49,
                 Event::WorkspaceSettingChanged { .. } => 50,
-                Event::Unknown { .. } => 51,
+                Event::StaffLoginLocked { .. } => 51,
+                Event::AuditChainResealed { .. } => 52,
+                Event::AuditSegmentsPruned { .. } => 53,
+                Event::Unknown { .. } => 54,
             };
             seen.insert(n);
         }
-        assert_eq!(seen.len(), 52, "every variant has an example");
+        assert_eq!(seen.len(), 55, "every variant has an example");
     }
 
     #[test]

@@ -59,6 +59,7 @@ use sqlx::Row;
 
 use super::{Backend, Conn, Store};
 use crate::crypto::SecretKey;
+use crate::domain::audit::{AcceptedBreak, Actor, Event};
 
 static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -832,14 +833,14 @@ pub async fn prune(
         .await
         .context("pruning audit events")?
         .rows_affected();
-    let detail = serde_json::json!({
-        "through_segment": pruned.segment,
-        "count": pruned.count,
-        "mac": pruned.mac,
-        "key_id": pruned.key_id,
-        "deleted": deleted,
-    });
-    record(&mut tx, None, "system", "audit_segments_pruned", &detail, now).await?;
+    let event = Event::AuditSegmentsPruned {
+        through_segment: pruned.segment,
+        count: pruned.count,
+        mac: pruned.mac.clone(),
+        key_id: pruned.key_id.clone(),
+        deleted,
+    };
+    super::events::record(&mut tx, None, &Actor::System, &event, now).await?;
     tx.commit().await.context("committing the pruning")?;
     tracing::info!(count = pruned.count, segment = pruned.segment, mac = %pruned.mac, "audit segments pruned");
     seal(store, current_key, checkpoint, now).await?;
@@ -944,11 +945,13 @@ pub async fn upgrade(
         .context("resealing an event of the old audit chain")?;
         mac = next;
     }
-    let mut detail = serde_json::json!({ "old_head": last_hash, "old_count": old_count, "key_id": key.id() });
-    if let Some((id, why)) = broken {
-        detail["accepted_break"] = serde_json::json!({ "event": id, "fault": why });
-    }
-    record(&mut tx, None, "system", "audit_chain_resealed", &detail, now).await?;
+    let event = Event::AuditChainResealed {
+        old_head: last_hash.clone(),
+        old_count,
+        key_id: key.id().to_owned(),
+        accepted_break: broken.map(|(event, fault)| AcceptedBreak { event: event.to_string(), fault: fault.to_string() }),
+    };
+    super::events::record(&mut tx, None, &Actor::System, &event, now).await?;
     tx.commit().await.context("committing the resealed audit chain")?;
     tracing::info!(old_count, old_head = %last_hash, "the SHA-256 audit chain was verified and resealed");
     // The resealed chain's end, then the event that says so (and anything waiting), anchored.

@@ -252,6 +252,26 @@ pub fn sentence(t: Tr, event: &Event, names: &Names<'_>) -> String {
         Event::WorkspaceSettingChanged { setting, value } => {
             t.fmt("staff.timeline.setting_changed", &[("setting", setting), ("value", &value.to_string())])
         }
+        Event::StaffLoginLocked { staff: id, network, failures, minutes } => t.fmt(
+            "staff.timeline.staff_login_locked",
+            &[
+                ("name", &staff(id)),
+                ("network", network),
+                ("failures", &failures.to_string()),
+                ("minutes", &minutes.to_string()),
+            ],
+        ),
+        Event::AuditChainResealed { old_count, accepted_break: None, .. } => {
+            t.fmt("staff.timeline.audit_chain_resealed", &[("count", &old_count.to_string())])
+        }
+        Event::AuditChainResealed { old_count, accepted_break: Some(b), .. } => t.fmt(
+            "staff.timeline.audit_chain_resealed_past_break",
+            &[("count", &old_count.to_string()), ("event", &b.event)],
+        ),
+        Event::AuditSegmentsPruned { through_segment, count, .. } => t.fmt(
+            "staff.timeline.audit_segments_pruned",
+            &[("count", &count.to_string()), ("segment", &through_segment.to_string())],
+        ),
         Event::Unknown { name, detail: _ } => t.fmt("staff.timeline.unknown", &[("name", name)]),
     }
 }
