@@ -24,3 +24,4 @@ mod smtp;
 mod staff;
 mod staff_data;
 mod staff_routes;
+mod staff_security;

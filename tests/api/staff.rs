@@ -574,7 +574,9 @@ async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login
     assert!(page.contains("otpauth://totp/Dossier%20"), "{page}");
     assert!(page.contains("<div class=\"qr\" role=\"img\"") && page.contains("<svg xmlns="), "a QR code drawn inline");
     let wrong_code = if totp_code(&app, &secret, 0) == "000000" { "111111" } else { "000000" };
-    let wrong = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", wrong_code)]).await;
+    let wrong = browser
+        .post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", wrong_code), ("current", PASSWORD)])
+        .await;
     assert_eq!(wrong.status, 400);
     assert!(wrong.text().contains("This code does not match"));
     let sealed: Option<String> =
@@ -582,7 +584,9 @@ async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login
     assert_eq!(sealed, None, "not active before a right code");
 
     let enrol_code = totp_code(&app, &secret, 0);
-    let res = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &enrol_code)]).await;
+    let res = browser
+        .post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &enrol_code), ("current", PASSWORD)])
+        .await;
     assert_eq!(res.status, 303, "{}", res.text());
     let page = browser.get(&res.location()).await.text();
     assert!(page.contains("Two-step sign-in is on"), "{page}");
