@@ -27,7 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a check waits for a free slot before the caller is told to try again.
-pub const WAIT: Duration = Duration::from_secs(5);
+pub const WAIT: Duration = Duration::from_secs(3);
 
 /// The salt length of new hashes (the PHC recommendation, 128 bits).
 const SALT_LEN: usize = 16;

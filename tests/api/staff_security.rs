@@ -172,6 +172,7 @@ async fn a_flood_of_wrong_logins_keeps_memory_bounded_and_the_right_password_wor
     assert_eq!((ok.status, ok.location()), (303, "/staff".to_owned()), "{}", ok.text());
     assert_eq!(browser.get("/staff").await.status, 200);
     let peak = peak_rss_kib(pid);
+    eprintln!("peak resident memory: {} MiB before the flood, {} MiB after", before / 1024, peak / 1024);
     assert!(
         peak < 256 * 1024,
         "peak resident memory {} MiB after 200 wrong logins (before them: {} MiB)",
@@ -294,3 +295,43 @@ async fn a_first_second_factor_takes_the_password(app: TestApp) {
     assert_eq!(staff_password_step(&later, OWNER, PASSWORD).await.location(), "/staff/login/code");
 }
 on_both_backends!(a_first_second_factor_takes_the_password);
+
+// ---------------------------------------------------------------------------------------------
+// Item 1: a login that cannot get a password slot is told to try again, never "wrong password".
+
+/// Every password slot held (as by a flood of checks in progress): the login waits its few
+/// seconds, then answers 503 in the person's language, counts nothing, and works once a slot
+/// is free again.
+async fn a_login_that_waits_too_long_is_told_to_try_again(app: TestApp) {
+    let email = EmailAddress::parse(OWNER).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let passwords = &app.app.passwords;
+    let mut held = Vec::new();
+    for _ in 0..passwords.slots() {
+        held.push(passwords.reserve().await.unwrap());
+    }
+    let browser = Browser::new(app.address.clone());
+    let res = staff_password_step(&browser, OWNER, PASSWORD).await;
+    assert_eq!(res.status, 503, "{}", res.text());
+    assert!(res.text().contains(BUSY) && !res.text().contains(WRONG), "{}", res.text());
+    assert_eq!(res.header("retry-after"), Some("3"));
+    let fr = Browser::new(app.address.clone());
+    let csrf = fr.csrf("/staff/login").await;
+    let res = fr
+        .post_with(
+            "/staff/login",
+            &[("email", OWNER), ("password", PASSWORD), ("csrf", &csrf)],
+            &[("Accept-Language", "fr-FR,fr;q=0.9")],
+        )
+        .await;
+    assert_eq!(res.status, 503);
+    assert!(res.text().contains("La connexion est très sollicitée"), "{}", res.text());
+    let counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_login_failures").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(counted, 0, "a busy answer counts no failure");
+    drop(held);
+    assert_eq!(staff_password_step(&browser, OWNER, PASSWORD).await.location(), "/staff");
+}
+on_both_backends!(a_login_that_waits_too_long_is_told_to_try_again);

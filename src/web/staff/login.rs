@@ -117,8 +117,10 @@ pub async fn submit(
                 false,
                 StatusCode::SERVICE_UNAVAILABLE,
             )?;
-            res.headers_mut()
-                .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("5"));
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(app.passwords.wait().as_secs().max(1)),
+            );
             Ok(res)
         }
         Err(e) => {
