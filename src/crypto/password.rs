@@ -208,6 +208,8 @@ impl Inner {
             None => allocate(params().block_count())?,
         };
         let result = work(&mut blocks);
+        // What a check leaves in the buffer derives from the password: wiped before reuse.
+        blocks.fill(Block::new());
         if let Ok(mut free) = self.free.lock() {
             free.push(blocks);
         }

@@ -50,6 +50,7 @@ pub fn check_new_password(password: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `dossier staff add`: a new account with this password (hashed in the process's shared pool).
 pub async fn create(
     store: &Store,
     email: &EmailAddress,
@@ -58,8 +59,20 @@ pub async fn create(
     password: &str,
     now: i64,
 ) -> anyhow::Result<()> {
+    create_with(Passwords::shared(), store, email, name, role, password, now).await
+}
+
+async fn create_with(
+    passwords: &Passwords,
+    store: &Store,
+    email: &EmailAddress,
+    name: &str,
+    role: Role,
+    password: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     check_new_password(password)?;
-    let password_hash = hash_with(Passwords::shared(), password).await?;
+    let password_hash = hash_with(passwords, password).await?;
     let mut tx = store.begin().await?;
     if !insert_account(&mut tx, email, name, role, password_hash, "system", now).await? {
         anyhow::bail!("a staff account already exists for {}", email.masked());
@@ -100,9 +113,21 @@ async fn insert_account(
     Ok(true)
 }
 
+/// `dossier staff set-password`: a new password, every session ended (hashed in the process's
+/// shared pool).
 pub async fn set_password(store: &Store, email: &EmailAddress, password: &str, now: i64) -> anyhow::Result<()> {
+    set_password_with(Passwords::shared(), store, email, password, now).await
+}
+
+async fn set_password_with(
+    passwords: &Passwords,
+    store: &Store,
+    email: &EmailAddress,
+    password: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     check_new_password(password)?;
-    let hash = hash_with(Passwords::shared(), password).await?;
+    let hash = hash_with(passwords, password).await?;
     let mut tx = store.begin().await?;
     let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
     staff::set_password(&mut tx, &account.id, &hash, now).await?;
@@ -656,10 +681,11 @@ pub async fn ensure_demo_account(app: &App) -> anyhow::Result<(String, String)> 
     let mut conn = app.store.conn().await?;
     let exists = staff::by_email(&mut conn, email.as_str()).await?.is_some();
     drop(conn);
+    // The server's own pool: no second pool (and its buffers) kept alive in the serving process.
     if exists {
-        set_password(&app.store, &email, &password, now).await?;
+        set_password_with(&app.passwords, &app.store, &email, &password, now).await?;
     } else {
-        create(&app.store, &email, "Camille Durand (DPO)", Role::Admin, &password, now).await?;
+        create_with(&app.passwords, &app.store, &email, "Camille Durand (DPO)", Role::Admin, &password, now).await?;
     }
     Ok((email.to_string(), password))
 }
