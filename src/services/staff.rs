@@ -439,7 +439,7 @@ pub enum TotpConfirmError {
 
 /// Whether `password` is the account's own: `Err(Busy)` when the pool stayed full, an error
 /// (never `false`) when the check itself failed.
-async fn check_own_password(
+pub async fn check_own_password(
     app: &App,
     account: &staff::StaffRow,
     password: &str,

@@ -819,7 +819,19 @@ async fn an_admin_resets_a_lost_second_factor(app: TestApp) {
     let page = admin.get("/staff/admin/staff").await.text();
     assert!(page.contains(&format!("/staff/admin/staff/{}/reset-totp", agent.id)), "{page}");
     let csrf = admin.csrf("/").await;
-    let res = admin.post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf)]).await;
+    // Removing a factor takes the admin's own password: a session alone changes nothing.
+    for password in ["", "not my password"] {
+        let res = admin
+            .post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf), ("current", password)])
+            .await;
+        assert!(res.location().ends_with("refused=password"), "{}", res.location());
+        let page = admin.get(&res.location()).await.text();
+        assert!(page.contains("your own password is not right"), "{page}");
+    }
+    assert_eq!(audit_count(&app, "staff_totp_reset").await, 0);
+    let res = admin
+        .post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf), ("current", PASSWORD)])
+        .await;
     assert!(res.location().ends_with("done=reset-totp"), "{}", res.location());
     assert_eq!(member.get("/staff").await.location(), "/staff/login", "their sessions ended");
     assert_eq!(

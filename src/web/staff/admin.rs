@@ -157,6 +157,8 @@ fn refused_key(refused: &str) -> Option<&'static str> {
         "last_admin" => "staff.admin.error_last_admin",
         "unknown" => "staff.admin.error_unknown",
         "role" => "staff.admin.error_role",
+        "password" => "staff.admin.error_password",
+        "busy" => "staff.account.error_busy",
         _ => return None,
     })
 }
@@ -225,6 +227,9 @@ pub struct ChangeForm {
     csrf: String,
     #[serde(default)]
     role: String,
+    /// The admin's own password: asked to reset someone's second factor.
+    #[serde(default)]
+    current: String,
 }
 
 pub async fn change(
@@ -249,6 +254,14 @@ pub async fn change(
         "reset-totp" => AdminChange::ResetTotp,
         _ => return Err(PageError::NOT_FOUND),
     };
+    if change == AdminChange::ResetTotp {
+        // Removing a second factor is a change of factor: a session alone is not enough.
+        match staff::check_own_password(&app, &me, &form.current).await? {
+            Ok(true) => {}
+            Ok(false) => return back("refused=password"),
+            Err(_) => return back("refused=busy"),
+        }
+    }
     match staff::admin_change(&app, &me, &id, change).await? {
         Ok(()) => back(&format!("done={what}")),
         Err(AdminError::LastAdmin) => back("refused=last_admin"),
