@@ -45,6 +45,8 @@ pub struct App {
     pub zone: Zone,
     /// Woken when a job is queued, so an idle worker starts at once.
     pub jobs_ready: Notify,
+    /// Every staff password hash and check runs here: bounded slots, reused buffers.
+    pub passwords: crate::crypto::password::Passwords,
 }
 
 impl App {
@@ -85,6 +87,7 @@ impl App {
             calendar: HolidayCalendar::new(country),
             zone,
             jobs_ready: Notify::new(),
+            passwords: crate::crypto::password::Passwords::for_this_machine(),
             settings,
         })
     }

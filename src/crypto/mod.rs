@@ -1,5 +1,6 @@
 //! Secrets: random tokens, hashes for what must never be stored in clear, and the export cipher.
 
+pub mod password;
 pub mod stream;
 pub mod totp;
 

@@ -1,47 +1,47 @@
 //! Privacy staff: accounts, login and sessions.
 //!
-//! Passwords are hashed with argon2id. A login takes the same work for an unknown address as for a
-//! wrong password (an unknown address is checked against a dummy hash), and failures are counted
-//! per keyed email hash — known or not — with a lockout that doubles after each further failure.
+//! Passwords are hashed with argon2id, every hash and check in the bounded pool of
+//! [`crate::crypto::password`] (a flood of logins waits, then is told "busy", and never grows
+//! memory). A login takes the same work for an unknown address as for a wrong password (an unknown
+//! address is checked against a dummy hash), and failures are counted per (keyed email hash —
+//! known or not —, client network) with a lockout that doubles after each further failure: an
+//! attacker locks their own network out, never the account's owner on another one.
 //!
 //! An optional second factor (TOTP, RFC 6238) that admins can require of everyone, staff
 //! management by admins, and each member's own password: GDPR Art. 32(1)(b) asks for the ongoing
 //! confidentiality of processing systems, and this workspace shows personal data.
 
-use std::sync::LazyLock;
-
-use anyhow::{Context, anyhow};
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use anyhow::Context;
 
 use crate::app::App;
+use crate::crypto::password::{PasswordError, Passwords};
 use crate::crypto::{new_id, random_token, sha256_hex};
 use crate::domain::audit::{Actor, ChangedBy, Event};
 use crate::domain::{EmailAddress, Role};
 use crate::store::{Store, events, rate_limits, staff};
 
 const MINUTE_MS: i64 = 60_000;
-/// Failures before logins for an address are locked; each further failure doubles the lock.
+/// Failures before logins for an address from one network are locked; each further failure
+/// doubles the lock (1 minute, 2, 4, … up to 1024 minutes, about 17 hours).
 pub const FAILURES_BEFORE_LOCK: i64 = 5;
 /// A staff session ends after this long without a request…
 pub const IDLE_MS: i64 = 30 * MINUTE_MS;
 /// …and in any case this long after login.
 pub const ABSOLUTE_MS: i64 = 12 * 60 * MINUTE_MS;
 
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow!("hashing a password: {e}"))
+/// The network failed logins are counted under: the client's /24 (IPv4) or /64 (IPv6), masked
+/// (`203.0.113.0/24`); `ip` is the address `web::proxy::client_ip` resolved.
+pub fn login_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(ip) => crate::web::proxy::Cidr::client_network(ip).to_string(),
+        Err(_) => "unknown".to_owned(),
+    }
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+/// A hash from the pool, for callers that cannot wait for ever nor be told "busy" (the CLI).
+async fn hash_with(passwords: &Passwords, password: &str) -> anyhow::Result<String> {
+    passwords.hash(password).await.map_err(|e| anyhow::Error::new(e).context("hashing a password"))
 }
-
-/// A hash no password matches, so an unknown address costs a login the same work as a known one.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password(&random_token(24)).unwrap_or_else(|_| "$argon2id$v=19$m=19456,t=2,p=1$invalid".into())
-});
 
 /// A new password must be long enough to resist guessing (NIST SP 800-63B: at least 8; we ask 12).
 pub fn check_new_password(password: &str) -> anyhow::Result<()> {
@@ -51,6 +51,7 @@ pub fn check_new_password(password: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `dossier staff add`: a new account with this password (hashed in the process's shared pool).
 pub async fn create(
     store: &Store,
     email: &EmailAddress,
@@ -59,8 +60,20 @@ pub async fn create(
     password: &str,
     now: i64,
 ) -> anyhow::Result<()> {
+    create_with(Passwords::shared(), store, email, name, role, password, now).await
+}
+
+async fn create_with(
+    passwords: &Passwords,
+    store: &Store,
+    email: &EmailAddress,
+    name: &str,
+    role: Role,
+    password: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     check_new_password(password)?;
-    let password_hash = hash_password(password)?;
+    let password_hash = hash_with(passwords, password).await?;
     let mut tx = store.begin().await?;
     if !insert_account(&mut tx, email, name, role, password_hash, &Actor::System, now).await? {
         anyhow::bail!("a staff account already exists for {}", email.masked());
@@ -100,9 +113,21 @@ async fn insert_account(
     Ok(true)
 }
 
+/// `dossier staff set-password`: a new password, every session ended (hashed in the process's
+/// shared pool).
 pub async fn set_password(store: &Store, email: &EmailAddress, password: &str, now: i64) -> anyhow::Result<()> {
+    set_password_with(Passwords::shared(), store, email, password, now).await
+}
+
+async fn set_password_with(
+    passwords: &Passwords,
+    store: &Store,
+    email: &EmailAddress,
+    password: &str,
+    now: i64,
+) -> anyhow::Result<()> {
     check_new_password(password)?;
-    let hash = hash_password(password)?;
+    let hash = hash_with(passwords, password).await?;
     let mut tx = store.begin().await?;
     let account = staff::by_email(&mut tx, email.as_str()).await?.context("no staff account has this address")?;
     staff::set_password(&mut tx, &account.id, &hash, now).await?;
@@ -127,16 +152,14 @@ pub async fn disable(store: &Store, email: &EmailAddress, now: i64) -> anyhow::R
 pub enum LoginError {
     /// Wrong address or password: one answer for both.
     Invalid,
-    /// Too many failures for this address: try again in this many minutes.
+    /// Too many failures for this address from this network: try again in this many minutes.
     Locked { minutes: i64 },
+    /// Every password slot stayed busy: try again in a moment (nothing was counted).
+    Busy,
 }
 
 /// Logins tried from one network address in an hour, whatever the accounts.
 pub const LOGIN_ATTEMPTS_PER_IP_PER_HOUR: i64 = 60;
-
-/// At most this many argon2 checks run at once (each takes ~19 MiB): a flood of logins waits
-/// instead of exhausting memory.
-static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// What a right password leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,10 +177,13 @@ pub const CHALLENGE_MS: i64 = 5 * MINUTE_MS;
 /// Checks the credentials; on success opens a session, or a pending login when the account has
 /// a second factor.
 ///
-/// The attempt is counted before the password is checked, in one write transaction, so a burst of
-/// parallel guesses cannot test more passwords than the lockout allows. With a second factor, the
-/// attempt stays counted until the code is accepted: knowing the password does not buy more
-/// guesses at the code.
+/// Failures are counted per (address, client network): the attempt is counted before the
+/// password is checked, in one write transaction, so a burst of parallel guesses cannot test more
+/// passwords than the lockout allows; a lock holds only for the network the failures came from,
+/// so the owner signs in from another one meanwhile. The password slot is taken before the
+/// attempt is counted: a login refused as busy counts nothing. With a second factor, the attempt
+/// stays counted until the code is accepted: knowing the password does not buy more guesses at
+/// the code.
 pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::Result<Result<LoginStep, LoginError>> {
     let now = app.now_ms();
     let email = EmailAddress::parse(email).ok();
@@ -165,6 +191,7 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
         Some(e) => app.email_hash(e),
         None => sha256_hex(b"invalid address"),
     };
+    let network = login_network(ip);
     let ip_bucket = format!("staff-login:ip:{}", crate::crypto::keyed_hash(&app.keys.email, ip.as_bytes()));
     if rate_limits::hit(&mut *app.store.conn().await?, &ip_bucket, 3_600_000, now).await?
         > LOGIN_ATTEMPTS_PER_IP_PER_HOUR
@@ -172,28 +199,38 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
         let minutes = (3_600_000 - now.rem_euclid(3_600_000) + MINUTE_MS - 1) / MINUTE_MS;
         return Ok(Err(LoginError::Locked { minutes }));
     }
-    let mut tx = app.store.begin().await?;
-    let locked_until = staff::locked_until(&mut tx, &email_hash).await?;
+    // A locked network waits for no password slot.
+    let locked_until = staff::locked_until(&mut *app.store.conn().await?, &email_hash, &network).await?;
     if locked_until > now {
-        return Ok(Err(LoginError::Locked { minutes: (locked_until - now + MINUTE_MS - 1) / MINUTE_MS }));
+        return Ok(Err(LoginError::Locked { minutes: minutes_until(locked_until, now) }));
     }
-    let attempts = staff::record_failure(&mut tx, &email_hash, now).await?;
-    if attempts >= FAILURES_BEFORE_LOCK {
-        let minutes = 1_i64 << (attempts - FAILURES_BEFORE_LOCK).min(10);
-        staff::lock(&mut tx, &email_hash, now + minutes * MINUTE_MS).await?;
+    let slot = match app.passwords.reserve().await {
+        Ok(slot) => slot,
+        Err(PasswordError::Busy(_)) => {
+            tracing::warn!("staff login refused: every password slot is busy");
+            return Ok(Err(LoginError::Busy));
+        }
+        Err(PasswordError::Failed(e)) => return Err(e),
+    };
+    let mut tx = app.store.begin().await?;
+    let locked_until = staff::locked_until(&mut tx, &email_hash, &network).await?;
+    if locked_until > now {
+        return Ok(Err(LoginError::Locked { minutes: minutes_until(locked_until, now) }));
     }
     let account = match &email {
         Some(e) => staff::by_email(&mut tx, e.as_str()).await?,
         None => None,
     };
+    count_failure(&mut tx, &email_hash, &network, account.as_ref(), now).await?;
     tx.commit().await?;
 
-    let hash = account.as_ref().filter(|a| !a.disabled).map_or_else(|| DUMMY_HASH.clone(), |a| a.password_hash.clone());
-    let password = password.to_owned();
-    let matches = {
-        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.context("checking a password")?
+    let checked = match account.as_ref().filter(|a| !a.disabled) {
+        Some(a) => slot.verify(password, &a.password_hash).await,
+        None => slot.verify_dummy(password).await,
     };
+    // Busy cannot happen with a slot in hand; a failure (memory, an unreadable hash) is an error
+    // page, never "wrong password".
+    let matches = checked.map_err(|e| anyhow::Error::new(e).context("checking a staff password"))?;
     let Some(account) = account.filter(|a| matches && !a.disabled) else {
         tracing::info!("staff login refused");
         return Ok(Err(LoginError::Invalid));
@@ -203,7 +240,7 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
     if account.totp_enabled() {
         // The attempt stays counted until the code is accepted, but a right password locks
         // nothing: any lock was checked above, so the only one is the one this attempt set.
-        staff::lock(&mut tx, &email_hash, 0).await?;
+        staff::lock(&mut tx, &email_hash, &network, 0).await?;
         staff::insert_challenge(
             &mut tx,
             &sha256_hex(token.as_bytes()),
@@ -216,10 +253,42 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
         tx.commit().await?;
         return Ok(Ok(LoginStep::Code(token)));
     }
-    staff::clear_failures(&mut tx, &email_hash).await?;
+    staff::clear_failures(&mut tx, &email_hash, &network).await?;
     open_session(&mut tx, &account, &token, "password", now).await?;
     tx.commit().await?;
     Ok(Ok(LoginStep::Session(token)))
+}
+
+fn minutes_until(until: i64, now: i64) -> i64 {
+    (until - now + MINUTE_MS - 1) / MINUTE_MS
+}
+
+/// Counts one failure (until proven otherwise) for `email_hash` from `network`; from the
+/// [`FAILURES_BEFORE_LOCK`]th on, locks that network out for a doubling time, and records the
+/// lock in the audit trail when the address is a staff account's.
+async fn count_failure(
+    tx: &mut crate::store::Conn,
+    email_hash: &str,
+    network: &str,
+    account: Option<&staff::StaffRow>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let attempts = staff::record_failure(tx, email_hash, network, now).await?;
+    if attempts < FAILURES_BEFORE_LOCK {
+        return Ok(());
+    }
+    let minutes = 1_i64 << (attempts - FAILURES_BEFORE_LOCK).min(10);
+    staff::lock(tx, email_hash, network, now + minutes * MINUTE_MS).await?;
+    if let Some(account) = account {
+        let event = Event::StaffLoginLocked {
+            staff: account.id.clone(),
+            network: network.to_owned(),
+            failures: attempts,
+            minutes,
+        };
+        events::record(tx, None, &Actor::System, &event, now).await?;
+    }
+    Ok(())
 }
 
 async fn open_session(
@@ -259,23 +328,21 @@ fn totp_key(app: &App) -> crate::crypto::SecretKey {
 /// The second step of a login: the code from the authenticator app. Each wrong code counts toward
 /// the same lockout as a wrong password; a right one is accepted once (its step is recorded), ends
 /// the pending login and opens the session.
-pub async fn login_code(app: &App, pending: &str, typed: &str) -> anyhow::Result<Result<String, CodeError>> {
+pub async fn login_code(app: &App, pending: &str, typed: &str, ip: &str) -> anyhow::Result<Result<String, CodeError>> {
     let now = app.now_ms();
     let pending_hash = sha256_hex(pending.as_bytes());
+    let network = login_network(ip);
     let mut tx = app.store.begin().await?;
     let Some(challenge) = staff::challenge(&mut tx, &pending_hash, now).await? else {
         return Ok(Err(CodeError::Expired));
     };
-    let locked_until = staff::locked_until(&mut tx, &challenge.email_hash).await?;
+    let locked_until = staff::locked_until(&mut tx, &challenge.email_hash, &network).await?;
     if locked_until > now {
-        return Ok(Err(CodeError::Locked { minutes: (locked_until - now + MINUTE_MS - 1) / MINUTE_MS }));
+        return Ok(Err(CodeError::Locked { minutes: minutes_until(locked_until, now) }));
     }
-    let attempts = staff::record_failure(&mut tx, &challenge.email_hash, now).await?;
-    if attempts >= FAILURES_BEFORE_LOCK {
-        let minutes = 1_i64 << (attempts - FAILURES_BEFORE_LOCK).min(10);
-        staff::lock(&mut tx, &challenge.email_hash, now + minutes * MINUTE_MS).await?;
-    }
-    let account = staff::by_id(&mut tx, &challenge.staff_id).await?.filter(|a| !a.disabled);
+    let account = staff::by_id(&mut tx, &challenge.staff_id).await?;
+    count_failure(&mut tx, &challenge.email_hash, &network, account.as_ref(), now).await?;
+    let account = account.filter(|a| !a.disabled);
     let Some((account, sealed)) = account.and_then(|a| a.totp_secret.clone().map(|s| (a, s))) else {
         // Disabled, or the second factor was reset meanwhile: this login is over.
         staff::delete_challenge(&mut tx, &pending_hash).await?;
@@ -297,7 +364,7 @@ pub async fn login_code(app: &App, pending: &str, typed: &str) -> anyhow::Result
         tracing::info!("staff second factor refused");
         return Ok(Err(CodeError::Invalid));
     }
-    staff::clear_failures(&mut tx, &challenge.email_hash).await?;
+    staff::clear_failures(&mut tx, &challenge.email_hash, &network).await?;
     staff::delete_challenge(&mut tx, &pending_hash).await?;
     let token = random_token(32);
     open_session(&mut tx, &account, &token, "password+totp", now).await?;
@@ -367,13 +434,30 @@ pub fn pending_totp(app: &App, account: &staff::StaffRow) -> anyhow::Result<Opti
 pub enum TotpConfirmError {
     /// The code is not the enrolled secret's current one.
     WrongCode,
-    /// Replacing an active factor needs the account's password, and this is not it.
+    /// The account's password is missing or not the right one.
     WrongPassword,
+    /// Every password slot stayed busy: try again in a moment.
+    Busy,
 }
 
-/// Activates the enrolled secret if `typed` is its current code. Replacing a factor already
-/// active also takes the account's password (a session left open must not be enough to move
-/// the second factor to another phone), and ends the member's other sessions.
+/// Whether `password` is the account's own: `Err(Busy)` when the pool stayed full, an error
+/// (never `false`) when the check itself failed.
+pub async fn check_own_password(
+    app: &App,
+    account: &staff::StaffRow,
+    password: &str,
+) -> anyhow::Result<Result<bool, PasswordError>> {
+    match app.passwords.verify(password, &account.password_hash).await {
+        Ok(matches) => Ok(Ok(matches)),
+        Err(busy @ PasswordError::Busy(_)) => Ok(Err(busy)),
+        Err(PasswordError::Failed(e)) => Err(e.context("checking a staff password")),
+    }
+}
+
+/// Activates the enrolled secret if `typed` is its current code and `password` is the account's.
+/// The password is asked for a first factor as for a replacement: a session left open (or
+/// stolen) must not be enough to put a second factor of someone else's choosing on the account,
+/// nor to move it to another phone. A replacement ends the member's other sessions.
 pub async fn confirm_totp(
     app: &App,
     account: &staff::StaffRow,
@@ -382,15 +466,10 @@ pub async fn confirm_totp(
     password: &str,
 ) -> anyhow::Result<Result<(), TotpConfirmError>> {
     let replacing = account.totp_enabled();
-    if replacing {
-        let (password, hash) = (password.to_owned(), account.password_hash.clone());
-        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .context("checking a password")?;
-        if !matches {
-            return Ok(Err(TotpConfirmError::WrongPassword));
-        }
+    match check_own_password(app, account, password).await? {
+        Ok(true) => {}
+        Ok(false) => return Ok(Err(TotpConfirmError::WrongPassword)),
+        Err(_) => return Ok(Err(TotpConfirmError::Busy)),
     }
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
@@ -419,6 +498,8 @@ pub enum PasswordChangeError {
     WrongCurrent,
     /// The new one is too short.
     TooShort,
+    /// Every password slot stayed busy: try again in a moment.
+    Busy,
 }
 
 /// A staff member changes their own password: the current one is required, and every other
@@ -433,16 +514,16 @@ pub async fn change_own_password(
     if check_new_password(new).is_err() {
         return Ok(Err(PasswordChangeError::TooShort));
     }
-    let (current, hash) = (current.to_owned(), account.password_hash.clone());
-    let matches = {
-        let _slot = ARGON2_SLOTS.acquire().await.context("waiting to check a password")?;
-        tokio::task::spawn_blocking(move || verify_password(&current, &hash)).await.context("checking a password")?
-    };
-    if !matches {
-        return Ok(Err(PasswordChangeError::WrongCurrent));
+    match check_own_password(app, account, current).await? {
+        Ok(true) => {}
+        Ok(false) => return Ok(Err(PasswordChangeError::WrongCurrent)),
+        Err(_) => return Ok(Err(PasswordChangeError::Busy)),
     }
-    let new = new.to_owned();
-    let new_hash = tokio::task::spawn_blocking(move || hash_password(&new)).await.context("hashing a password")??;
+    let new_hash = match app.passwords.hash(new).await {
+        Ok(h) => h,
+        Err(PasswordError::Busy(_)) => return Ok(Err(PasswordChangeError::Busy)),
+        Err(PasswordError::Failed(e)) => return Err(e.context("hashing a password")),
+    };
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     staff::set_password(&mut tx, &account.id, &new_hash, now).await?;
@@ -462,6 +543,8 @@ pub enum AdminError {
     LastAdmin,
     /// An account already has this address.
     Exists,
+    /// Every password slot stayed busy: try again in a moment (nothing was created).
+    Busy,
 }
 
 /// What an admin does to an account.
@@ -528,9 +611,10 @@ pub async fn admin_create(
     role: Role,
 ) -> anyhow::Result<Result<String, AdminError>> {
     let password = random_token(15);
-    let password_hash = {
-        let p = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&p)).await.context("hashing a password")??
+    let password_hash = match app.passwords.hash(&password).await {
+        Ok(h) => h,
+        Err(PasswordError::Busy(_)) => return Ok(Err(AdminError::Busy)),
+        Err(PasswordError::Failed(e)) => return Err(e.context("hashing a password")),
     };
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
@@ -584,10 +668,11 @@ pub async fn ensure_demo_account(app: &App) -> anyhow::Result<(String, String)> 
     let mut conn = app.store.conn().await?;
     let exists = staff::by_email(&mut conn, email.as_str()).await?.is_some();
     drop(conn);
+    // The server's own pool: no second pool (and its buffers) kept alive in the serving process.
     if exists {
-        set_password(&app.store, &email, &password, now).await?;
+        set_password_with(&app.passwords, &app.store, &email, &password, now).await?;
     } else {
-        create(&app.store, &email, "Camille Durand (DPO)", Role::Admin, &password, now).await?;
+        create_with(&app.passwords, &app.store, &email, "Camille Durand (DPO)", Role::Admin, &password, now).await?;
     }
     Ok((email.to_string(), password))
 }
@@ -597,12 +682,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_verify_only_against_their_hash() {
-        let h = hash_password("correct horse battery staple").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery staple", &h));
-        assert!(!verify_password("Correct horse battery staple", &h));
-        assert!(!verify_password("anything", &DUMMY_HASH));
+    fn failures_are_counted_per_client_network() {
+        assert_eq!(login_network("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(login_network("203.0.113.1"), login_network("203.0.113.254"));
+        assert_ne!(login_network("203.0.113.1"), login_network("203.0.114.1"));
+        assert_eq!(login_network("::ffff:198.51.100.9"), "198.51.100.0/24");
+        assert_eq!(login_network("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_ne!(login_network("2001:db8:1:2::1"), login_network("2001:db8:1:3::1"));
+        assert_eq!(login_network("unknown"), "unknown");
     }
 
     #[test]

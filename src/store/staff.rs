@@ -181,24 +181,41 @@ pub async fn delete_session(conn: &mut Conn, id_hash: &str) -> anyhow::Result<()
     Ok(())
 }
 
-/// When logins for this email hash are refused until (unix ms), 0 if not locked.
-pub async fn locked_until(conn: &mut Conn, email_hash: &str) -> anyhow::Result<i64> {
-    let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE email_hash = $1")
-        .bind(email_hash)
-        .fetch_optional(&mut *conn)
-        .await
-        .context("checking login failures")?;
+/// Failed logins are counted per (keyed email hash, client network): see
+/// `services::staff::login`. A network's counter with no lock in force is forgotten after this
+/// long without a failure.
+pub const FAILURES_KEPT_MS: i64 = 86_400_000;
+
+/// When logins for this email hash from this network are refused until (unix ms), 0 if not.
+pub async fn locked_until(conn: &mut Conn, email_hash: &str, network: &str) -> anyhow::Result<i64> {
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM staff_login_failures WHERE email_hash = $1 AND network = $2")
+            .bind(email_hash)
+            .bind(network)
+            .fetch_optional(&mut *conn)
+            .await
+            .context("checking login failures")?;
     Ok(until.unwrap_or(0))
 }
 
-/// Counts a failed login and returns the failures so far.
-pub async fn record_failure(conn: &mut Conn, email_hash: &str, now: i64) -> anyhow::Result<i64> {
+/// Counts a failed login from `network` and returns the failures so far from there. Counters
+/// quiet for [`FAILURES_KEPT_MS`] with no lock in force go first (spraying must not grow the
+/// table for ever).
+pub async fn record_failure(conn: &mut Conn, email_hash: &str, network: &str, now: i64) -> anyhow::Result<i64> {
+    sqlx::query("DELETE FROM staff_login_failures WHERE updated_at < $1 AND locked_until < $2")
+        .bind(now - FAILURES_KEPT_MS)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .context("forgetting old login failures")?;
     let failures: i32 = sqlx::query_scalar(
-        "INSERT INTO login_failures (email_hash, failures, locked_until, updated_at) VALUES ($1, 1, 0, $2) \
-         ON CONFLICT (email_hash) DO UPDATE SET failures = login_failures.failures + 1, updated_at = $2 \
+        "INSERT INTO staff_login_failures (email_hash, network, failures, locked_until, first_at, updated_at) \
+         VALUES ($1, $2, 1, 0, $3, $3) \
+         ON CONFLICT (email_hash, network) DO UPDATE SET failures = staff_login_failures.failures + 1, updated_at = $3 \
          RETURNING failures",
     )
     .bind(email_hash)
+    .bind(network)
     .bind(now)
     .fetch_one(&mut *conn)
     .await
@@ -206,23 +223,63 @@ pub async fn record_failure(conn: &mut Conn, email_hash: &str, now: i64) -> anyh
     Ok(failures.into())
 }
 
-pub async fn lock(conn: &mut Conn, email_hash: &str, until: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE login_failures SET locked_until = $1 WHERE email_hash = $2")
+pub async fn lock(conn: &mut Conn, email_hash: &str, network: &str, until: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE staff_login_failures SET locked_until = $1 WHERE email_hash = $2 AND network = $3")
         .bind(until)
         .bind(email_hash)
+        .bind(network)
         .execute(&mut *conn)
         .await
         .context("locking logins")?;
     Ok(())
 }
 
-pub async fn clear_failures(conn: &mut Conn, email_hash: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE email_hash = $1")
+/// Forgets the failures from `network` (a right password and, with a second factor, a right
+/// code from there): other networks' counters and locks stay.
+pub async fn clear_failures(conn: &mut Conn, email_hash: &str, network: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM staff_login_failures WHERE email_hash = $1 AND network = $2")
         .bind(email_hash)
+        .bind(network)
         .execute(&mut *conn)
         .await
         .context("clearing login failures")?;
     Ok(())
+}
+
+/// Failed logins from one network, for the admins' page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogins {
+    pub email_hash: String,
+    /// Masked: `203.0.113.0/24`.
+    pub network: String,
+    pub failures: i64,
+    pub locked_until: i64,
+    pub last_at: i64,
+}
+
+/// Every network's failures for these email hashes, the latest first.
+pub async fn failed_logins(conn: &mut Conn, email_hashes: &[String]) -> anyhow::Result<Vec<FailedLogins>> {
+    let mut out = Vec::new();
+    for hash in email_hashes {
+        let rows = sqlx::query(
+            "SELECT network, failures, locked_until, updated_at FROM staff_login_failures WHERE email_hash = $1 \
+             ORDER BY updated_at DESC, network",
+        )
+        .bind(hash)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing failed logins")?;
+        for r in rows {
+            out.push(FailedLogins {
+                email_hash: hash.clone(),
+                network: r.try_get("network")?,
+                failures: r.try_get::<i32, _>("failures")?.into(),
+                locked_until: r.try_get("locked_until")?,
+                last_at: r.try_get("updated_at")?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Enabled staff who may work requests (admins and agents), by name: the assignment choices.

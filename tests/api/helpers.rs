@@ -702,7 +702,9 @@ pub async fn enrol_totp(app: &TestApp, browser: &Browser) -> Vec<u8> {
         .unwrap_or_else(|| panic!("the secret on the account page: {page}"));
     let secret = dossier::crypto::totp::base32_decode(secret).unwrap();
     let code = totp_code(app, &secret, 0);
-    let res = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &code)]).await;
+    let res = browser
+        .post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &code), ("current", STAFF_PASSWORD)])
+        .await;
     assert_eq!(res.status, 303, "{}", res.text());
     assert!(res.location().ends_with("done=totp"), "{}", res.location());
     app.clock.advance(time::Duration::seconds(30));

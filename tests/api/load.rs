@@ -6,7 +6,7 @@
 //! delivering mail meanwhile: no 5xx, no connection error, every accepted request stored once.
 //! `examples/load_bench.rs` runs the same driver for a minute and prints the numbers.
 
-mod driver;
+pub(crate) mod driver;
 
 use std::time::Duration;
 

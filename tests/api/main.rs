@@ -26,3 +26,4 @@ mod staff;
 mod staff_data;
 mod staff_routes;
 mod timeline;
+mod staff_security;

@@ -574,7 +574,9 @@ async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login
     assert!(page.contains("otpauth://totp/Dossier%20"), "{page}");
     assert!(page.contains("<div class=\"qr\" role=\"img\"") && page.contains("<svg xmlns="), "a QR code drawn inline");
     let wrong_code = if totp_code(&app, &secret, 0) == "000000" { "111111" } else { "000000" };
-    let wrong = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", wrong_code)]).await;
+    let wrong = browser
+        .post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", wrong_code), ("current", PASSWORD)])
+        .await;
     assert_eq!(wrong.status, 400);
     assert!(wrong.text().contains("This code does not match"));
     let sealed: Option<String> =
@@ -582,7 +584,9 @@ async fn a_second_factor_is_confirmed_before_it_counts_then_asked_at_every_login
     assert_eq!(sealed, None, "not active before a right code");
 
     let enrol_code = totp_code(&app, &secret, 0);
-    let res = browser.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &enrol_code)]).await;
+    let res = browser
+        .post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", &enrol_code), ("current", PASSWORD)])
+        .await;
     assert_eq!(res.status, 303, "{}", res.text());
     let page = browser.get(&res.location()).await.text();
     assert!(page.contains("Two-step sign-in is on"), "{page}");
@@ -815,7 +819,19 @@ async fn an_admin_resets_a_lost_second_factor(app: TestApp) {
     let page = admin.get("/staff/admin/staff").await.text();
     assert!(page.contains(&format!("/staff/admin/staff/{}/reset-totp", agent.id)), "{page}");
     let csrf = admin.csrf("/").await;
-    let res = admin.post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf)]).await;
+    // Removing a factor takes the admin's own password: a session alone changes nothing.
+    for password in ["", "not my password"] {
+        let res = admin
+            .post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf), ("current", password)])
+            .await;
+        assert!(res.location().ends_with("refused=password"), "{}", res.location());
+        let page = admin.get(&res.location()).await.text();
+        assert!(page.contains("your own password is not right"), "{page}");
+    }
+    assert_eq!(audit_count(&app, "staff_totp_reset").await, 0);
+    let res = admin
+        .post(&format!("/staff/admin/staff/{}/reset-totp", agent.id), &[("csrf", &csrf), ("current", PASSWORD)])
+        .await;
     assert!(res.location().ends_with("done=reset-totp"), "{}", res.location());
     assert_eq!(member.get("/staff").await.location(), "/staff/login", "their sessions ended");
     assert_eq!(

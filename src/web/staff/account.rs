@@ -134,6 +134,10 @@ pub async fn change_password(
             .finish()),
         Err(PasswordChangeError::WrongCurrent) => refuse("staff.account.error_current"),
         Err(PasswordChangeError::TooShort) => refuse("staff.account.error_short"),
+        Err(PasswordChangeError::Busy) => {
+            let said = Said { notice: None, password_error: Some("staff.account.error_busy"), totp_error: None };
+            render(&page, &app, &account, must_enrol, said, StatusCode::SERVICE_UNAVAILABLE)
+        }
     }
 }
 
@@ -143,7 +147,7 @@ pub struct CodeForm {
     csrf: String,
     #[serde(default)]
     code: String,
-    /// Asked only when the code replaces an active factor.
+    /// The account's password: asked for a first factor as for a replacement.
     #[serde(default)]
     current: String,
 }
@@ -170,15 +174,16 @@ pub async fn confirm_totp(
         return Ok(HttpResponse::SeeOther().insert_header(("Location", urls::staff_account())).finish());
     }
     let token = page.staff_session.clone().unwrap_or_default();
-    let error = match staff::confirm_totp(&app, &account, &token, &form.code, &form.current).await? {
+    let (error, status) = match staff::confirm_totp(&app, &account, &token, &form.code, &form.current).await? {
         Ok(()) => {
             return Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", format!("{}?done=totp", urls::staff_account())))
                 .finish());
         }
-        Err(TotpConfirmError::WrongCode) => "staff.totp.error_code",
-        Err(TotpConfirmError::WrongPassword) => "staff.account.error_current",
+        Err(TotpConfirmError::WrongCode) => ("staff.totp.error_code", StatusCode::BAD_REQUEST),
+        Err(TotpConfirmError::WrongPassword) => ("staff.totp.error_password", StatusCode::BAD_REQUEST),
+        Err(TotpConfirmError::Busy) => ("staff.account.error_busy", StatusCode::SERVICE_UNAVAILABLE),
     };
     let said = Said { notice: None, password_error: None, totp_error: Some(error) };
-    render(&page, &app, &account, must_enrol, said, StatusCode::BAD_REQUEST)
+    render(&page, &app, &account, must_enrol, said, status)
 }

@@ -29,6 +29,8 @@ struct Member {
     totp: bool,
     last_login: String,
     is_self: bool,
+    /// Failed sign-ins in the last day: the sentence, then each network (masked) with its lock.
+    failed: Option<(String, Vec<String>)>,
 }
 
 #[derive(Template)]
@@ -72,10 +74,38 @@ async fn render(
     let t = page.t;
     let mut conn = app.store.conn().await?;
     let rows = crate::store::staff::all(&mut conn).await?;
+    let hashes: Vec<String> =
+        rows.iter().map(|r| EmailAddress::parse(&r.email).map(|e| app.email_hash(&e)).unwrap_or_default()).collect();
+    let failures = crate::store::staff::failed_logins(&mut conn, &hashes).await?;
     drop(conn);
+    let now = app.now_ms();
+    let recent = |hash: &str| -> Option<(String, Vec<String>)> {
+        let rows: Vec<_> = failures
+            .iter()
+            .filter(|f| f.email_hash == hash && f.last_at >= now - crate::store::staff::FAILURES_KEPT_MS)
+            .collect();
+        let last = rows.iter().map(|f| f.last_at).max()?;
+        let count: i64 = rows.iter().map(|f| f.failures).sum();
+        let summary =
+            t.fmt("staff.admin.failed_summary", &[("count", &count.to_string()), ("when", &when(app, t, Some(last)))]);
+        let networks = rows
+            .iter()
+            .map(|f| {
+                if f.locked_until > now {
+                    let until = t.fmt("staff.admin.failed_locked", &[("when", &when(app, t, Some(f.locked_until)))]);
+                    format!("{} ({}) — {until}", f.network, f.failures)
+                } else {
+                    format!("{} ({})", f.network, f.failures)
+                }
+            })
+            .collect();
+        Some((summary, networks))
+    };
     let members = rows
         .into_iter()
-        .map(|r| Member {
+        .zip(hashes)
+        .map(|(r, hash)| Member {
+            failed: recent(&hash),
             last_login: when(app, t, r.last_login_at),
             role_label: role_label(t, r.role),
             active: !r.disabled,
@@ -127,6 +157,8 @@ fn refused_key(refused: &str) -> Option<&'static str> {
         "last_admin" => "staff.admin.error_last_admin",
         "unknown" => "staff.admin.error_unknown",
         "role" => "staff.admin.error_role",
+        "password" => "staff.admin.error_password",
+        "busy" => "staff.account.error_busy",
         _ => return None,
     })
 }
@@ -178,6 +210,10 @@ pub async fn add(mut page: Page, app: web::Data<App>, form: web::Form<AddForm>) 
             };
             render(&page, &app, &me, view, StatusCode::OK).await
         }
+        Err(AdminError::Busy) => {
+            let view = View { notice: None, errors: vec!["staff.account.error_busy"], created: None, form };
+            render(&page, &app, &me, view, StatusCode::SERVICE_UNAVAILABLE).await
+        }
         Err(_) => {
             let view = View { notice: None, errors: vec!["staff.admin.error_exists"], created: None, form };
             render(&page, &app, &me, view, StatusCode::BAD_REQUEST).await
@@ -191,6 +227,9 @@ pub struct ChangeForm {
     csrf: String,
     #[serde(default)]
     role: String,
+    /// The admin's own password: asked to reset someone's second factor.
+    #[serde(default)]
+    current: String,
 }
 
 pub async fn change(
@@ -215,6 +254,14 @@ pub async fn change(
         "reset-totp" => AdminChange::ResetTotp,
         _ => return Err(PageError::NOT_FOUND),
     };
+    if change == AdminChange::ResetTotp {
+        // Removing a second factor is a change of factor: a session alone is not enough.
+        match staff::check_own_password(&app, &me, &form.current).await? {
+            Ok(true) => {}
+            Ok(false) => return back("refused=password"),
+            Err(_) => return back("refused=busy"),
+        }
+    }
     match staff::admin_change(&app, &me, &id, change).await? {
         Ok(()) => back(&format!("done={what}")),
         Err(AdminError::LastAdmin) => back("refused=last_admin"),

@@ -108,10 +108,25 @@ pub async fn submit(
             let _ = res.add_cookie(&cookie(pending_cookie(secure), pending, secure, Some(staff::CHALLENGE_MS)));
             Ok(res)
         }
+        Err(LoginError::Busy) => {
+            // Nothing was checked nor counted: never "wrong password".
+            let mut res = render(
+                &page,
+                form.email.trim(),
+                Some(page.t.get("staff.login.busy").to_owned()),
+                false,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(app.passwords.wait().as_secs().max(1)),
+            );
+            Ok(res)
+        }
         Err(e) => {
             let message = match e {
-                LoginError::Invalid => page.t.get("staff.login.invalid").to_owned(),
                 LoginError::Locked { minutes } => locked_message(&page, minutes),
+                LoginError::Invalid | LoginError::Busy => page.t.get("staff.login.invalid").to_owned(),
             };
             render(&page, form.email.trim(), Some(message), false, StatusCode::UNAUTHORIZED)
         }
@@ -148,7 +163,7 @@ pub async fn submit_code(
     let Some(pending) = pending_token(&req, &app) else {
         return Ok(HttpResponse::SeeOther().insert_header(("Location", urls::staff_login())).finish());
     };
-    match staff::login_code(&app, &pending, &form.code).await? {
+    match staff::login_code(&app, &pending, &form.code, &crate::web::portal::client_ip(&req)).await? {
         Ok(token) => Ok(signed_in(&app, token)),
         Err(CodeError::Invalid) => {
             render(&page, "", Some(page.t.get("staff.totp.login_invalid").to_owned()), true, StatusCode::UNAUTHORIZED)
