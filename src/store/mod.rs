@@ -9,6 +9,7 @@ pub mod clarifications;
 pub mod dashboard;
 pub mod emails;
 pub mod exports;
+pub mod inbox_handles;
 pub mod jobs;
 pub mod notes;
 pub mod pauses;

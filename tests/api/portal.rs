@@ -321,10 +321,16 @@ async fn unverified_requests_expire_and_forget_the_address(app: TestApp) {
 }
 on_both_backends!(unverified_requests_expire_and_forget_the_address);
 
-async fn verification_emails_are_rate_limited_per_address_without_telling(app: TestApp) {
-    for _ in 0..7 {
+async fn verification_emails_are_rate_limited_per_address_and_the_page_says_so(app: TestApp) {
+    for i in 0..7 {
         let res = app.submit_request("jeanne.martin@example.fr", "access").await;
-        assert_eq!(res.status, 303, "the page never changes");
+        if i < 5 {
+            assert_eq!(res.status, 303, "{}", res.text());
+        } else {
+            // Issue 16: never "check your inbox" when nothing was sent.
+            assert_eq!(res.status, 429, "{}", res.text());
+            assert!(res.text().contains("We did not send an email"), "{}", res.text());
+        }
     }
     app.run_pending_jobs().await;
     let sent = app.emails().iter().filter(|m| m.to.contains("jeanne.martin@example.fr")).count();
@@ -334,7 +340,7 @@ async fn verification_emails_are_rate_limited_per_address_without_telling(app: T
     app.run_pending_jobs().await;
     assert_eq!(app.emails().iter().filter(|m| m.to.contains("jeanne.martin@example.fr")).count(), 6);
 }
-on_both_backends!(verification_emails_are_rate_limited_per_address_without_telling);
+on_both_backends!(verification_emails_are_rate_limited_per_address_and_the_page_says_so);
 
 async fn cookies_are_http_only_and_same_site(app: TestApp) {
     let res = app.get("/").await;
