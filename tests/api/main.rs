@@ -16,6 +16,7 @@ mod jobs;
 mod load;
 mod manual;
 mod portal;
+mod portal_security;
 mod privacy;
 mod queue;
 mod register;
