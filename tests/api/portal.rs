@@ -403,7 +403,7 @@ async fn parallel_code_guesses_cannot_exceed_the_limit(app: TestApp) {
 }
 on_both_backends!(parallel_code_guesses_cannot_exceed_the_limit);
 
-async fn codes_for_one_address_are_limited_per_day_but_the_link_still_works(app: TestApp) {
+async fn codes_for_one_address_from_one_network_are_limited_per_day_but_the_link_still_works(app: TestApp) {
     let (inbox, _) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
     let handle = inbox.split("h=").nth(1).unwrap().to_owned();
     let csrf = app.csrf(&inbox).await;
@@ -427,7 +427,7 @@ async fn codes_for_one_address_are_limited_per_day_but_the_link_still_works(app:
     let res = app.verify_by_link(&fresh).await;
     assert_eq!(res.status, 303, "the 256-bit link is not a guessable secret and still works");
 }
-on_both_backends!(codes_for_one_address_are_limited_per_day_but_the_link_still_works);
+on_both_backends!(codes_for_one_address_from_one_network_are_limited_per_day_but_the_link_still_works);
 
 async fn a_code_for_a_page_that_does_not_exist_reads_like_a_wrong_code(app: TestApp) {
     let csrf = app.csrf("/").await;
