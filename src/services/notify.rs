@@ -122,13 +122,18 @@ pub async fn verification(
             tr.fmt("mail.signin.intro", &[("reference", reference.as_str())]),
         ),
     };
-    let expiry = match code {
-        Some(_) => tr.fmt("mail.verify.expiry", &[("minutes", &minutes)]),
-        None => tr.fmt("mail.verify.expiry_link_only", &[("minutes", &minutes)]),
-    };
+    let mut paragraphs = vec![intro];
+    match code {
+        Some(_) => paragraphs.push(tr.fmt("mail.verify.expiry", &[("minutes", &minutes)])),
+        None => {
+            paragraphs.push(tr.fmt("mail.verify.expiry_link_only", &[("minutes", &minutes)]));
+            // The message template adds this line only under a code.
+            paragraphs.push(tr.get("mail.common.not_you").to_owned());
+        }
+    }
     let content = Content {
         subject,
-        paragraphs: vec![intro, expiry],
+        paragraphs,
         action: Some((tr.get("mail.verify.action").to_owned(), link)),
         code: code.map(str::to_owned),
     };
@@ -153,6 +158,7 @@ pub async fn signin_unmatched(
         paragraphs: vec![
             tr.fmt("mail.signin_unmatched.intro", &[("reference", reference.as_str())]),
             tr.get("mail.signin_unmatched.next").to_owned(),
+            tr.get("mail.common.not_you").to_owned(),
         ],
         action: None,
         code: None,

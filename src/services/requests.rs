@@ -59,6 +59,8 @@ pub enum VerifyError {
     AlreadyUsed,
     /// Too many wrong codes: ask for a new email.
     Locked,
+    /// This network has typed its day's codes for the address: the link still works.
+    LockedForToday,
     /// A wrong code, or a code typed for a page that does not exist: the same answer, so the
     /// page reveals nothing about which requests exist.
     WrongCode,
@@ -460,9 +462,11 @@ pub async fn verify_code(
     if page.code_expires_at <= now {
         return Ok(Err(VerifyError::Expired));
     }
-    if !budgets::spend_code(app, &mut tx, &page.email_hash, ip, now).await?
-        || !inbox_handles::count_attempt(&mut tx, &page.handle_hash, max, now).await?
-    {
+    if !budgets::spend_code(app, &mut tx, &page.email_hash, ip, now).await? {
+        tx.commit().await?;
+        return Ok(Err(VerifyError::LockedForToday));
+    }
+    if !inbox_handles::count_attempt(&mut tx, &page.handle_hash, max, now).await? {
         tx.commit().await?;
         return Ok(Err(VerifyError::Locked));
     }

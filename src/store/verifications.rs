@@ -123,20 +123,3 @@ pub async fn consume(conn: &mut Conn, id: &str, now: i64) -> anyhow::Result<bool
         .context("consuming a verification")?;
     Ok(done.rows_affected() == 1)
 }
-
-/// Counts one code attempt before the code is compared, if the verification still allows one.
-/// Returns false when it does not (used, expired, or out of attempts), so parallel guesses can
-/// never compare more than `max` codes.
-pub async fn count_attempt(conn: &mut Conn, id: &str, max: i64, now: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE verifications SET code_attempts = code_attempts + 1 \
-         WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND code_attempts < $3",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(max)
-    .execute(&mut *conn)
-    .await
-    .context("counting a code attempt")?;
-    Ok(done.rows_affected() == 1)
-}

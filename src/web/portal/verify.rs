@@ -77,6 +77,7 @@ fn error_message(page: &Page, e: VerifyError) -> String {
         VerifyError::Expired => t.get("portal.verify.errors.expired").to_owned(),
         VerifyError::AlreadyUsed | VerifyError::AlreadyVerified(_) => t.get("portal.verify.errors.used").to_owned(),
         VerifyError::Locked => t.get("portal.verify.errors.locked").to_owned(),
+        VerifyError::LockedForToday => t.get("portal.verify.errors.locked_today").to_owned(),
         VerifyError::WrongCode => t.get("portal.verify.errors.wrong_code").to_owned(),
         VerifyError::TooMany => t.get("common.error.too_many.body").to_owned(),
     }
