@@ -315,3 +315,20 @@ async fn past_the_daily_ceiling_a_new_network_still_gets_its_link(app: TestApp) 
     assert!(!res.location().contains("link=1"), "{}", res.location());
 }
 on_both_backends!(past_the_daily_ceiling_a_new_network_still_gets_its_link);
+
+/// A page asks for another email for a day; its row, with the sealed address, goes after two.
+async fn check_inbox_pages_are_forgotten(app: TestApp) {
+    let res = app.submit_request(PERSON, "access").await;
+    let handle = handle_of(&res.location());
+    app.run_pending_jobs().await;
+    app.clock.advance(time::Duration::hours(25));
+    let res = resend(&app.browser, &handle).await;
+    assert!(res.location().contains("resent=gone"), "{}", res.location());
+    let page = app.get(&res.location()).await.text();
+    assert!(page.contains("This page is too old") && !page.contains("We have sent a new email"), "{page}");
+    assert_eq!(rows(&app).await[0], ("inbox_handles", 1));
+    app.clock.advance(time::Duration::hours(24));
+    dossier::jobs::housekeeping::run(&app.app).await.unwrap();
+    assert_eq!(rows(&app).await[0], ("inbox_handles", 0), "purged after two days");
+}
+on_both_backends!(check_inbox_pages_are_forgotten);
