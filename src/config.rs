@@ -182,13 +182,18 @@ impl Default for JobSettings {
 pub struct RateLimitSettings {
     /// New requests accepted from one IP address per hour.
     pub submissions_per_ip_per_hour: i64,
-    /// Verification emails sent to one address per hour (first send and resends together).
+    /// Verification and sign-in emails sent to one address per hour, asked from one client
+    /// network (IPv4 /24, IPv6 /64): first sends and resends together. Per network, so that a
+    /// stranger's submissions never spend the person's own (see docs/security.md).
     pub emails_per_address_per_hour: i64,
+    /// Ceiling on those emails to one address per day, whatever the networks; beyond it a network
+    /// still gets its first email of the day for the address, with the link and no code.
+    pub emails_per_address_per_day: i64,
 }
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { submissions_per_ip_per_hour: 30, emails_per_address_per_hour: 5 }
+        Self { submissions_per_ip_per_hour: 30, emails_per_address_per_hour: 5, emails_per_address_per_day: 20 }
     }
 }
 
@@ -650,6 +655,7 @@ impl Settings {
             ("jobs.backoff_base_seconds", self.jobs.backoff_base_seconds),
             ("rate_limits.submissions_per_ip_per_hour", self.rate_limits.submissions_per_ip_per_hour),
             ("rate_limits.emails_per_address_per_hour", self.rate_limits.emails_per_address_per_hour),
+            ("rate_limits.emails_per_address_per_day", self.rate_limits.emails_per_address_per_day),
         ];
         if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v < 1) {
             bail!("{name} must be at least 1");

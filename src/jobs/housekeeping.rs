@@ -9,7 +9,9 @@ use anyhow::Context;
 use crate::app::App;
 use crate::domain::RequestStatus;
 use crate::domain::audit::{Actor, Event};
-use crate::store::{Conn, clarifications, emails, events, exports, pauses, plans, rate_limits, requests, tasks};
+use crate::store::{
+    Conn, clarifications, emails, events, exports, inbox_handles, pauses, plans, rate_limits, requests, tasks,
+};
 
 /// Unverified requests are marked expired after this long (their links lasted minutes).
 const UNVERIFIED_AFTER_MS: i64 = 7 * 86_400_000;
@@ -101,8 +103,10 @@ pub async fn run(app: &App) -> anyhow::Result<Purged> {
         .execute(&mut *conn)
         .await
         .context("purging failed-login counters")?;
-    // The longest window is a day (code attempts per address): keep two.
+    // The longest window is a day (emails and code attempts per address): keep two.
     rate_limits::purge(&mut conn, now - 2 * 86_400_000).await?;
+    // "Check your inbox" pages ask for another email for a day; their sealed address goes after two.
+    inbox_handles::purge(&mut conn, now - 2 * 86_400_000).await?;
     purged.spools = remove_stale_spools(app, &mut conn).await?;
     purged.uploads = remove_stale_uploads(app, &mut conn).await?;
     remove_stale_temp_files(&app.settings.export_dir());

@@ -39,7 +39,7 @@ async fn enqueue(
     app: &App,
     conn: &mut Conn,
     kind: &'static str,
-    request_id: &str,
+    request_id: impl Into<Option<&str>>,
     payload: serde_json::Value,
     now: i64,
 ) -> anyhow::Result<()> {
@@ -49,7 +49,7 @@ async fn enqueue(
         kind,
         idempotency_key: Some(format!("{kind}:{}", values.join(":"))),
         payload,
-        request_id: Some(request_id),
+        request_id: request_id.into(),
         max_attempts: app.settings.jobs.max_attempts,
         run_at: now,
     };
@@ -63,6 +63,18 @@ pub async fn enqueue_email(
     conn: &mut Conn,
     email_id: &str,
     request_id: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    enqueue_email_about(app, conn, email_id, Some(request_id), now).await
+}
+
+/// Queues the delivery of a stored email about request `request_id`, or about none (a sign-in
+/// whose reference and address matched no request).
+pub async fn enqueue_email_about(
+    app: &App,
+    conn: &mut Conn,
+    email_id: &str,
+    request_id: Option<&str>,
     now: i64,
 ) -> anyhow::Result<()> {
     enqueue(app, conn, SEND_EMAIL, request_id, serde_json::json!({ "email_id": email_id }), now).await
@@ -120,7 +132,7 @@ pub async fn retry_search(
     source_runs::insert_pending(conn, &request.id, source, now).await?;
     let kind = if request.kind.produces_export() { COLLECT } else { PLAN };
     let payload = serde_json::json!({ "request_id": request.id, "source": source, "round": crate::crypto::new_id() });
-    enqueue(app, conn, kind, &request.id, payload, now).await
+    enqueue(app, conn, kind, request.id.as_str(), payload, now).await
 }
 
 /// Builds the export again after its job died (a retry by staff).

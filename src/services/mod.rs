@@ -2,6 +2,7 @@
 //! input into domain types and call these; these talk to the store, connectors and mail.
 
 pub mod actions;
+pub mod budgets;
 pub mod changes;
 pub mod notify;
 pub mod requests;

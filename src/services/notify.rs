@@ -49,37 +49,52 @@ async fn queue(
     content: Content,
     now: i64,
 ) -> anyhow::Result<()> {
-    let (text, html) = mail::render(Tr::new(to.locale), &content, &app.settings.controller.name)?;
-    let request_id = to.request_id;
+    queue_to(app, conn, Some(to.request_id), to.email, to.locale, template, content, now).await
+}
+
+/// Stores `content` for `email` (about request `request_id`, or none) and queues its delivery.
+#[allow(clippy::too_many_arguments)]
+async fn queue_to(
+    app: &App,
+    conn: &mut Conn,
+    request_id: Option<&str>,
+    email: &str,
+    locale: Locale,
+    template: &str,
+    content: Content,
+    now: i64,
+) -> anyhow::Result<()> {
+    let (text, html) = mail::render(Tr::new(locale), &content, &app.settings.controller.name)?;
     let id = crate::crypto::new_id();
     let domain =
         app.base_url.split("://").nth(1).unwrap_or("dossier.local").split(['/', ':']).next().unwrap_or("dossier.local");
     let row = emails::EmailRow {
         message_id: format!("<{id}@{domain}>"),
         id: id.clone(),
-        request_id: Some(request_id.to_owned()),
+        request_id: request_id.map(str::to_owned),
         template: template.to_owned(),
-        to_addr: to.email.to_owned(),
+        to_addr: email.to_owned(),
         subject: content.subject,
         text_body: Some(text),
         html_body: Some(html),
         sent_at: None,
     };
     emails::insert(conn, &app.settings.secret_key, &row, now).await?;
-    jobs::enqueue_email(app, conn, &id, request_id, now).await?;
+    jobs::enqueue_email_about(app, conn, &id, request_id, now).await?;
     let event = crate::domain::audit::Event::EmailQueued { template: template.to_owned() };
-    crate::store::events::record(conn, Some(request_id), &crate::domain::audit::Actor::System, &event, now).await
+    crate::store::events::record(conn, request_id, &crate::domain::audit::Actor::System, &event, now).await
 }
 
 /// The link and code (`secrets`) that prove control of the address, for a new request or to
-/// sign in to a verified one.
+/// sign in to a verified one. Without a code (the address's daily ceiling of emails with a code
+/// is reached, `services::budgets`), the email says the link is the way.
 pub async fn verification(
     app: &App,
     conn: &mut Conn,
     to: To<'_>,
     kind: RequestKind,
     signin: Option<&Reference>,
-    (token, code): (&str, &str),
+    (token, code): (&str, Option<&str>),
     now: i64,
 ) -> anyhow::Result<()> {
     let tr = Tr::new(to.locale);
@@ -100,13 +115,48 @@ pub async fn verification(
             tr.fmt("mail.signin.intro", &[("reference", reference.as_str())]),
         ),
     };
+    let mut paragraphs = vec![intro];
+    match code {
+        Some(_) => paragraphs.push(tr.fmt("mail.verify.expiry", &[("minutes", &minutes)])),
+        None => {
+            paragraphs.push(tr.fmt("mail.verify.expiry_link_only", &[("minutes", &minutes)]));
+            // The message template adds this line only under a code.
+            paragraphs.push(tr.get("mail.common.not_you").to_owned());
+        }
+    }
     let content = Content {
         subject,
-        paragraphs: vec![intro, tr.fmt("mail.verify.expiry", &[("minutes", &minutes)])],
+        paragraphs,
         action: Some((tr.get("mail.verify.action").to_owned(), link)),
-        code: Some(code.to_owned()),
+        code: code.map(str::to_owned),
     };
     queue(app, conn, to, template, content, now).await
+}
+
+/// Someone typed this address and `reference` on the sign-in form, and no request with that
+/// reference was made from this address: the email says so, and nothing more (not whether the
+/// reference exists). It is queued exactly as a sign-in link would be, under the same budgets,
+/// so the page that asked for it cannot tell the two apart.
+pub async fn signin_unmatched(
+    app: &App,
+    conn: &mut Conn,
+    email: &str,
+    locale: Locale,
+    reference: &Reference,
+    now: i64,
+) -> anyhow::Result<()> {
+    let tr = Tr::new(locale);
+    let content = Content {
+        subject: tr.fmt("mail.signin_unmatched.subject", &[("reference", reference.as_str())]),
+        paragraphs: vec![
+            tr.fmt("mail.signin_unmatched.intro", &[("reference", reference.as_str())]),
+            tr.get("mail.signin_unmatched.next").to_owned(),
+            tr.get("mail.common.not_you").to_owned(),
+        ],
+        action: None,
+        code: None,
+    };
+    queue_to(app, conn, None, email, locale, "signin_unmatched", content, now).await
 }
 
 /// The request is verified: its reference, its due date and where to follow it.

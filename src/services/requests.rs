@@ -12,22 +12,42 @@ use crate::crypto::{self, constant_time_eq, keyed_hash, new_id, random_code, ran
 use crate::deadlines::{ClockEvents, EffectiveDeadline, HolidayCalendar, PauseReason, Policy, Zone};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, Locale, Reference, RequestKind, RequestStatus};
-use crate::services::notify;
+use crate::services::{budgets, notify};
 use crate::store::clarifications::{self, Clarification};
-use crate::store::{Conn, events, exports, pauses, rate_limits, requests, sessions, source_runs, verifications};
+use crate::store::{
+    Conn, events, exports, inbox_handles, pauses, rate_limits, requests, sessions, source_runs, verifications,
+};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 const MINUTE_MS: i64 = 60_000;
 
-/// Codes that may be tried against one address in a day, across every email sent to it. With
-/// `max_code_attempts` per email this bounds guessing whatever the number of emails requested.
-const CODE_ATTEMPTS_PER_ADDRESS_PER_DAY: i64 = 10;
+/// How long a "check your inbox" page can ask for another email (its row is purged after two).
+const PAGE_TTL_MS: i64 = DAY_MS;
 
-/// What a submission leads to. Known and unknown addresses give the same outcome.
+/// What a submission leads to. Known and unknown addresses, and sign-ins whose reference and
+/// address match or not, give the same outcome.
+#[derive(Debug)]
 pub enum Submitted {
-    /// Check your inbox; the handle lets the person type the code on the next page.
-    Pending { handle: String },
+    /// Check your inbox. The handle is fresh and random for every submission, and maps on the
+    /// server to what it stands for; `link_only`: the email carries the link and no code.
+    Pending { handle: String, link_only: bool },
+    /// No email was sent: this network has asked too many for the address (`services::budgets`).
+    /// Nothing was stored; the page says so.
+    NotSent,
+    /// Too many requests from this network address.
+    TooMany,
+}
+
+/// What "send the email again" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resent {
+    /// A new email was queued (`link_only`: without a code).
+    Sent { link_only: bool },
+    /// No email was queued: the address's budget from this network is spent.
+    NotSent,
+    /// The page is too old (or was never given out): start again.
+    Gone,
     /// Too many requests from this network address.
     TooMany,
 }
@@ -40,6 +60,8 @@ pub enum VerifyError {
     AlreadyUsed,
     /// Too many wrong codes: ask for a new email.
     Locked,
+    /// This network has typed its day's codes for the address: the link still works.
+    LockedForToday,
     /// A wrong code, or a code typed for a page that does not exist: the same answer, so the
     /// page reveals nothing about which requests exist.
     WrongCode,
@@ -80,10 +102,11 @@ pub async fn submit(
         return Ok(Submitted::TooMany);
     }
     let email_hash = app.email_hash(email);
-    if over_limit(&mut conn, &format!("mail:{email_hash}"), limits.emails_per_address_per_hour, now).await? {
-        // Same page as any submission: the person (or whoever typed the address) learns nothing.
-        tracing::info!("verification email not sent: too many for this address this hour");
-        return Ok(Submitted::Pending { handle: new_id() });
+    let budget = budgets::spend_email(app, &mut conn, &email_hash, ip, now).await?;
+    if budget == budgets::Email::Spent {
+        // Counted whether the address is known or not: the answer tells nothing about it.
+        tracing::info!("verification email not sent: the address's budget from this network is spent");
+        return Ok(Submitted::NotSent);
     }
     drop(conn);
 
@@ -115,11 +138,15 @@ pub async fn submit(
     let event = Event::Received { kind, channel: "web".to_owned(), entered_by: None, received_on: None };
     events::record(&mut tx, Some(&id), &Actor::Requester, &event, now).await?;
     open_identity_pause(app, &mut tx, &id, &event, policy, now).await?;
-    start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
+    let with_code = budget == budgets::Email::Full;
+    let issued = start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, with_code, now).await?;
+    let page =
+        NewPage { purpose: "verify", request_id: Some(&id), reference: None, email, email_hash: &email_hash, locale };
+    let handle = open_page(app, &mut tx, page, issued, now).await?;
     tx.commit().await.context("saving the request")?;
     app.jobs_ready.notify_waiters();
     tracing::info!(kind = kind.as_str(), "request submitted");
-    Ok(Submitted::Pending { handle: id })
+    Ok(Submitted::Pending { handle, link_only: !with_code })
 }
 
 /// Until the person proves control of the address, Dossier waits for them: recorded as an
@@ -142,7 +169,22 @@ async fn open_identity_pause(
     Ok(())
 }
 
-/// Creates a verification (link token and code, stored only hashed) and queues its email.
+/// What an email sent for a "check your inbox" page lets the page check: the verification and
+/// its code's hash, or nothing (a sign-in that matched no request, an email without a code).
+struct Issued {
+    verification_id: Option<String>,
+    code_hash: String,
+    expires_at: i64,
+}
+
+/// A code hash no code matches (the same shape as a real one).
+fn no_code_hash() -> String {
+    sha256_hex(random_token(32).as_bytes())
+}
+
+/// Creates a verification (link token and code, stored only hashed) and queues its email;
+/// without `with_code` the email carries the link alone. A new request's verification retires
+/// the request's earlier ones; sign-ins do not retire each other (each has its own page).
 #[allow(clippy::too_many_arguments)]
 async fn start_verification(
     app: &App,
@@ -152,82 +194,156 @@ async fn start_verification(
     locale: Locale,
     kind: RequestKind,
     signin: Option<&Reference>,
+    with_code: bool,
     now: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Issued> {
     let token = random_token(32);
     let code = random_code();
     let purpose = if signin.is_some() { "signin" } else { "verify" };
-    let expires = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
-    verifications::insert(
+    let expires_at = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
+    let code_hash = if with_code { code_hash(app, request_id, &code) } else { no_code_hash() };
+    let retire_others = signin.is_none();
+    let id = verifications::insert(
         conn,
         request_id,
         purpose,
         &sha256_hex(token.as_bytes()),
-        &code_hash(app, request_id, &code),
-        expires,
+        &code_hash,
+        expires_at,
+        retire_others,
         now,
     )
     .await?;
     let to = notify::To { request_id, email: to, locale };
-    notify::verification(app, conn, to, kind, signin, (&token, &code), now).await
+    notify::verification(app, conn, to, kind, signin, (&token, with_code.then_some(code.as_str())), now).await?;
+    Ok(Issued { verification_id: Some(id), code_hash, expires_at })
 }
 
 fn code_hash(app: &App, request_id: &str, code: &str) -> String {
     keyed_hash(&app.keys.code, format!("{request_id}:{code}").as_bytes())
 }
 
-/// Sends another verification email for a request still waiting for one.
-/// Returns false when the address has had too many emails this hour.
-pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<bool> {
+/// A "check your inbox" page about to be given out.
+struct NewPage<'a> {
+    purpose: &'a str,
+    request_id: Option<&'a str>,
+    reference: Option<&'a Reference>,
+    email: &'a EmailAddress,
+    email_hash: &'a str,
+    locale: Locale,
+}
+
+/// Gives out a fresh, random handle for a "check your inbox" page and maps it, on the server, to
+/// what the page stands for. Returns the handle (only its hash is stored).
+async fn open_page(app: &App, conn: &mut Conn, page: NewPage<'_>, issued: Issued, now: i64) -> anyhow::Result<String> {
+    let handle = new_id();
+    let handle_hash = sha256_hex(handle.as_bytes());
+    let row = inbox_handles::HandleRow {
+        email_sealed: inbox_handles::seal_email(&app.settings.secret_key, &handle_hash, page.email.as_str())?,
+        handle_hash,
+        purpose: page.purpose.to_owned(),
+        request_id: page.request_id.map(str::to_owned),
+        verification_id: issued.verification_id,
+        reference: page.reference.map(|r| r.as_str().to_owned()),
+        email_hash: page.email_hash.to_owned(),
+        locale: page.locale.as_str().to_owned(),
+        code_hash: issued.code_hash,
+        code_attempts: 0,
+        code_expires_at: issued.expires_at,
+        created_at: now,
+    };
+    inbox_handles::insert(conn, &row).await?;
+    Ok(handle)
+}
+
+/// Sends another email for the "check your inbox" page `handle`: a new code and link for its
+/// request, or, for a sign-in that matched no request, the same "no such request from this
+/// address" email again. Both are counted against the address's budget from this network, so the
+/// answer is the same for both; "sent" is said only when an email was queued.
+pub async fn resend(app: &App, handle: &str, ip: &str) -> anyhow::Result<Resent> {
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
     if over_limit(&mut tx, &ip_bucket(app, "resend", ip), app.settings.rate_limits.submissions_per_ip_per_hour, now)
         .await?
     {
         tx.commit().await?;
-        return Ok(false);
+        return Ok(Resent::TooMany);
     }
-    let Some(request) = requests::get(&mut tx, handle).await? else {
-        tx.commit().await?;
-        return Ok(true);
+    let page = match inbox_handles::get(&mut tx, &sha256_hex(handle.as_bytes())).await? {
+        Some(p) if p.created_at + PAGE_TTL_MS > now => p,
+        _ => {
+            tx.commit().await?;
+            return Ok(Resent::Gone);
+        }
     };
-    let Some(email) = request.email.clone() else {
-        tx.commit().await?;
-        return Ok(true);
+    // What the page stands for, decided before anything is counted.
+    let request = match &page.request_id {
+        Some(id) => {
+            let request = requests::get(&mut tx, id).await?.context("a check-inbox page without its request")?;
+            if request.status != RequestStatus::Submitted && request.reference.is_none() {
+                // Expired or cancelled before it was ever verified: nothing to send.
+                tx.commit().await?;
+                return Ok(Resent::Gone);
+            }
+            Some(request)
+        }
+        None => None,
     };
-    if over_limit(
+    let budget = budgets::spend_email(app, &mut tx, &page.email_hash, ip, now).await?;
+    if budget == budgets::Email::Spent {
+        tx.commit().await?;
+        return Ok(Resent::NotSent);
+    }
+    let with_code = budget == budgets::Email::Full;
+    let email = page.email(&app.settings.secret_key)?;
+    let issued = match &request {
+        Some(r) => {
+            let signin = if r.status == RequestStatus::Submitted { None } else { r.reference.as_ref() };
+            // The address typed (it matched the request's keyed hash): it works after an erasure
+            // forgot the request's own copy.
+            let issued =
+                start_verification(app, &mut tx, &r.id, &email, r.locale, r.kind, signin, with_code, now).await?;
+            if let Some(previous) = &page.verification_id {
+                // Only the newest email's link and code work for this page, as it says.
+                verifications::retire(&mut tx, previous, now).await?;
+            }
+            issued
+        }
+        None => {
+            let reference: Reference = page
+                .reference
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .context("a sign-in page without its reference")?;
+            let locale = Locale::from_tag(&page.locale).unwrap_or_default();
+            notify::signin_unmatched(app, &mut tx, &email, locale, &reference, now).await?;
+            let expires_at = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
+            Issued { verification_id: None, code_hash: no_code_hash(), expires_at }
+        }
+    };
+    inbox_handles::renew(
         &mut tx,
-        &format!("mail:{}", request.email_hash),
-        app.settings.rate_limits.emails_per_address_per_hour,
-        now,
+        &page.handle_hash,
+        issued.verification_id.as_deref(),
+        &issued.code_hash,
+        issued.expires_at,
     )
-    .await?
-    {
-        tx.commit().await?;
-        return Ok(false);
-    }
-    match (request.status, &request.reference) {
-        (RequestStatus::Submitted, _) => {
-            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, None, now).await?
-        }
-        (_, Some(reference)) => {
-            start_verification(app, &mut tx, &request.id, &email, request.locale, request.kind, Some(reference), now)
-                .await?
-        }
-        _ => {}
-    }
+    .await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
-    Ok(true)
+    Ok(Resent::Sent { link_only: !with_code })
 }
 
 /// Sends a sign-in link to `email` if request `reference` was made from it (compared by keyed
-/// hash, so it works after an erasure forgot the address itself). The answer is the same whether
-/// the reference exists and the address matches or not.
+/// hash, so it works after an erasure forgot the address itself); otherwise an email saying no
+/// request with that reference was made from this address. Either way the page gets a fresh,
+/// random handle mapped on the server, the same budgets are counted, and one email is queued:
+/// the answer tells nothing about the pair. `locale` is the page's (for the second email).
 pub async fn request_signin(
     app: &App,
     reference: &Reference,
     email: &EmailAddress,
+    locale: Locale,
     ip: &str,
 ) -> anyhow::Result<Submitted> {
     let now = app.now_ms();
@@ -239,26 +355,38 @@ pub async fn request_signin(
         return Ok(Submitted::TooMany);
     }
     let email_hash = app.email_hash(email);
-    let request = requests::by_reference(&mut tx, reference).await?;
-    let handle = match request {
-        Some(r) if r.reference.is_some() && constant_time_eq(r.email_hash.as_bytes(), email_hash.as_bytes()) => {
-            let over = over_limit(
-                &mut tx,
-                &format!("mail:{email_hash}"),
-                app.settings.rate_limits.emails_per_address_per_hour,
-                now,
-            )
-            .await?;
-            if !over {
-                start_verification(app, &mut tx, &r.id, email.as_str(), r.locale, r.kind, Some(reference), now).await?;
-            }
-            r.id
+    let matched = requests::by_reference(&mut tx, reference)
+        .await?
+        .filter(|r| r.reference.is_some() && constant_time_eq(r.email_hash.as_bytes(), email_hash.as_bytes()));
+    let budget = budgets::spend_email(app, &mut tx, &email_hash, ip, now).await?;
+    if budget == budgets::Email::Spent {
+        tx.commit().await?;
+        return Ok(Submitted::NotSent);
+    }
+    let with_code = budget == budgets::Email::Full;
+    let issued = match &matched {
+        Some(r) => {
+            start_verification(app, &mut tx, &r.id, email.as_str(), r.locale, r.kind, Some(reference), with_code, now)
+                .await?
         }
-        _ => new_id(),
+        None => {
+            notify::signin_unmatched(app, &mut tx, email.as_str(), locale, reference, now).await?;
+            let expires_at = now + app.settings.security.verification_ttl_minutes * MINUTE_MS;
+            Issued { verification_id: None, code_hash: no_code_hash(), expires_at }
+        }
     };
+    let page = NewPage {
+        purpose: "signin",
+        request_id: matched.as_ref().map(|r| r.id.as_str()),
+        reference: Some(reference),
+        email,
+        email_hash: &email_hash,
+        locale,
+    };
+    let handle = open_page(app, &mut tx, page, issued, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
-    Ok(Submitted::Pending { handle })
+    Ok(Submitted::Pending { handle, link_only: !with_code })
 }
 
 /// What the confirm page shows before the person clicks (the link itself consumes nothing, so
@@ -306,11 +434,13 @@ pub async fn verify_token(app: &App, token: &str) -> anyhow::Result<Result<Verif
     Ok(result)
 }
 
-/// The person typed the code from the email on the "check your inbox" page.
+/// The person typed the code from the email on the "check your inbox" page `handle`.
 ///
 /// Each attempt is counted before the code is compared, and atomically (GDPR Art. 32: a 6-digit
 /// code is only as strong as the number of guesses allowed): at most `max_code_attempts` per
-/// email, [`CODE_ATTEMPTS_PER_ADDRESS_PER_DAY`] per address, and the hourly limit per IP.
+/// email on its page, [`budgets::CODES_PER_ADDRESS_AND_NETWORK_PER_DAY`] per address and network,
+/// and the hourly limit per IP. A page that stands for no request (a sign-in whose pair did not
+/// match) goes through the same steps and writes; its code matches nothing.
 pub async fn verify_code(
     app: &App,
     handle: &str,
@@ -323,27 +453,50 @@ pub async fn verify_code(
         return Ok(Err(VerifyError::TooMany));
     }
     let mut tx = app.store.begin().await?;
-    let Some(v) = verifications::latest_for_request(&mut tx, handle).await? else {
+    let Some(page) = inbox_handles::get(&mut tx, &sha256_hex(handle.as_bytes())).await? else {
         return Ok(Err(VerifyError::WrongCode));
     };
-    if let Err(e) = check_usable(app, Some(&v), now) {
-        return Ok(Err(e));
-    }
-    let request = requests::get(&mut tx, &v.request_id).await?.context("a verification without its request")?;
-    let per_address = rate_limits::hit(&mut tx, &format!("code:{}", request.email_hash), DAY_MS, now).await?;
     let max = app.settings.security.max_code_attempts;
-    if per_address > CODE_ATTEMPTS_PER_ADDRESS_PER_DAY
-        || !verifications::count_attempt(&mut tx, &v.id, max, now).await?
-    {
+    if page.code_attempts >= max {
+        return Ok(Err(VerifyError::Locked));
+    }
+    if page.code_expires_at <= now {
+        return Ok(Err(VerifyError::Expired));
+    }
+    if !budgets::spend_code(app, &mut tx, &page.email_hash, ip, now).await? {
+        tx.commit().await?;
+        return Ok(Err(VerifyError::LockedForToday));
+    }
+    if !inbox_handles::count_attempt(&mut tx, &page.handle_hash, max, now).await? {
         tx.commit().await?;
         return Ok(Err(VerifyError::Locked));
     }
-    let expected = code_hash(app, &v.request_id, code.trim());
-    if !constant_time_eq(expected.as_bytes(), v.code_hash.as_bytes()) {
-        events::record(&mut tx, Some(&v.request_id), &Actor::Requester, &Event::WrongCode {}, now).await?;
+    let expected = code_hash(app, page.request_id.as_deref().unwrap_or_default(), code.trim());
+    let verification = match &page.verification_id {
+        Some(id) if constant_time_eq(expected.as_bytes(), page.code_hash.as_bytes()) => {
+            verifications::get(&mut tx, id).await?
+        }
+        _ => None,
+    };
+    let Some(v) = verification else {
+        // The emailed link is locked with the code after `max_code_attempts` wrong ones.
+        verifications::note_code_attempt(&mut tx, page.verification_id.as_deref()).await?;
+        events::record(&mut tx, page.request_id.as_deref(), &Actor::Requester, &Event::WrongCode {}, now).await?;
         tx.commit().await?;
         return Ok(Err(VerifyError::WrongCode));
-    }
+    };
+    let v = match check_usable(app, Some(&v), now) {
+        Ok(v) => v.clone(),
+        Err(VerifyError::AlreadyUsed) => {
+            let reference = requests::get(&mut tx, &v.request_id).await?.and_then(|r| r.reference);
+            tx.commit().await?;
+            return Ok(Err(reference.map_or(VerifyError::AlreadyUsed, VerifyError::AlreadyVerified)));
+        }
+        Err(e) => {
+            tx.commit().await?;
+            return Ok(Err(e));
+        }
+    };
     let result = complete(app, &mut tx, &v, "email_code", now).await?;
     tx.commit().await.context("saving the verification")?;
     app.jobs_ready.notify_waiters();
@@ -785,7 +938,7 @@ pub async fn submit_on_behalf(app: &App, staff_id: &str, intake: Intake<'_>) -> 
                 // person verifies.
                 confirm_ccpa_receipt(app, &mut tx, &id, now).await?;
             }
-            start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, now).await?;
+            start_verification(app, &mut tx, &id, email.as_str(), locale, kind, None, true, now).await?;
         }
         IntakeVerification::Recorded { justification } => {
             // The justification may name documents or details about the person: it is kept as an

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod emails;
 pub mod events;
 pub mod exports;
+pub mod inbox_handles;
 pub mod jobs;
 pub mod metrics;
 pub mod notes;

@@ -17,6 +17,7 @@ mod load;
 mod manual;
 mod metrics;
 mod portal;
+mod portal_security;
 mod privacy;
 mod queue;
 mod register;

@@ -10,7 +10,7 @@ use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, EmailError, RequestKind};
 use crate::i18n::Tr;
 use crate::services::requests::{self, Submitted};
-use crate::web::{Page, PageError, urls};
+use crate::web::{Page, PageError};
 
 /// Field errors, as catalog keys.
 #[derive(Default)]
@@ -18,6 +18,8 @@ struct Errors {
     email: Option<&'static str>,
     kind: Option<&'static str>,
     jurisdiction: Option<&'static str>,
+    /// Not a field's fault: no email was sent (`Submitted::NotSent`).
+    not_sent: bool,
 }
 
 #[derive(Template)]
@@ -30,6 +32,8 @@ struct HomeTemplate<'a> {
     email_error: Option<&'a str>,
     kind_error: Option<&'a str>,
     jurisdiction_error: Option<&'a str>,
+    /// No email was sent: the address's budget from this network is spent (said plainly).
+    not_sent: Option<&'a str>,
     /// (code, label, selected) when the operator offers several laws; empty otherwise.
     jurisdictions: Vec<(&'static str, &'static str, bool)>,
 }
@@ -59,6 +63,7 @@ fn render(page: &Page, app: &App, form: &SubmitForm, errors: &Errors) -> Result<
         email_error: errors.email.map(|k| t.get(k)),
         kind_error: errors.kind.map(|k| t.get(k)),
         jurisdiction_error: errors.jurisdiction.map(|k| t.get(k)),
+        not_sent: errors.not_sent.then(|| t.get("portal.verify.not_sent")),
         jurisdictions,
     }
     .render()
@@ -113,7 +118,7 @@ impl NewRequest {
         };
         match (email, kind, policy) {
             (Ok(email), Ok(kind), Ok(policy)) => Ok(NewRequest { email, kind, policy }),
-            (e, k, p) => Err(Errors { email: e.err(), kind: k.err(), jurisdiction: p.err() }),
+            (e, k, p) => Err(Errors { email: e.err(), kind: k.err(), jurisdiction: p.err(), not_sent: false }),
         }
     }
 }
@@ -134,7 +139,14 @@ pub async fn submit(
     };
     let ip = client_ip(&req);
     match requests::submit(&app, &request.email, request.kind, request.policy, page.locale(), &ip).await? {
-        Submitted::Pending { handle } => Ok(see_other(urls::check_inbox(&handle))),
+        Submitted::Pending { handle, link_only } => Ok(see_other(super::inbox_url(&handle, link_only))),
+        // Honest: nothing was sent, and the form is shown again as it was typed. The same for a
+        // known and an unknown address (the budget is counted for both).
+        Submitted::NotSent => {
+            let errors = Errors { not_sent: true, ..Errors::default() };
+            let html = render(&page, &app, &form, &errors)?;
+            Ok(HttpResponse::TooManyRequests().content_type("text/html; charset=utf-8").body(html))
+        }
         Submitted::TooMany => Err(PageError::TOO_MANY),
     }
 }

@@ -44,7 +44,14 @@ pub(crate) fn client_ip(req: &HttpRequest) -> String {
     crate::web::proxy::client_ip(req)
 }
 
-/// A handle on the "check your inbox" page is an opaque 128-bit id in hex.
+/// The "check your inbox" page for `handle`; `link_only` when its email carries no code.
+fn inbox_url(handle: &str, link_only: bool) -> String {
+    let url = crate::web::urls::check_inbox(handle);
+    if link_only { format!("{url}&link=1") } else { url }
+}
+
+/// A handle on the "check your inbox" page is an opaque 128-bit id in hex: fresh and random for
+/// every submission, mapped on the server (`store::inbox_handles`) to what it stands for.
 fn valid_handle(h: &str) -> bool {
     h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -101,6 +101,8 @@ struct SigninTemplate<'a> {
     action: String,
     email: &'a str,
     email_error: Option<&'a str>,
+    /// No email was sent: the address's budget from this network is spent (said plainly).
+    not_sent: Option<&'a str>,
 }
 
 #[derive(serde::Deserialize)]
@@ -111,6 +113,16 @@ pub struct SigninForm {
 }
 
 fn signin_page(page: &Page, reference: &Reference, email: &str, email_error: Option<&str>) -> anyhow::Result<String> {
+    signin_page_with(page, reference, email, email_error, None)
+}
+
+fn signin_page_with(
+    page: &Page,
+    reference: &Reference,
+    email: &str,
+    email_error: Option<&str>,
+    not_sent: Option<&str>,
+) -> anyhow::Result<String> {
     Ok(SigninTemplate {
         t: page.t,
         page,
@@ -118,6 +130,7 @@ fn signin_page(page: &Page, reference: &Reference, email: &str, email_error: Opt
         action: urls::signin(reference),
         email,
         email_error,
+        not_sent,
     }
     .render()?)
 }
@@ -406,8 +419,15 @@ pub async fn signin(
             return Ok(HttpResponse::UnprocessableEntity().content_type("text/html; charset=utf-8").body(body));
         }
     };
-    match requests::request_signin(&app, &reference, &email, &client_ip(&req)).await? {
-        Submitted::Pending { handle } => Ok(see_other(urls::check_inbox(&handle))),
+    // A matching and a non-matching (reference, address) pair get the same answer: a fresh
+    // handle (each time), or the same "not sent" page when the budget is spent.
+    match requests::request_signin(&app, &reference, &email, page.locale(), &client_ip(&req)).await? {
+        Submitted::Pending { handle, link_only } => Ok(see_other(super::inbox_url(&handle, link_only))),
+        Submitted::NotSent => {
+            let not_sent = Some(page.t.get("portal.verify.not_sent"));
+            let body = signin_page_with(&page, &reference, email.as_str(), None, not_sent)?;
+            Ok(HttpResponse::TooManyRequests().content_type("text/html; charset=utf-8").body(body))
+        }
         Submitted::TooMany => Err(PageError::TOO_MANY),
     }
 }

@@ -22,6 +22,8 @@ struct CheckInbox<'a> {
     notice: Option<&'a str>,
     error: Option<String>,
     validity: String,
+    /// The latest email carries the link and no code.
+    link_only: bool,
 }
 
 #[derive(Template)]
@@ -51,9 +53,21 @@ fn render_inbox(
     notice: Option<&str>,
     error: Option<String>,
 ) -> Result<String, PageError> {
+    render_inbox_with(page, app, handle, notice, error, false)
+}
+
+fn render_inbox_with(
+    page: &Page,
+    app: &App,
+    handle: &str,
+    notice: Option<&str>,
+    error: Option<String>,
+    link_only: bool,
+) -> Result<String, PageError> {
     let minutes = app.settings.security.verification_ttl_minutes.to_string();
     let validity = page.t.fmt("portal.verify.inbox_link", &[("minutes", &minutes)]);
-    Ok(CheckInbox { t: page.t, page, handle, notice, error, validity }.render().map_err(anyhow::Error::from)?)
+    let inbox = CheckInbox { t: page.t, page, handle, notice, error, validity, link_only };
+    Ok(inbox.render().map_err(anyhow::Error::from)?)
 }
 
 fn error_message(page: &Page, e: VerifyError) -> String {
@@ -63,6 +77,7 @@ fn error_message(page: &Page, e: VerifyError) -> String {
         VerifyError::Expired => t.get("portal.verify.errors.expired").to_owned(),
         VerifyError::AlreadyUsed | VerifyError::AlreadyVerified(_) => t.get("portal.verify.errors.used").to_owned(),
         VerifyError::Locked => t.get("portal.verify.errors.locked").to_owned(),
+        VerifyError::LockedForToday => t.get("portal.verify.errors.locked_today").to_owned(),
         VerifyError::WrongCode => t.get("portal.verify.errors.wrong_code").to_owned(),
         VerifyError::TooMany => t.get("common.error.too_many.body").to_owned(),
     }
@@ -73,6 +88,10 @@ pub struct InboxQuery {
     h: String,
     #[serde(default)]
     resent: Option<String>,
+    /// `1`: the latest email carries the link and no code (a display hint: the code form checks
+    /// the server's state whatever it says).
+    #[serde(default)]
+    link: Option<String>,
 }
 
 pub async fn check_inbox(
@@ -83,12 +102,15 @@ pub async fn check_inbox(
     if !valid_handle(&q.h) {
         return Err(PageError::NOT_FOUND);
     }
+    // "Sent again" only when an email was queued; otherwise the page says what happened.
     let notice = match q.resent.as_deref() {
         Some("1") => Some(page.t.get("portal.verify.resent")),
         Some("limited") => Some(page.t.get("portal.verify.resend_limited")),
+        Some("gone") => Some(page.t.get("portal.verify.resend_gone")),
         _ => None,
     };
-    Ok(html(actix_web::http::StatusCode::OK, render_inbox(&page, &app, &q.h, notice, None)?))
+    let link_only = q.link.as_deref() == Some("1");
+    Ok(html(actix_web::http::StatusCode::OK, render_inbox_with(&page, &app, &q.h, notice, None, link_only)?))
 }
 
 #[derive(Deserialize)]
@@ -158,8 +180,13 @@ pub async fn resend(
     if !valid_handle(&form.h) {
         return Err(PageError::BAD_FORM);
     }
-    let sent = requests::resend(&app, &form.h, &client_ip(&req)).await?;
-    let flag = if sent { "1" } else { "limited" };
+    let flag = match requests::resend(&app, &form.h, &client_ip(&req)).await? {
+        requests::Resent::Sent { link_only: false } => "1",
+        requests::Resent::Sent { link_only: true } => "1&link=1",
+        requests::Resent::NotSent => "limited",
+        requests::Resent::Gone => "gone",
+        requests::Resent::TooMany => return Err(PageError::TOO_MANY),
+    };
     Ok(see_other(format!("{}&resent={flag}", urls::check_inbox(&form.h))))
 }
 

@@ -454,7 +454,8 @@ async fn client(addr: SocketAddr, c: usize, run: &str, deadline: Instant, forwar
         log.submissions += 1;
         *log.statuses.entry(reply.status).or_default() += 1;
         if reply.status == 303
-            && let Some(handle) = reply.header("location").and_then(|l| l.split("h=").nth(1))
+            && let Some(handle) =
+                reply.header("location").and_then(|l| l.split("h=").nth(1)).and_then(|h| h.split('&').next())
         {
             log.accepted.push(Accepted { handle: handle.to_owned(), email });
         }
@@ -503,10 +504,24 @@ pub async fn check_store(app: &App, run: &str, accepted: &[Accepted]) -> anyhow:
     for (id, email) in &rows {
         by_email.entry(email.as_str()).or_default().push(id.as_str());
     }
+    // The page's handle is random and stored hashed, mapped to its request (migration 0015).
+    let pages: Vec<(String, String)> = sqlx::query_as(
+        "SELECT h.handle_hash, h.request_id FROM inbox_handles h JOIN requests r ON r.id = h.request_id \
+         WHERE r.email LIKE $1",
+    )
+    .bind(&pattern)
+    .fetch_all(pool)
+    .await
+    .context("reading the check-inbox pages")?;
+    let request_of: BTreeMap<&str, &str> = pages.iter().map(|(h, r)| (h.as_str(), r.as_str())).collect();
     let mut check = StoreCheck { stored: rows.len() as i64, ..Default::default() };
     check.duplicated = by_email.values().filter(|ids| ids.len() > 1).count() as i64;
     for a in accepted {
-        if by_email.get(a.email.as_str()).is_none_or(|ids| ids.as_slice() != [a.handle.as_str()]) {
+        let request = request_of.get(dossier::crypto::sha256_hex(a.handle.as_bytes()).as_str()).copied();
+        if by_email
+            .get(a.email.as_str())
+            .is_none_or(|ids| request.is_none() || ids.as_slice() != [request.unwrap_or("")])
+        {
             check.missing.push(a.email.clone());
         }
     }
