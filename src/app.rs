@@ -50,6 +50,9 @@ impl App {
         let country: Country = settings.controller.country.parse().with_context(|| {
             format!("controller.country {:?} is not a supported country", settings.controller.country)
         })?;
+        if let Some(notice) = country.decree_notice() {
+            tracing::warn!("{notice}");
+        }
         let zone: Zone = settings.controller.timezone.parse().with_context(|| {
             format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone)
         })?;

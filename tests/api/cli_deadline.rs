@@ -162,3 +162,30 @@ fn closure_days_come_from_the_flag_or_the_configuration_file() {
     assert!(stderr(&bad).contains("deadlines.closure_days") && stderr(&bad).contains("24/12/2026"), "{}", stderr(&bad));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_national_calendar_is_a_country_code() {
+    // Received Sunday 11 October 2026: one month is Wednesday 11 November, a holiday in Poland.
+    for (code, due) in [("PL", "2026-11-12"), ("IE", "2026-11-11"), ("GB-SCT", "2026-11-11"), ("UK", "2026-11-11")] {
+        let output =
+            dossier_deadline(&["--policy", "eu-gdpr", "--country", code, "--received", "2026-10-11", "--json"]);
+        assert!(output.status.success(), "{code}: {}", stderr(&output));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+        assert_eq!(json["due"], due, "{code}");
+    }
+    // The default zone is the country's: 23:30 UTC on 31 January is already 1 February in Warsaw.
+    let output =
+        dossier_deadline(&["--policy", "eu-gdpr", "--country", "PL", "--received", "2026-01-31T23:30:00Z", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!((json["received"].as_str(), json["timezone"].as_str()), (Some("2026-02-01"), Some("Europe/Warsaw")));
+    // An unknown code: one line listing what is supported.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "GR", "--received", "2026-01-31"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.starts_with("error: unknown country code \"GR\"; supported calendars: AT, BE"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    // A calendar whose law adds days by decree says so on stderr, and still answers.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "NL", "--received", "2026-01-31"]);
+    assert!(output.status.success());
+    assert!(stderr(&output).starts_with("warning: NL: the days equated with public holidays"), "{}", stderr(&output));
+}
