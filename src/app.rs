@@ -51,12 +51,19 @@ pub struct App {
 
 impl App {
     pub async fn new(settings: Settings, clock: Arc<dyn Clock>, base_url: String) -> anyhow::Result<Self> {
-        let country: Country = settings.controller.country.parse().with_context(|| {
-            format!("controller.country {:?} is not a supported country", settings.controller.country)
-        })?;
-        let zone: Zone = settings.controller.timezone.parse().with_context(|| {
-            format!("controller.timezone {:?} is not a supported time zone", settings.controller.timezone)
-        })?;
+        let country: Country = settings
+            .controller
+            .country
+            .parse()
+            .map_err(|e: crate::deadlines::UnknownCountry| anyhow::anyhow!("controller.country: {e}"))?;
+        let zone: Zone = settings
+            .controller
+            .timezone
+            .parse()
+            .map_err(|e: crate::deadlines::TimeZoneError| anyhow::anyhow!("controller.timezone: {e}"))?;
+        if let Some(notice) = country.decree_notice() {
+            tracing::warn!("{notice}");
+        }
         for dir in [&settings.data_dir, &settings.export_dir(), &settings.spool_dir()] {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }

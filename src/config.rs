@@ -364,9 +364,7 @@ fn calendar_country(
     if policy != jurisdiction {
         return Ok(policy.default_country());
     }
-    controller_country
-        .parse()
-        .map_err(|_| anyhow::anyhow!("controller.country {controller_country:?} is not a supported country"))
+    controller_country.parse().map_err(|e: crate::deadlines::UnknownCountry| anyhow::anyhow!("controller.country: {e}"))
 }
 
 fn resolve_deadlines(

@@ -25,6 +25,9 @@ use std::str::FromStr;
 
 use time::{Date, Duration, Month, Weekday};
 
+mod national;
+use national::*;
+
 /// A day to count as a public holiday beyond the built-in rules
 /// ([`HolidayCalendar::with_extra_closures`]): in `country`'s calendar only, or in any calendar
 /// when `country` is `None` (the command line's `--closed`, where there is one calendar).
@@ -73,15 +76,39 @@ pub enum Country {
     /// Brazil: the national holidays (Lei 662/1949 as amended by Lei 10.607/2002; Lei 6.802/1980;
     /// Lei 14.759/2023).
     Brazil,
+    /// Scotland (`GB-SCT`): its own bank holidays (2 January, first Monday of August, St Andrew's
+    /// Day; no Easter Monday).
+    UnitedKingdomScotland,
+    /// Northern Ireland (`GB-NIR`): England and Wales plus 17 March and 12 July.
+    UnitedKingdomNorthernIreland,
+    /// The sources of these are cited on their tables in `calendar/national.rs`.
+    Netherlands,
+    Poland,
+    Ireland,
+    Austria,
+    Portugal,
+    Sweden,
+    Denmark,
+    Finland,
+    Czechia,
+    Romania,
+    Hungary,
+    Luxembourg,
+    Croatia,
+    Estonia,
+    Lithuania,
+    Norway,
+    Slovenia,
+    Malta,
 }
 
 /// A country code that Dossier has no holiday calendar for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown country code {0:?} (known: FR, FR-ALSACE-MOSELLE, DE, BE, ES, IT, GB-EAW (alias UK), US, BR)")]
+#[error("unknown country code {0:?}; supported calendars: {list}", list = Country::supported_list())]
 pub struct UnknownCountry(pub String);
 
 /// How a holiday's date is found in a given year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Rule {
     /// The same month and day every year.
     Fixed(Month, u8),
@@ -91,6 +118,13 @@ enum Rule {
     NthWeekday(Month, Weekday, u8),
     /// The last given weekday of the month: "the last Monday in May".
     LastWeekday(Month, Weekday),
+    /// A number of days after (or before) Orthodox Easter Sunday (Julian computus, as a Gregorian
+    /// date): Greece, Cyprus, Romania, Bulgaria.
+    OrthodoxEaster(i16),
+    /// The first given weekday on or after a day: "the Saturday between 20 and 26 June".
+    WeekdayOnOrAfter(Month, u8, Weekday),
+    /// A rule of its own, written as a function of the year (Koningsdag, St Brigid's Day).
+    Computed(fn(i32) -> Option<Date>),
 }
 
 /// What happens when a holiday falls on a Saturday or Sunday.
@@ -155,6 +189,15 @@ impl HolidayRule {
             Rule::Easter(offset) => easter_sunday(year)?.checked_add(Duration::days(i64::from(offset))),
             Rule::NthWeekday(month, weekday, n) => nth_weekday(year, month, weekday, n),
             Rule::LastWeekday(month, weekday) => last_weekday(year, month, weekday),
+            Rule::OrthodoxEaster(offset) => {
+                orthodox_easter_sunday(year)?.checked_add(Duration::days(i64::from(offset)))
+            }
+            Rule::WeekdayOnOrAfter(month, day, weekday) => {
+                let first = Date::from_calendar_date(year, month, day).ok()?;
+                let ahead = (7 + weekday.number_days_from_monday() - first.weekday().number_days_from_monday()) % 7;
+                first.checked_add(Duration::days(i64::from(ahead)))
+            }
+            Rule::Computed(date_in) => date_in(year),
         }
     }
 }
@@ -173,6 +216,18 @@ const fn nth(name: &'static str, n: u8, weekday: Weekday, month: Month) -> Holid
 
 const fn last(name: &'static str, weekday: Weekday, month: Month) -> HolidayRule {
     HolidayRule::new(name, Rule::LastWeekday(month, weekday))
+}
+
+const fn orthodox(name: &'static str, offset: i16) -> HolidayRule {
+    HolidayRule::new(name, Rule::OrthodoxEaster(offset))
+}
+
+const fn on_or_after(name: &'static str, weekday: Weekday, month: Month, day: u8) -> HolidayRule {
+    HolidayRule::new(name, Rule::WeekdayOnOrAfter(month, day, weekday))
+}
+
+const fn computed(name: &'static str, date_in: fn(i32) -> Option<Date>) -> HolidayRule {
+    HolidayRule::new(name, Rule::Computed(date_in))
 }
 
 /// Code du travail L3133-1.
@@ -329,7 +384,7 @@ const BRAZIL: &[HolidayRule] = &[
 ];
 
 impl Country {
-    pub const ALL: [Country; 9] = [
+    pub const ALL: [Country; 29] = [
         Country::France,
         Country::FranceAlsaceMoselle,
         Country::Germany,
@@ -339,7 +394,39 @@ impl Country {
         Country::UnitedKingdomEnglandWales,
         Country::UnitedStates,
         Country::Brazil,
+        Country::UnitedKingdomScotland,
+        Country::UnitedKingdomNorthernIreland,
+        Country::Netherlands,
+        Country::Poland,
+        Country::Ireland,
+        Country::Austria,
+        Country::Portugal,
+        Country::Sweden,
+        Country::Denmark,
+        Country::Finland,
+        Country::Czechia,
+        Country::Romania,
+        Country::Hungary,
+        Country::Luxembourg,
+        Country::Croatia,
+        Country::Estonia,
+        Country::Lithuania,
+        Country::Norway,
+        Country::Slovenia,
+        Country::Malta,
     ];
+
+    /// Every code, for the one sentence that refuses an unknown one: `AT, BE, ..., GB-EAW (alias
+    /// UK), ...`.
+    pub fn supported_list() -> String {
+        let mut codes: Vec<&str> = Country::ALL.iter().map(|country| country.code()).collect();
+        codes.sort_unstable();
+        codes
+            .into_iter()
+            .map(|code| if code == "GB-EAW" { "GB-EAW (alias UK)".to_owned() } else { code.to_owned() })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 
     /// The code [`Country::from_str`] accepts and [`fmt::Display`] prints.
     pub fn code(self) -> &'static str {
@@ -353,6 +440,26 @@ impl Country {
             Country::UnitedKingdomEnglandWales => "GB-EAW",
             Country::UnitedStates => "US",
             Country::Brazil => "BR",
+            Country::UnitedKingdomScotland => "GB-SCT",
+            Country::UnitedKingdomNorthernIreland => "GB-NIR",
+            Country::Netherlands => "NL",
+            Country::Poland => "PL",
+            Country::Ireland => "IE",
+            Country::Austria => "AT",
+            Country::Portugal => "PT",
+            Country::Sweden => "SE",
+            Country::Denmark => "DK",
+            Country::Finland => "FI",
+            Country::Czechia => "CZ",
+            Country::Romania => "RO",
+            Country::Hungary => "HU",
+            Country::Luxembourg => "LU",
+            Country::Croatia => "HR",
+            Country::Estonia => "EE",
+            Country::Lithuania => "LT",
+            Country::Norway => "NO",
+            Country::Slovenia => "SI",
+            Country::Malta => "MT",
         }
     }
 
@@ -366,9 +473,43 @@ impl Country {
             Country::Belgium => "Europe/Brussels",
             Country::Spain => "Europe/Madrid",
             Country::Italy => "Europe/Rome",
-            Country::UnitedKingdomEnglandWales => "Europe/London",
+            Country::UnitedKingdomEnglandWales
+            | Country::UnitedKingdomScotland
+            | Country::UnitedKingdomNorthernIreland => "Europe/London",
+            Country::Netherlands => "Europe/Amsterdam",
+            Country::Poland => "Europe/Warsaw",
+            Country::Ireland => "Europe/Dublin",
+            Country::Austria => "Europe/Vienna",
+            Country::Portugal => "Europe/Lisbon",
+            Country::Sweden => "Europe/Stockholm",
+            Country::Denmark => "Europe/Copenhagen",
+            Country::Finland => "Europe/Helsinki",
+            Country::Czechia => "Europe/Prague",
+            Country::Romania => "Europe/Bucharest",
+            Country::Hungary => "Europe/Budapest",
+            Country::Luxembourg => "Europe/Luxembourg",
+            Country::Croatia => "Europe/Zagreb",
+            Country::Estonia => "Europe/Tallinn",
+            Country::Lithuania => "Europe/Vilnius",
+            Country::Norway => "Europe/Oslo",
+            Country::Slovenia => "Europe/Ljubljana",
+            Country::Malta => "Europe/Malta",
             Country::UnitedStates => "America/Los_Angeles",
             Country::Brazil => "America/Sao_Paulo",
+        }
+    }
+
+    /// A warning for calendars whose law lets a decree designate further days that are not built
+    /// in, printed by `dossier serve` at startup and by `dossier deadline`; `None` for the others.
+    pub fn decree_notice(self) -> Option<&'static str> {
+        match self {
+            // Algemene termijnenwet Art. 3(3).
+            Country::Netherlands => Some(
+                "NL: the days equated with public holidays by royal decree under Algemene termijnenwet \
+                 Art. 3(3) (such as the Friday after Ascension) are not built in; add those of the decree in \
+                 force as closure days",
+            ),
+            _ => None,
         }
     }
 
@@ -384,6 +525,26 @@ impl Country {
             Country::UnitedKingdomEnglandWales => &[UNITED_KINGDOM_ENGLAND_WALES],
             Country::UnitedStates => &[UNITED_STATES],
             Country::Brazil => &[BRAZIL],
+            Country::UnitedKingdomScotland => &[UNITED_KINGDOM_SCOTLAND],
+            Country::UnitedKingdomNorthernIreland => &[UNITED_KINGDOM_ENGLAND_WALES, NORTHERN_IRELAND_EXTRA],
+            Country::Netherlands => &[NETHERLANDS],
+            Country::Poland => &[POLAND],
+            Country::Ireland => &[IRELAND],
+            Country::Austria => &[AUSTRIA],
+            Country::Portugal => &[PORTUGAL],
+            Country::Sweden => &[SWEDEN],
+            Country::Denmark => &[DENMARK],
+            Country::Finland => &[FINLAND],
+            Country::Czechia => &[CZECHIA],
+            Country::Romania => &[ROMANIA],
+            Country::Hungary => &[HUNGARY],
+            Country::Luxembourg => &[LUXEMBOURG],
+            Country::Croatia => &[CROATIA],
+            Country::Estonia => &[ESTONIA],
+            Country::Lithuania => &[LITHUANIA],
+            Country::Norway => &[NORWAY],
+            Country::Slovenia => &[SLOVENIA],
+            Country::Malta => &[MALTA],
         }
     }
 
@@ -486,7 +647,10 @@ impl FromStr for Country {
     /// - `FR-ALSACE-MOSELLE`: the ISO 3166-2 codes of the three departments (`FR-57` Moselle,
     ///   `FR-67` Bas-Rhin, `FR-68` Haut-Rhin) and `FR-6AE` (Collectivité européenne d'Alsace);
     /// - `GB-EAW`: `UK`, and the ISO 3166-2 codes `GB-ENG` (England) and `GB-WLS` (Wales).
-    ///   Plain `GB` is refused: Scotland and Northern Ireland have other bank holidays.
+    ///   Plain `GB` is refused: Scotland (`GB-SCT`) and Northern Ireland (`GB-NIR`) have other bank
+    ///   holidays.
+    ///
+    /// Every other code is the ISO 3166-1 alpha-2 code of [`Country::code`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_uppercase().as_str() {
             "FR" => Ok(Country::France),
@@ -498,7 +662,12 @@ impl FromStr for Country {
             "GB-EAW" | "UK" | "GB-ENG" | "GB-WLS" => Ok(Country::UnitedKingdomEnglandWales),
             "US" => Ok(Country::UnitedStates),
             "BR" => Ok(Country::Brazil),
-            _ => Err(UnknownCountry(s.to_owned())),
+            "GB-SCT" => Ok(Country::UnitedKingdomScotland),
+            "GB-NIR" => Ok(Country::UnitedKingdomNorthernIreland),
+            code => Country::ALL
+                .into_iter()
+                .find(|country| country.code() == code)
+                .ok_or_else(|| UnknownCountry(s.to_owned())),
         }
     }
 }
@@ -573,6 +742,27 @@ pub fn easter_sunday(year: i32) -> Option<Date> {
     let (month, day) = easter_month_day(year);
     let month = if month == 3 { Month::March } else { Month::April };
     Date::from_calendar_date(year, month, day).ok()
+}
+
+/// Orthodox Easter Sunday of `year` as a Gregorian date: the Julian computus (Meeus), then the
+/// Julian calendar's lag behind the Gregorian (13 days from 1900 to 2099). `None` outside the
+/// years `time` supports or before the Gregorian reform (1583).
+pub fn orthodox_easter_sunday(year: i32) -> Option<Date> {
+    if year < 1583 {
+        return None;
+    }
+    let a = year.rem_euclid(4);
+    let b = year.rem_euclid(7);
+    let c = year.rem_euclid(19);
+    let d = (19 * c + 15).rem_euclid(30);
+    let e = (2 * a + 4 * b - d + 34).rem_euclid(7);
+    let month = (d + e + 114) / 31;
+    let day = (d + e + 114) % 31 + 1;
+    let julian_month = if month == 3 { Month::March } else { Month::April };
+    // The Julian date read on the Gregorian calendar, then moved by the calendars' difference.
+    let lag = year.div_euclid(100) - year.div_euclid(400) - 2;
+    let as_if_gregorian = Date::from_calendar_date(year, julian_month, u8::try_from(day).ok()?).ok()?;
+    as_if_gregorian.checked_add(Duration::days(i64::from(lag)))
 }
 
 /// The anonymous Gregorian algorithm (Meeus/Jones/Butcher), with floor division throughout so it
@@ -1012,12 +1202,23 @@ mod tests {
                     assert!(!is_weekend(holiday.date), "{country} {holiday:?}");
                 }
                 let substitutes = holidays.iter().filter(|h| h.observed).count();
-                let moved = matches!(country, Country::UnitedKingdomEnglandWales | Country::UnitedStates);
+                let moved = matches!(
+                    country,
+                    Country::UnitedKingdomEnglandWales
+                        | Country::UnitedStates
+                        | Country::UnitedKingdomScotland
+                        | Country::UnitedKingdomNorthernIreland
+                );
                 if !moved {
                     assert_eq!(substitutes, 0, "{country} {year}");
                 }
                 // UK substitute days never coincide with another holiday.
-                if country == Country::UnitedKingdomEnglandWales {
+                if matches!(
+                    country,
+                    Country::UnitedKingdomEnglandWales
+                        | Country::UnitedKingdomScotland
+                        | Country::UnitedKingdomNorthernIreland
+                ) {
                     let before = dates.len();
                     dates.dedup();
                     assert_eq!(dates.len(), before, "{year}: a substitute on a holiday");
@@ -1116,7 +1317,7 @@ mod tests {
         assert_eq!("GB-WLS".parse(), Ok(Country::UnitedKingdomEnglandWales));
         assert_eq!("US".parse(), Ok(Country::UnitedStates));
         assert_eq!("BR".parse(), Ok(Country::Brazil));
-        for unknown in ["", "FRA", "FR-75", "France", "GB", "GB-SCT", "USA", "NL"] {
+        for unknown in ["", "FRA", "FR-75", "France", "GB", "GB-XYZ", "USA", "NLD", "EU"] {
             assert_eq!(unknown.parse::<Country>(), Err(UnknownCountry(unknown.to_owned())));
         }
         for country in Country::ALL {

