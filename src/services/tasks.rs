@@ -13,7 +13,7 @@
 //!
 //! Every step is audited (opened, files uploaded — names and sizes only —, completed, by whom).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -237,18 +237,11 @@ impl UploadWriter {
         name: String,
         limit: u64,
     ) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir).context("creating the request's uploads folder")?;
+        crate::fsutil::create_private_dir_all(dir).context("creating the request's uploads folder")?;
         let id = crate::crypto::new_id();
         let tmp = dir.join(format!("{id}.tmp"));
         let path = dir.join(format!("{id}.enc"));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&tmp).with_context(|| format!("creating the upload {id}"))?;
+        let file = crate::fsutil::create_private_new(&tmp).with_context(|| format!("creating the upload {id}"))?;
         let out = EncryptingWriter::new(BufWriter::with_capacity(64 * 1024, file), key)
             .with_context(|| format!("writing the upload {id}"))?;
         Ok(Self { out: Some(out), hasher: Sha256::new(), size: 0, limit, tmp, path, id, name })
@@ -554,7 +547,7 @@ fn write_spool_tmp(
     files: &[(TaskFile, PathBuf)],
 ) -> anyhow::Result<PendingSpool> {
     let dir = spool.parent().context("spool path has a parent")?;
-    std::fs::create_dir_all(dir).context("creating the request's spool folder")?;
+    crate::fsutil::create_private_dir_all(dir).context("creating the request's spool folder")?;
     let tmp = dir.join(format!("{}.task.tmp", crate::crypto::new_id()));
     let pending = PendingSpool(tmp.clone());
     let write = || -> anyhow::Result<()> {
