@@ -753,4 +753,24 @@ mod tests {
         assert_eq!(unique_name("SCAN.pdf", &taken), "SCAN (3).pdf");
         assert_eq!(unique_name("README", &["readme".to_owned()]), "README (2)");
     }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A browser's file name, whatever it holds: a name that stays in its folder on every
+            /// file system and that the ZIP's index.html can link to.
+            #[test]
+            fn sanitised_names_stay_in_their_folder(raw in "\\PC{0,120}|.{0,200}|[./\\\\%0-9A-Fa-f]{0,30}") {
+                let name = sanitise_file_name(&raw);
+                prop_assert!(!name.is_empty());
+                prop_assert!(name.chars().count() <= MAX_NAME_CHARS);
+                prop_assert!(!name.chars().any(|c| c.is_control() || "/\\:*?\"<>|".contains(c)), "{:?}", name);
+                prop_assert!(name != "." && name != ".." && !name.starts_with('.') && !name.ends_with('.'), "{:?}", name);
+                prop_assert_eq!(name.trim(), name.as_str());
+                prop_assert_eq!(sanitise_file_name(&name), name.clone(), "sanitising is stable");
+            }
+        }
+    }
 }
