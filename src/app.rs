@@ -64,9 +64,12 @@ impl App {
         if let Some(notice) = country.decree_notice() {
             tracing::warn!("{notice}");
         }
+        // Folders that already exist keep their mode: say so when it lets other accounts in.
+        crate::fsutil::warn_if_not_private(&settings.data_dir, "data directory");
         for dir in [&settings.data_dir, &settings.export_dir(), &settings.spool_dir()] {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            crate::fsutil::create_private_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        crate::fsutil::warn_if_not_private(&settings.export_dir(), "export directory");
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
         let connectors = crate::connectors::build(&settings.sources)?;

@@ -594,7 +594,7 @@ impl Settings {
         let listen = overrides.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
         demo_listen_check(listen)?;
         let data_dir = overrides.data_dir.clone().unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        std::fs::create_dir_all(&data_dir)
+        crate::fsutil::create_private_dir_all(&data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let (secret_key, export_key) = demo_keys(&data_dir)?;
         let demo_dir = data_dir.join("demo-crm");
@@ -732,7 +732,7 @@ fn demo_listen_check(listen: SocketAddr) -> anyhow::Result<()> {
 /// Demo and `demo = true` keep generated keys in the data directory (never in a real deployment).
 fn demo_keys(data_dir: &Path) -> anyhow::Result<(SecretKey, SecretKey)> {
     let keys = data_dir.join("keys");
-    std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
+    crate::fsutil::create_private_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
     Ok((
         match env_key("DOSSIER_SECRET_KEY")? {
             Some(k) => k,

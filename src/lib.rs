@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod fsutil;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;

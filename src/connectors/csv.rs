@@ -1167,3 +1167,36 @@ fn fits_a_field(collection: &str, column: &str, v: &Value) -> anyhow::Result<()>
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes in a field: decoding never panics. In a single-byte encoding every byte is a
+        /// character, and writing the text back gives the same bytes (a row rewritten by an
+        /// erasure keeps its other fields as they were); in UTF-8 only valid text is read.
+        #[test]
+        fn fields_decode_and_encode_back(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            for encoding in [CsvEncoding::Windows1252, CsvEncoding::Iso8859_15] {
+                let text = encoding.decode(&bytes).unwrap();
+                let written = encoding.encode(&text);
+                prop_assert_eq!(written.as_deref(), Some(bytes.as_slice()));
+            }
+            match CsvEncoding::Utf8.decode(&bytes) {
+                Ok(text) => prop_assert_eq!(text.as_bytes(), bytes.as_slice()),
+                Err(_) => prop_assert!(std::str::from_utf8(&bytes).is_err()),
+            }
+        }
+
+        /// `encoding = "…"` in a configuration file: no panic, and an error names what is accepted.
+        #[test]
+        fn encoding_labels_parse_or_say_what_is_accepted(label in "\\PC{0,20}|[a-zA-Z0-9_ -]{0,14}") {
+            match CsvEncoding::parse(&label) {
+                Ok(encoding) => prop_assert_eq!(CsvEncoding::parse(encoding.name()).unwrap(), encoding),
+                Err(e) => prop_assert!(e.to_string().contains(CsvEncoding::ACCEPTED)),
+            }
+        }
+    }
+}

@@ -605,11 +605,14 @@ enum What {
     TooLong,
     /// A new value does not fit its column's type.
     BadValue,
+    /// A stored text value is not valid in the connection's encoding (UTF-8), so the server will
+    /// not send it (PostgreSQL: an `SQL_ASCII` database holding other bytes).
+    NotText,
     Other,
 }
 
 impl What {
-    fn of(dialect: Dialect, dbe: &dyn sqlx::error::DatabaseError) -> What {
+    fn of(dialect: Dialect, dbe: &dyn sqlx::error::DatabaseError, writing: bool) -> What {
         let code = dbe.code().map(|c| c.into_owned()).unwrap_or_default();
         match dialect {
             Dialect::Postgres => match code.as_str() {
@@ -624,6 +627,7 @@ impl What {
                 "23505" => What::Unique,
                 "22001" => What::TooLong,
                 "22P02" | "22007" | "22008" | "22003" | "22018" => What::BadValue,
+                "22021" | "22P05" if !writing => What::NotText,
                 _ => What::Other,
             },
             Dialect::MySql => {
@@ -1113,7 +1117,7 @@ impl SqlConnector {
             Some((c, t)) => format!("cannot {verb} a row of table {t} (collection {c}) in database {db}"),
             None => format!("cannot {verb} a row in {at}"),
         };
-        match What::of(self.dialect, dbe) {
+        match What::of(self.dialect, dbe, writing) {
             What::Credentials => {
                 (Misconfigured, format!("{at} refused the user name or password in the connection settings"))
             }
@@ -1196,6 +1200,15 @@ impl SqlConnector {
                     "{}: a new value does not fit the type of its column; \"mask\" and \"hash\" apply to text \
                      columns only, use \"null\" or {{ value = … }} for others",
                     cannot("change")
+                ),
+            ),
+            What::NotText => (
+                Misconfigured,
+                format!(
+                    "{}: a text value in it is not valid UTF-8, so the database will not send it (a \
+                     PostgreSQL SQL_ASCII database holding other bytes); correct the value, or leave its \
+                     column out with `columns`",
+                    doing.failed(&at)
                 ),
             ),
             What::Other => {

@@ -68,17 +68,7 @@ impl fmt::Debug for SecretKey {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
+    crate::fsutil::write_private_new(path, bytes).with_context(|| format!("creating {}", path.display()))
 }
 
 /// Seals a short value (an outbox email's address, subject or body) with ChaCha20-Poly1305 under

@@ -124,9 +124,13 @@ pub async fn create_database(dir: &Path) -> anyhow::Result<PathBuf> {
     if path.exists() {
         return Ok(path);
     }
-    tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    crate::fsutil::create_private_dir_all_async(dir)
+        .await
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     let tmp = dir.join(format!("{EVENTS_FILE}.{}.tmp", std::process::id()));
     super::remove_if_present(&tmp).await?;
+    // A private file (see crate::fsutil): SQLite would create it with the umask's mode.
+    crate::fsutil::create_private_file_if_missing(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let options = SqliteConnectOptions::new()
         .filename(&tmp)
         .create_if_missing(true)
@@ -245,11 +249,9 @@ pub async fn start_demo(dir: &Path) -> anyhow::Result<SourceConfig> {
 async fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     super::remove_if_present(&tmp).await?;
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(&tmp).await.with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut options = tokio::fs::OpenOptions::from(crate::fsutil::private_options());
+    let mut file =
+        options.create_new(true).open(&tmp).await.with_context(|| format!("cannot create {}", tmp.display()))?;
     tokio::io::AsyncWriteExt::write_all(&mut file, format!("{secret}\n").as_bytes())
         .await
         .with_context(|| format!("cannot write {}", tmp.display()))?;

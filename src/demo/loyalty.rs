@@ -68,10 +68,14 @@ pub async fn write(dir: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot remove {}", tmp.display())),
     }
-    tokio::fs::create_dir_all(&tmp).await.with_context(|| format!("cannot create {}", tmp.display()))?;
+    crate::fsutil::create_private_dir_all_async(&tmp)
+        .await
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
     for (file, lines) in [(MEMBERS_FILE, MEMBERS), (POINTS_FILE, POINTS)] {
         let path = tmp.join(file);
-        tokio::fs::write(&path, encode(lines)?).await.with_context(|| format!("cannot write {}", path.display()))?;
+        crate::fsutil::write_private_new_async(&path, &encode(lines)?)
+            .await
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if target.exists() {
         // Another process finished first; keep its copy.

@@ -74,7 +74,9 @@ const PATH_PLACEHOLDER: &str = "{{DEMO_PATH}}";
 /// half-filled demo behind; an existing one is left untouched. The content is the same on every
 /// run (fixed seed).
 pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
+    crate::fsutil::create_private_dir_all_async(dir)
+        .await
+        .with_context(|| format!("cannot create the demo folder {}", dir.display()))?;
     let crm = dir.join(CRM_FILE);
     let newsletter = dir.join(NEWSLETTER_FILE);
     if !(crm.exists() && newsletter.exists()) {
@@ -93,6 +95,10 @@ async fn create_databases(dir: &Path) -> anyhow::Result<()> {
         remove_if_present(f).await?;
     }
 
+    // Private files (see crate::fsutil): SQLite would create them with the umask's mode.
+    for f in [&crm_tmp, &newsletter_tmp] {
+        crate::fsutil::create_private_file_if_missing(f).with_context(|| format!("cannot create {}", f.display()))?;
+    }
     let open = |path: &Path| {
         sqlx::sqlite::SqliteConnectOptions::new()
             .filename(path)

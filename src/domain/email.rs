@@ -22,7 +22,11 @@ impl EmailAddress {
     pub const MAX_LEN: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
-        let s = raw.trim();
+        // The normal form is what is checked: lower-casing can lengthen a string or bring in a
+        // character the check refuses (`İ` becomes `i` and a combining dot), and an address
+        // accepted here must parse again from its stored form, as it is matched by it.
+        let s = raw.trim().to_lowercase();
+        let s = s.as_str();
         if s.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -48,7 +52,7 @@ impl EmailAddress {
         if !local_ok || !domain_ok {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(s.to_lowercase()))
+        Ok(Self(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -134,6 +138,16 @@ mod tests {
     }
 
     #[test]
+    fn the_stored_form_parses_again() {
+        // Found by the property test below: `İ` lower-cases to `i` and a combining dot.
+        for raw in ["A@İ.aa", "İa@example.com"] {
+            assert_eq!(EmailAddress::parse(raw), Err(EmailError::Invalid), "{raw}");
+        }
+        let e = EmailAddress::parse("ÉLODIE@Exemple.FR").unwrap();
+        assert_eq!(EmailAddress::parse(e.as_str()), Ok(e));
+    }
+
+    #[test]
     fn accepts_common_shapes() {
         for ok in ["a@b.co", "first.last+tag@sub.example.org", "o'neil@example.ie", "élodie@exemple.fr"] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok:?} should be accepted");
@@ -156,5 +170,55 @@ mod tests {
         let e = EmailAddress::parse("jeanne.martin@example.fr").unwrap();
         assert_eq!(e.masked(), "j***@e***.fr");
         assert!(!format!("{e:?}").contains("jeanne"));
+    }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A plausible address: a local part of allowed characters, then labels.
+        fn address() -> impl Strategy<Value = String> {
+            (
+                "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\\.[A-Za-z0-9_-]{1,10}){0,2}",
+                "[A-Za-z0-9]{1,20}(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,8}[A-Za-z0-9])?){1,3}",
+            )
+                .prop_map(|(local, domain)| format!("{local}@{domain}"))
+        }
+
+        proptest! {
+            /// Any text from a form: no panic, and what is accepted is normalised and stable:
+            /// parsing the stored form again gives the same address (the store, the rate limits
+            /// and the sources all match on it).
+            #[test]
+            fn any_input_parses_to_a_stable_normal_form(
+                raw in "\\PC{0,80}|.{0,300}|[ ]?\\p{L}{1,12}@\\p{L}{1,8}\\.\\p{L}{2,4}|[a-zA-ZİẞΣ]{1,12}@[a-zİ]{1,10}\\.[a-z]{2,4}|[a-zİ]{30,64}@[a-z]{60,63}(\\.[a-z]{60,63}){2}\\.[a-z]{2,6}",
+            ) {
+                if let Ok(e) = EmailAddress::parse(&raw) {
+                    prop_assert!(e.as_str().len() <= EmailAddress::MAX_LEN);
+                    prop_assert_eq!(e.as_str(), e.as_str().trim());
+                    prop_assert_eq!(e.as_str().to_lowercase(), e.as_str());
+                    prop_assert_eq!(EmailAddress::parse(e.as_str()), Ok(e.clone()));
+                    prop_assert_eq!(EmailAddress::parse(&e.to_string()), Ok(e.clone()));
+                    prop_assert!(!e.masked().contains(e.as_str()));
+                }
+            }
+
+            #[test]
+            fn plausible_addresses_are_accepted_in_any_case_and_padding(a in address(), pad in "[ \\t]{0,3}") {
+                let e = EmailAddress::parse(&format!("{pad}{a}{pad}")).unwrap();
+                prop_assert_eq!(e.as_str(), a.to_lowercase());
+            }
+
+            #[test]
+            fn redaction_never_panics_and_hides_addresses(
+                before in "\\PC{0,30}",
+                a in "[a-z0-9]{1,10}([._+'-][a-z0-9]{1,5}){0,2}@[a-z0-9]{1,10}\\.[a-z]{2,5}",
+                after in "[ ,;<>]\\PC{0,30}",
+            ) {
+                let text = format!("{before} {a}{after}");
+                let redacted = redact_emails(&text);
+                prop_assert!(!redacted.contains(&a), "{} in {}", a, redacted);
+            }
+        }
     }
 }

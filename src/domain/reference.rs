@@ -52,4 +52,29 @@ mod tests {
             assert!(bad.parse::<Reference>().is_err(), "{bad}");
         }
     }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn a_reference_reads_back_as_itself(year in 0i32..=9999, sequence in 0i64..=999_999_999_999) {
+                let r = Reference::new(year, sequence);
+                prop_assert_eq!(r.as_str().parse::<Reference>(), Ok(r.clone()));
+                prop_assert_eq!(r.to_string().parse::<Reference>(), Ok(r));
+            }
+
+            /// From a URL or a form: no panic, and only the exact shape is accepted (it goes into
+            /// paths and SQL parameters as it is).
+            #[test]
+            fn any_text_is_refused_unless_exactly_shaped(raw in "\\PC{0,30}|DSR-[0-9]{0,5}-[0-9a-z/.]{0,14}") {
+                if let Ok(r) = raw.parse::<Reference>() {
+                    prop_assert_eq!(r.as_str(), raw.as_str());
+                    prop_assert!(r.as_str().len() <= 21);
+                    prop_assert!(r.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'-' || b"DSR".contains(&b)));
+                }
+            }
+        }
+    }
 }

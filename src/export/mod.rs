@@ -24,7 +24,7 @@ pub mod spool;
 pub mod storage;
 mod zipout;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -789,14 +789,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn create_private(path: &Path) -> anyhow::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).with_context(|| format!("creating {}", path.display()))
+    crate::fsutil::create_private_truncate(path).with_context(|| format!("creating {}", path.display()))
 }
 
 /// Makes the rename durable (best effort: not every platform can sync a directory).

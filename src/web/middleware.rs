@@ -81,6 +81,12 @@ fn finish(
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    // A response a shared cache may keep (static files) carries no cookie: a proxy would hand
+    // one person's CSRF seed or language to everyone who asks for the same file.
+    if is_shared_cacheable(headers) {
+        headers.remove(header::SET_COOKIE);
+        return res;
+    }
     let mut cookies = Vec::new();
     if let Some(seed) = new_seed {
         cookies.push(cookie(csrf_cookie(secure), seed, secure));
@@ -94,6 +100,15 @@ fn finish(
         let _ = res.response_mut().add_cookie(&c);
     }
     res
+}
+
+/// Whether `Cache-Control` lets a shared cache store the response (`public`, and neither
+/// `no-store` nor `private`).
+fn is_shared_cacheable(headers: &header::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) else { return false };
+    let directives: Vec<String> = value.split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
+    let has = |name: &str| directives.iter().any(|d| d == name || d.starts_with(&format!("{name}=")));
+    has("public") && !has("no-store") && !has("private")
 }
 
 /// A cookie as Dossier sets them all: HttpOnly, SameSite=Lax, Secure outside demo mode.

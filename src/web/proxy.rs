@@ -363,4 +363,88 @@ mod tests {
         let xff = TrustedProxies { networks: &n, header: ProxyHeader::XForwardedFor };
         assert_eq!(xff.client(ip("127.0.0.1"), &["for=198.51.100.1"]), ip("127.0.0.1"));
     }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_ip() -> impl Strategy<Value = IpAddr> {
+            prop_oneof![
+                any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+                any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+            ]
+        }
+
+        /// An address outside 10.0.0.0/8 (the trusted proxies below).
+        fn outside() -> impl Strategy<Value = IpAddr> {
+            any::<u32>().prop_filter("not 10/8", |a| a >> 24 != 10).prop_map(|a| IpAddr::V4(Ipv4Addr::from(a)))
+        }
+
+        proptest! {
+            /// `trusted_proxies` from a configuration file: no panic on any text, and what is
+            /// accepted prints back as itself and contains exactly its addresses.
+            #[test]
+            fn networks_read_back_and_contain_their_addresses(ip in any_ip(), prefix in 0u8..=128, probe in any_ip()) {
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let prefix = prefix % (max + 1);
+                let network = match ip {
+                    IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & v4_mask(prefix))),
+                    IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & v6_mask(prefix))),
+                };
+                let cidr: Cidr = format!("{network}/{prefix}").parse().unwrap();
+                prop_assert_eq!(cidr.to_string().parse::<Cidr>(), Ok(cidr));
+                prop_assert!(cidr.contains(ip));
+                let same_family = probe.is_ipv4() == ip.is_ipv4();
+                let inside = match (network, probe) {
+                    (IpAddr::V4(n), IpAddr::V4(p)) => u32::from(p) & v4_mask(prefix) == u32::from(n),
+                    (IpAddr::V6(n), IpAddr::V6(p)) => u128::from(p) & v6_mask(prefix) == u128::from(n),
+                    _ => false,
+                };
+                // (An IPv4-mapped IPv6 probe counts as IPv4: skip that rare case.)
+                if same_family && probe.to_canonical() == probe {
+                    prop_assert_eq!(cidr.contains(probe), inside);
+                }
+            }
+
+            #[test]
+            fn any_configured_text_parses_or_says_why(raw in "\\PC{0,40}|[0-9a-f:./]{0,45}") {
+                match raw.parse::<Cidr>() {
+                    Ok(c) => prop_assert_eq!(c.to_string().parse::<Cidr>(), Ok(c)),
+                    Err(e) => prop_assert!(!e.is_empty()),
+                }
+            }
+
+            /// Whatever a client writes in the header, behind a trusted proxy that appends the
+            /// address it saw, the client is that address: a forged prefix is never believed.
+            #[test]
+            fn a_forged_header_never_picks_the_client(forged in "\\PC{0,60}", seen in outside(), header in prop_oneof![Just(ProxyHeader::XForwardedFor), Just(ProxyHeader::Forwarded)]) {
+                let n = nets(&["10.0.0.0/8"]);
+                let proxies = TrustedProxies { networks: &n, header };
+                let appended = match header {
+                    ProxyHeader::XForwardedFor => seen.to_string(),
+                    ProxyHeader::Forwarded => format!("for=\"{seen}\""),
+                };
+                let value = format!("{forged}, {appended}");
+                prop_assert_eq!(proxies.client(ip("10.0.0.1"), &[value.as_str()]), seen);
+                // From an untrusted peer the header is not read at all.
+                prop_assert_eq!(proxies.client(seen, &[value.as_str()]), seen);
+            }
+
+            /// Any header at all: no panic, and the answer is the peer or an address written in it.
+            #[test]
+            fn any_header_gives_the_peer_or_a_written_address(values in proptest::collection::vec("\\PC{0,40}|[0-9.:, \\[\\]for=;\"]{0,40}", 0..3)) {
+                let n = nets(&["10.0.0.0/8", "fd00::/8"]);
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                for header in [ProxyHeader::XForwardedFor, ProxyHeader::Forwarded] {
+                    let proxies = TrustedProxies { networks: &n, header };
+                    let client = proxies.client(ip("10.0.0.1"), &refs);
+                    let hops: Vec<&str> = refs.iter().flat_map(|v| v.split(',')).collect();
+                    let written = hops.iter().any(|h| {
+                        [parse_node(h.trim()), forwarded_for(h)].into_iter().flatten().any(|a| a.to_canonical() == client)
+                    });
+                    prop_assert!(client == ip("10.0.0.1") || written, "{} from {:?}", client, refs);
+                }
+            }
+        }
+    }
 }

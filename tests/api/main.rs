@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod at_rest;
 mod audit;
 mod bad_input;
 mod browser;
@@ -12,6 +13,7 @@ mod cli_deadline;
 mod dashboard;
 mod export;
 mod faults;
+mod hardening;
 mod jobs;
 mod load;
 mod manual;

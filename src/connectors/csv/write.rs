@@ -149,8 +149,9 @@ impl Inner {
         let targets = self.targets(index, &reader, steps, on_file)?;
 
         let temp = folder_of(plan).join(format!(".{}.dossier-{:016x}.tmp", file_name(plan), rand::random::<u64>()));
-        let file =
-            OpenOptions::new().write(true).create_new(true).open(&temp).map_err(|e| self.write_error(plan, e))?;
+        // Private while it is written (see crate::fsutil); it takes the original's permissions
+        // below, which belong to the source.
+        let file = crate::fsutil::create_private_new(&temp).map_err(|e| self.write_error(plan, e))?;
         let replacement = Replacement { plan, temp, replaced: false };
         let mut out = BufWriter::new(file);
         let changed = self.copy_rows(&mut reader, &mut out, &targets, apply, outcomes)?;

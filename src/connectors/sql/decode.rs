@@ -6,7 +6,7 @@
 //! | `REAL`/`FLOAT`/`DOUBLE` | number (`"NaN"`, `"inf"`, `"-inf"` as strings) |
 //! | `BOOLEAN` (PostgreSQL `BOOL`, MySQL `TINYINT(1)`, SQLite column declared `BOOLEAN`) | `true`/`false` |
 //! | `NUMERIC`/`DECIMAL` | string, exact (`"12345678901234567.89"`, scale kept) |
-//! | text types, enums, `UUID` | string |
+//! | text types, enums, `UUID` | string; bytes that are not valid UTF-8: see below |
 //! | `DATE` | `"YYYY-MM-DD"` |
 //! | `TIME` | `"HH:MM:SS[.ffffff]"` |
 //! | `TIMESTAMP`/`DATETIME` (no zone) | `"YYYY-MM-DDTHH:MM:SS[.ffffff]"` |
@@ -19,6 +19,12 @@
 //! SQLite is dynamically typed: a value is decoded by its storage class (INTEGER, REAL, TEXT,
 //! BLOB), except that an integer in a column declared `BOOLEAN` becomes `true`/`false`.
 //! Any other type is read as text if the driver can; otherwise [`DecodeError`] names the column.
+//!
+//! A text value whose bytes are not valid UTF-8 (SQLite stores any bytes in `TEXT`; a PostgreSQL
+//! `SQL_ASCII` database, a MySQL text column read with a binary collation) is exported as those
+//! bytes, never guessed at and never a failed job: the object
+//! `{"base64": "<the bytes, standard base64, padded>", "note": "not valid UTF-8 text: ..."}` (see
+//! [`text_or_bytes`]), which no string value can be mistaken for.
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -41,6 +47,23 @@ pub struct DecodeError {
 
 fn b64(bytes: &[u8]) -> Value {
     Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// What the export says beside the bytes of a text value that is not valid UTF-8.
+pub const NOT_TEXT_NOTE: &str = "not valid UTF-8 text: the value's bytes as stored, base64-encoded";
+
+/// A text value as a JSON string, or, when its bytes are not valid UTF-8, as
+/// `{"base64": …, "note": NOT_TEXT_NOTE}`: the person gets exactly what is stored.
+pub fn text_or_bytes(bytes: Vec<u8>) -> Value {
+    match String::from_utf8(bytes) {
+        Ok(s) => Value::String(s),
+        Err(e) => {
+            let mut object = serde_json::Map::new();
+            object.insert("base64".into(), b64(e.as_bytes()));
+            object.insert("note".into(), Value::String(NOT_TEXT_NOTE.into()));
+            Value::Object(object)
+        }
+    }
 }
 
 fn float(x: f64) -> Value {
@@ -137,8 +160,9 @@ fn pg_value(row: &PgRow, i: usize) -> Result<Value, (String, Option<BoxDynError>
         "FLOAT4" => float32(dec!(Postgres, f32, raw).map_err(fail)?),
         "FLOAT8" => float(dec!(Postgres, f64, raw).map_err(fail)?),
         "NUMERIC" => Value::String(pg_numeric(raw).map_err(fail)?),
+        // Binary or text format alike, a text value travels as its bytes.
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "XML" | "UNKNOWN" => {
-            Value::String(dec!(Postgres, String, raw).map_err(fail)?)
+            text_or_bytes(raw.as_bytes().map_err(fail)?.to_vec())
         }
         "\"CHAR\"" | "CHAR" => {
             let c = dec!(Postgres, i8, raw).map_err(fail)?;
@@ -335,18 +359,11 @@ fn mysql_value(row: &MySqlRow, i: usize) -> Result<Value, (String, Option<BoxDyn
         "TIMESTAMP" => Value::String(fmt_offset(dec!(MySql, OffsetDateTime, raw).map_err(fail)?)),
         "TIME" => Value::String(dec!(MySql, sqlx::mysql::types::MySqlTime, raw).map_err(fail)?.to_string()),
         "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET" => {
-            Value::String(dec!(MySql, String, raw).map_err(fail)?)
+            text_or_bytes(dec!(MySql, Vec<u8>, raw).map_err(fail)?)
         }
         "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
             let bytes = dec!(MySql, Vec<u8>, raw).map_err(fail)?;
-            if binary_collation {
-                b64(&bytes)
-            } else {
-                match String::from_utf8(bytes) {
-                    Ok(s) => Value::String(s),
-                    Err(e) => b64(e.as_bytes()),
-                }
-            }
+            if binary_collation { b64(&bytes) } else { text_or_bytes(bytes) }
         }
         "GEOMETRY" => b64(&dec!(MySql, Vec<u8>, raw).map_err(fail)?),
         "JSON" => dec!(MySql, Value, raw).map_err(fail)?,
@@ -386,7 +403,8 @@ fn sqlite_value(row: &SqliteRow, i: usize) -> Result<Value, (String, Option<BoxD
         }
         "REAL" => float(dec!(Sqlite, f64, raw).map_err(fail)?),
         "BLOB" => b64(&dec!(Sqlite, Vec<u8>, raw).map_err(fail)?),
-        _ => Value::String(dec!(Sqlite, String, raw).map_err(fail)?),
+        // TEXT: SQLite keeps whatever bytes were written, valid UTF-8 or not.
+        _ => text_or_bytes(dec!(Sqlite, Vec<u8>, raw).map_err(fail)?),
     };
     Ok(v)
 }

@@ -1485,3 +1485,90 @@ async fn steps_the_configuration_no_longer_allows_are_refused_before_connecting(
     }
     assert_eq!(c.execute(&[], &p).await.unwrap(), [], "no step, no connection");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text that is not valid UTF-8
+
+/// A text value whose bytes are not UTF-8 used to fail the whole job with "has type TEXT, which
+/// Dossier cannot export". It is the person's data all the same: exported as its bytes, in base64
+/// with a note, beside the valid values of the same row.
+#[tokio::test]
+async fn text_that_is_not_utf8_is_exported_as_its_bytes() {
+    let one = "[[collections]]\nname = \"t\"\ntable = \"t\"\nemail_columns = [\"email\"]\n";
+    let not_text = |bytes: &[u8]| {
+        use base64::Engine as _;
+        json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes), "note": decode::NOT_TEXT_NOTE })
+    };
+    on_each_database(|db| async move {
+        match db.dialect {
+            Dialect::Sqlite => {
+                // SQLite keeps any bytes in TEXT: 'Café' written in Latin-1 by an older tool.
+                db.exec(
+                    "CREATE TABLE t (email TEXT, name TEXT, city TEXT);
+INSERT INTO t VALUES ('a@example.fr', CAST(X'436166E9' AS TEXT), 'Paris')",
+                )
+                .await;
+                let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                let class: String = sqlx::query_scalar("SELECT typeof(name) FROM t").fetch_one(&mut c).await.unwrap();
+                assert_eq!(class, "text", "the fixture is TEXT, not a BLOB");
+                c.close().await.unwrap();
+                let sink = collect(&connector(&db.url, one), "a@example.fr").await;
+                let r = &sink.records("t")[0];
+                assert_eq!(r["name"], not_text(b"Caf\xe9"));
+                assert_eq!(r["city"], json!("Paris"));
+            }
+            Dialect::MySql => {
+                // A Latin-1 column is transcoded by the server: text, as the person wrote it.
+                db.exec(
+                    "CREATE TABLE t (email VARCHAR(100), name VARCHAR(50) CHARACTER SET latin1, raw VARCHAR(50) CHARACTER SET binary);
+INSERT INTO t VALUES ('a@example.fr', X'436166E9', X'436166E9')",
+                )
+                .await;
+                let sink = collect(&connector(&db.url, one), "a@example.fr").await;
+                let r = &sink.records("t")[0];
+                assert_eq!(r["name"], json!("Café"));
+                // A binary column is bytes, in base64 as every binary type.
+                assert_eq!(r["raw"], json!("Q2Fm6Q=="));
+            }
+            Dialect::Postgres => {
+                // Only an SQL_ASCII database holds text that is not in its encoding, and the
+                // server will not send it to a UTF-8 client.
+                let admin = db.admin_url.clone().unwrap();
+                let name = unique_name();
+                let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+                let create = format!(
+                    "CREATE DATABASE {name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+                );
+                sqlx::raw_sql(AssertSqlSafe(create)).execute(&mut c).await.unwrap();
+                let url = with_database(&admin, &name);
+                let outcome = AssertUnwindSafe(async {
+                    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql(
+                        "CREATE TABLE t (email TEXT, name TEXT, city TEXT);
+                         INSERT INTO t VALUES ('a@example.fr', E'Caf\\xe9', 'Paris')",
+                    )
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                    conn.close().await.unwrap();
+                    // PostgreSQL itself refuses to send it as UTF-8 text: the job says so, by
+                    // table, never as a type Dossier cannot export.
+                    let mut sink = VecSink::default();
+                    let err = connector(&url, one).collect(&subject("a@example.fr"), &mut sink).await.unwrap_err();
+                    assert_eq!(err.kind, ConnectorErrorKind::Misconfigured);
+                    assert!(err.message.contains("reading table t (collection t)"), "{}", err.message);
+                    assert!(err.message.contains("is not valid UTF-8"), "{}", err.message);
+                    assert!(!err.message.contains("Caf") && !err.message.contains("type"), "{}", err.message);
+                })
+                .catch_unwind()
+                .await;
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut c).await;
+                if let Err(panic) = outcome {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        }
+    })
+    .await;
+}
