@@ -1,6 +1,6 @@
 //! When the clock starts and what stops it: policy, not code.
 //!
-//! Jurisdictions differ, and some points are open (LEGAL.md, "Clock pauses"):
+//! Jurisdictions differ, and some points are open (docs/legal.md, "Clock pauses"):
 //! - EU GDPR Art. 12(3) counts "from receipt of the request". France's former décret 2005-1309
 //!   art. 92 suspended the period while the controller waited for information it had asked for to
 //!   identify the person; the Berlin DPA treated the month as paused while the person ignored an

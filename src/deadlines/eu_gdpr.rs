@@ -10,7 +10,7 @@ use super::{Deadline, DeadlineError, Policy};
 pub const EU_GDPR_MONTHS: u32 = 1;
 
 /// GDPR Art. 12(3): the period "may be extended by two further months"; Dossier counts the
-/// extended deadline as three months from receipt (the ICO's reading, see LEGAL.md).
+/// extended deadline as three months from receipt (the ICO's reading, see docs/legal.md).
 pub const EU_GDPR_EXTENDED_MONTHS: u32 = 3;
 
 /// The deadlines of a request received on `received_on` (the controller's local date, see
@@ -62,7 +62,7 @@ mod tests {
         eu_gdpr(received_on, &fr()).unwrap().due
     }
 
-    // LEGAL.md vectors: each checks the calendar-month step, then the working-day step.
+    // docs/legal.md, "Test vectors": each checks the calendar-month step, then the working-day step.
 
     #[test]
     fn vector_2026_08_25() {

@@ -70,7 +70,7 @@ mod tests {
         uk_gdpr(received_on, &uk()).unwrap().due
     }
 
-    // LEGAL.md vectors.
+    // docs/legal.md, "Test vectors".
 
     #[test]
     fn vector_3_september_to_3_october() {

@@ -633,7 +633,13 @@ pub fn examples() -> Vec<(Event, &'static str, &'static str)> {
             r#"{"old_head":"ab12","old_count":40,"key_id":"k1","accepted_break":{"event":"e7","fault":"its hash does not match"}}"#,
         ),
         (
-            Event::AuditSegmentsPruned { through_segment: 2, count: 900, mac: s("cd34"), key_id: s("k2"), deleted: 900 },
+            Event::AuditSegmentsPruned {
+                through_segment: 2,
+                count: 900,
+                mac: s("cd34"),
+                key_id: s("k2"),
+                deleted: 900,
+            },
             "audit_segments_pruned",
             r#"{"through_segment":2,"count":900,"mac":"cd34","key_id":"k2","deleted":900}"#,
         ),

@@ -146,7 +146,7 @@ async fn expire_unverified(tx: &mut Conn, id: &str, now: i64) -> anyhow::Result<
     }
     let event = Event::StatusChanged { from, to };
     events::record(tx, Some(id), &Actor::System, &event, now).await?;
-    // The wait for proof of identity ends with the request (LEGAL.md: every pause an interval).
+    // The wait for proof of identity ends with the request (docs/legal.md, "Clock pauses": every pause an interval).
     let closed = pauses::event_id(tx, id, &event, now).await?;
     pauses::close(tx, id, crate::deadlines::PauseReason::Identity, closed.as_deref(), now).await?;
     emails::forget_for_request(tx, id).await?;

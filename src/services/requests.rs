@@ -151,7 +151,7 @@ pub async fn submit(
 
 /// Until the person proves control of the address, Dossier waits for them: recorded as an
 /// identity pause with the "received" event that opened it, marked as stopping the clock only
-/// where the request's law says so (LEGAL.md "Clock pauses"), so that the queue does not call it
+/// where the request's law says so (docs/legal.md, "Clock pauses"), so that the queue does not call it
 /// overdue meanwhile.
 async fn open_identity_pause(
     app: &App,

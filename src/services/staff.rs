@@ -30,12 +30,10 @@ pub const IDLE_MS: i64 = 30 * MINUTE_MS;
 pub const ABSOLUTE_MS: i64 = 12 * 60 * MINUTE_MS;
 
 /// The network failed logins are counted under: the client's /24 (IPv4) or /64 (IPv6), masked
-/// (`203.0.113.0/24`); `ip` is the address `web::proxy::client_ip` resolved.
+/// (`203.0.113.0/24`), as the portal's budgets count it; `ip` is the address
+/// `web::proxy::client_ip` resolved.
 pub fn login_network(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(ip) => crate::web::proxy::Cidr::client_network(ip).to_string(),
-        Err(_) => "unknown".to_owned(),
-    }
+    super::budgets::network_of(ip)
 }
 
 /// A hash from the pool, for callers that cannot wait for ever nor be told "busy" (the CLI).

@@ -949,7 +949,8 @@ pub async fn upgrade(
         old_head: last_hash.clone(),
         old_count,
         key_id: key.id().to_owned(),
-        accepted_break: broken.map(|(event, fault)| AcceptedBreak { event: event.to_string(), fault: fault.to_string() }),
+        accepted_break: broken
+            .map(|(event, fault)| AcceptedBreak { event: event.to_string(), fault: fault.to_string() }),
     };
     super::events::record(&mut tx, None, &Actor::System, &event, now).await?;
     tx.commit().await.context("committing the resealed audit chain")?;

@@ -1,5 +1,5 @@
 //! Clock pauses: every interval during which Dossier waited for the person, with its reason and
-//! the audit events that opened and closed it (LEGAL.md, "Clock pauses"). Whether it stops the
+//! the audit events that opened and closed it (docs/legal.md, "Clock pauses"). Whether it stops the
 //! clock is the request's policy's business ([`crate::deadlines::ClockPolicy`]).
 
 use anyhow::Context;

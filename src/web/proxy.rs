@@ -35,16 +35,6 @@ impl Cidr {
             _ => false,
         }
     }
-
-    /// The network a client's address is counted under where one person may hold several
-    /// addresses: its /24 for IPv4, its /64 for IPv6 (one customer's usual allocation).
-    pub fn client_network(ip: IpAddr) -> Cidr {
-        let (network, prefix) = match ip.to_canonical() {
-            IpAddr::V4(a) => (IpAddr::V4(Ipv4Addr::from(u32::from(a) & v4_mask(24))), 24),
-            IpAddr::V6(a) => (IpAddr::V6(Ipv6Addr::from(u128::from(a) & v6_mask(64))), 64),
-        };
-        Cidr { network, prefix }
-    }
 }
 
 fn v4_mask(prefix: u8) -> u32 {

@@ -28,5 +28,5 @@ mod smtp;
 mod staff;
 mod staff_data;
 mod staff_routes;
-mod timeline;
 mod staff_security;
+mod timeline;
