@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn folders_and_files_are_created_private() {
-        let root = std::env::temp_dir().join(format!("dossier-fsutil-{}", crate::crypto::new_id()));
+        let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let root = std::env::temp_dir().join(format!("dossier-fsutil-{}-{unique}", std::process::id()));
         let deep = root.join("a").join("b");
         create_private_dir_all(&deep).unwrap();
         for dir in [&root, &root.join("a"), &deep] {
