@@ -311,6 +311,15 @@ impl Browser {
         self.cookies.borrow_mut().clear();
     }
 
+    /// Sets a cookie as another site or a shared computer could have left it.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.cookies.borrow_mut().insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
     /// The CSRF token of the page at `path`, as a browser would submit it.
     pub async fn csrf(&self, path: &str) -> String {
         let page = self.get(path).await.text();

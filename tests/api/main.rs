@@ -23,6 +23,7 @@ mod portal_security;
 mod privacy;
 mod queue;
 mod register;
+mod regressions;
 mod reminders;
 mod smtp;
 mod staff;
