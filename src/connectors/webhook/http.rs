@@ -47,6 +47,51 @@ enum StreamLine<T> {
     Item(T),
 }
 
+/// Why an NDJSON answer could not be read to its end.
+#[derive(Debug)]
+enum Ndjson {
+    Read(std::io::Error),
+    /// It stopped before `{"end": true}`.
+    Cut,
+    /// Line N is longer than allowed.
+    TooLong(u64),
+    /// Line N is not one JSON item of the expected shape.
+    NotALine(u64),
+    /// `each` refused an item.
+    Refused(ConnectorError),
+}
+
+/// Reads an NDJSON answer: `each` gets every line but the closing `{"end": true}`, in order;
+/// blank lines are skipped; at most `max_line` bytes a line are read into memory.
+fn read_ndjson<T: DeserializeOwned>(
+    mut reader: impl BufRead,
+    max_line: u64,
+    mut each: impl FnMut(T) -> Result<(), ConnectorError>,
+) -> Result<(), Ndjson> {
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = (&mut reader).take(max_line + 1).read_until(b'\n', &mut line).map_err(Ndjson::Read)?;
+        if n == 0 {
+            return Err(Ndjson::Cut);
+        }
+        number += 1;
+        if line.len() as u64 > max_line {
+            return Err(Ndjson::TooLong(number));
+        }
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<StreamLine<T>>(text) {
+            Ok(StreamLine::End { end: true }) => return Ok(()),
+            Ok(StreamLine::Item(item)) => each(item).map_err(Ndjson::Refused)?,
+            Ok(StreamLine::End { end: false }) | Err(_) => return Err(Ndjson::NotALine(number)),
+        }
+    }
+}
+
 pub(super) struct Client {
     agent: ureq::Agent,
     /// Without a trailing `/`.
@@ -126,37 +171,19 @@ impl Client {
         mut each: impl FnMut(T) -> Result<(), ConnectorError>,
     ) -> Result<(), ConnectorError> {
         let response = self.post(path, body, Answer::Stream)?;
-        let mut reader = BufReader::new(response.into_body().into_reader());
-        let mut line = Vec::new();
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            let read = (&mut reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut line);
-            let n = read.map_err(|e| self.transport_error(ureq::Error::from(e), path))?;
-            if n == 0 {
-                return Err(self.not_the_protocol(format!(
-                    "its answer to {path} stopped before the closing line {{\"end\": true}}, so it may be incomplete"
-                )));
-            }
-            number += 1;
-            if line.len() as u64 > MAX_LINE_BYTES {
-                return Err(self.not_the_protocol(format!(
-                    "line {number} of its answer to {path} is longer than {} MiB",
-                    MAX_LINE_BYTES / (1024 * 1024)
-                )));
-            }
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            match serde_json::from_slice::<StreamLine<T>>(text) {
-                Ok(StreamLine::End { end: true }) => return Ok(()),
-                Ok(StreamLine::Item(item)) => each(item)?,
-                Ok(StreamLine::End { end: false }) | Err(_) => {
-                    return Err(self.not_the_protocol(format!("line {number} of its answer to {path}")));
-                }
-            }
-        }
+        let reader = BufReader::new(response.into_body().into_reader());
+        read_ndjson(reader, MAX_LINE_BYTES, each).map_err(|e| match e {
+            Ndjson::Read(e) => self.transport_error(ureq::Error::from(e), path),
+            Ndjson::Cut => self.not_the_protocol(format!(
+                "its answer to {path} stopped before the closing line {{\"end\": true}}, so it may be incomplete"
+            )),
+            Ndjson::TooLong(number) => self.not_the_protocol(format!(
+                "line {number} of its answer to {path} is longer than {} MiB",
+                MAX_LINE_BYTES / (1024 * 1024)
+            )),
+            Ndjson::NotALine(number) => self.not_the_protocol(format!("line {number} of its answer to {path}")),
+            Ndjson::Refused(e) => e,
+        })
     }
 
     fn bearer(&self) -> String {
@@ -366,4 +393,71 @@ fn error_sentence(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 pub(super) fn sentence_for_tests(bytes: &[u8]) -> Option<String> {
     error_sentence(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{Ndjson, read_ndjson};
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Item {
+        collection: String,
+        n: u32,
+    }
+
+    fn read(bytes: &[u8], max_line: u64) -> (Vec<Item>, Result<(), Ndjson>) {
+        let mut items = Vec::new();
+        let result = read_ndjson(bytes, max_line, |i: Item| {
+            items.push(i);
+            Ok(())
+        });
+        (items, result)
+    }
+
+    proptest! {
+        /// Any bytes at all: an answer or an error, never a panic, and never more than the lines.
+        #[test]
+        fn any_answer_is_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 1u64..64) {
+            let (items, _) = read(&bytes, max);
+            prop_assert!(items.len() <= bytes.iter().filter(|b| **b == b'\n').count() + 1);
+        }
+
+        /// What a service writes comes back whole and in order, blank lines and CRLF included;
+        /// cut anywhere before the closing line, the answer is refused as incomplete.
+        #[test]
+        fn items_come_back_in_order_and_a_cut_is_never_complete(
+            items in proptest::collection::vec(("\\PC{0,12}", any::<u32>()), 0..8),
+            crlf in any::<bool>(),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            for (collection, n) in &items {
+                text.push_str(&serde_json::json!({ "collection": collection, "n": n }).to_string());
+                text.push_str(eol);
+                text.push_str(eol);
+            }
+            let body_len = text.len();
+            text.push_str("{\"end\": true}");
+            text.push_str(eol);
+            let (read_items, result) = read(text.as_bytes(), 1024);
+            prop_assert!(result.is_ok());
+            let expected: Vec<Item> = items.iter().map(|(c, n)| Item { collection: c.clone(), n: *n }).collect();
+            prop_assert_eq!(read_items, expected);
+
+            let at = cut.index(body_len + 1);
+            let (_, result) = read(&text.as_bytes()[..at], 1024);
+            prop_assert!(matches!(result, Err(Ndjson::Cut) | Err(Ndjson::NotALine(_))), "{:?}", result);
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_refused_before_it_is_read_whole() {
+        let line = format!("{{\"collection\":\"{}\",\"n\":1}}\n{{\"end\":true}}\n", "x".repeat(100));
+        assert!(matches!(read(line.as_bytes(), 64).1, Err(Ndjson::TooLong(1))));
+        assert!(read(line.as_bytes(), 1024).1.is_ok());
+        assert!(matches!(read(b"{\"end\": false}\n", 64).1, Err(Ndjson::NotALine(1))));
+    }
 }
