@@ -168,7 +168,7 @@ impl Client {
         &self,
         path: &str,
         body: &impl Serialize,
-        mut each: impl FnMut(T) -> Result<(), ConnectorError>,
+        each: impl FnMut(T) -> Result<(), ConnectorError>,
     ) -> Result<(), ConnectorError> {
         let response = self.post(path, body, Answer::Stream)?;
         let reader = BufReader::new(response.into_body().into_reader());
