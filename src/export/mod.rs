@@ -396,6 +396,18 @@ impl Pass<'_> {
 /// Copies the files a manual source's spool lists into `dir` of the archive, decrypting them as
 /// they stream and checking each against the SHA-256 recorded at upload: a file that changed on
 /// disk fails the export rather than reaching the person altered.
+/// An upload a browser would run when opened from the unzipped folder (a page, an SVG image, a
+/// script) is stored with `.txt` added: the same bytes, opened as text. `index.html`'s own CSP
+/// cannot protect a file opened on its own.
+fn inert_name(name: &str) -> String {
+    const ACTIVE: [&str; 14] =
+        ["html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "js", "mjs", "hta"];
+    match name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()) {
+        Some(ext) if ACTIVE.contains(&ext.as_str()) => format!("{name}.txt"),
+        _ => name.to_owned(),
+    }
+}
+
 fn attach_files<W: Write>(
     zip: &mut ZipOut<W>,
     key: &SecretKey,
@@ -411,7 +423,7 @@ fn attach_files<W: Write>(
         let (Some(name), Some(expected), Some(stored)) = (text("name"), text("sha256"), text("stored_at")) else {
             bail!("the list of uploaded files is incomplete");
         };
-        let path = paths.claim(dir, &name);
+        let path = paths.claim(dir, &inert_name(&name));
         let stored = PathBuf::from(stored);
         // Errors name the file by its stored id (random), never by its name or path: a file name
         // is personal data ("Contrat de Mme Martin.pdf"), and errors reach job records, logs and

@@ -67,9 +67,10 @@ async fn serve(app: &App, req: &HttpRequest) -> HttpResponse {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !crate::crypto::constant_time_eq(given.trim().as_bytes(), token.expose_secret().as_bytes()) {
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, token)| token.trim());
+        if !crate::crypto::constant_time_eq(given.as_bytes(), token.expose_secret().trim().as_bytes()) {
             return HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"dossier-metrics\""))
                 .finish();

@@ -163,7 +163,7 @@ async fn files_stay_private_whatever_the_umask(postgres: bool) {
     assert_eq!(zip.status, 200);
     let index = file_text(&open_zip(&zip.body), "index.html");
     assert!(index.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"), "{index}");
-    assert!(index.contains("href=\"files/archives/lettre.html\" download"), "{index}");
+    assert!(index.contains("href=\"files/archives/lettre.html.txt\" download"), "{index}");
 }
 
 #[actix_web::test]

@@ -80,6 +80,9 @@ async fn metrics_count_requests_jobs_and_mail_behind_their_token(app: TestApp) {
     assert_eq!(wrong.status, 401, "a wrong token");
     assert_eq!(wrong.header("www-authenticate"), Some("Bearer realm=\"dossier-metrics\""));
 
+    let lower_case = browser.get_with("/metrics", &[("authorization", &format!("bearer  {TOKEN} "))]).await;
+    assert_eq!(lower_case.status, 200, "the scheme is case-insensitive (RFC 7235)");
+
     let Some(before) = scrape(&browser).await else { return };
     // Verified: its collection is queued, the verification email delivered by the test helper.
     let verified = value(&before, "dossier_requests", &[("right", "access")]).expect("the access request");
