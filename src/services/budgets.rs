@@ -4,8 +4,9 @@
 //! - Emails (verification, sign-in): `rate_limits.emails_per_address_per_hour` (5) per address
 //!   **and client network** — IPv4 /24, IPv6 /64, after the trusted-proxy resolution of
 //!   `web::proxy` — and a ceiling of `rate_limits.emails_per_address_per_day` (20) per address.
-//!   Past the ceiling, a network's first email of the day for the address still goes out, with the
-//!   link only and no code: a stranger cannot silence the person, and no code can be guessed on it.
+//!   Past the ceiling, a network's emails still go out within its hourly budget, with the link only
+//!   and no code: a stranger cannot silence the person, and no code can be guessed on it. Those
+//!   link-only emails are also counted per IPv6 /48 (IPv4 /24) within the same hourly budget.
 //! - Typed codes: `security.max_code_attempts` (5) per email (counted on its page), and
 //!   [`CODES_PER_ADDRESS_AND_NETWORK_PER_DAY`] per address and network. Never per address alone:
 //!   a stranger's wrong codes lock only their own pages and their own network.
@@ -46,6 +47,17 @@ pub fn network_of(ip: &str) -> String {
     }
 }
 
+/// The client an hourly per-client limit counts (the portal's submissions, the staff logins):
+/// one IPv4 address (neighbours in a /24 are separate households or offices), but a whole IPv6
+/// /64, which a single subscriber or host gets and can pick any of 2^64 addresses from.
+pub fn client_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(_)) => network_of(ip),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// A rate-limit bucket for an address (by its keyed hash) and a network (keyed too: no address
 /// or network is stored in clear).
 fn bucket(app: &App, what: &str, email_hash: &str, ip: &str) -> String {
@@ -53,21 +65,40 @@ fn bucket(app: &App, what: &str, email_hash: &str, ip: &str) -> String {
     format!("{what}:{email_hash}:net:{network}")
 }
 
+/// The wider network past-ceiling emails are counted under: IPv4 /24 as [`network_of`], but
+/// IPv6 /48 (a site's whole allocation), so that someone with many /64s cannot send the person
+/// an email an hour from each of them.
+fn wide_network_of(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let masked = u128::from(v6) & (u128::MAX << 80);
+            format!("{}/48", std::net::Ipv6Addr::from(masked))
+        }
+        _ => network_of(ip),
+    }
+}
+
 /// What may be sent to an address now, from this network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Email {
     /// A full email: the link and the code.
     Full,
-    /// The address's daily ceiling is reached, but this network has not had an email for it
-    /// today: the link only.
+    /// The address's daily ceiling is reached: the link only, within the network's hourly budget
+    /// (and its /48's, for IPv6).
     LinkOnly,
-    /// Nothing: this network's hourly budget for the address is spent, or the ceiling is reached
-    /// and this network had its email today. The page says so.
+    /// Nothing: this network's hourly budget for the address is spent (past the ceiling, or its
+    /// /48's). The page says so.
     Spent,
 }
 
 /// Counts one email to the address whose keyed hash is `email_hash`, asked from `ip`, and says
 /// what may be sent.
+///
+/// Past the daily ceiling a network still gets link-only emails up to its own hourly budget:
+/// strangers spending the ceiling from elsewhere never stop the person's own emails (a link
+/// expires in 30 minutes, so one email a day would not do). Those emails are also counted per
+/// IPv6 /48 within the same hourly budget, so that their number grows with the sites sending them,
+/// not with the /64s a single site holds.
 pub async fn spend_email(app: &App, conn: &mut Conn, email_hash: &str, ip: &str, now: i64) -> anyhow::Result<Email> {
     let limits = &app.settings.rate_limits;
     if rate_limits::hit(conn, &bucket(app, "mail", email_hash, ip), HOUR_MS, now).await?
@@ -75,15 +106,13 @@ pub async fn spend_email(app: &App, conn: &mut Conn, email_hash: &str, ip: &str,
     {
         return Ok(Email::Spent);
     }
-    let today_from_here = rate_limits::hit(conn, &bucket(app, "mail-day", email_hash, ip), DAY_MS, now).await?;
     let today = rate_limits::hit(conn, &format!("mail-day:{email_hash}"), DAY_MS, now).await?;
-    Ok(if today <= limits.emails_per_address_per_day {
-        Email::Full
-    } else if today_from_here == 1 {
-        Email::LinkOnly
-    } else {
-        Email::Spent
-    })
+    if today <= limits.emails_per_address_per_day {
+        return Ok(Email::Full);
+    }
+    let wide = keyed_hash(&app.keys.email, wide_network_of(ip).as_bytes());
+    let past_ceiling = rate_limits::hit(conn, &format!("mail-past:{email_hash}:wide:{wide}"), HOUR_MS, now).await?;
+    Ok(if past_ceiling <= limits.emails_per_address_per_hour { Email::LinkOnly } else { Email::Spent })
 }
 
 /// Counts one code typed for the address whose keyed hash is `email_hash` from `ip`; false when
@@ -95,7 +124,25 @@ pub async fn spend_code(app: &App, conn: &mut Conn, email_hash: &str, ip: &str, 
 
 #[cfg(test)]
 mod tests {
-    use super::network_of;
+    use super::{client_of, network_of, wide_network_of};
+
+    #[test]
+    fn clients_are_ipv4_addresses_and_ipv6_slash_64() {
+        assert_eq!(client_of("203.0.113.7"), "203.0.113.7");
+        assert_ne!(client_of("203.0.113.7"), client_of("203.0.113.8"), "IPv4 neighbours are separate clients");
+        assert_eq!(client_of("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_of("2001:db8:1:2::1"), client_of("2001:db8:1:2:ffff::9"), "one /64, one client");
+        assert_ne!(client_of("2001:db8:1:2::1"), client_of("2001:db8:1:3::1"));
+        assert_eq!(client_of("unknown"), "unknown");
+    }
+
+    #[test]
+    fn past_the_ceiling_ipv6_counts_per_slash_48() {
+        assert_eq!(wide_network_of("2001:db8:1:2::1"), "2001:db8:1::/48");
+        assert_eq!(wide_network_of("2001:db8:1:ffff::1"), wide_network_of("2001:db8:1:2::1"));
+        assert_ne!(wide_network_of("2001:db8:2::1"), wide_network_of("2001:db8:1::1"));
+        assert_eq!(wide_network_of("203.0.113.7"), "203.0.113.0/24");
+    }
 
     #[test]
     fn networks_are_slash_24_and_slash_64() {

@@ -78,7 +78,7 @@ pub struct Verified {
 }
 
 fn ip_bucket(app: &App, action: &str, ip: &str) -> String {
-    format!("{action}:ip:{}", keyed_hash(&app.keys.email, ip.as_bytes()))
+    format!("{action}:ip:{}", keyed_hash(&app.keys.email, budgets::client_of(ip).as_bytes()))
 }
 
 /// Counts a hit in this hour's window; true when the limit is exceeded.

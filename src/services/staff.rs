@@ -156,7 +156,8 @@ pub enum LoginError {
     Busy,
 }
 
-/// Logins tried from one network address in an hour, whatever the accounts.
+/// Logins tried from one client in an hour, whatever the accounts: one IPv4 address, or one IPv6
+/// /64 (every address a single subscriber gets; see [`super::budgets::client_of`]).
 pub const LOGIN_ATTEMPTS_PER_IP_PER_HOUR: i64 = 60;
 
 /// What a right password leads to.
@@ -190,7 +191,10 @@ pub async fn login(app: &App, email: &str, password: &str, ip: &str) -> anyhow::
         None => sha256_hex(b"invalid address"),
     };
     let network = login_network(ip);
-    let ip_bucket = format!("staff-login:ip:{}", crate::crypto::keyed_hash(&app.keys.email, ip.as_bytes()));
+    let ip_bucket = format!(
+        "staff-login:ip:{}",
+        crate::crypto::keyed_hash(&app.keys.email, super::budgets::client_of(ip).as_bytes())
+    );
     if rate_limits::hit(&mut *app.store.conn().await?, &ip_bucket, 3_600_000, now).await?
         > LOGIN_ATTEMPTS_PER_IP_PER_HOUR
     {
@@ -434,22 +438,74 @@ pub enum TotpConfirmError {
     WrongCode,
     /// The account's password is missing or not the right one.
     WrongPassword,
+    /// Too many wrong passwords from this network: try again later.
+    Locked,
     /// Every password slot stayed busy: try again in a moment.
     Busy,
 }
 
-/// Whether `password` is the account's own: `Err(Busy)` when the pool stayed full, an error
-/// (never `false`) when the check itself failed.
+/// What checking a signed-in member's own password found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnPassword {
+    Right,
+    Wrong,
+    /// Too many wrong passwords for this account from this network (with the logins' lockout):
+    /// nothing was checked.
+    Locked {
+        minutes: i64,
+    },
+    /// Every password slot stayed busy: nothing was checked nor counted.
+    Busy,
+}
+
+/// Whether `password` is the account's own, for pages that ask it again of a signed-in member
+/// (a second factor, a new password, an admin's changes to accounts). A session left open or
+/// stolen must not be a way to guess the password without limit: each check is counted as a
+/// failed login under (the account's keyed email hash, the client network of `ip`) before the
+/// password is checked, refused while that network is locked, and cleared when it is right —
+/// the very lockout of [`login`], shared with it. An error (never `Wrong`) when the check itself
+/// failed.
 pub async fn check_own_password(
     app: &App,
     account: &staff::StaffRow,
     password: &str,
-) -> anyhow::Result<Result<bool, PasswordError>> {
-    match app.passwords.verify(password, &account.password_hash).await {
-        Ok(matches) => Ok(Ok(matches)),
-        Err(busy @ PasswordError::Busy(_)) => Ok(Err(busy)),
-        Err(PasswordError::Failed(e)) => Err(e.context("checking a staff password")),
+    ip: &str,
+) -> anyhow::Result<OwnPassword> {
+    let now = app.now_ms();
+    let email_hash = match EmailAddress::parse(&account.email) {
+        Ok(e) => app.email_hash(&e),
+        Err(_) => sha256_hex(b"invalid address"),
+    };
+    let network = login_network(ip);
+    let locked_until = staff::locked_until(&mut *app.store.conn().await?, &email_hash, &network).await?;
+    if locked_until > now {
+        return Ok(OwnPassword::Locked { minutes: minutes_until(locked_until, now) });
     }
+    let slot = match app.passwords.reserve().await {
+        Ok(slot) => slot,
+        Err(PasswordError::Busy(_)) => return Ok(OwnPassword::Busy),
+        Err(PasswordError::Failed(e)) => return Err(e.context("checking a staff password")),
+    };
+    // Counted before the check, in one write transaction: parallel guesses get no more tries.
+    let mut tx = app.store.begin().await?;
+    let locked_until = staff::locked_until(&mut tx, &email_hash, &network).await?;
+    if locked_until > now {
+        return Ok(OwnPassword::Locked { minutes: minutes_until(locked_until, now) });
+    }
+    count_failure(&mut tx, &email_hash, &network, Some(account), now).await?;
+    tx.commit().await?;
+    let matches = slot
+        .verify(password, &account.password_hash)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context("checking a staff password"))?;
+    if !matches {
+        tracing::info!("a staff member's own password refused");
+        return Ok(OwnPassword::Wrong);
+    }
+    let mut tx = app.store.begin().await?;
+    staff::clear_failures(&mut tx, &email_hash, &network).await?;
+    tx.commit().await?;
+    Ok(OwnPassword::Right)
 }
 
 /// Activates the enrolled secret if `typed` is its current code and `password` is the account's.
@@ -462,12 +518,14 @@ pub async fn confirm_totp(
     session_token: &str,
     typed: &str,
     password: &str,
+    ip: &str,
 ) -> anyhow::Result<Result<(), TotpConfirmError>> {
     let replacing = account.totp_enabled();
-    match check_own_password(app, account, password).await? {
-        Ok(true) => {}
-        Ok(false) => return Ok(Err(TotpConfirmError::WrongPassword)),
-        Err(_) => return Ok(Err(TotpConfirmError::Busy)),
+    match check_own_password(app, account, password, ip).await? {
+        OwnPassword::Right => {}
+        OwnPassword::Wrong => return Ok(Err(TotpConfirmError::WrongPassword)),
+        OwnPassword::Locked { .. } => return Ok(Err(TotpConfirmError::Locked)),
+        OwnPassword::Busy => return Ok(Err(TotpConfirmError::Busy)),
     }
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
@@ -496,6 +554,8 @@ pub enum PasswordChangeError {
     WrongCurrent,
     /// The new one is too short.
     TooShort,
+    /// Too many wrong passwords from this network: try again later.
+    Locked,
     /// Every password slot stayed busy: try again in a moment.
     Busy,
 }
@@ -508,14 +568,16 @@ pub async fn change_own_password(
     session_token: &str,
     current: &str,
     new: &str,
+    ip: &str,
 ) -> anyhow::Result<Result<(), PasswordChangeError>> {
     if check_new_password(new).is_err() {
         return Ok(Err(PasswordChangeError::TooShort));
     }
-    match check_own_password(app, account, current).await? {
-        Ok(true) => {}
-        Ok(false) => return Ok(Err(PasswordChangeError::WrongCurrent)),
-        Err(_) => return Ok(Err(PasswordChangeError::Busy)),
+    match check_own_password(app, account, current, ip).await? {
+        OwnPassword::Right => {}
+        OwnPassword::Wrong => return Ok(Err(PasswordChangeError::WrongCurrent)),
+        OwnPassword::Locked { .. } => return Ok(Err(PasswordChangeError::Locked)),
+        OwnPassword::Busy => return Ok(Err(PasswordChangeError::Busy)),
     }
     let new_hash = match app.passwords.hash(new).await {
         Ok(h) => h,

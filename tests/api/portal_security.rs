@@ -303,11 +303,16 @@ async fn past_the_daily_ceiling_a_new_network_still_gets_its_link(app: TestApp) 
     assert_eq!(res.status, 422);
     let res = c.browser.verify_by_link(&mail).await;
     assert_eq!(res.status, 303, "{}", res.text());
-    // That network had its email for the day: the next one is refused, and said so.
+    // That network gets link-only emails up to its hourly budget (5), then is refused, and told.
+    for _ in 0..4 {
+        let res = c.submit(PERSON).await;
+        assert!(res.location().ends_with("&link=1"), "{}", res.location());
+    }
     let res = c.submit(PERSON).await;
     assert_eq!(res.status, 429, "{}", res.text());
+    assert!(res.text().contains("We did not send an email"), "{}", res.text());
     app.run_pending_jobs().await;
-    assert_eq!(emails_to(&app, PERSON), 21);
+    assert_eq!(emails_to(&app, PERSON), 25);
     // Tomorrow the ceiling is new again.
     app.clock.advance(time::Duration::days(1));
     let res = client("198.51.100.1").submit(PERSON).await;
@@ -332,3 +337,89 @@ async fn check_inbox_pages_are_forgotten(app: TestApp) {
     assert_eq!(rows(&app).await[0], ("inbox_handles", 0), "purged after two days");
 }
 on_both_backends!(check_inbox_pages_are_forgotten);
+
+/// Review r1, item 6: strangers spending the day's ceiling from elsewhere do not stop the person's
+/// own emails: past it, their network still gets link-only emails within its hourly budget.
+async fn past_the_ceiling_the_persons_own_network_still_gets_emails(app: TestApp) {
+    let client = behind_proxy(&app).await;
+    let person = client("203.0.113.45");
+    let res = person.submit(PERSON).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    // Four other networks, five emails each: the ceiling of 20 is passed.
+    for ip in ["198.51.100.1", "198.51.101.1", "198.51.102.1", "198.51.103.1"] {
+        let c = client(ip);
+        for _ in 0..5 {
+            assert_eq!(c.submit(PERSON).await.status, 303);
+        }
+    }
+    app.run_pending_jobs().await;
+    assert_eq!(emails_to(&app, PERSON), 21);
+    // The person asks again (their first link lasts 30 minutes), twice: each time a link is sent.
+    let res = person.submit(PERSON).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().ends_with("&link=1"), "{}", res.location());
+    let handle = handle_of(&res.location());
+    app.run_pending_jobs().await;
+    assert_eq!(emails_to(&app, PERSON), 22, "sent");
+    let res = person.resend(&handle).await;
+    assert!(res.location().contains("resent=1"), "{}", res.location());
+    app.run_pending_jobs().await;
+    assert_eq!(emails_to(&app, PERSON), 23, "sent again");
+    let mail = app.last_email_to(PERSON);
+    assert!(!mail.text.contains("Your code:"), "past the ceiling, the link only: {}", mail.text);
+    let res = person.browser.verify_by_link(&mail).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert!(res.location().starts_with("/requests/DSR-"), "{}", res.location());
+}
+on_both_backends!(past_the_ceiling_the_persons_own_network_still_gets_emails);
+
+/// Review r1, item 7: past the ceiling, link-only emails are counted per IPv6 /48 too, so many
+/// /64s of one site get no more than one /64 would.
+async fn past_the_ceiling_many_slash_64s_of_one_site_count_once(app: TestApp) {
+    let client = behind_proxy(&app).await;
+    for ip in ["198.51.100.1", "198.51.101.1", "198.51.102.1", "198.51.103.1"] {
+        let c = client(ip);
+        for _ in 0..5 {
+            assert_eq!(c.submit(PERSON).await.status, 303);
+        }
+    }
+    // Six /64s of one /48, one email each: five go out (link only), the sixth is refused.
+    for (i, ip) in ["2001:db8:5:1::1", "2001:db8:5:2::1", "2001:db8:5:3::1", "2001:db8:5:4::1", "2001:db8:5:5::1"]
+        .iter()
+        .enumerate()
+    {
+        let res = client(ip).submit(PERSON).await;
+        assert_eq!(res.status, 303, "{i}: {}", res.text());
+        assert!(res.location().ends_with("&link=1"), "{}", res.location());
+    }
+    let res = client("2001:db8:5:6::1").submit(PERSON).await;
+    assert_eq!(res.status, 429, "{}", res.text());
+    assert!(res.text().contains("We did not send an email"), "{}", res.text());
+    // Another site still gets its link.
+    let res = client("2001:db8:6:1::1").submit(PERSON).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.run_pending_jobs().await;
+    assert_eq!(emails_to(&app, PERSON), 26);
+}
+on_both_backends!(past_the_ceiling_many_slash_64s_of_one_site_count_once);
+
+/// Review r1, item 5: the portal's hourly submissions per client count an IPv6 /64 once (and an
+/// IPv4 address alone: its neighbours are other households).
+async fn the_hourly_submission_limit_counts_a_slash_64_once(app: TestApp) {
+    let client = behind_proxy(&app).await;
+    let limit = app.app.settings.rate_limits.submissions_per_ip_per_hour;
+    let addresses: Vec<&'static str> =
+        (1..=limit + 1).map(|i| &*Box::leak(format!("2001:db8:7:8::{i:x}").into_boxed_str())).collect();
+    for (i, ip) in addresses.iter().enumerate() {
+        let email = format!("person{i}@example.fr");
+        let res = client(ip).submit(&email).await;
+        let expected = if (i as i64) < limit { 303 } else { 429 };
+        assert_eq!(res.status, expected, "submission {i} from {ip}: {}", res.text());
+    }
+    // Another /64, and IPv4 neighbours, are other clients.
+    assert_eq!(client("2001:db8:7:9::1").submit("someone@example.fr").await.status, 303);
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(client(ip).submit("someone.else@example.fr").await.status, 303);
+    }
+}
+on_both_backends!(the_hourly_submission_limit_counts_a_slash_64_once);

@@ -718,8 +718,12 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
     let res = admin.post("/staff/admin/staff", &[("csrf", &csrf), ("email", "nope"), ("role", "root")]).await;
     assert_eq!(res.status, 400);
     assert!(res.text().contains("valid email address") && res.text().contains("Choose a role"), "{}", res.text());
-    let res =
-        admin.post("/staff/admin/staff", &[("csrf", &csrf), ("email", "DPO@exemple.test"), ("role", "agent")]).await;
+    let res = admin
+        .post(
+            "/staff/admin/staff",
+            &[("csrf", &csrf), ("email", "DPO@exemple.test"), ("role", "agent"), ("current", PASSWORD)],
+        )
+        .await;
     assert!(res.text().contains("already has this address"));
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff").fetch_one(app.app.store.pool()).await.unwrap();
     assert_eq!(n, 1);
@@ -728,7 +732,13 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
     let res = admin
         .post(
             "/staff/admin/staff",
-            &[("csrf", &csrf), ("email", "new@exemple.test"), ("name", "Nour"), ("role", "agent")],
+            &[
+                ("csrf", &csrf),
+                ("email", "new@exemple.test"),
+                ("name", "Nour"),
+                ("role", "agent"),
+                ("current", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
@@ -748,7 +758,9 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
     assert!(admin_page.contains(&format!("/staff/admin/staff/{id}/disable")), "{admin_page}");
 
     // Role: takes effect on the member's next page.
-    let res = admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "auditor")]).await;
+    let res = admin
+        .post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "auditor"), ("current", PASSWORD)])
+        .await;
     assert!(res.location().ends_with("done=role"), "{}", res.location());
     assert_eq!(member.get("/staff/intake").await.status, 403);
     let res = admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "root")]).await;
@@ -767,9 +779,10 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
         .fetch_one(app.app.store.pool())
         .await
         .unwrap();
-    for (change, form) in
-        [("disable", vec![("csrf", csrf.as_str())]), ("role", vec![("csrf", csrf.as_str()), ("role", "agent")])]
-    {
+    for (change, form) in [
+        ("disable", vec![("csrf", csrf.as_str())]),
+        ("role", vec![("csrf", csrf.as_str()), ("role", "agent"), ("current", PASSWORD)]),
+    ] {
         let res = admin.post(&format!("/staff/admin/staff/{me}/{change}"), &form).await;
         assert!(res.location().ends_with("refused=last_admin"), "{change}: {}", res.location());
         assert!(admin.get(&res.location()).await.text().contains("without an active admin"));
@@ -781,8 +794,12 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
         .unwrap();
     assert_eq!((role.as_str(), disabled), ("admin", 0));
     // With a second admin, demoting oneself is fine.
-    admin.post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "admin")]).await;
-    let res = admin.post(&format!("/staff/admin/staff/{me}/role"), &[("csrf", &csrf), ("role", "agent")]).await;
+    admin
+        .post(&format!("/staff/admin/staff/{id}/role"), &[("csrf", &csrf), ("role", "admin"), ("current", PASSWORD)])
+        .await;
+    let res = admin
+        .post(&format!("/staff/admin/staff/{me}/role"), &[("csrf", &csrf), ("role", "agent"), ("current", PASSWORD)])
+        .await;
     assert!(res.location().ends_with("done=role"));
     assert_eq!(admin.get("/staff/admin/staff").await.status, 403);
 

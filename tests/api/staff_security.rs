@@ -335,3 +335,194 @@ async fn a_login_that_waits_too_long_is_told_to_try_again(app: TestApp) {
     assert_eq!(staff_password_step(&browser, OWNER, PASSWORD).await.location(), "/staff");
 }
 on_both_backends!(a_login_that_waits_too_long_is_told_to_try_again);
+
+// ---------------------------------------------------------------------------------------------
+// Review r1, item 4: a session alone cannot guess the password without limit.
+
+const TOO_MANY: &str = "Too many wrong passwords for this account from your network";
+
+/// Wrong current passwords on the account page count toward the login's lockout: after five, even
+/// the right one is refused from that network (nothing changed), and so is a login from it; the
+/// owner on another network is untouched.
+async fn a_session_cannot_guess_the_password_without_limit(app: TestApp) {
+    let email = EmailAddress::parse(OWNER).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let stolen = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&stolen, OWNER, PASSWORD).await.location(), "/staff");
+    let csrf = stolen.csrf("/").await;
+    let change = |current: &'static str| {
+        let (stolen, csrf) = (&stolen, csrf.clone());
+        async move {
+            let new = "a brand new passphrase";
+            let form = [("csrf", csrf.as_str()), ("current", current), ("new", new), ("confirm", new)];
+            stolen.post("/staff/account/password", &form).await
+        }
+    };
+    for guess in ["guess one", "guess two", "guess three", "guess four", "guess five"] {
+        let res = change(guess).await;
+        assert_eq!(res.status, 400, "{}", res.text());
+        assert!(res.text().contains("current password") && !res.text().contains(TOO_MANY), "{}", res.text());
+    }
+    let res = change(PASSWORD).await;
+    assert_eq!(res.status, 429, "{}", res.text());
+    assert!(res.text().contains(TOO_MANY), "{}", res.text());
+    // The second factor's page is refused as well, before any password is checked.
+    assert_eq!(stolen.post("/staff/account/totp/start", &[("csrf", &csrf)]).await.status, 303);
+    let res =
+        stolen.post("/staff/account/totp/confirm", &[("csrf", &csrf), ("code", "123456"), ("current", PASSWORD)]).await;
+    assert_eq!(res.status, 429, "{}", res.text());
+    assert!(res.text().contains(TOO_MANY), "{}", res.text());
+    // Nothing changed: the old password still opens the account, but not from the locked network.
+    let here = Browser::new(app.address.clone());
+    let res = staff_password_step(&here, OWNER, PASSWORD).await;
+    assert_eq!(res.status, 401, "the lockout is the login's: {}", res.text());
+    let locked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_login_locked'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert!(locked >= 1, "the lock is in the audit trail");
+    let changed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event = 'staff_password_changed'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(changed, 0);
+    app.clock.advance(time::Duration::minutes(2));
+    assert_eq!(staff_password_step(&here, OWNER, PASSWORD).await.location(), "/staff", "the lock runs out");
+}
+on_both_backends!(a_session_cannot_guess_the_password_without_limit);
+
+/// A right current password clears the failures it follows (as a login does).
+async fn a_right_password_clears_the_failures(app: TestApp) {
+    let email = EmailAddress::parse(OWNER).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let browser = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&browser, OWNER, PASSWORD).await.location(), "/staff");
+    let csrf = browser.csrf("/").await;
+    let new = "a brand new passphrase";
+    for _ in 0..4 {
+        let res = browser
+            .post("/staff/account/password", &[("csrf", &csrf), ("current", "nope"), ("new", new), ("confirm", new)])
+            .await;
+        assert_eq!(res.status, 400);
+    }
+    let counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_login_failures").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(counted, 1, "the wrong passwords are counted");
+    let res = browser
+        .post("/staff/account/password", &[("csrf", &csrf), ("current", PASSWORD), ("new", new), ("confirm", new)])
+        .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let counted: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM staff_login_failures").fetch_one(app.app.store.pool()).await.unwrap();
+    assert_eq!(counted, 0, "and cleared by the right one");
+}
+on_both_backends!(a_right_password_clears_the_failures);
+
+// ---------------------------------------------------------------------------------------------
+// Review r1, item 11b: a session alone cannot add accounts nor change roles.
+
+async fn adding_a_member_or_changing_a_role_takes_the_admins_password(app: TestApp) {
+    let email = EmailAddress::parse(OWNER).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Admin, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let agent = EmailAddress::parse("agent@exemple.test").unwrap();
+    dossier::services::staff::create(&app.app.store, &agent, "Agent", Role::Agent, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let admin = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&admin, OWNER, PASSWORD).await.location(), "/staff");
+    let page = admin.get("/staff/admin/staff").await.text();
+    assert!(page.contains("id=\"add-current\" name=\"current\""), "the add form asks for the password");
+    let csrf = admin.csrf("/").await;
+    let staff_count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM staff").fetch_one(app.app.store.pool()).await.unwrap()
+    };
+    for current in [None, Some("not my password")] {
+        let mut form = vec![("csrf", csrf.as_str()), ("email", "evil@exemple.test"), ("role", "admin")];
+        form.extend(current.map(|c| ("current", c)));
+        let res = admin.post("/staff/admin/staff", &form).await;
+        assert_eq!(res.status, 400, "{}", res.text());
+        assert!(res.text().contains("your own password is not right"), "{}", res.text());
+        assert!(!res.text().contains("not my password"), "the password is not sent back");
+        assert_eq!(staff_count().await, 2, "nothing created");
+    }
+    let agent_id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'agent@exemple.test'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let role = || async {
+        sqlx::query_scalar::<_, String>("SELECT role FROM staff WHERE id = $1")
+            .bind(&agent_id)
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap()
+    };
+    let path = format!("/staff/admin/staff/{agent_id}/role");
+    for form in
+        [vec![("csrf", csrf.as_str()), ("role", "admin")], vec![("csrf", &csrf), ("role", "admin"), ("current", "x")]]
+    {
+        let res = admin.post(&path, &form).await;
+        assert!(res.location().ends_with("refused=password"), "{}", res.location());
+        assert!(admin.get(&res.location()).await.text().contains("your own password is not right"));
+        assert_eq!(role().await, "agent", "nothing changed");
+    }
+    let res = admin.post(&path, &[("csrf", &csrf), ("role", "admin"), ("current", PASSWORD)]).await;
+    assert!(res.location().ends_with("done=role"), "{}", res.location());
+    assert_eq!(role().await, "admin");
+    let res = admin
+        .post(
+            "/staff/admin/staff",
+            &[("csrf", &csrf), ("email", "new@exemple.test"), ("role", "agent"), ("current", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(staff_count().await, 3);
+}
+on_both_backends!(adding_a_member_or_changing_a_role_takes_the_admins_password);
+
+// ---------------------------------------------------------------------------------------------
+// Review r1, item 5: the per-client hourly limit counts an IPv6 /64 as one client.
+
+async fn the_hourly_login_limit_counts_a_slash_64_once(database_url: Option<String>) {
+    let dir = TempDir::new("staff-login-64");
+    let dossier = start_dossier(&dir.0, database_url, 0, |_| {}).await.unwrap();
+    let now = dossier.app.now_ms();
+    for (email, role) in [(OWNER, Role::Admin), ("agent@exemple.test", Role::Agent)] {
+        let email = EmailAddress::parse(email).unwrap();
+        dossier::services::staff::create(&dossier.app.store, &email, "Staff", role, PASSWORD, now).await.unwrap();
+    }
+    let address = format!("http://{}", dossier.addr);
+    let attacker = Browser::new(address.clone());
+    // 60 logins in the hour from 60 addresses of one /64 (after five, refused by the lock alone).
+    for i in 1..=60 {
+        let res = login_from(&attacker, OWNER, "a wrong guess", &format!("2001:db8:1:2::{i:x}")).await;
+        assert_eq!(res.status, 401, "{i}");
+    }
+    // The 61st, from yet another address of that /64, for another account and the right password:
+    // refused by the hourly limit.
+    let res = login_from(&attacker, "agent@exemple.test", PASSWORD, "2001:db8:1:2:ffff::1").await;
+    assert_eq!(res.status, 401, "{}", res.text());
+    assert!(res.text().contains("Try again in"), "{}", res.text());
+    // Another /64 is another client.
+    let other = Browser::new(address.clone());
+    let res = login_from(&other, "agent@exemple.test", PASSWORD, "2001:db8:1:3::1").await;
+    assert_eq!((res.status, res.location()), (303, "/staff".to_owned()), "{}", res.text());
+    dossier.stop().await;
+}
+
+#[actix_web::test]
+async fn the_hourly_login_limit_counts_a_slash_64_once_on_sqlite() {
+    the_hourly_login_limit_counts_a_slash_64_once(None).await;
+}
+
+#[actix_web::test]
+async fn the_hourly_login_limit_counts_a_slash_64_once_on_postgres() {
+    let Some(db) = crate::helpers::fresh_postgres_database().await else { return };
+    the_hourly_login_limit_counts_a_slash_64_once(Some(db.database_url())).await;
+    drop(db);
+}

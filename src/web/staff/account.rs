@@ -113,6 +113,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     mut page: Page,
     app: web::Data<App>,
+    req: actix_web::HttpRequest,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let (account, must_enrol) = signed_in(&app, &mut page).await?;
@@ -128,12 +129,17 @@ pub async fn change_password(
         return refuse("staff.account.error_confirm");
     }
     let token = page.staff_session.clone().unwrap_or_default();
-    match staff::change_own_password(&app, &account, &token, &form.current, &form.new).await? {
+    let ip = crate::web::portal::client_ip(&req);
+    match staff::change_own_password(&app, &account, &token, &form.current, &form.new, &ip).await? {
         Ok(()) => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", format!("{}?done=password", urls::staff_account())))
             .finish()),
         Err(PasswordChangeError::WrongCurrent) => refuse("staff.account.error_current"),
         Err(PasswordChangeError::TooShort) => refuse("staff.account.error_short"),
+        Err(PasswordChangeError::Locked) => {
+            let said = Said { notice: None, password_error: Some("staff.account.error_locked"), totp_error: None };
+            render(&page, &app, &account, must_enrol, said, StatusCode::TOO_MANY_REQUESTS)
+        }
         Err(PasswordChangeError::Busy) => {
             let said = Said { notice: None, password_error: Some("staff.account.error_busy"), totp_error: None };
             render(&page, &app, &account, must_enrol, said, StatusCode::SERVICE_UNAVAILABLE)
@@ -166,6 +172,7 @@ pub async fn start_totp(
 pub async fn confirm_totp(
     mut page: Page,
     app: web::Data<App>,
+    req: actix_web::HttpRequest,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let (account, must_enrol) = signed_in(&app, &mut page).await?;
@@ -174,7 +181,8 @@ pub async fn confirm_totp(
         return Ok(HttpResponse::SeeOther().insert_header(("Location", urls::staff_account())).finish());
     }
     let token = page.staff_session.clone().unwrap_or_default();
-    let (error, status) = match staff::confirm_totp(&app, &account, &token, &form.code, &form.current).await? {
+    let ip = crate::web::portal::client_ip(&req);
+    let (error, status) = match staff::confirm_totp(&app, &account, &token, &form.code, &form.current, &ip).await? {
         Ok(()) => {
             return Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", format!("{}?done=totp", urls::staff_account())))
@@ -182,6 +190,7 @@ pub async fn confirm_totp(
         }
         Err(TotpConfirmError::WrongCode) => ("staff.totp.error_code", StatusCode::BAD_REQUEST),
         Err(TotpConfirmError::WrongPassword) => ("staff.totp.error_password", StatusCode::BAD_REQUEST),
+        Err(TotpConfirmError::Locked) => ("staff.account.error_locked", StatusCode::TOO_MANY_REQUESTS),
         Err(TotpConfirmError::Busy) => ("staff.account.error_busy", StatusCode::SERVICE_UNAVAILABLE),
     };
     let said = Said { notice: None, password_error: None, totp_error: Some(error) };

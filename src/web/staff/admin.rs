@@ -12,8 +12,9 @@ use super::require;
 use crate::app::App;
 use crate::domain::{EmailAddress, Role};
 use crate::i18n::Tr;
-use crate::services::staff::{self, AdminChange, AdminError};
+use crate::services::staff::{self, AdminChange, AdminError, OwnPassword};
 use crate::store::staff::StaffRow;
+use crate::web::portal::client_ip;
 use crate::web::{Page, PageError, urls};
 
 /// Only admins manage staff and settings.
@@ -158,6 +159,7 @@ fn refused_key(refused: &str) -> Option<&'static str> {
         "unknown" => "staff.admin.error_unknown",
         "role" => "staff.admin.error_role",
         "password" => "staff.admin.error_password",
+        "locked" => "staff.account.error_locked",
         "busy" => "staff.account.error_busy",
         _ => return None,
     })
@@ -184,12 +186,22 @@ pub struct AddForm {
     name: String,
     #[serde(default)]
     role: String,
+    /// The admin's own password: a session alone must not be enough to add an account.
+    #[serde(default)]
+    current: String,
 }
 
-pub async fn add(mut page: Page, app: web::Data<App>, form: web::Form<AddForm>) -> Result<HttpResponse, PageError> {
+pub async fn add(
+    mut page: Page,
+    app: web::Data<App>,
+    req: actix_web::HttpRequest,
+    form: web::Form<AddForm>,
+) -> Result<HttpResponse, PageError> {
     let me = require(&app, &mut page, ADMINS).await?;
     page.check_csrf(&form.csrf)?;
-    let form = form.into_inner();
+    let mut form = form.into_inner();
+    // Never sent back to the page, whatever happens below.
+    let current = std::mem::take(&mut form.current);
     let mut errors = Vec::new();
     let email = EmailAddress::parse(&form.email).map_err(|_| errors.push("staff.admin.error_email")).ok();
     let role = form.role.parse::<Role>().map_err(|_| errors.push("staff.admin.error_role")).ok();
@@ -200,6 +212,17 @@ pub async fn add(mut page: Page, app: web::Data<App>, form: web::Form<AddForm>) 
         let view = View { notice: None, errors, created: None, form };
         return render(&page, &app, &me, view, StatusCode::BAD_REQUEST).await;
     };
+    // An account added by a stolen session would outlive it: the admin's password is asked.
+    let refused = match staff::check_own_password(&app, &me, &current, &client_ip(&req)).await? {
+        OwnPassword::Right => None,
+        OwnPassword::Wrong => Some(("staff.admin.error_password", StatusCode::BAD_REQUEST)),
+        OwnPassword::Locked { .. } => Some(("staff.account.error_locked", StatusCode::TOO_MANY_REQUESTS)),
+        OwnPassword::Busy => Some(("staff.account.error_busy", StatusCode::SERVICE_UNAVAILABLE)),
+    };
+    if let Some((error, status)) = refused {
+        let view = View { notice: None, errors: vec![error], created: None, form };
+        return render(&page, &app, &me, view, status).await;
+    }
     match staff::admin_create(&app, &me, &email, &form.name, role).await? {
         Ok(password) => {
             let view = View {
@@ -227,7 +250,7 @@ pub struct ChangeForm {
     csrf: String,
     #[serde(default)]
     role: String,
-    /// The admin's own password: asked to reset someone's second factor.
+    /// The admin's own password: asked to change a role or reset someone's second factor.
     #[serde(default)]
     current: String,
 }
@@ -235,6 +258,7 @@ pub struct ChangeForm {
 pub async fn change(
     mut page: Page,
     app: web::Data<App>,
+    req: actix_web::HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<ChangeForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -254,12 +278,14 @@ pub async fn change(
         "reset-totp" => AdminChange::ResetTotp,
         _ => return Err(PageError::NOT_FOUND),
     };
-    if change == AdminChange::ResetTotp {
-        // Removing a second factor is a change of factor: a session alone is not enough.
-        match staff::check_own_password(&app, &me, &form.current).await? {
-            Ok(true) => {}
-            Ok(false) => return back("refused=password"),
-            Err(_) => return back("refused=busy"),
+    if matches!(change, AdminChange::ResetTotp | AdminChange::Role(_)) {
+        // Removing a second factor is a change of factor, and a new role (an admin's above all)
+        // would outlive the session: a session alone, stolen or left open, is not enough.
+        match staff::check_own_password(&app, &me, &form.current, &client_ip(&req)).await? {
+            OwnPassword::Right => {}
+            OwnPassword::Wrong => return back("refused=password"),
+            OwnPassword::Locked { .. } => return back("refused=locked"),
+            OwnPassword::Busy => return back("refused=busy"),
         }
     }
     match staff::admin_change(&app, &me, &id, change).await? {
