@@ -590,10 +590,8 @@ async fn a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail(app: Tes
     assert!(check(&app).await.is_intact());
     let request_id: String =
         sqlx::query_scalar("SELECT id FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
-    let before = dossier::store::events::for_request(&mut *app.app.store.conn().await.unwrap(), &request_id)
-        .await
-        .unwrap()
-        .len();
+    let before =
+        dossier::store::events::for_request(&mut app.app.store.conn().await.unwrap(), &request_id).await.unwrap().len();
     // Someone with write access adds a "withdrawn" event at place 0 and at place -5: the walk
     // from #1 never reads them.
     insert_sealed_looking(&app, "forged0", Some(&request_id), 0).await;
@@ -602,7 +600,7 @@ async fn a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail(app: Tes
     assert_eq!(broken_at(&report), Some((None, Fault::OutsideChain { count: 2, floor: 0 })), "{report}");
     assert!(report.to_string().contains("2 event(s) claim a place at or below #0, outside the chain"), "{report}");
     let shown =
-        dossier::store::events::for_request(&mut *app.app.store.conn().await.unwrap(), &request_id).await.unwrap();
+        dossier::store::events::for_request(&mut app.app.store.conn().await.unwrap(), &request_id).await.unwrap();
     assert_eq!(shown.len(), before, "the forged rows are not part of the request's trail");
 }
 on_both_backends!(a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail);
