@@ -32,17 +32,20 @@
 //! under a file lock; the highest count wins and it is never lowered) and logged in one line
 //! (`audit chain sealed`, count and MAC only). Before sealing, the sealer checks the chain still
 //! has the checkpoint's MAC at the checkpoint's count, and refuses to seal on top of a chain that
-//! lost its end.
+//! lost its end — or that has sealed events and no checkpoint at all: only an empty chain and
+//! [`upgrade`] create one implicitly; otherwise an operator re-anchors explicitly ([`reanchor`],
+//! recorded as `audit_checkpoint_reestablished`).
 //!
 //! **Verifying** ([`verify`]) walks the sealed chain with the key of each segment and names the
 //! first place it breaks: an edited event (even with the following MACs recomputed by someone
 //! without the key), a missing event in the middle, a relinked or re-segmented event, a segment
 //! whose key is not available, and — against the checkpoint — events deleted from the end (fewer
-//! sealed events than the checkpoint, or another MAC at its count).
+//! sealed events than the checkpoint, or another MAC at its count), and rows placed at or below
+//! where the chain starts (0, or the pruned point), which the walk never reads.
 //!
 //! **The old chain** (plain SHA-256, migration 0004) is verified under its own rule and resealed
 //! once by [`upgrade`], which records `audit_chain_resealed`; a broken old chain is never resealed
-//! silently. Stored events are otherwise never rewritten: sealing fills in the chain columns of
+//! silently, and an operator's accepted break covers that one event only. Stored events are otherwise never rewritten: sealing fills in the chain columns of
 //! an unsealed row once.
 //!
 //! **Pruning** ([`prune`]): only whole sealed segments, oldest first, never the open one, and

@@ -562,6 +562,22 @@ async fn the_verify_command_says_what_it_checked_and_where_the_chain_breaks() {
         "{}",
         text(&out)
     );
+
+    // Without its checkpoint the chain is not anchored, and only an explicit re-anchoring fixes that.
+    std::fs::remove_file(&checkpoint).unwrap();
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).ends_with("not anchored: sealed events exist but there is no checkpoint file\n"),
+        "{}",
+        text(&out)
+    );
+    let out = dossier(&config, &["audit", "reseal", "--reanchor"], &keys, &[], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text(&out).starts_with("re-anchored the audit chain at event #2 (MAC "), "{}", text(&out));
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("ok: 3 events, last MAC "), "{}", text(&out));
 }
 
 // ---------------------------------------------------------------------------------------------
