@@ -407,7 +407,8 @@ impl Head {
 
 async fn head(conn: &mut Conn) -> anyhow::Result<Head> {
     let row = sqlx::query(
-        "SELECT chain_seq, segment, key_id, mac FROM audit_events WHERE chain_seq IS NOT NULL \
+        // Places start at 1: a row below (written directly, outside the chain) is never built on.
+        "SELECT chain_seq, segment, key_id, mac FROM audit_events WHERE chain_seq > 0 \
          ORDER BY chain_seq DESC LIMIT 1",
     )
     .fetch_optional(&mut *conn)

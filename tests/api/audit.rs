@@ -621,6 +621,23 @@ async fn a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail(app: Tes
 }
 on_both_backends!(a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail);
 
+async fn the_sealer_never_builds_on_a_row_outside_the_chain(app: TestApp) {
+    // An empty chain, and a row written directly at place -5: the first event still gets place 1.
+    insert_sealed_looking(&app, "forged-5", None, -5).await;
+    record_in_own_transaction(&app, "first", 0).await;
+    dossier::jobs::seal::run(&app.app).await.unwrap();
+    let (id, _) = event_at(&app, 1).await;
+    let event: String = sqlx::query_scalar("SELECT event FROM audit_events WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(event, "first");
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((None, Fault::OutsideChain { count: 1, floor: 0 })), "{report}");
+}
+on_both_backends!(the_sealer_never_builds_on_a_row_outside_the_chain);
+
 async fn a_row_below_the_pruned_point_is_reported(app: TestApp) {
     for n in 0..3 {
         record_in_own_transaction(&app, "before", n).await;
