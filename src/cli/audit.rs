@@ -40,13 +40,22 @@ pub enum AuditCommand {
         previous_keys: Vec<String>,
     },
     /// Verify the SHA-256 audit chain of an earlier version and reseal it under the keyed rule
-    /// (done at start; this form accepts a break the operator has investigated).
+    /// (done at start; this form accepts a break the operator has investigated). With
+    /// `--reanchor`: re-establish a lost checkpoint at the end of the verified chain.
     Reseal {
         #[command(flatten)]
         common: Common,
         /// The id of the first broken event, as the refusal named it: reseal anyway, recording it.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "reanchor")]
         accept_broken: Option<String>,
+        /// The checkpoint file is lost: verify the chain from its start and anchor it anew at its
+        /// end, recording that in the chain (deletions from the end before now go undetected).
+        #[arg(long)]
+        reanchor: bool,
+        /// Earlier values of DOSSIER_SECRET_KEY (comma-separated), to verify the older segments
+        /// before re-anchoring.
+        #[arg(long, env = "DOSSIER_PREVIOUS_SECRET_KEYS", value_delimiter = ',', hide_env_values = true)]
+        previous_keys: Vec<String>,
     },
 }
 
@@ -90,6 +99,21 @@ pub async fn run(command: AuditCommand, settings: Settings) -> anyhow::Result<Ex
             println!(
                 "pruned segments 1 to {} (events #1 to #{}); the chain goes on from MAC {}",
                 pruned.segment, pruned.count, pruned.mac
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Reseal { reanchor: true, previous_keys, .. } => {
+            let keys = keyring(&key, &previous_keys)?;
+            let store = Store::connect(&settings.database_url).await?;
+            store.migrate().await?;
+            let point = audit::reanchor(&store, &keys, &checkpoint, now).await?;
+            println!(
+                "re-anchored the audit chain at event #{} (MAC {}, key id {}) in {}; recorded as \
+                 audit_checkpoint_reestablished",
+                point.count,
+                point.mac,
+                point.key_id,
+                checkpoint.display()
             );
             Ok(ExitCode::SUCCESS)
         }

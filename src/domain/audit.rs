@@ -334,6 +334,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         accepted_break: Option<AcceptedBreak>,
     },
+    /// The checkpoint was lost and an operator anchored the verified chain anew at its end
+    /// (`dossier audit reseal --reanchor`): `count` events, last MAC `mac` under `key_id`.
+    AuditCheckpointReestablished {
+        count: i64,
+        mac: String,
+        key_id: String,
+    },
     /// Whole sealed segments were pruned: `count` events through `through_segment`, whose last
     /// MAC was `mac`.
     AuditSegmentsPruned {
@@ -633,6 +640,11 @@ pub fn examples() -> Vec<(Event, &'static str, &'static str)> {
             r#"{"old_head":"ab12","old_count":40,"key_id":"k1","accepted_break":{"event":"e7","fault":"its hash does not match"}}"#,
         ),
         (
+            Event::AuditCheckpointReestablished { count: 120, mac: s("ef56"), key_id: s("k1") },
+            "audit_checkpoint_reestablished",
+            r#"{"count":120,"mac":"ef56","key_id":"k1"}"#,
+        ),
+        (
             Event::AuditSegmentsPruned {
                 through_segment: 2,
                 count: 900,
@@ -728,10 +740,11 @@ mod tests {
                 Event::AuditChainResealed { .. } => 52,
                 Event::AuditSegmentsPruned { .. } => 53,
                 Event::Unknown { .. } => 54,
+                Event::AuditCheckpointReestablished { .. } => 55,
             };
             seen.insert(n);
         }
-        assert_eq!(seen.len(), 55, "every variant has an example");
+        assert_eq!(seen.len(), 56, "every variant has an example");
     }
 
     #[test]

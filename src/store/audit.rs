@@ -32,17 +32,20 @@
 //! under a file lock; the highest count wins and it is never lowered) and logged in one line
 //! (`audit chain sealed`, count and MAC only). Before sealing, the sealer checks the chain still
 //! has the checkpoint's MAC at the checkpoint's count, and refuses to seal on top of a chain that
-//! lost its end.
+//! lost its end — or that has sealed events and no checkpoint at all: only an empty chain and
+//! [`upgrade`] create one implicitly; otherwise an operator re-anchors explicitly ([`reanchor`],
+//! recorded as `audit_checkpoint_reestablished`).
 //!
 //! **Verifying** ([`verify`]) walks the sealed chain with the key of each segment and names the
 //! first place it breaks: an edited event (even with the following MACs recomputed by someone
 //! without the key), a missing event in the middle, a relinked or re-segmented event, a segment
 //! whose key is not available, and — against the checkpoint — events deleted from the end (fewer
-//! sealed events than the checkpoint, or another MAC at its count).
+//! sealed events than the checkpoint, or another MAC at its count), and rows placed at or below
+//! where the chain starts (0, or the pruned point), which the walk never reads.
 //!
 //! **The old chain** (plain SHA-256, migration 0004) is verified under its own rule and resealed
 //! once by [`upgrade`], which records `audit_chain_resealed`; a broken old chain is never resealed
-//! silently. Stored events are otherwise never rewritten: sealing fills in the chain columns of
+//! silently, and an operator's accepted break covers that one event only. Stored events are otherwise never rewritten: sealing fills in the chain columns of
 //! an unsealed row once.
 //!
 //! **Pruning** ([`prune`]): only whole sealed segments, oldest first, never the open one, and
@@ -235,8 +238,11 @@ pub async fn prepare(store: &Store) -> anyhow::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SEAL_LOCK).execute(&mut *tx).await?;
     sqlx::query("CREATE SEQUENCE IF NOT EXISTS audit_events_ord").execute(&mut *tx).await?;
     sqlx::query(
-        "SELECT setval('audit_events_ord', m) FROM (SELECT MAX(ord) AS m FROM audit_events) t \
-         WHERE m IS NOT NULL AND m > (SELECT last_value FROM audit_events_ord)",
+        // The next `nextval` must be above every stored `ord`. A fresh sequence has not been
+        // called yet (`is_called` false): its next value is `last_value` itself, not one more.
+        "SELECT setval('audit_events_ord', m, true) FROM (SELECT MAX(ord) AS m FROM audit_events) t \
+         WHERE m IS NOT NULL AND m >= (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END \
+         FROM audit_events_ord)",
     )
     .execute(&mut *tx)
     .await
@@ -245,13 +251,18 @@ pub async fn prepare(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A request's events, sealed or waiting. A row with a place at or below 0 is outside the chain
+/// (the sealer never gives one): it was written into the database directly, and is not shown as
+/// part of the trail — [`verify`] reports it ([`Fault::OutsideChain`]).
 pub async fn for_request(conn: &mut Conn, request_id: &str) -> anyhow::Result<Vec<AuditEvent>> {
-    let rows =
-        sqlx::query("SELECT at, actor, event, detail FROM audit_events WHERE request_id = $1 ORDER BY at, ord, seq")
-            .bind(request_id)
-            .fetch_all(&mut *conn)
-            .await
-            .context("loading audit events")?;
+    let rows = sqlx::query(
+        "SELECT at, actor, event, detail FROM audit_events WHERE request_id = $1 \
+         AND (chain_seq IS NULL OR chain_seq > 0) ORDER BY at, ord, seq",
+    )
+    .bind(request_id)
+    .fetch_all(&mut *conn)
+    .await
+    .context("loading audit events")?;
     rows.iter()
         .map(|r| {
             let detail: String = r.try_get("detail")?;
@@ -396,7 +407,8 @@ impl Head {
 
 async fn head(conn: &mut Conn) -> anyhow::Result<Head> {
     let row = sqlx::query(
-        "SELECT chain_seq, segment, key_id, mac FROM audit_events WHERE chain_seq IS NOT NULL \
+        // Places start at 1: a row below (written directly, outside the chain) is never built on.
+        "SELECT chain_seq, segment, key_id, mac FROM audit_events WHERE chain_seq > 0 \
          ORDER BY chain_seq DESC LIMIT 1",
     )
     .fetch_optional(&mut *conn)
@@ -526,9 +538,24 @@ pub async fn seal(store: &Store, key: &ChainKey, checkpoint: &Path, now: i64) ->
     Ok(Sealing::Done { sealed, count: head.chain_seq, mac: head.mac })
 }
 
-/// Refuses to seal on top of a chain that no longer ends as the checkpoint says.
+/// Refuses to seal on top of a chain that no longer ends as the checkpoint says — or that has
+/// sealed events but no checkpoint at all: deleting the file and the chain's last events must not
+/// pass for a fresh start. Only an empty chain (or [`upgrade`], which anchors first) starts a
+/// checkpoint implicitly; otherwise an operator re-anchors with [`reanchor`].
 async fn check_anchor(conn: &mut Conn, anchored: Option<&Checkpoint>) -> anyhow::Result<()> {
-    let Some(point) = anchored else { return Ok(()) };
+    let Some(point) = anchored else {
+        let head = head(conn).await?;
+        if head.chain_seq > 0 {
+            bail!(
+                "the audit chain has {} sealed events but there is no checkpoint ({CHECKPOINT_FILE} in the data \
+                 directory): it was deleted, or this instance has another data directory; not sealing. Restore \
+                 the file, or run `dossier audit reseal --reanchor` once `dossier audit verify` shows nothing else \
+                 wrong (docs/deployment.md)",
+                head.chain_seq
+            );
+        }
+        return Ok(());
+    };
     let mac: Option<Option<String>> = sqlx::query_scalar("SELECT mac FROM audit_events WHERE chain_seq = $1")
         .bind(point.count)
         .fetch_optional(&mut *conn)
@@ -572,6 +599,9 @@ pub enum Fault {
     CheckpointDiffers,
     /// Sealed events exist but there is no checkpoint: the chain's end cannot be checked.
     NoCheckpoint,
+    /// `count` rows claim a place at or below where the chain starts (0, or the pruned point):
+    /// the sealer never writes them; they were inserted into the database directly.
+    OutsideChain { count: i64, floor: i64 },
 }
 
 /// The first place the chain breaks.
@@ -611,6 +641,14 @@ impl std::fmt::Display for Break {
             }
             Fault::NoCheckpoint => {
                 return f.write_str("not anchored: sealed events exist but there is no checkpoint file");
+            }
+            Fault::OutsideChain { count, floor } => {
+                return write!(
+                    f,
+                    "broken: {count} event(s) claim a place at or below #{floor}, outside the chain (the sealer \
+                     never writes them: they were inserted into the database directly{})",
+                    if *floor > 0 { ", or left by a pruning that was interrupted" } else { "" }
+                );
             }
         };
         match (self.chain_seq, &self.id) {
@@ -764,6 +802,18 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
     if report.broken.is_some() {
         return Ok(report);
     }
+    // The walk reads only the places after the floor: anything at or below it is outside.
+    let floor = report.pruned.as_ref().map_or(0, |p| p.count);
+    let outside: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE chain_seq IS NOT NULL AND chain_seq <= $1")
+            .bind(floor)
+            .fetch_one(&mut *conn)
+            .await
+            .context("counting audit events outside the chain")?;
+    if outside > 0 {
+        report.broken = Some(Break { chain_seq: None, id: None, fault: Fault::OutsideChain { count: outside, floor } });
+        return Ok(report);
+    }
     report.broken = match (checkpoint, mac_at_checkpoint) {
         (None, _) if report.events > 0 => Some(Break { chain_seq: None, id: None, fault: Fault::NoCheckpoint }),
         (None, _) => None,
@@ -848,6 +898,53 @@ pub async fn prune(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Re-anchoring.
+
+/// An operator's explicit decision (`dossier audit reseal --reanchor`) to anchor the chain anew
+/// when its checkpoint is lost: only when there is no checkpoint, and only once the chain
+/// verifies from its start (`keys`: the current one first, then those of older segments). The
+/// checkpoint is written at the chain's current end, an `audit_checkpoint_reestablished` event
+/// records it in the chain, and the log says so at error level: events deleted from the end
+/// before this cannot be detected any more, and whoever reads the trail must know.
+pub async fn reanchor(store: &Store, keys: &[ChainKey], checkpoint: &Path, now: i64) -> anyhow::Result<Checkpoint> {
+    let key = keys.first().context("re-anchoring needs the current key")?;
+    if let Some(c) = Checkpoint::read(checkpoint)? {
+        bail!(
+            "{} exists (count {}): nothing to re-anchor; `dossier audit verify` compares the chain with it",
+            checkpoint.display(),
+            c.count
+        );
+    }
+    let report = verify(&mut *store.conn().await?, keys, None).await?;
+    match &report.broken {
+        Some(Break { fault: Fault::NoCheckpoint, .. }) => {}
+        Some(broken) => bail!("the audit chain does not verify ({broken}): not re-anchored"),
+        None => bail!("no event is sealed yet: the first seal creates the checkpoint"),
+    }
+    let (Some(end), Some(mac)) = (report.segments.last(), report.head.clone()) else {
+        bail!("no event is sealed yet: the first seal creates the checkpoint");
+    };
+    let point = Checkpoint { count: end.last, mac, key_id: end.key_id.clone(), at: now, pruned: None };
+    let point = point.advance(checkpoint)?;
+    let mut tx = store.begin().await?;
+    let event = Event::AuditCheckpointReestablished {
+        count: point.count,
+        mac: point.mac.clone(),
+        key_id: point.key_id.clone(),
+    };
+    super::events::record(&mut tx, None, &Actor::System, &event, now).await?;
+    tx.commit().await.context("recording the re-established checkpoint")?;
+    tracing::error!(
+        count = point.count,
+        mac = %point.mac,
+        key_id = %point.key_id,
+        "the audit checkpoint was re-established by an operator: deletions from the chain's end before this cannot be detected"
+    );
+    seal(store, key, checkpoint, now).await?;
+    Ok(point)
+}
+
+// ---------------------------------------------------------------------------------------------
 // The upgrade from the SHA-256 chain.
 
 /// Verifies the SHA-256 chain of migration 0004 under its own rule and reseals it under `key`:
@@ -896,13 +993,16 @@ pub async fn upgrade(
     }
     let (mut last_hash, mut resealed) = (GENESIS.to_owned(), Vec::with_capacity(rows.len()));
     let mut broken: Option<(String, &str)> = None;
-    for (n, r) in rows.iter().enumerate() {
+    let mut prev_seq = 0;
+    for r in &rows {
         let event = Stored::from_row(r)?;
         let chain_seq: i64 = r.try_get("chain_seq")?;
         let prev_hash: Option<String> = r.try_get("prev_hash")?;
         let hash: Option<String> = r.try_get("hash")?;
-        if broken.is_none() {
-            let why = if chain_seq != n as i64 + 1 || prev_hash.as_deref() != Some(last_hash.as_str()) {
+        // Checked to the end: an accepted break covers that one event only, and the check goes on
+        // from its stored hash, so a later break is refused too.
+        {
+            let why = if chain_seq != prev_seq + 1 || prev_hash.as_deref() != Some(last_hash.as_str()) {
                 Some("it does not follow the previous event")
             } else if hash.as_deref() != Some(event.legacy_hash(chain_seq, &last_hash).as_str()) {
                 Some("its hash does not match its content")
@@ -910,6 +1010,15 @@ pub async fn upgrade(
                 None
             };
             if let Some(why) = why {
+                if let Some((accepted, _)) = &broken {
+                    bail!(
+                        "the audit chain written before the keyed chain is broken again after the accepted break \
+                         at {accepted}: at event #{chain_seq} ({}): {why}. Nothing was resealed: an accepted break \
+                         covers that one event only (see docs/deployment.md, \"Upgrading to the keyed audit \
+                         chain\")",
+                        event.id
+                    );
+                }
                 if accept_broken != Some(event.id.as_str()) {
                     bail!(
                         "the audit chain written before the keyed chain does not verify under its SHA-256 rule: \
@@ -925,9 +1034,12 @@ pub async fn upgrade(
             }
         }
         last_hash = hash.unwrap_or_default();
+        prev_seq = chain_seq;
         resealed.push((chain_seq, event));
     }
     let old_count = resealed.len() as i64;
+    // The resealed chain's end is its last place (after an accepted missing event, not the count).
+    let end = resealed.last().map_or(0, |(chain_seq, _)| *chain_seq);
     let mut mac = GENESIS.to_owned();
     for (chain_seq, event) in &resealed {
         let next = key.mac(&mac, &Content { chain_seq: *chain_seq, segment: 1, key_id: key.id(), event });
@@ -956,7 +1068,7 @@ pub async fn upgrade(
     tx.commit().await.context("committing the resealed audit chain")?;
     tracing::info!(old_count, old_head = %last_hash, "the SHA-256 audit chain was verified and resealed");
     // The resealed chain's end, then the event that says so (and anything waiting), anchored.
-    Checkpoint { count: old_count, mac, key_id: key.id().to_owned(), at: now, pruned: None }.advance(checkpoint)?;
+    Checkpoint { count: end, mac, key_id: key.id().to_owned(), at: now, pruned: None }.advance(checkpoint)?;
     seal(store, key, checkpoint, now).await?;
     Ok(old_count)
 }

@@ -26,6 +26,10 @@ pub struct Snapshot {
     pub outbox_oldest_at: Option<i64>,
     /// (source, status, count) of the sources' runs for requests still on record.
     pub source_runs: Vec<(String, String, i64)>,
+    /// Audit events recorded and not sealed into the chain yet (a stuck sealer shows here).
+    pub audit_unsealed: i64,
+    /// When the oldest of them was recorded (unix ms).
+    pub audit_oldest_unsealed_at: Option<i64>,
 }
 
 /// One job kind's queue.
@@ -107,6 +111,13 @@ pub async fn snapshot(conn: &mut Conn, today: Date, now: i64) -> anyhow::Result<
     .map(|r| Ok((r.try_get("source")?, r.try_get("status")?, r.try_get("n")?)))
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
 
+    // Unsealed events are few (the sealer runs every 2 seconds) and found by the sealer's own
+    // query on `chain_seq IS NULL`.
+    let audit = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM audit_events WHERE chain_seq IS NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .context("counting unsealed audit events")?;
+
     Ok(Snapshot {
         requests,
         overdue,
@@ -115,6 +126,8 @@ pub async fn snapshot(conn: &mut Conn, today: Date, now: i64) -> anyhow::Result<
         outbox_pending: outbox.try_get("n")?,
         outbox_oldest_at: outbox.try_get("oldest")?,
         source_runs,
+        audit_unsealed: audit.try_get("n")?,
+        audit_oldest_unsealed_at: audit.try_get("oldest")?,
     })
 }
 

@@ -143,6 +143,19 @@ pub fn render(s: &Snapshot, now: i64) -> String {
     for (source, status, n) in &s.source_runs {
         sample(&mut out, "dossier_source_runs", &[("source", source), ("status", status)], *n as f64);
     }
+
+    family(
+        &mut out,
+        "dossier_audit_unsealed_events",
+        "Audit events recorded and not sealed into the chain yet (changeable without a trace until sealed).",
+    );
+    sample(&mut out, "dossier_audit_unsealed_events", &[], s.audit_unsealed as f64);
+    family(
+        &mut out,
+        "dossier_audit_oldest_unsealed_age_seconds",
+        "How long the oldest unsealed audit event has waited (the sealer runs every 2 seconds).",
+    );
+    sample(&mut out, "dossier_audit_oldest_unsealed_age_seconds", &[], age(s.audit_oldest_unsealed_at));
     out
 }
 
@@ -192,6 +205,8 @@ mod tests {
             outbox_pending: 4,
             outbox_oldest_at: Some(500),
             source_runs: vec![("crm \"main\"\\x\n".into(), "failed".into(), 2)],
+            audit_unsealed: 3,
+            audit_oldest_unsealed_at: Some(8_000),
         };
         let text = render(&s, 11_000);
         assert!(text.contains("dossier_requests{status=\"verified\",right=\"access\"} 3\n"), "{text}");
@@ -202,6 +217,8 @@ mod tests {
             text.contains("dossier_source_runs{source=\"crm \\\"main\\\"\\\\x\\n\",status=\"failed\"} 2\n"),
             "{text}"
         );
-        assert_eq!(text.matches("# TYPE").count(), 10);
+        assert!(text.contains("dossier_audit_unsealed_events 3\n"), "{text}");
+        assert!(text.contains("dossier_audit_oldest_unsealed_age_seconds 3\n"), "{text}");
+        assert_eq!(text.matches("# TYPE").count(), 12);
     }
 }

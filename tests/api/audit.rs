@@ -562,4 +562,190 @@ async fn the_verify_command_says_what_it_checked_and_where_the_chain_breaks() {
         "{}",
         text(&out)
     );
+
+    // Without its checkpoint the chain is not anchored, and only an explicit re-anchoring fixes that.
+    std::fs::remove_file(&checkpoint).unwrap();
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).ends_with("not anchored: sealed events exist but there is no checkpoint file\n"),
+        "{}",
+        text(&out)
+    );
+    let out = dossier(&config, &["audit", "reseal", "--reanchor"], &keys, &[], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text(&out).starts_with("re-anchored the audit chain at event #2 (MAC "), "{}", text(&out));
+    let out = dossier(&config, &["audit", "verify"], &keys, &[], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("ok: 3 events, last MAC "), "{}", text(&out));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Review r1: rows outside the chain, a lost checkpoint, accepted breaks, the recording order.
+
+async fn insert_sealed_looking(app: &TestApp, id: &str, request_id: Option<&str>, chain_seq: i64) {
+    sqlx::query(
+        "INSERT INTO audit_events (id, request_id, at, seq, actor, event, detail, chain_seq, segment, key_id, \
+         prev_mac, mac, ord) VALUES ($1, $2, $3, 0, 'requester', 'request_withdrawn', '{}', $4, 1, $5, $6, $6, $7)",
+    )
+    .bind(id)
+    .bind(request_id)
+    .bind(app.app.now_ms())
+    .bind(chain_seq)
+    .bind(app.app.keys.audit.id())
+    .bind(audit::GENESIS)
+    .bind(-1_000_000 - chain_seq)
+    .execute(app.app.store.pool())
+    .await
+    .unwrap();
+}
+
+async fn a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail(app: TestApp) {
+    let (_, mail) = app.submit_and_read_mail("jeanne.martin@example.fr", "access").await;
+    app.verify_by_link(&mail).await;
+    assert!(check(&app).await.is_intact());
+    let request_id: String =
+        sqlx::query_scalar("SELECT id FROM requests").fetch_one(app.app.store.pool()).await.unwrap();
+    let before =
+        dossier::store::events::for_request(&mut app.app.store.conn().await.unwrap(), &request_id).await.unwrap().len();
+    // Someone with write access adds a "withdrawn" event at place 0 and at place -5: the walk
+    // from #1 never reads them.
+    insert_sealed_looking(&app, "forged0", Some(&request_id), 0).await;
+    insert_sealed_looking(&app, "forged-5", Some(&request_id), -5).await;
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((None, Fault::OutsideChain { count: 2, floor: 0 })), "{report}");
+    assert!(report.to_string().contains("2 event(s) claim a place at or below #0, outside the chain"), "{report}");
+    let shown =
+        dossier::store::events::for_request(&mut app.app.store.conn().await.unwrap(), &request_id).await.unwrap();
+    assert_eq!(shown.len(), before, "the forged rows are not part of the request's trail");
+}
+on_both_backends!(a_row_outside_the_chain_is_reported_and_not_shown_as_the_trail);
+
+async fn the_sealer_never_builds_on_a_row_outside_the_chain(app: TestApp) {
+    // An empty chain, and a row written directly at place -5: the first event still gets place 1.
+    insert_sealed_looking(&app, "forged-5", None, -5).await;
+    record_in_own_transaction(&app, "first", 0).await;
+    dossier::jobs::seal::run(&app.app).await.unwrap();
+    let (id, _) = event_at(&app, 1).await;
+    let event: String = sqlx::query_scalar("SELECT event FROM audit_events WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(event, "first");
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((None, Fault::OutsideChain { count: 1, floor: 0 })), "{report}");
+}
+on_both_backends!(the_sealer_never_builds_on_a_row_outside_the_chain);
+
+async fn a_row_below_the_pruned_point_is_reported(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "before", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let old_key = app.app.keys.audit.clone();
+    let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
+    let mut tx = rotated.store.begin().await.unwrap();
+    audit::record(&mut tx, None, "system", "after", &serde_json::json!({}), rotated.now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
+    dossier::jobs::seal::run(&rotated).await.unwrap();
+    let keys = [rotated.keys.audit.clone(), old_key];
+    audit::prune(&rotated.store, &keys, &rotated.settings.audit_checkpoint(), 1, rotated.now_ms()).await.unwrap();
+    assert!(seal_and_verify(&rotated, &[]).await.unwrap().is_intact());
+    insert_sealed_looking(&app, "forged2", None, 2).await;
+    let report = seal_and_verify(&rotated, &[]).await.unwrap();
+    assert_eq!(broken_at(&report), Some((None, Fault::OutsideChain { count: 1, floor: 3 })), "{report}");
+}
+on_both_backends!(a_row_below_the_pruned_point_is_reported);
+
+async fn a_lost_checkpoint_stops_the_sealer_until_an_operator_reanchors(app: TestApp) {
+    for n in 0..5 {
+        record_in_own_transaction(&app, "step", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let path = app.app.settings.audit_checkpoint();
+    // Someone deletes the checkpoint and the chain's last two events, then an event is recorded.
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(exec(&app, "DELETE FROM audit_events WHERE chain_seq > 3", &[]).await, 2);
+    record_in_own_transaction(&app, "after", 0).await;
+    let refusal = format!("{:#}", dossier::jobs::seal::run(&app.app).await.unwrap_err());
+    assert!(refusal.contains("3 sealed events but there is no checkpoint"), "{refusal}");
+    assert!(refusal.contains("dossier audit reseal --reanchor"), "{refusal}");
+    assert_eq!(Checkpoint::read(&path).unwrap(), None, "not quietly recreated");
+    let report = check(&app).await;
+    assert_eq!((broken_at(&report), report.unsealed), (Some((None, Fault::NoCheckpoint)), 1), "{report}");
+
+    // The operator re-anchors explicitly: at the verified end, recorded in the chain.
+    let keys = [app.app.keys.audit.clone()];
+    let point = audit::reanchor(&app.app.store, &keys, &path, app.app.now_ms()).await.unwrap();
+    let (_, mac3): (String, String) = {
+        let row = sqlx::query("SELECT id, mac FROM audit_events WHERE chain_seq = 3")
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
+        (row.get("id"), row.get("mac"))
+    };
+    assert_eq!((point.count, point.mac.as_str(), point.key_id.as_str()), (3, mac3.as_str(), app.app.keys.audit.id()));
+    let (_, detail) = event_at(&app, 5).await;
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(detail, serde_json::json!({ "count": 3, "mac": mac3, "key_id": app.app.keys.audit.id() }));
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM audit_events WHERE chain_seq > 3 ORDER BY chain_seq")
+            .fetch_all(app.app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(names, ["after", "audit_checkpoint_reestablished"]);
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 5, "{report}");
+    // Only once: with a checkpoint there is nothing to re-anchor.
+    let again = format!("{:#}", audit::reanchor(&app.app.store, &keys, &path, app.app.now_ms()).await.unwrap_err());
+    assert!(again.contains("nothing to re-anchor"), "{again}");
+}
+on_both_backends!(a_lost_checkpoint_stops_the_sealer_until_an_operator_reanchors);
+
+async fn a_broken_chain_is_not_reanchored(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "step", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    let path = app.app.settings.audit_checkpoint();
+    std::fs::remove_file(&path).unwrap();
+    exec(&app, "UPDATE audit_events SET detail = '{\"n\":9}' WHERE chain_seq = 2", &[]).await;
+    let keys = [app.app.keys.audit.clone()];
+    let refusal = format!("{:#}", audit::reanchor(&app.app.store, &keys, &path, app.app.now_ms()).await.unwrap_err());
+    assert!(refusal.contains("does not verify") && refusal.contains("broken at event #2"), "{refusal}");
+    assert_eq!(Checkpoint::read(&path).unwrap(), None);
+}
+on_both_backends!(a_broken_chain_is_not_reanchored);
+
+async fn an_accepted_break_covers_that_event_only(app: TestApp) {
+    let ids = old_chain(&app, 4).await;
+    exec(&app, "UPDATE audit_events SET detail = '{\"n\":99}' WHERE chain_seq = 2", &[]).await;
+    exec(&app, "UPDATE audit_events SET detail = '{\"n\":98}' WHERE chain_seq = 4", &[]).await;
+    let refusal = format!("{:#}", upgrade(&app, Some(&ids[1])).await.unwrap_err());
+    assert!(
+        refusal.contains(&format!("broken again after the accepted break at {}: at event #4 ({})", ids[1], ids[3])),
+        "{refusal}"
+    );
+    let resealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE mac IS NOT NULL")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(resealed, 0, "nothing resealed");
+    // Restored from a backup, the later event checks again from the accepted one's stored hash.
+    let detail = "{\"n\":4}";
+    exec(&app, "UPDATE audit_events SET detail = $1 WHERE chain_seq = 4", &[detail]).await;
+    assert_eq!(upgrade(&app, Some(&ids[1])).await.unwrap(), 4);
+    assert!(check(&app).await.is_intact());
+}
+on_both_backends!(an_accepted_break_covers_that_event_only);
+
+async fn an_old_chain_of_one_event_is_resealed_and_recording_goes_on(app: TestApp) {
+    old_chain(&app, 1).await;
+    // PostgreSQL: the recording order's next value must be past the old event's `ord` (1).
+    assert_eq!(upgrade(&app, None).await.unwrap(), 1);
+    record_in_own_transaction(&app, "new", 1).await;
+    let report = check(&app).await;
+    assert!(report.is_intact() && report.events == 3, "{report}");
+}
+on_both_backends!(an_old_chain_of_one_event_is_resealed_and_recording_goes_on);

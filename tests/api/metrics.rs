@@ -103,10 +103,21 @@ async fn metrics_count_requests_jobs_and_mail_behind_their_token(app: TestApp) {
     assert_eq!(value(&after, "dossier_outbox_oldest_age_seconds", &[]), Some(0.0));
     assert_eq!(value(&after, "dossier_source_runs", &[("source", "crm"), ("status", "done")]), Some(1.0), "{after:?}");
 
+    // No sealer ran (the tests have no workers): the trail's events wait, visibly.
+    let waiting = value(&after, "dossier_audit_unsealed_events", &[]).unwrap();
+    assert!(waiting >= 1.0, "{after:?}");
+
     // Forty days on, past its due date: an answered request is not overdue.
     app.clock.advance(time::Duration::days(40));
     let later = scrape(&browser).await.unwrap();
     assert_eq!(value(&later, "dossier_requests_overdue", &[]), Some(0.0));
+    // A sealer stuck for forty days shows in the age of the oldest unsealed event.
+    let stuck = value(&later, "dossier_audit_oldest_unsealed_age_seconds", &[]).unwrap();
+    assert!(stuck >= 40.0 * 86_400.0, "{stuck}");
+    dossier::jobs::seal::run(&app.app).await.unwrap();
+    let sealed = scrape(&browser).await.unwrap();
+    assert_eq!(value(&sealed, "dossier_audit_unsealed_events", &[]), Some(0.0));
+    assert_eq!(value(&sealed, "dossier_audit_oldest_unsealed_age_seconds", &[]), Some(0.0));
 }
 on_both_backends!(metrics_count_requests_jobs_and_mail_behind_their_token);
 

@@ -268,6 +268,9 @@ pub fn sentence(t: Tr, event: &Event, names: &Names<'_>) -> String {
             "staff.timeline.audit_chain_resealed_past_break",
             &[("count", &old_count.to_string()), ("event", &b.event)],
         ),
+        Event::AuditCheckpointReestablished { count, .. } => {
+            t.fmt("staff.timeline.audit_checkpoint_reestablished", &[("count", &count.to_string())])
+        }
         Event::AuditSegmentsPruned { through_segment, count, .. } => t.fmt(
             "staff.timeline.audit_segments_pruned",
             &[("count", &count.to_string()), ("segment", &through_segment.to_string())],
