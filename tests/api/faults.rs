@@ -75,15 +75,15 @@ fn count_by_message_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeMap<S
 
 /// `dossier serve` as a child process, killed (SIGKILL) when dropped so a failing test leaves
 /// nothing running.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     log: PathBuf,
 }
 
 impl Server {
     /// Starts the binary on a free port and waits until `/health` answers.
-    async fn start(config: &Path, keys: &(String, String), log: PathBuf) -> Self {
+    pub(crate) async fn start(config: &Path, keys: &(String, String), log: PathBuf) -> Self {
         let port = free_port();
         let address = format!("http://127.0.0.1:{port}");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
@@ -119,6 +119,10 @@ impl Server {
             assert!(Instant::now() < deadline, "dossier serve did not answer within 20 s:\n{}", server.logs());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn logs(&self) -> String {

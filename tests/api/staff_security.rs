@@ -4,8 +4,7 @@
 //! session alone cannot put a second factor on an account.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use dossier::domain::{EmailAddress, Role};
 use futures_util::StreamExt;
@@ -34,20 +33,6 @@ async fn login_from(browser: &Browser, email: &str, password: &str, forwarded_fo
 
 // ---------------------------------------------------------------------------------------------
 // Item 1: memory stays bounded under a flood of wrong logins, on the real process.
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// `dossier serve` as a child process, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The process's peak resident memory (`VmHWM`), in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -96,40 +81,9 @@ async fn a_flood_of_wrong_logins_keeps_memory_bounded_and_the_right_password_wor
     let keys = (dossier::crypto::SecretKey::generate().to_base64(), dossier::crypto::SecretKey::generate().to_base64());
     run_cli(&config, &keys, &["staff", "add", "--email", OWNER, "--role", "admin"], &format!("{PASSWORD}\n"));
 
-    let port = free_port();
-    let address = format!("http://127.0.0.1:{port}");
-    let log = std::fs::File::create(tmp.0.join("serve.log")).unwrap();
-    let server = Serve(
-        Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("DOSSIER_SECRET_KEY", &keys.0)
-            .env("DOSSIER_EXPORT_KEY", &keys.1)
-            .env("DOSSIER_BASE_URL", &address)
-            .env("RUST_LOG", "warn")
-            .env_remove("DOSSIER_DATABASE_URL")
-            .env_remove("DOSSIER_SMTP_URL")
-            .env_remove("DOSSIER_LOG_FORMAT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dossier serve starts"),
-    );
-    let pid = server.0.id();
-    let browser = Browser::new(address.clone());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(res) = awc::Client::default().get(format!("{address}/health")).send().await
-            && res.status().is_success()
-        {
-            break;
-        }
-        let log = std::fs::read_to_string(tmp.0.join("serve.log")).unwrap_or_default();
-        assert!(Instant::now() < deadline, "dossier serve did not answer within 30 s:\n{log}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let server = crate::faults::Server::start(&config, &keys, tmp.0.join("serve.log")).await;
+    let pid = server.pid();
+    let browser = Browser::new(server.address.clone());
     let before = peak_rss_kib(pid);
 
     let csrf = browser.csrf("/staff/login").await;
