@@ -809,6 +809,29 @@ pub fn cnil() -> Authority {
 mod tests {
     use super::*;
 
+    mod proptests {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const EXAMPLE: &str = include_str!("../dossier.example.toml");
+
+        proptest! {
+            /// The example configuration with any stretch of it replaced by anything: read or
+            /// refused with a message, never a panic (every value type's own parser included:
+            /// addresses, networks, policies, dates, sources).
+            #[test]
+            fn any_edit_of_a_configuration_is_read_or_refused(at in any::<prop::sample::Index>(), len in 0usize..40, text in "\\PC{0,30}|[0-9a-z./:\\[\\]\" =-]{0,30}") {
+                let start = EXAMPLE.floor_char_boundary(at.index(EXAMPLE.len()));
+                let end = EXAMPLE.floor_char_boundary((start + len).min(EXAMPLE.len()));
+                let edited = format!("{}{text}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
+                if let Err(e) = toml::from_str::<FileSettings>(&edited) {
+                    prop_assert!(!e.to_string().trim().is_empty());
+                }
+            }
+        }
+    }
+
     /// The shipped example is a valid configuration (secrets aside, which come from the environment).
     #[test]
     fn example_configuration_parses() {
