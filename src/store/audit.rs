@@ -481,6 +481,7 @@ pub async fn seal(store: &Store, key: &ChainKey, checkpoint: &Path, now: i64) ->
         };
         if sealed == 0 {
             check_anchor(&mut tx, anchored.as_ref()).await?;
+            check_tail(&mut tx, key, anchored.as_ref()).await?;
         }
         let mut head = head(&mut tx).await?;
         let rows = sqlx::query(
@@ -574,6 +575,64 @@ async fn check_anchor(conn: &mut Conn, anchored: Option<&Checkpoint>) -> anyhow:
             point.count
         ),
     }
+}
+
+/// Refuses to seal on top of a row after the anchored end whose MAC does not hold: `head` takes
+/// the highest place, so a row written directly at `head + 1` with a made-up MAC would otherwise
+/// be built on. Rows after the checkpoint are those sealed since it was last written (normally
+/// none, or a round whose checkpoint write failed), all under the current key.
+async fn check_tail(conn: &mut Conn, key: &ChainKey, anchored: Option<&Checkpoint>) -> anyhow::Result<()> {
+    let from = anchored.map_or(0, |c| c.count);
+    let mut last = if from == 0 {
+        Head::empty()
+    } else {
+        let r = sqlx::query("SELECT segment, key_id, mac FROM audit_events WHERE chain_seq = $1")
+            .bind(from)
+            .fetch_one(&mut *conn)
+            .await
+            .context("reading the audit event at the checkpoint")?;
+        Head {
+            chain_seq: from,
+            segment: r.try_get::<Option<i64>, _>("segment")?.unwrap_or(1),
+            key_id: r.try_get("key_id")?,
+            mac: r.try_get::<Option<String>, _>("mac")?.unwrap_or_default(),
+        }
+    };
+    let rows = sqlx::query(
+        "SELECT chain_seq, segment, key_id, prev_mac, mac, id, request_id, at, seq, actor, event, detail \
+         FROM audit_events WHERE chain_seq > $1 ORDER BY chain_seq",
+    )
+    .bind(from)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading the audit events after the checkpoint")?;
+    for r in &rows {
+        let event = Stored::from_row(r)?;
+        let chain_seq: i64 = r.try_get("chain_seq")?;
+        let segment: Option<i64> = r.try_get("segment")?;
+        let key_id: Option<String> = r.try_get("key_id")?;
+        let prev_mac: Option<String> = r.try_get("prev_mac")?;
+        let mac: Option<String> = r.try_get("mac")?;
+        let expected_segment =
+            if last.key_id.as_deref() == key_id.as_deref() { last.segment } else { last.segment + 1 };
+        let holds = chain_seq == last.chain_seq + 1
+            && prev_mac.as_deref() == Some(last.mac.as_str())
+            && key_id.as_deref() == Some(key.id())
+            && segment == Some(expected_segment)
+            && mac.as_deref().is_some_and(|m| {
+                let expected = key
+                    .mac(&last.mac, &Content { chain_seq, segment: expected_segment, key_id: key.id(), event: &event });
+                crate::crypto::constant_time_eq(m.as_bytes(), expected.as_bytes())
+            });
+        if !holds {
+            bail!(
+                "audit event #{chain_seq}, after the checkpoint's #{from}, does not hold under the current key: it \
+                 was written outside the sealer; not sealing (run `dossier audit verify`)"
+            );
+        }
+        last = Head { chain_seq, segment: expected_segment, key_id, mac: mac.unwrap_or_default() };
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -749,3 +749,31 @@ async fn an_old_chain_of_one_event_is_resealed_and_recording_goes_on(app: TestAp
     assert!(report.is_intact() && report.events == 3, "{report}");
 }
 on_both_backends!(an_old_chain_of_one_event_is_resealed_and_recording_goes_on);
+
+// ---------------------------------------------------------------------------------------------
+// Review r2: the sealer checks what lies after the anchored end before building on it.
+
+async fn the_sealer_never_builds_on_a_forged_row_after_the_end(app: TestApp) {
+    for n in 0..3 {
+        record_in_own_transaction(&app, "step", n).await;
+    }
+    assert!(check(&app).await.is_intact());
+    // Someone with write access adds a row at place #4 linked to #3's MAC, with a made-up MAC.
+    let mac3: String = sqlx::query_scalar("SELECT mac FROM audit_events WHERE chain_seq = 3")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    insert_sealed_looking(&app, "forged4", None, 4).await;
+    exec(&app, "UPDATE audit_events SET prev_mac = $1 WHERE id = 'forged4'", &[&mac3]).await;
+    record_in_own_transaction(&app, "after", 0).await;
+    let refusal = format!("{:#}", dossier::jobs::seal::run(&app.app).await.unwrap_err());
+    assert!(refusal.contains("audit event #4, after the checkpoint's #3, does not hold"), "{refusal}");
+    let unsealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE chain_seq IS NULL")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(unsealed, 1, "nothing was chained from the forged row");
+    let report = check(&app).await;
+    assert_eq!(broken_at(&report), Some((Some(4), Fault::Altered)), "{report}");
+}
+on_both_backends!(the_sealer_never_builds_on_a_forged_row_after_the_end);
