@@ -34,7 +34,14 @@
 //! has the checkpoint's MAC at the checkpoint's count, and refuses to seal on top of a chain that
 //! lost its end — or that has sealed events and no checkpoint at all: only an empty chain and
 //! [`upgrade`] create one implicitly; otherwise an operator re-anchors explicitly ([`reanchor`],
-//! recorded as `audit_checkpoint_reestablished`).
+//! recorded as `audit_checkpoint_reestablished`). Nor does it build on rows placed after the
+//! checkpoint's count unless each links and holds its MAC under the current key
+//! (`check_tail`): `head` takes the highest place, which a row written directly could claim.
+//!
+//! **Open** (docs/security.md, "Audit trail"): the checkpoint itself carries no MAC, and "no
+//! sealed event and no file" counts as a fresh chain, so someone who can write both the database
+//! and the data directory can wipe the chain's columns or cut its end and write a matching file
+//! without the key. Only the `audit chain sealed` log lines shipped off the host show it.
 //!
 //! **Verifying** ([`verify`]) walks the sealed chain with the key of each segment and names the
 //! first place it breaks: an edited event (even with the following MACs recomputed by someone
