@@ -13,6 +13,8 @@
 //! like `,`, a `mailto:` prefix and its `?query` are dropped, and an item it cannot read holds no
 //! address (it never guesses one out of the middle of a word).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// How the values of an email column hold addresses.
@@ -29,11 +31,54 @@ pub enum AddressFormat {
 }
 
 impl AddressFormat {
+    /// The format a configuration names (`bare`, `address`, `list`; case and surrounding spaces
+    /// ignored).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "bare" => Some(AddressFormat::Bare),
+            "address" => Some(AddressFormat::Address),
+            "list" => Some(AddressFormat::List),
+            _ => None,
+        }
+    }
+
     /// Whether a value may hold the address somewhere inside it rather than as the whole value:
     /// then a database cannot answer with an equality search alone.
     pub fn is_embedded(self) -> bool {
         self != AddressFormat::Bare
     }
+}
+
+/// The format of each of `email_columns` (in their order) from a collection's `email_formats`
+/// table (`{ from = "address", cc = "list" }`); a column the table does not name is
+/// [`AddressFormat::Bare`]. `same_column` says whether a name of the table is a given email column
+/// (exact on PostgreSQL, ignoring case or surrounding spaces elsewhere). A name that is not one of
+/// the email columns, or a format that is not known, is refused with one sentence naming the
+/// collection and the column (the caller adds the source).
+pub fn formats_of(
+    collection: &str,
+    email_columns: &[&str],
+    email_formats: &BTreeMap<String, String>,
+    same_column: impl Fn(&str, &str) -> bool,
+) -> anyhow::Result<Vec<AddressFormat>> {
+    let mut out = vec![AddressFormat::Bare; email_columns.len()];
+    for (column, format) in email_formats {
+        let Some(at) = email_columns.iter().position(|c| same_column(c, column)) else {
+            anyhow::bail!(
+                "collection `{collection}`: `email_formats` names `{column}`, which is not one of its \
+                 `email_columns` ({}); give a format only to a column listed there",
+                email_columns.join(", ")
+            );
+        };
+        out[at] = AddressFormat::parse(format).ok_or_else(|| {
+            anyhow::anyhow!(
+                "collection `{collection}`: email column `{column}` has the format `{format}`, which is not \
+                 one Dossier reads; use \"bare\" (one address, the default), \"address\" (`Name <address>` \
+                 or `mailto:`) or \"list\" (addresses separated by `,` or `;`)"
+            )
+        })?;
+    }
+    Ok(out)
 }
 
 /// Whether `value` holds `email` (already normalised: trimmed and lower-cased) as one of its
@@ -247,6 +292,22 @@ mod tests {
         assert!(!holds("Élodie <elodie@x.fr>", List, "élodie@x.fr"));
         assert!(!holds("élodie@x.fr, b@y.com", List, "elodie@x.fr"));
         assert!(holds("ÉLODIE@x.fr, b@y.com", List, "élodie@x.fr"));
+    }
+
+    #[test]
+    fn formats_are_read_from_the_configuration_with_a_clear_refusal() {
+        let exact = |a: &str, b: &str| a == b;
+        let table = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let cols = ["email", "from", "cc"];
+        assert_eq!(formats_of("mail", &cols, &BTreeMap::new(), exact).unwrap(), [Bare, Bare, Bare]);
+        let read = formats_of("mail", &cols, &table(&[("from", "Address"), ("cc", " list ")]), exact).unwrap();
+        assert_eq!(read, [Bare, Address, List]);
+        let err = formats_of("mail", &cols, &table(&[("cc", "lists")]), exact).unwrap_err().to_string();
+        assert!(err.contains("collection `mail`") && err.contains("`cc`") && err.contains("`lists`"), "{err}");
+        let err = formats_of("mail", &cols, &table(&[("bcc", "list")]), exact).unwrap_err().to_string();
+        assert!(err.contains("`bcc`") && err.contains("email, from, cc"), "{err}");
     }
 
     #[test]
