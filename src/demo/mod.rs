@@ -83,8 +83,39 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     let newsletter = dir.join(NEWSLETTER_FILE);
     if !(crm.exists() && newsletter.exists()) {
         create_databases(dir).await?;
+    } else {
+        add_quote_requests(&crm).await?;
     }
     loyalty::write(dir).await
+}
+
+/// Gives a demo CRM created before the quote requests existed their table and rows, so that its
+/// configuration (`sources.toml`) finds them; a CRM that has them is not touched.
+async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
+    // Looked at read-only first: a demo that has the table is not even opened for writing.
+    let options = |read_only: bool| {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(crm)
+            .read_only(read_only)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+    };
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let present = seed::has_quote_requests(&mut conn).await?;
+    conn.close().await?;
+    if present {
+        return Ok(());
+    }
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let mut tx = conn.begin().await?;
+    tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
+    seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
 }
 
 async fn create_databases(dir: &Path) -> anyhow::Result<()> {
@@ -114,6 +145,7 @@ async fn create_databases(dir: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
     crm_conn.execute(sqlx::raw_sql(seed::CRM_SCHEMA)).await.context("creating the demo CRM tables")?;
+    crm_conn.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("creating the demo CRM tables")?;
     newsletter_conn
         .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
         .await
@@ -354,6 +386,14 @@ pub(crate) mod tests {
         create_demo_crm(&a.0).await.unwrap();
         assert_eq!(members, std::fs::read(a.0.join(LOYALTY_DIR).join(MEMBERS_FILE)).unwrap());
         assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
+        // A demo CRM from before the quote requests gets them added, with the same rows.
+        let before = collect_all(&a.0, "jeanne.martin@example.fr").await;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(a.0.join(CRM_FILE));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        conn.execute(sqlx::raw_sql("DROP TABLE quote_requests")).await.unwrap();
+        conn.close().await.unwrap();
+        create_demo_crm(&a.0).await.unwrap();
+        assert_eq!(collect_all(&a.0, "jeanne.martin@example.fr").await, before);
 
         let mut notes = Vec::new();
         for c in build(&demo_sources(&a.0).unwrap()).unwrap() {

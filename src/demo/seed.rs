@@ -208,6 +208,11 @@ CREATE TABLE interactions (
   notes TEXT
 );
 CREATE INDEX interactions_contact ON interactions (contact_id);
+";
+
+/// Added after the first demos were created: [`super::create_demo_crm`] adds it to an older
+/// `crm.db` too.
+pub const QUOTE_REQUESTS_SCHEMA: &str = "
 CREATE TABLE quote_requests (
   id INTEGER PRIMARY KEY,
   received_at TEXT NOT NULL,
@@ -733,12 +738,21 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
     quote_requests(crm).await
 }
 
+/// Whether the demo CRM has the quote requests table (a demo created before it had not).
+pub(super) async fn has_quote_requests(crm: &mut sqlx::SqliteConnection) -> anyhow::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'quote_requests'")
+            .fetch_optional(&mut *crm)
+            .await?;
+    Ok(found.is_some())
+}
+
 /// The website's quote form, as its mail gateway stored it: the sender with a display name
 /// (`email_formats`: "address"), the addresses copied as a list (`email_formats`: "list"). Written
 /// after the generated people, with no random draw, so their content does not change. Jeanne has
 /// rows 1 (her own request) and 3 (sent from her bookshop's mailbox, her in copy); the others are
 /// traps: the other Jeanne (2), and a look-alike address in a copy list (4).
-async fn quote_requests(crm: &mut Tx<'_>) -> anyhow::Result<()> {
+pub(super) async fn quote_requests(crm: &mut Tx<'_>) -> anyhow::Result<()> {
     let rows: [(&str, &str, Option<&str>, &str); 4] = [
         (
             "2024-02-12T10:04:00Z",
