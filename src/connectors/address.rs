@@ -315,6 +315,56 @@ mod tests {
         assert_eq!(addresses("A@x.com, a@x.com; <a@X.com>", List), ["a@x.com"]);
     }
 
+    mod proptests {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A plausible address: `local@domain.tld`, letters with accents, digits, `.`, `_`, `-`.
+        fn address() -> impl Strategy<Value = String> {
+            ("[a-zà-ÿ0-9][a-zà-ÿ0-9._-]{0,12}", "[a-z0-9-]{1,10}", "[a-z]{2,4}")
+                .prop_map(|(local, domain, tld)| format!("{local}@{domain}.{tld}"))
+        }
+
+        proptest! {
+            #[test]
+            fn every_address_of_a_list_is_found_and_only_those(
+                addrs in proptest::collection::vec(address(), 1..6),
+                names in proptest::collection::vec("[A-Za-zÀ-ÿ ,;:<>@()\\\"]{0,16}", 6),
+                separators in proptest::collection::vec(prop_oneof![Just(", "), Just("; "), Just(" ,"), Just(";")], 6),
+                other in address(),
+            ) {
+                // Each mailbox with a quoted display name (any characters, escaped), or bare.
+                let mut value = String::new();
+                for (i, a) in addrs.iter().enumerate() {
+                    if i > 0 {
+                        value.push_str(separators[i]);
+                    }
+                    if i % 2 == 0 {
+                        let quoted = names[i].replace('\\', "\\\\").replace('"', "\\\"");
+                        value.push_str(&format!("\"{quoted}\" <{}>", a.to_uppercase()));
+                    } else {
+                        value.push_str(a);
+                    }
+                }
+                let mut expected: Vec<String> = Vec::new();
+                for a in &addrs {
+                    if !expected.contains(&a.to_lowercase()) {
+                        expected.push(a.to_lowercase());
+                    }
+                }
+                prop_assert_eq!(addresses(&value, List), expected.clone(), "{}", value);
+                for a in &expected {
+                    prop_assert!(holds(&value, List, a), "{} in {}", a, value);
+                }
+                prop_assert_eq!(holds(&value, List, &other), expected.contains(&other), "{} in {}", other, value);
+                // A longer address that contains one of them is never one of them.
+                let longer = format!("x{}", expected[0]);
+                prop_assert_eq!(holds(&value, List, &longer), expected.contains(&longer));
+            }
+        }
+    }
+
     #[test]
     fn unbalanced_input_holds_nothing_rather_than_a_guess() {
         for v in ["\"unterminated <a@x.com>", "(a@x.com", "<<a@x.com>", "a@x.com>"] {
