@@ -59,7 +59,8 @@
 //!   alike; a type name that is not plain letters, digits, `_`, spaces and `[]` is not cast. On
 //!   MySQL and SQLite, integers are bound as integers, booleans as `1`/`0`, the rest as text.
 //! - **Addresses.** `list_emails` streams every address of the root collections' email columns,
-//!   normalised as matching compares them, de-duplicated by the database.
+//!   normalised as matching compares them, de-duplicated by the database; a column with an
+//!   address format is read by distinct value and its addresses taken out by the parser.
 //! - **Errors** say what to change in words a privacy officer understands (a foreign key that
 //!   refuses a delete, a NOT NULL column set to null, a value too long or of the wrong type, a
 //!   missing permission) and never quote the database's message, which may hold values.
@@ -1003,17 +1004,16 @@ impl SqlConnector {
                  {flat}_{column}_trgm ON {table} USING gin (LOWER({column}) gin_trgm_ops)"
             ),
             (Dialect::MySql, true) => format!(
-                "its values hold addresses inside them (email_formats), and MariaDB/MySQL cannot index \
-                 inside such values: every request reads and parses every row of {table}, so its time grows \
-                 with the table; if that is too slow, keep a lookup table with one row \
-                 per address (filled by triggers on {table}), index it and declare it as a collection \
-                 searched by a normalised_email_columns (docs/connectors.md, \"Address formats\")"
+                "its values hold addresses inside them (email_formats), which MariaDB/MySQL cannot index, \
+                 so the search time grows with the table (about a second per million rows); if that is too \
+                 slow, keep a lookup table with one row per address, filled by triggers on {table}, and \
+                 search it as a normalised_email_columns collection (docs/connectors.md, \"Address formats\")"
             ),
             (Dialect::Sqlite, true) => format!(
-                "its values hold addresses inside them (email_formats), and SQLite cannot index inside \
-                 such values: every request reads and parses every row of {table}, so its time grows \
-                 with the table; if that is too slow, keep a lookup table with one row per address (filled by \
-                 triggers) and search it as a normalised column (docs/connectors.md, \"Address formats\")"
+                "its values hold addresses inside them (email_formats), which SQLite cannot index, so the \
+                 search time grows with the table; if that is too slow, keep a lookup table with one row per \
+                 address, filled by triggers on {table}, and search it as a normalised_email_columns \
+                 collection (docs/connectors.md, \"Address formats\")"
             ),
         }
     }
