@@ -750,8 +750,10 @@ pub(super) async fn has_quote_requests(crm: &mut sqlx::SqliteConnection) -> anyh
 /// The website's quote form, as its mail gateway stored it: the sender with a display name
 /// (`email_formats`: "address"), the addresses copied as a list (`email_formats`: "list"). Written
 /// after the generated people, with no random draw, so their content does not change. Jeanne has
-/// rows 1 (her own request) and 3 (sent from her bookshop's mailbox, her in copy); the others are
-/// traps: the other Jeanne (2), and a look-alike address in a copy list (4).
+/// rows 1 (her own request) and 3 (sent from her bookshop's mailbox, her in copy); row 2 is the
+/// other Jeanne's, under the same quoted display name; row 4 is Oliver's. (No row holds a
+/// look-alike that contains Jeanne's address: the fault tests check that her address is nowhere
+/// in the sources after her erasure; the connector tests cover those traps.)
 pub(super) async fn quote_requests(crm: &mut Tx<'_>) -> anyhow::Result<()> {
     let rows: [(&str, &str, Option<&str>, &str); 4] = [
         (
@@ -770,7 +772,7 @@ pub(super) async fn quote_requests(crm: &mut Tx<'_>) -> anyhow::Result<()> {
         (
             "2024-10-02T14:12:00Z",
             "Oliver Smith <oliver.smith@example.co.uk>",
-            Some("xjeanne.martin@example.fr, mailto:jeanne.martin@example.fr.com"),
+            Some("mailto:accounts@smith-books.example"),
             "Quote: English titles for the autumn",
         ),
     ];
