@@ -381,8 +381,8 @@ async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
         );
         let deleted = |n: &str| seen(&t.fmt("portal.plan.delete_other", &[("n", n)]));
         assert_eq!(
-            [&lines[4], &lines[5], &lines[6], &lines[8]],
-            [&deleted("4"), &deleted("2"), &deleted("5"), &deleted("5")],
+            [&lines[4], &lines[5], &lines[6], &lines[7], &lines[9]],
+            [&deleted("4"), &deleted("2"), &deleted("2"), &deleted("5"), &deleted("5")],
             "{lines:#?}"
         );
         assert_eq!(lines[1], seen(&t.fmt("portal.plan.shared_one", &[("n", "1")])));
