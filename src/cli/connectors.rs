@@ -227,17 +227,7 @@ async fn index_warnings(config: &sql::SqlSourceConfig) -> Vec<String> {
         .into_iter()
         .map(|(collection, column)| {
             let table = config.collections.iter().find(|c| c.name == collection).map_or("", |c| c.table.as_str());
-            let fix = match connector.dialect() {
-                sql::Dialect::MySql => format!(
-                    "add an indexed generated column and search it: ALTER TABLE {table} ADD {column}_norm \
-                     VARCHAR(255) AS (LOWER(TRIM({column}))) VIRTUAL, ADD INDEX ({column}_norm); then list \
-                     {column}_norm in normalised_email_columns (MySQL 8 may instead index the expression)"
-                ),
-                sql::Dialect::Postgres | sql::Dialect::Sqlite => format!(
-                    "add one: CREATE INDEX {}_{column}_lower ON {table} (LOWER(TRIM({column})))",
-                    table.replace('.', "_")
-                ),
-            };
+            let fix = connector.index_advice(&collection, &column);
             format!(
                 "collection {collection}: no index serves the email column {column} of table {table}, so every \
                  request reads the whole table; {fix}"

@@ -13,6 +13,8 @@
 //! like `,`, a `mailto:` prefix and its `?query` are dropped, and an item it cannot read holds no
 //! address (it never guesses one out of the middle of a word).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// How the values of an email column hold addresses.
@@ -29,11 +31,54 @@ pub enum AddressFormat {
 }
 
 impl AddressFormat {
+    /// The format a configuration names (`bare`, `address`, `list`; case and surrounding spaces
+    /// ignored).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "bare" => Some(AddressFormat::Bare),
+            "address" => Some(AddressFormat::Address),
+            "list" => Some(AddressFormat::List),
+            _ => None,
+        }
+    }
+
     /// Whether a value may hold the address somewhere inside it rather than as the whole value:
     /// then a database cannot answer with an equality search alone.
     pub fn is_embedded(self) -> bool {
         self != AddressFormat::Bare
     }
+}
+
+/// The format of each of `email_columns` (in their order) from a collection's `email_formats`
+/// table (`{ from = "address", cc = "list" }`); a column the table does not name is
+/// [`AddressFormat::Bare`]. `same_column` says whether a name of the table is a given email column
+/// (exact on PostgreSQL, ignoring case or surrounding spaces elsewhere). A name that is not one of
+/// the email columns, or a format that is not known, is refused with one sentence naming the
+/// collection and the column (the caller adds the source).
+pub fn formats_of(
+    collection: &str,
+    email_columns: &[&str],
+    email_formats: &BTreeMap<String, String>,
+    same_column: impl Fn(&str, &str) -> bool,
+) -> anyhow::Result<Vec<AddressFormat>> {
+    let mut out = vec![AddressFormat::Bare; email_columns.len()];
+    for (column, format) in email_formats {
+        let Some(at) = email_columns.iter().position(|c| same_column(c, column)) else {
+            anyhow::bail!(
+                "collection `{collection}`: `email_formats` names `{column}`, which is not one of its \
+                 `email_columns` ({}); give a format only to a column listed there",
+                email_columns.join(", ")
+            );
+        };
+        out[at] = AddressFormat::parse(format).ok_or_else(|| {
+            anyhow::anyhow!(
+                "collection `{collection}`: email column `{column}` has the format `{format}`, which is not \
+                 one Dossier reads; use \"bare\" (one address, the default), \"address\" (`Name <address>` \
+                 or `mailto:`) or \"list\" (addresses separated by `,` or `;`)"
+            )
+        })?;
+    }
+    Ok(out)
 }
 
 /// Whether `value` holds `email` (already normalised: trimmed and lower-cased) as one of its
@@ -250,8 +295,74 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_read_from_the_configuration_with_a_clear_refusal() {
+        let exact = |a: &str, b: &str| a == b;
+        let table = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let cols = ["email", "from", "cc"];
+        assert_eq!(formats_of("mail", &cols, &BTreeMap::new(), exact).unwrap(), [Bare, Bare, Bare]);
+        let read = formats_of("mail", &cols, &table(&[("from", "Address"), ("cc", " list ")]), exact).unwrap();
+        assert_eq!(read, [Bare, Address, List]);
+        let err = formats_of("mail", &cols, &table(&[("cc", "lists")]), exact).unwrap_err().to_string();
+        assert!(err.contains("collection `mail`") && err.contains("`cc`") && err.contains("`lists`"), "{err}");
+        let err = formats_of("mail", &cols, &table(&[("bcc", "list")]), exact).unwrap_err().to_string();
+        assert!(err.contains("`bcc`") && err.contains("email, from, cc"), "{err}");
+    }
+
+    #[test]
     fn repeats_are_listed_once() {
         assert_eq!(addresses("A@x.com, a@x.com; <a@X.com>", List), ["a@x.com"]);
+    }
+
+    mod proptests {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A plausible address: `local@domain.tld`, letters with accents, digits, `.`, `_`, `-`.
+        fn address() -> impl Strategy<Value = String> {
+            ("[a-zà-ÿ0-9][a-zà-ÿ0-9._-]{0,12}", "[a-z0-9-]{1,10}", "[a-z]{2,4}")
+                .prop_map(|(local, domain, tld)| format!("{local}@{domain}.{tld}"))
+        }
+
+        proptest! {
+            #[test]
+            fn every_address_of_a_list_is_found_and_only_those(
+                addrs in proptest::collection::vec(address(), 1..6),
+                names in proptest::collection::vec("[A-Za-zÀ-ÿ ,;:<>@()\\\"]{0,16}", 6),
+                separators in proptest::collection::vec(prop_oneof![Just(", "), Just("; "), Just(" ,"), Just(";")], 6),
+                other in address(),
+            ) {
+                // Each mailbox with a quoted display name (any characters, escaped), or bare.
+                let mut value = String::new();
+                for (i, a) in addrs.iter().enumerate() {
+                    if i > 0 {
+                        value.push_str(separators[i]);
+                    }
+                    if i % 2 == 0 {
+                        let quoted = names[i].replace('\\', "\\\\").replace('"', "\\\"");
+                        value.push_str(&format!("\"{quoted}\" <{}>", a.to_uppercase()));
+                    } else {
+                        value.push_str(a);
+                    }
+                }
+                let mut expected: Vec<String> = Vec::new();
+                for a in &addrs {
+                    if !expected.contains(&a.to_lowercase()) {
+                        expected.push(a.to_lowercase());
+                    }
+                }
+                prop_assert_eq!(addresses(&value, List), expected.clone(), "{}", value);
+                for a in &expected {
+                    prop_assert!(holds(&value, List, a), "{} in {}", a, value);
+                }
+                prop_assert_eq!(holds(&value, List, &other), expected.contains(&other), "{} in {}", other, value);
+                // A longer address that contains one of them is never one of them.
+                let longer = format!("x{}", expected[0]);
+                prop_assert_eq!(holds(&value, List, &longer), expected.contains(&longer));
+            }
+        }
     }
 
     #[test]

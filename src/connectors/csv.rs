@@ -7,6 +7,10 @@
 //! - **Matching.** A root collection keeps the rows where any `email_columns` value, trimmed and
 //!   lower-cased, *equals* the subject's (already normalised) address. Never a substring, so
 //!   `jeanne.martin@example.fr.com` is not a match.
+//! - **Address formats.** `email_formats = { from = "address", cc = "list" }` says which email
+//!   columns hold `Name <address>` / `mailto:` or lists separated by `,` or `;`; their values are
+//!   read by [`super::address`] and compared with the same rule, so `annemarie@x.fr` never matches
+//!   `marie@x.fr` and `élodie@` never matches `elodie@`. A column not named there is bare.
 //! - **Following references.** A `via` collection keeps the rows whose `column` (trimmed) equals
 //!   the `references` value of a row already collected in an *earlier* collection. Config order
 //!   rules out cycles.
@@ -67,6 +71,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::address::{self, AddressFormat};
 use super::blocking::{self, Message, send};
 use super::sql::Via;
 use super::{
@@ -123,6 +128,10 @@ pub struct CsvCollectionConfig {
     /// A root collection: the rows where any of these columns holds the subject's email.
     #[serde(default)]
     pub email_columns: Vec<String>,
+    /// How the values of some `email_columns` hold addresses, by header:
+    /// `{ from = "address", cc = "list" }` (see [`AddressFormat`]). Default: one bare address.
+    #[serde(default)]
+    pub email_formats: BTreeMap<String, String>,
     /// A related collection: the rows reached from an earlier collection.
     #[serde(default)]
     pub via: Option<Via>,
@@ -338,6 +347,8 @@ struct Plan {
     delimiter: u8,
     encoding: CsvEncoding,
     filter: Filter,
+    /// The format of each email column of [`Filter::Email`], in its order.
+    formats: Vec<AddressFormat>,
     /// `None`: every column, as headed.
     columns: Option<Vec<ColumnSpec>>,
     /// Headers whose distinct values later collections need.
@@ -593,9 +604,13 @@ fn is_email(value: &str, email: &str) -> bool {
     if v.is_ascii() { v.eq_ignore_ascii_case(email) } else { v.to_lowercase() == email }
 }
 
-/// Whether any field of a skipped row holds `email`, as far as it can be read.
+/// Whether any field of a skipped row holds `email`, as far as it can be read: as the whole
+/// field, or as one address of a list (whatever the column's format, to be on the safe side).
 fn mentions(raw: &csv::ByteRecord, email: &str) -> bool {
-    raw.iter().any(|f| is_email(&String::from_utf8_lossy(f), email))
+    raw.iter().any(|f| {
+        let f = String::from_utf8_lossy(f);
+        is_email(&f, email) || address::holds(&f, AddressFormat::List, email)
+    })
 }
 
 fn value(s: &str) -> Value {
@@ -763,6 +778,12 @@ impl CsvConnector {
             Some(e) => CsvEncoding::parse(e).map_err(|e| anyhow::anyhow!("collection `{name}`: {e}"))?,
             None => encoding,
         };
+        anyhow::ensure!(
+            !c.email_columns.is_empty() || c.email_formats.is_empty(),
+            "collection `{name}`: `email_formats` applies to `email_columns`, and this collection has none"
+        );
+        let headers: Vec<&str> = c.email_columns.iter().map(|h| h.trim()).collect();
+        let formats = address::formats_of(name, &headers, &c.email_formats, |a, b| a.trim() == b.trim())?;
         let filter = match (&c.via, c.email_columns.is_empty()) {
             (None, false) => {
                 anyhow::ensure!(
@@ -821,6 +842,7 @@ impl CsvConnector {
             delimiter,
             encoding,
             filter,
+            formats,
             columns: c.columns.clone(),
             keys: Vec::new(),
         })
@@ -938,7 +960,7 @@ impl Inner {
                     }
                 };
                 let hit = match parent_values {
-                    None => match_on.iter().any(|&i| is_email(fields[i], email)),
+                    None => match_on.iter().zip(&plan.formats).any(|(&i, &f)| address::holds(fields[i], f, email)),
                     Some(values) => match_on.iter().any(|&i| values.contains(fields[i].trim())),
                 };
                 if !hit {
@@ -990,7 +1012,14 @@ impl Inner {
             let mut batch = Vec::with_capacity(EMAIL_BATCH);
             while let Some(row) = reader.next_row()? {
                 if let Row::Fields { fields, .. } = row {
-                    batch.extend(at.iter().map(|&i| fields[i].trim().to_lowercase()).filter(|e| !e.is_empty()));
+                    for (&i, &format) in at.iter().zip(&plan.formats) {
+                        match format {
+                            AddressFormat::Bare => {
+                                batch.extend(Some(fields[i].trim().to_lowercase()).filter(|e| !e.is_empty()))
+                            }
+                            _ => batch.extend(address::addresses(fields[i], format)),
+                        }
+                    }
                 }
                 if batch.len() >= EMAIL_BATCH {
                     send(tx, std::mem::take(&mut batch))?;

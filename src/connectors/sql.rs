@@ -7,6 +7,17 @@
 //! - **Matching.** A root collection keeps the rows where any email column, trimmed and
 //!   lower-cased by the database, *equals* the subject's (already normalised) address:
 //!   `LOWER(TRIM(col)) = $1`. Never `LIKE`, so `jeanne.martin@example.fr.com` is not a match.
+//! - **Address formats.** An email column may hold more than one bare address (`email_formats`:
+//!   `address` for `Name <a@x.fr>` or `mailto:`, `list` for `a@x.fr, b@y.fr`; see
+//!   [`super::address`]). Such a column is searched with a prefilter the database can answer,
+//!   `LOWER(col) LIKE '%' || address || '%' ESCAPE '!'` (`%`, `_` and `!` in the address
+//!   escaped), and then **every** row the query returns is checked in Rust with
+//!   [`address::holds`] before it goes anywhere (sink, `locate`, key values for later
+//!   collections): `annemarie@x.fr` never matches `marie@x.fr`, and MariaDB's accent-folding `LIKE`
+//!   never makes `élodie@` match `elodie@`. In a collection that has such a column, a bare column
+//!   beside it is checked in Rust too, by the same rule (trimmed, lower-cased, whole); a collection
+//!   of bare columns only is matched by the database alone, as above. The columns checked are read
+//!   even when `columns` leaves them out of the export (and then removed from it).
 //! - **Following references.** A `via` collection keeps the rows whose `column` equals the
 //!   `references` column of a row already collected in an *earlier* collection. Config order rules
 //!   out cycles; a relation in the data that points back (contact → company → every contact of the
@@ -48,7 +59,8 @@
 //!   alike; a type name that is not plain letters, digits, `_`, spaces and `[]` is not cast. On
 //!   MySQL and SQLite, integers are bound as integers, booleans as `1`/`0`, the rest as text.
 //! - **Addresses.** `list_emails` streams every address of the root collections' email columns,
-//!   normalised as matching compares them, de-duplicated by the database.
+//!   normalised as matching compares them, de-duplicated by the database; a column with an
+//!   address format is read by distinct value and its addresses taken out by the parser.
 //! - **Errors** say what to change in words a privacy officer understands (a foreign key that
 //!   refuses a delete, a NOT NULL column set to null, a value too long or of the wrong type, a
 //!   missing permission) and never quote the database's message, which may hold values.
@@ -70,6 +82,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Statement, TypeInfo};
 
+use super::address::{self, AddressFormat};
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
@@ -135,6 +148,11 @@ pub struct SqlCollectionConfig {
     /// generated column and list it here.
     #[serde(default)]
     pub normalised_email_columns: Vec<String>,
+    /// How the values of some `email_columns` hold addresses, by column:
+    /// `{ from = "address", cc = "list" }` (see [`AddressFormat`]). A column not named here holds
+    /// one bare address.
+    #[serde(default)]
+    pub email_formats: std::collections::BTreeMap<String, String>,
     /// A related collection: the rows reached from an earlier collection.
     #[serde(default)]
     pub via: Option<Via>,
@@ -273,6 +291,31 @@ struct EmailColumn {
     name: String,
     /// The column already holds `LOWER(TRIM(address))`: compared without the functions.
     normalised: bool,
+    /// How its values hold addresses; all but [`AddressFormat::Bare`] are checked in Rust.
+    format: AddressFormat,
+}
+
+/// Whether any of `cols` holds `email` in `record`, each read as its format says: the check every
+/// row of a collection with an embedded-address column passes before it is used.
+fn holds_subject(record: &Record, cols: &[EmailColumn], email: &str, dialect: Dialect) -> bool {
+    cols.iter().any(|c| match lookup(record, &c.name, dialect) {
+        Some(serde_json::Value::String(v)) => address::holds(v, c.format, email),
+        _ => false,
+    })
+}
+
+/// `%address%` for `LIKE … ESCAPE '!'`, with the pattern characters of the address escaped.
+fn contains_pattern(email: &str) -> String {
+    let mut out = String::with_capacity(email.len() + 2);
+    out.push('%');
+    for c in email.chars() {
+        if matches!(c, '!' | '%' | '_') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 /// A validated collection, ready to query.
@@ -323,6 +366,7 @@ impl Plan {
                 let mut cols: Vec<&str> = self.keys.iter().map(String::as_str).collect();
                 cols.extend(self.rules.key.iter().map(String::as_str));
                 cols.extend(self.rules.needed_columns());
+                cols.extend(self.checked_columns().iter().map(|c| c.name.as_str()));
                 let mut seen = HashSet::new();
                 cols.retain(|c| seen.insert(*c));
                 // A rule that needs no column (`shared` without a key) still counts the rows.
@@ -331,6 +375,15 @@ impl Plan {
                 }
                 Some(cols.iter().map(|c| dialect.quote(c)).collect::<Vec<_>>().join(", "))
             }
+        }
+    }
+
+    /// The email columns whose rows are checked in Rust: all of them when one holds embedded
+    /// addresses, none otherwise (the database's equality is then the whole match).
+    fn checked_columns(&self) -> &[EmailColumn] {
+        match &self.filter {
+            Filter::Email(cols) if cols.iter().any(|c| c.format.is_embedded()) => cols,
+            _ => &[],
         }
     }
 
@@ -780,14 +833,20 @@ impl SqlConnector {
         anyhow::ensure!(earlier.iter().all(|p| &p.name != name), "two collections are named `{name}`");
         check_table(name, &c.table)?;
         let by_email = !c.email_columns.is_empty() || !c.normalised_email_columns.is_empty();
+        anyhow::ensure!(
+            by_email || c.email_formats.is_empty(),
+            "collection `{name}`: `email_formats` applies to `email_columns`, and this collection has none"
+        );
         let filter = match (&c.via, !by_email) {
             (None, false) => {
-                let plain = c.email_columns.iter().map(|col| (col, false));
-                let normalised = c.normalised_email_columns.iter().map(|col| (col, true));
+                let plain_names: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
+                let formats = address::formats_of(name, &plain_names, &c.email_formats, |a, b| a == b)?;
+                let plain = c.email_columns.iter().zip(formats).map(|(col, f)| (col, false, f));
+                let normalised = c.normalised_email_columns.iter().map(|col| (col, true, AddressFormat::Bare));
                 let mut cols = Vec::new();
-                for (col, normalised) in plain.chain(normalised) {
+                for (col, normalised, format) in plain.chain(normalised) {
                     check_column("email column", name, col)?;
-                    cols.push(EmailColumn { name: col.clone(), normalised });
+                    cols.push(EmailColumn { name: col.clone(), normalised, format });
                 }
                 Filter::Email(cols)
             }
@@ -839,12 +898,19 @@ impl SqlConnector {
         for col in rules.columns() {
             check_column("column named by a rule", name, col)?;
         }
+        // Columns checked in Rust are read even when the export leaves them out.
+        let hidden = match (&filter, &c.columns) {
+            (Filter::Email(cols), Some(exported)) if cols.iter().any(|c| c.format.is_embedded()) => {
+                cols.iter().filter(|c| !exported.contains(&c.name)).map(|c| c.name.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(Plan {
             name: name.clone(),
             table: c.table.clone(),
             filter,
             columns: c.columns.clone(),
-            hidden: Vec::new(),
+            hidden,
             keys: Vec::new(),
             json_columns: c.json_columns.iter().cloned().collect(),
             rules,
@@ -910,20 +976,70 @@ impl SqlConnector {
         Ok(out)
     }
 
+    /// How to give the search of `column` (an email column of `collection`) an index, for the
+    /// warning of `connectors check`: an expression index (or, on MariaDB/MySQL, an indexed
+    /// generated column) for a bare column; for a column with an address format, the index each
+    /// database can use for its `LIKE` prefilter, or, where none can, a lookup table, with what a
+    /// full scan costs. See `docs/connectors.md`, "Address formats".
+    pub fn index_advice(&self, collection: &str, column: &str) -> String {
+        let plan = self.plans.iter().find(|p| p.name == collection);
+        let table = plan.map_or("", |p| p.table.as_str());
+        let embedded = plan.is_some_and(|p| match &p.filter {
+            Filter::Email(cols) => cols.iter().any(|c| c.name == column && c.format.is_embedded()),
+            Filter::Via { .. } => false,
+        });
+        let flat = table.replace('.', "_");
+        match (self.dialect, embedded) {
+            (Dialect::MySql, false) => format!(
+                "add an indexed generated column and search it: ALTER TABLE {table} ADD {column}_norm \
+                 VARCHAR(255) AS (LOWER(TRIM({column}))) VIRTUAL, ADD INDEX ({column}_norm); then list \
+                 {column}_norm in normalised_email_columns (MySQL 8 may instead index the expression)"
+            ),
+            (Dialect::Postgres | Dialect::Sqlite, false) => {
+                format!("add one: CREATE INDEX {flat}_{column}_lower ON {table} (LOWER(TRIM({column})))")
+            }
+            (Dialect::Postgres, true) => format!(
+                "its values hold addresses inside them (email_formats), which a btree index cannot \
+                 search; add a trigram index: CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX \
+                 {flat}_{column}_trgm ON {table} USING gin (LOWER({column}) gin_trgm_ops)"
+            ),
+            (Dialect::MySql, true) => format!(
+                "its values hold addresses inside them (email_formats), which MariaDB/MySQL cannot index, \
+                 so the search time grows with the table (about a second per million rows); if that is too \
+                 slow, keep a lookup table with one row per address, filled by triggers on {table}, and \
+                 search it as a normalised_email_columns collection (docs/connectors.md, \"Address formats\")"
+            ),
+            (Dialect::Sqlite, true) => format!(
+                "its values hold addresses inside them (email_formats), which SQLite cannot index, so the \
+                 search time grows with the table; if that is too slow, keep a lookup table with one row per \
+                 address, filled by triggers on {table}, and search it as a normalised_email_columns \
+                 collection (docs/connectors.md, \"Address formats\")"
+            ),
+        }
+    }
+
     async fn pool(&self) -> Result<&Pool, ConnectorError> {
         self.pool.get_or_try_init(|| self.target.connect()).await.map_err(|e| self.error(e, Doing::Connecting))
     }
 
     fn where_email(&self, cols: &[EmailColumn], email: &str) -> (String, Vec<Bind>) {
         let mut binds = Vec::new();
-        let mut slot = || {
-            binds.push(Bind::Text(email.to_string()));
+        let mut slot = |value: String| {
+            binds.push(Bind::Text(value));
             self.dialect.placeholder(binds.len())
         };
         let cond = cols
             .iter()
             .map(|c| {
                 let quoted = self.dialect.quote(&c.name);
+                if c.format.is_embedded() {
+                    // A prefilter only: every row it lets through is checked in Rust
+                    // (`holds_subject`), which keeps `annemarie@` from `marie@` and, on MariaDB,
+                    // whose `LIKE` folds accents, `élodie@` from `elodie@`. `!` is an escape
+                    // character every database takes in a plain literal (a backslash depends on
+                    // MySQL's `NO_BACKSLASH_ESCAPES` and PostgreSQL's string settings).
+                    return format!("LOWER({quoted}) LIKE {} ESCAPE '!'", slot(contains_pattern(email)));
+                }
                 let normalised = if c.normalised { quoted } else { format!("LOWER(TRIM({quoted}))") };
                 match self.dialect {
                     // MySQL/MariaDB compare under the column's collation, where the default
@@ -932,10 +1048,10 @@ impl SqlConnector {
                     // can use an index on the expression; the second keeps only exact matches.
                     Dialect::MySql => format!(
                         "({normalised} = {} AND CAST({normalised} AS BINARY) = CAST({} AS BINARY))",
-                        slot(),
-                        slot()
+                        slot(email.to_string()),
+                        slot(email.to_string())
                     ),
-                    Dialect::Postgres | Dialect::Sqlite => format!("{normalised} = {}", slot()),
+                    Dialect::Postgres | Dialect::Sqlite => format!("{normalised} = {}", slot(email.to_string())),
                 }
             })
             .collect::<Vec<_>>()
@@ -988,7 +1104,7 @@ impl SqlConnector {
                 Filter::Email(cols) => {
                     let (cond, binds) = self.where_email(cols, email);
                     let query = (format!("{from} WHERE {cond}"), binds);
-                    self.stream_rows(pool, plan, query, keys, visit).await?;
+                    self.stream_rows(pool, plan, query, email, keys, visit).await?;
                 }
                 Filter::Via { parent, column, references } => {
                     let Some(parent_keys) = done[*parent].get(references) else {
@@ -998,7 +1114,7 @@ impl SqlConnector {
                     let cast = self.via_cast(pool, plan, column).await?;
                     for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
                         let sql = format!("{from} WHERE {}", self.where_in(column, batch.len(), cast.as_deref()));
-                        self.stream_rows(pool, plan, (sql, batch.to_vec()), keys, visit).await?;
+                        self.stream_rows(pool, plan, (sql, batch.to_vec()), email, keys, visit).await?;
                     }
                 }
             }
@@ -1007,11 +1123,14 @@ impl SqlConnector {
     }
 
     /// Streams one query's rows to `visit`, recording the key values later collections need.
+    /// In a collection with embedded-address columns, a row the prefilter let through but that
+    /// does not hold `email` is dropped here, before anything else sees it.
     async fn stream_rows(
         &self,
         pool: &Pool,
         plan: &Plan,
         query: (String, Vec<Bind>),
+        email: &str,
         keys: &mut KeyValues,
         visit: &mut (dyn FnMut(&Plan, Record) -> Result<(), ConnectorError> + Send),
     ) -> Result<(), ConnectorError> {
@@ -1024,6 +1143,10 @@ impl SqlConnector {
                 Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
                 Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
             };
+            let checked = plan.checked_columns();
+            if !checked.is_empty() && !holds_subject(&record, checked, email, self.dialect) {
+                continue;
+            }
             for key in &plan.keys {
                 if let Some(v) = lookup(&record, key, self.dialect).and_then(Bind::from_json) {
                     keys.entry(key.clone()).or_default().insert(v);

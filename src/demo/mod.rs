@@ -1,7 +1,8 @@
 //! The demo: `dossier serve` without a configuration file runs against the sources of a fictional
 //! office-supplies shop, one of each connector kind, so a newcomer can follow a request end to end.
 //!
-//! - [`create_demo_crm`] writes `crm.db` (companies, contacts, orders, order lines, interactions)
+//! - [`create_demo_crm`] writes `crm.db` (companies, contacts, orders, order lines, interactions,
+//!   quote requests)
 //!   and `newsletter.db` (subscribers, campaign opens and clicks), two SQLite databases, and
 //!   `fidelite/`, the CSV export of an old loyalty programme (`;`, Windows-1252, a note over two
 //!   lines, one broken row), into a folder, once.
@@ -34,7 +35,8 @@ pub const DEMO_PEOPLE: &[(&str, &str)] = &[
         "jeanne.martin@example.fr",
         "Jeanne Martin, manager of a Paris bookshop: two contact records (one found through the \
          secondary email column), her company, 4 orders with 7 lines, 4 interactions (one note \
-         holds <script> text, which pages must escape), a newsletter subscription stored as \
+         holds <script> text, which pages must escape), 2 quote requests (one sent as `Jeanne \
+         Martin <…>`, one from her bookshop's mailbox with her in a `;` copy list), a newsletter subscription stored as \
          `JEANNE.MARTIN@example.fr  ` (other case, trailing spaces) with 5 opens and clicks, and \
          in the old loyalty-programme CSV export two member rows (the second with her address in \
          capitals and a note over two lines) with 5 points movements, and on the events platform \
@@ -81,8 +83,39 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     let newsletter = dir.join(NEWSLETTER_FILE);
     if !(crm.exists() && newsletter.exists()) {
         create_databases(dir).await?;
+    } else {
+        add_quote_requests(&crm).await?;
     }
     loyalty::write(dir).await
+}
+
+/// Gives a demo CRM created before the quote requests existed their table and rows, so that its
+/// configuration (`sources.toml`) finds them; a CRM that has them is not touched.
+async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
+    // Looked at read-only first: a demo that has the table is not even opened for writing.
+    let options = |read_only: bool| {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(crm)
+            .read_only(read_only)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+    };
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let present = seed::has_quote_requests(&mut conn).await?;
+    conn.close().await?;
+    if present {
+        return Ok(());
+    }
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let mut tx = conn.begin().await?;
+    tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
+    seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
 }
 
 async fn create_databases(dir: &Path) -> anyhow::Result<()> {
@@ -112,6 +145,7 @@ async fn create_databases(dir: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
     crm_conn.execute(sqlx::raw_sql(seed::CRM_SCHEMA)).await.context("creating the demo CRM tables")?;
+    crm_conn.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("creating the demo CRM tables")?;
     newsletter_conn
         .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
         .await
@@ -261,6 +295,7 @@ pub(crate) mod tests {
                 ("crm/interactions", 4),
                 ("crm/order_lines", 7),
                 ("crm/orders", 4),
+                ("crm/quote_requests", 2),
                 ("loyalty/members", 2),
                 ("loyalty/points", 5),
                 ("newsletter/campaign_events", 5),
@@ -273,6 +308,9 @@ pub(crate) mod tests {
         }
         assert_eq!(found["newsletter/subscribers"][0]["email"], Value::from("JEANNE.MARTIN@example.fr  "));
         assert_eq!(found["crm/companies"][0]["name"], Value::from("Librairie du Marais SARL"));
+        // An address inside `Name <…>` and inside a `;` copy list; not the look-alikes.
+        let quotes: Vec<&str> = found["crm/quote_requests"].iter().map(|q| q["subject"].as_str().unwrap()).collect();
+        assert_eq!(quotes, ["Devis : 40 exemplaires, rentrée littéraire", "Devis : commande de Noël"]);
         assert!(all.contains("<script>alert(1)</script>"), "the escaping test case is present");
         let mut totals: Vec<&str> = found["crm/orders"].iter().map(|o| o["total"].as_str().unwrap()).collect();
         totals.sort_unstable();
@@ -308,6 +346,7 @@ pub(crate) mod tests {
                 ("crm/interactions", 1),
                 ("crm/order_lines", 3),
                 ("crm/orders", 2),
+                ("crm/quote_requests", 1),
                 ("newsletter/campaign_events", 2),
                 ("newsletter/subscribers", 1),
             ]
@@ -315,6 +354,8 @@ pub(crate) mod tests {
         let other = collect_all(&dir.0, "jeanne.martin@example.com").await;
         assert_eq!(other["crm/contacts"].len(), 1);
         assert_eq!(other["crm/contacts"][0]["company_id"], Value::from(2));
+        assert_eq!(other["crm/quote_requests"].len(), 1, "the quoted display name `\"Martin, Jeanne\"`");
+        assert_eq!(other["crm/quote_requests"][0]["subject"], Value::from("Devis : présentoir"));
         let paul = collect_all(&dir.0, "paul.durand@example.fr").await;
         assert_eq!(counts(&paul), [("crm/companies", 1), ("crm/contacts", 1)]);
         assert!(collect_all(&dir.0, "nobody@example.org").await.is_empty());
@@ -345,6 +386,14 @@ pub(crate) mod tests {
         create_demo_crm(&a.0).await.unwrap();
         assert_eq!(members, std::fs::read(a.0.join(LOYALTY_DIR).join(MEMBERS_FILE)).unwrap());
         assert_eq!(crm, std::fs::read(a.0.join(CRM_FILE)).unwrap());
+        // A demo CRM from before the quote requests gets them added, with the same rows.
+        let before = collect_all(&a.0, "jeanne.martin@example.fr").await;
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(a.0.join(CRM_FILE));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        conn.execute(sqlx::raw_sql("DROP TABLE quote_requests")).await.unwrap();
+        conn.close().await.unwrap();
+        create_demo_crm(&a.0).await.unwrap();
+        assert_eq!(collect_all(&a.0, "jeanne.martin@example.fr").await, before);
 
         let mut notes = Vec::new();
         for c in build(&demo_sources(&a.0).unwrap()).unwrap() {
@@ -356,8 +405,9 @@ pub(crate) mod tests {
             }
         }
         assert!(notes.contains(&"326 rows in table contacts (collection contacts)".to_string()), "{notes:?}");
+        assert!(notes.contains(&"4 rows in table quote_requests (collection quote_requests)".to_string()), "{notes:?}");
         assert_eq!(
-            notes[7..],
+            notes[8..],
             [
                 "10 rows in adherents.csv (collection members), 1 broken row skipped",
                 "warning: adherents.csv line 11: 6 fields where the header has 8; the row is skipped",

@@ -210,6 +210,18 @@ CREATE TABLE interactions (
 CREATE INDEX interactions_contact ON interactions (contact_id);
 ";
 
+/// Added after the first demos were created: [`super::create_demo_crm`] adds it to an older
+/// `crm.db` too.
+pub const QUOTE_REQUESTS_SCHEMA: &str = "
+CREATE TABLE quote_requests (
+  id INTEGER PRIMARY KEY,
+  received_at TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  copy_to TEXT,
+  subject TEXT NOT NULL
+);
+";
+
 pub const NEWSLETTER_SCHEMA: &str = "
 CREATE TABLE subscribers (
   id INTEGER PRIMARY KEY,
@@ -722,6 +734,59 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
                 }
             }
         }
+    }
+    quote_requests(crm).await
+}
+
+/// Whether the demo CRM has the quote requests table (a demo created before it had not).
+pub(super) async fn has_quote_requests(crm: &mut sqlx::SqliteConnection) -> anyhow::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'quote_requests'")
+            .fetch_optional(&mut *crm)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The website's quote form, as its mail gateway stored it: the sender with a display name
+/// (`email_formats`: "address"), the addresses copied as a list (`email_formats`: "list"). Written
+/// after the generated people, with no random draw, so their content does not change. Jeanne has
+/// rows 1 (her own request) and 3 (sent from her bookshop's mailbox, her in copy); row 2 is the
+/// other Jeanne's, under the same quoted display name; row 4 is Oliver's. (No row holds a
+/// look-alike that contains Jeanne's address: the fault tests check that her address is nowhere
+/// in the sources after her erasure; the connector tests cover those traps.)
+pub(super) async fn quote_requests(crm: &mut Tx<'_>) -> anyhow::Result<()> {
+    let rows: [(&str, &str, Option<&str>, &str); 4] = [
+        (
+            "2024-02-12T10:04:00Z",
+            "Jeanne Martin <jeanne.martin@example.fr>",
+            None,
+            "Devis : 40 exemplaires, rentrée littéraire",
+        ),
+        ("2024-03-01T16:20:00Z", "\"Martin, Jeanne\" <jeanne.martin@example.com>", None, "Devis : présentoir"),
+        (
+            "2024-09-18T08:47:00Z",
+            "Librairie du Marais <contact@librairie-marais.example>",
+            Some("compta@librairie-marais.example; \"Martin, Jeanne\" <Jeanne.Martin@example.fr>"),
+            "Devis : commande de Noël",
+        ),
+        (
+            "2024-10-02T14:12:00Z",
+            "Oliver Smith <oliver.smith@example.co.uk>",
+            Some("mailto:accounts@smith-books.example"),
+            "Quote: English titles for the autumn",
+        ),
+    ];
+    for (i, (at, by, copy, subject)) in rows.into_iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO quote_requests (id, received_at, requested_by, copy_to, subject) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(i64::try_from(i + 1)?)
+        .bind(at)
+        .bind(by)
+        .bind(copy)
+        .bind(subject)
+        .execute(&mut **crm)
+        .await?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! The demo people (see `src/demo/seed.rs`): Jeanne Martin (jeanne.martin@example.fr) has CRM
 //! contacts 1 and 2 (the second through `email_alt`), orders 1-4 with lines 1-7, interactions 1-4,
+//! quote requests 1 and 3 (found inside `Name <address>` and a copy list),
 //! newsletter subscriber 1 with campaign events 1-5, and loyalty cards 70001 and 70008. Paul
 //! Durand (contact 3) works at her company (company 1); the other Jeanne Martin
 //! (jeanne.martin@example.com) is contact 4, order 5, interaction 5, subscriber 2, event 6.
@@ -131,7 +132,8 @@ fn is_pseudonym(s: &str) -> bool {
 }
 
 /// The CRM after Jeanne's erasure: her two contacts anonymised field by field (the same
-/// pseudonym for the same surname), her interactions deleted (except `kept_interactions`),
+/// pseudonym for the same surname), her interactions deleted (except `kept_interactions`), her
+/// quote requests deleted (found inside `Name <address>` and a copy list; not the other Jeanne's),
 /// nothing else changed: her orders and their lines (retained), her company (shared), Paul, the
 /// other Jeanne.
 fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_interactions: &[i64]) {
@@ -139,8 +141,9 @@ fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_
     let expected = BTreeMap::from([
         ("contacts".to_owned(), (ids(&[1, 2]), ids(&[]))),
         ("interactions".to_owned(), (ids(&[]), ids(&interactions))),
+        ("quote_requests".to_owned(), (ids(&[]), ids(&[1, 3]))),
     ]);
-    assert_eq!(diff(before, after), expected, "only Jeanne's contacts and interactions change");
+    assert_eq!(diff(before, after), expected, "only Jeanne's contacts, interactions and quote requests change");
     let surname = pseudonymiser(app).pseudonym("Martin");
     assert!(is_pseudonym(&surname), "{surname}");
     for id in [1, 2] {
@@ -326,6 +329,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     );
     assert_eq!(plan["Order lines"], [format!("7 records will be kept until March 10, 2036 — {basis} {law}")]);
     assert_eq!(plan["Calls, emails and meetings with our staff"], ["4 records will be deleted."]);
+    assert_eq!(plan["Quote requests sent through our website"], ["2 records will be deleted."]);
     let contacts = &plan["Contact records"];
     assert_eq!(contacts.len(), 1, "{contacts:?}");
     assert!(contacts[0].starts_with("2 records will be anonymised: "), "{contacts:?}");
@@ -339,7 +343,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     assert!(plan["Newsletter subscription"][0].starts_with("1 record will be anonymised: "));
     assert_eq!(plan["Loyalty card holder records"], ["2 records will be deleted."]);
     assert_eq!(plan["Loyalty points earned and spent"], ["5 records will be deleted."]);
-    assert!(main_text(&page).contains("Searched 18 item(s) found"), "{}", main_text(&page));
+    assert!(main_text(&page).contains("Searched 20 item(s) found"), "{}", main_text(&page));
     assert_eq!(dump(&crm_db(&app)).await, crm_before, "planning changes nothing");
 
     // Jeanne confirms; staff review.
@@ -420,7 +424,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     // Jeanne is told, then her address is forgotten: only its keyed hash stays.
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
     for text in [
-        "Changes made in our systems: 19.",
+        "Changes made in our systems: 21.",
         "Records we must keep, with the reason and until when: 12.",
         "The certificate on your request's page",
     ] {
@@ -495,6 +499,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     );
     assert_eq!(cert["Order lines"], [format!("7 records kept until March 10, 2036 — {basis} {law}")]);
     assert_eq!(cert["Calls, emails and meetings with our staff"], ["4 records deleted."]);
+    assert_eq!(cert["Quote requests sent through our website"], ["2 records deleted."]);
     assert_eq!(cert["Newsletter opens and clicks"], ["5 records deleted."]);
     assert_eq!(cert["Loyalty card holder records"], ["2 records deleted."]);
     assert_eq!(cert["Loyalty points earned and spent"], ["5 records deleted."]);
@@ -564,7 +569,7 @@ async fn an_excluded_record_is_kept_with_its_reason(app: TestApp) {
     );
 
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
-    assert!(done.text.contains("Changes made in our systems: 18."), "{}", done.text);
+    assert!(done.text.contains("Changes made in our systems: 20."), "{}", done.text);
     assert!(done.text.contains("Changes not made, with the reason: 1."), "{}", done.text);
     app.forget_cookies();
     app.sign_in(&status, JEANNE).await;

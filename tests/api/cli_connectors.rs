@@ -129,7 +129,10 @@ async fn check_with_email_shows_what_access_would_return_and_changes_nothing() {
         sqlx::raw_sql(
             "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, name TEXT);
              CREATE INDEX people_email_plain ON people (email);
-             INSERT INTO people VALUES (1, ' JEANNE.MARTIN@example.fr', 'J. Martin'), (2, 'paul.durand@example.fr', 'P');",
+             INSERT INTO people VALUES (1, ' JEANNE.MARTIN@example.fr', 'J. Martin'), (2, 'paul.durand@example.fr', 'P');
+             CREATE TABLE messages (id INTEGER PRIMARY KEY, cc TEXT);
+             INSERT INTO messages VALUES (1, 'Paul <paul.durand@example.fr>; \"Martin, Jeanne\" <Jeanne.Martin@example.fr>'),
+               (2, 'annejeanne.martin@example.fr, jeanne.martin@example.fr.com');",
         )
         .execute(&mut c)
         .await
@@ -153,6 +156,13 @@ url = {url}
 name = "people"
 table = "people"
 email_columns = ["email"]
+
+[[sources.collections]]
+name = "messages"
+table = "messages"
+email_columns = ["cc"]
+email_formats = {{ cc = "list" }}
+columns = ["id"]
 "#,
         url = toml_str(&format!("sqlite://{}?mode=ro", legacy.display()))
     );
@@ -190,8 +200,14 @@ email_columns = ["email"]
          the person's export and /privacy will say nothing about it",
         "      warning: collection people: no index serves the email column email of table people, so every request \
          reads the whole table; add one: CREATE INDEX people_email_lower ON people (LOWER(TRIM(email)))",
+        "      warning: collection messages: no index serves the email column cc of table messages, so every \
+         request reads the whole table; its values hold addresses inside them (email_formats), which SQLite \
+         cannot index, so the search time grows with the table; if that is too slow, keep a lookup table with \
+         one row per address, filled by triggers on messages, and search it as a normalised_email_columns \
+         collection (docs/connectors.md, \"Address formats\")",
         "      access for jeanne.martin@example.fr:",
         "        people: 1 record",
+        "        messages: 1 record",
         "All 3 sources answered.",
         "Nothing was changed: this check only reads from the sources.",
     ];

@@ -100,6 +100,7 @@ async fn access_request_by_link(app: TestApp) {
         ("orders", 4),
         ("order_lines", 7),
         ("interactions", 4),
+        ("quote_requests", 2),
         ("subscribers", 1),
         ("campaign_events", 5),
         ("members", 2),

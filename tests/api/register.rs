@@ -116,7 +116,7 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
             "",
             "ready",
             "",
-            "crm: 18; loyalty: 7; newsletter: 6",
+            "crm: 20; loyalty: 7; newsletter: 6",
             "",
             "Camille Durand",
         ],
@@ -133,9 +133,9 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
             "2026-03-13",
             "denied",
             "excessive",
-            // Oliver's plan: his contact, company, 2 orders with 3 lines and a call in the CRM;
-            // his subscription and 2 events in the newsletter; no loyalty card.
-            "crm: 8; loyalty: 0; newsletter: 3",
+            // Oliver's plan: his contact, company, 2 orders with 3 lines, a call and a quote request
+            // in the CRM; his subscription and 2 events in the newsletter; no loyalty card.
+            "crm: 9; loyalty: 0; newsletter: 3",
             // Refused: no exception was applied (what the plan would have kept is not one).
             "",
             "'=cmd|' /C calc'!A0; Camille Durand",
@@ -147,7 +147,7 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
     assert_eq!(rows, expected);
     let exported: i64 =
         sqlx::query_scalar("SELECT records FROM exports").fetch_one(app.app.store.pool()).await.unwrap();
-    assert_eq!(exported, 18 + 7 + 6, "the register counts what the export holds");
+    assert_eq!(exported, 20 + 7 + 6, "the register counts what the export holds");
     assert!(!res.text().contains("@example"), "no email address in the register");
 
     // April alone: only the objection.

@@ -786,3 +786,80 @@ async fn rules_are_checked_when_dossier_starts_and_against_the_files() {
     );
     assert!(connector(&dir.0, WITH_RULES).check().await.is_ok());
 }
+
+/// A newsletter tool's export: a sender with a display name, a reply-to list, a bare column.
+const MAILINGS: &str = "id,email,from,reply_to,subject\n\
+    1,,Marie Lefèvre <marie@x.fr>,,display name\n\
+    2,,\"\"\"Lefèvre, Marie\"\" <Marie@X.fr>\",,\"quoted name with a comma, capitals\"\n\
+    3,,mailto:marie@x.fr,,mailto\n\
+    4,,other@y.org,\"a@y.org, Marie <marie@x.fr>\",list with commas\n\
+    5,,other@y.org,a@y.org; MARIE@x.fr,list with semicolons\n\
+    6,,Anne <annemarie@x.fr>,annemarie@x.fr,substring trap\n\
+    7,,marie@x.fr.evil.com,Marie <marie@x.fr.com>,longer domain trap\n\
+    8,,Élodie <élodie@x.fr>,élodie@x.fr,accented\n\
+    9,,Elodie <elodie@x.fr>,,not accented\n\
+    10, Marie@x.fr ,,,bare column\n\
+    11,Marie <marie@x.fr>,,,a bare column holds one bare address\n";
+
+const MAILING_COLLECTIONS: &str = r#"
+[[collections]]
+name = "mailings"
+file = "mailings.csv"
+email_columns = ["email", "from", " reply_to "]
+email_formats = { from = "address", reply_to = "list" }
+columns = ["id", "subject"]
+key = ["id"]
+erasure = { action = "delete" }
+"#;
+
+#[tokio::test]
+async fn address_formats_find_exactly_the_subjects_rows() {
+    let dir = TempDir::new();
+    dir.utf8("mailings.csv", MAILINGS.as_bytes());
+    let c = connector(&dir.0, MAILING_COLLECTIONS);
+    for (email, expected) in [
+        ("marie@x.fr", vec!["1", "2", "3", "4", "5", "10"]),
+        ("annemarie@x.fr", vec!["6"]),
+        ("élodie@x.fr", vec!["8"]),
+        ("elodie@x.fr", vec!["9"]),
+        ("other@y.org", vec!["4", "5"]),
+        ("marie@x.fr.com", vec!["7"]),
+        ("arie@x.fr", vec![]),
+    ] {
+        let sink = collect(&c, email).await;
+        assert_eq!(sink.values("mailings", "id"), expected, "{email}");
+        let located = c.locate(&subject(email)).await.unwrap();
+        let keys: Vec<&str> = located.iter().map(|l| l.key["id"].as_str().unwrap()).collect();
+        assert_eq!(keys, expected, "locate {email}");
+    }
+    let mut listed: Vec<String> = Vec::new();
+    c.emails(&mut |e: &str| listed.push(e.to_string())).await.unwrap();
+    listed.sort();
+    listed.dedup();
+    assert_eq!(
+        listed,
+        [
+            "a@y.org",
+            "annemarie@x.fr",
+            "elodie@x.fr",
+            "marie <marie@x.fr>",
+            "marie@x.fr",
+            "marie@x.fr.com",
+            "marie@x.fr.evil.com",
+            "other@y.org",
+            "élodie@x.fr"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_address_format_is_refused_naming_source_collection_and_column() {
+    let toml_text =
+        format!("name = \"fidelite\"\ndir = \"/tmp\"\n{}", MAILING_COLLECTIONS.replace("\"list\"", "\"liste\""));
+    let config: CsvSourceConfig = toml::from_str(&toml_text).unwrap();
+    let err = CsvConnector::new(config).unwrap_err().to_string();
+    assert!(
+        err.starts_with("source `fidelite`: collection `mailings`: email column `reply_to` has the format `liste`"),
+        "{err}"
+    );
+}

@@ -440,7 +440,10 @@ async fn a_normalised_email_column_is_compared_as_it_is() {
                  normalised_email_columns = ['email_norm']\n",
             );
             assert_eq!(collect(&c, "jeanne.martin@example.fr").await.ids("people", "id"), vec![1]);
-            let (cond, binds) = c.where_email(&[EmailColumn { name: "email_norm".into(), normalised: true }], "x");
+            let (cond, binds) = c.where_email(
+                &[EmailColumn { name: "email_norm".into(), normalised: true, format: AddressFormat::Bare }],
+                "x",
+            );
             let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
             let mut explain = sqlx::query(AssertSqlSafe(format!("EXPLAIN SELECT 1 FROM people2 WHERE {cond}")));
             for _ in &binds {
@@ -767,7 +770,7 @@ fn identifiers_are_quoted_per_dialect_and_values_bound() {
         "postgres://u@localhost/crm",
         "[[collections]]\nname = \"c\"\ntable = \"contacts\"\nemail_columns = [\"email\", \"email2\"]\n",
     );
-    let column = |name: &str, normalised| EmailColumn { name: name.into(), normalised };
+    let column = |name: &str, normalised| EmailColumn { name: name.into(), normalised, format: AddressFormat::Bare };
     let (cond, binds) = c.where_email(&[column("email", false), column("email2", false)], "a@b.fr");
     assert_eq!(cond, "LOWER(TRIM(\"email\")) = $1 OR LOWER(TRIM(\"email2\")) = $2");
     assert_eq!(binds, [Bind::Text("a@b.fr".into()), Bind::Text("a@b.fr".into())]);
@@ -1571,4 +1574,224 @@ INSERT INTO t VALUES ('a@example.fr', X'436166E9', X'436166E9')",
         }
     })
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address formats: display names, lists, `mailto:`, and the traps a `LIKE` alone falls into
+
+const MESSAGES: &str = "
+CREATE TABLE messages (id {INT} PRIMARY KEY, email {TEXT}, from_addr {TEXT}, cc {TEXT}, subject {TEXT});
+CREATE TABLE attachments (id {INT} PRIMARY KEY, message_id {INT} NOT NULL, name {TEXT});
+INSERT INTO messages (id, email, from_addr, cc, subject) VALUES
+  (1, NULL, 'Marie Lefèvre <marie@x.fr>', NULL, 'display name'),
+  (2, NULL, '\"Lefèvre, Marie\" <Marie@X.fr>', NULL, 'quoted name with a comma, capitals'),
+  (3, NULL, 'mailto:marie@x.fr', NULL, 'mailto'),
+  (4, NULL, 'other@y.org', 'a@y.org, Marie <marie@x.fr>', 'list with commas'),
+  (5, NULL, 'other@y.org', 'a@y.org; MARIE@x.fr', 'list with semicolons'),
+  (6, NULL, 'Anne <annemarie@x.fr>', 'annemarie@x.fr', 'substring trap'),
+  (7, NULL, 'marie@x.fr.evil.com', 'Marie <marie@x.fr.com>', 'longer domain trap'),
+  (8, NULL, 'Élodie <élodie@x.fr>', 'élodie@x.fr', 'accented'),
+  (9, NULL, 'Elodie <elodie@x.fr>', NULL, 'not accented'),
+  (10, ' Marie@x.fr ', NULL, NULL, 'bare column'),
+  (11, 'Marie <marie@x.fr>', NULL, NULL, 'a bare column holds one bare address'),
+  (12, NULL, '\"marie@x.fr\" <other@y.org>', NULL, 'an address in a display name is not where mail goes'),
+  (13, NULL, NULL, 'jean_luc@x.fr', 'underscore'),
+  (14, NULL, NULL, 'jeanXluc@x.fr, jean%luc@x.fr', 'pattern characters');
+INSERT INTO attachments (id, message_id, name) VALUES (100, 1, 'a.pdf'), (101, 6, 'b.pdf'), (102, 8, 'c.pdf')
+";
+
+const MESSAGE_COLLECTIONS: &str = r#"
+[[collections]]
+name = "messages"
+table = "messages"
+email_columns = ["email", "from_addr", "cc"]
+email_formats = { from_addr = "address", cc = "list" }
+columns = ["id", "subject"]
+key = ["id"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "attachments"
+table = "attachments"
+via = { collection = "messages", column = "message_id", references = "id" }
+key = ["id"]
+erasure = { action = "delete" }
+"#;
+
+/// The expected message ids of each subject, on every database.
+const MESSAGE_CASES: &[(&str, &[i64], &[i64])] = &[
+    ("marie@x.fr", &[1, 2, 3, 4, 5, 10], &[100]),
+    ("annemarie@x.fr", &[6], &[101]),
+    ("élodie@x.fr", &[8], &[102]),
+    ("elodie@x.fr", &[9], &[]),
+    ("other@y.org", &[4, 5, 12], &[]),
+    ("marie@x.fr.com", &[7], &[]),
+    ("jean_luc@x.fr", &[13], &[]),
+    ("jean%luc@x.fr", &[14], &[]),
+    // Under a `LIKE` alone, every `marie@x.fr` row would match.
+    ("arie@x.fr", &[], &[]),
+];
+
+#[tokio::test]
+async fn address_formats_find_exactly_the_subjects_rows() {
+    on_each_database(|db| async move {
+        db.exec(MESSAGES).await;
+        let c = connector(&db.url, MESSAGE_COLLECTIONS);
+        for (email, messages, attachments) in MESSAGE_CASES {
+            let sink = collect(&c, email).await;
+            assert_eq!(sink.ids("messages", "id"), *messages, "{email} on {:?}", db.dialect);
+            assert_eq!(sink.ids("attachments", "id"), *attachments, "{email} on {:?}", db.dialect);
+            // The columns read only to check the match are not exported.
+            for r in sink.records("messages") {
+                assert_eq!(r.keys().collect::<Vec<_>>(), ["id", "subject"]);
+            }
+            // Erasure finds the very same rows.
+            let located = c.locate(&subject(email)).await.unwrap();
+            let keys = |collection: &str| -> Vec<i64> {
+                let mut v: Vec<i64> = located
+                    .iter()
+                    .filter(|l| l.collection == collection)
+                    .map(|l| l.key["id"].as_i64().unwrap())
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            assert_eq!(keys("messages"), *messages, "locate {email} on {:?}", db.dialect);
+            assert_eq!(keys("attachments"), *attachments, "locate {email} on {:?}", db.dialect);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_erasure_through_an_address_list_deletes_only_the_subjects_rows() {
+    on_each_database(|db| async move {
+        db.exec(MESSAGES).await;
+        let c = connector(&db.url, MESSAGE_COLLECTIONS);
+        let steps = erasure_steps(&c, "marie@x.fr").await;
+        let outcomes = execute(&c, &steps, &pseudonymiser()).await;
+        assert!(outcomes.iter().all(|o| o.found), "{outcomes:?}");
+        // What is left, read with a plain query on each database.
+        let left = |table: &'static str| async move {
+            let sql = format!("SELECT id FROM {table} ORDER BY id");
+            let mut ids: Vec<i64> = Vec::new();
+            match db.dialect {
+                Dialect::Sqlite => {
+                    let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                    for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap() {
+                        ids.push(sqlx::Row::get(&r, 0));
+                    }
+                }
+                Dialect::Postgres => {
+                    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                    for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap() {
+                        ids.push(sqlx::Row::get(&r, 0));
+                    }
+                }
+                Dialect::MySql => {
+                    let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+                    for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut conn).await.unwrap() {
+                        ids.push(sqlx::Row::get(&r, 0));
+                    }
+                }
+            }
+            ids
+        };
+        assert_eq!(left("messages").await, [6, 7, 8, 9, 11, 12, 13, 14]);
+        assert_eq!(left("attachments").await, [101, 102]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn emails_reads_the_addresses_inside_formatted_columns() {
+    on_each_database(|db| async move {
+        db.exec(MESSAGES).await;
+        let c = connector(&db.url, MESSAGE_COLLECTIONS);
+        let mut found: Vec<String> = Vec::new();
+        c.emails(&mut |address: &str| found.push(address.to_string())).await.unwrap();
+        found.sort();
+        found.dedup();
+        assert_eq!(
+            found,
+            [
+                "a@y.org",
+                "annemarie@x.fr",
+                "elodie@x.fr",
+                "jean%luc@x.fr",
+                "jean_luc@x.fr",
+                "jeanxluc@x.fr",
+                "marie <marie@x.fr>",
+                "marie@x.fr",
+                "marie@x.fr.com",
+                "marie@x.fr.evil.com",
+                "other@y.org",
+                "élodie@x.fr",
+            ],
+            "the bare column as it is (one value is not an address), the others parsed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_index_advice_for_an_address_list_names_what_each_database_needs() {
+    on_each_database(|db| async move {
+        db.exec(MESSAGES).await;
+        let c = connector(&db.url, MESSAGE_COLLECTIONS);
+        let mut unindexed = c.unindexed_email_columns().await.unwrap();
+        unindexed.sort();
+        let names: Vec<&str> = unindexed.iter().map(|(_, col)| col.as_str()).collect();
+        assert_eq!(names, ["cc", "email", "from_addr"]);
+        let advice = c.index_advice("messages", "cc");
+        match db.dialect {
+            Dialect::Postgres => {
+                assert!(advice.contains("USING gin (LOWER(cc) gin_trgm_ops)"), "{advice}");
+                assert!(advice.contains("CREATE EXTENSION IF NOT EXISTS pg_trgm"), "{advice}");
+            }
+            Dialect::MySql | Dialect::Sqlite => {
+                assert!(advice.contains("cannot index") && advice.contains("lookup table"), "{advice}");
+            }
+        }
+        assert!(c.index_advice("messages", "email").contains("LOWER(TRIM(email))"));
+        // With the trigram index the PostgreSQL planner uses it for the prefilter.
+        if db.dialect == Dialect::Postgres {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let has_trgm = sqlx::query("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+                .fetch_optional(&mut conn)
+                .await
+                .unwrap()
+                .is_some();
+            if has_trgm {
+                db.exec(
+                    "CREATE EXTENSION IF NOT EXISTS pg_trgm;
+                     CREATE INDEX messages_cc_trgm ON messages USING gin (LOWER(cc) gin_trgm_ops)",
+                )
+                .await;
+                let unindexed = connector(&db.url, MESSAGE_COLLECTIONS).unindexed_email_columns().await.unwrap();
+                let names: Vec<&str> = unindexed.iter().map(|(_, col)| col.as_str()).collect();
+                assert!(!names.contains(&"cc"), "{names:?}");
+            } else {
+                eprintln!("pg_trgm is not available on this server: the index itself is not tried");
+            }
+        }
+    })
+    .await;
+}
+
+#[test]
+fn address_formats_are_refused_when_unknown_or_misplaced() {
+    let refused = |formats: &str| -> String {
+        let toml = format!(
+            "name = \"crm\"\nurl = \"sqlite://x.db\"\n[[collections]]\nname = \"messages\"\ntable = \"messages\"\n\
+             email_columns = [\"email\", \"cc\"]\n{formats}\n"
+        );
+        let config: SqlSourceConfig = toml::from_str(&toml).unwrap();
+        SqlConnector::new(config).unwrap_err().to_string()
+    };
+    let err = refused("email_formats = { cc = \"lists\" }");
+    assert!(err.starts_with("source `crm`: collection `messages`: email column `cc` has the format `lists`"), "{err}");
+    let err = refused("email_formats = { bcc = \"list\" }");
+    assert!(err.contains("`bcc`, which is not one of its `email_columns`"), "{err}");
+    assert_eq!(contains_pattern("a_b%c!d@x.fr"), "%a!_b!%c!!d@x.fr%");
 }

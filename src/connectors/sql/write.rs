@@ -9,6 +9,7 @@ use futures_util::stream::StreamExt;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
 
+use super::address::{self, AddressFormat};
 use super::{
     Bind, Dialect, Doing, EmailColumn, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup,
     query_with,
@@ -339,23 +340,49 @@ impl SqlConnector {
     /// normalised as matching compares them (`LOWER(TRIM(…))`), NULL and empty values skipped: what
     /// [`Connector::emails`](crate::connectors::Connector::emails) promises. Per root collection,
     /// one query the database de-duplicates, streamed; an address held by several root
-    /// collections comes once per collection.
+    /// collections comes once per collection. A column with an address format is read value by
+    /// value (distinct values) and its addresses taken out in Rust: an address may then come
+    /// more than once.
     pub async fn list_emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
         let pool = self.pool().await?;
         for plan in &self.plans {
             let Filter::Email(cols) = &plan.filter else { continue };
             let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
-            let mut rows = pool.fetch(self.emails_query(&plan.table, cols), Vec::new());
-            while let Some(next) = rows.next().await {
-                let record = match next {
-                    Ok(r) => r,
-                    Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
-                    Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
+            let (embedded, bare): (Vec<EmailColumn>, Vec<EmailColumn>) =
+                cols.iter().cloned().partition(|c| c.format.is_embedded());
+            let mut queries: Vec<(String, AddressFormat)> = Vec::new();
+            if !bare.is_empty() {
+                queries.push((self.emails_query(&plan.table, &bare), AddressFormat::Bare));
+            }
+            // A column holding `Name <address>` or lists: its distinct values, each read in Rust
+            // by the same parser as matching.
+            for col in &embedded {
+                let quoted = self.dialect.quote(&col.name);
+                let alias = self.dialect.quote("email");
+                let table = self.dialect.quote(&plan.table);
+                // MySQL de-duplicates under the column's collation: `élodie@…` and `elodie@…` would
+                // be one value, and one address lost. Compare the bytes.
+                let value = match self.dialect {
+                    Dialect::MySql => format!("CONVERT({quoted} USING utf8mb4) COLLATE utf8mb4_bin"),
+                    Dialect::Postgres | Dialect::Sqlite => quoted.clone(),
                 };
-                if let Some(Value::String(address)) = record.values().next()
-                    && !address.is_empty()
-                {
-                    found(address);
+                let sql = format!("SELECT DISTINCT {value} AS {alias} FROM {table} WHERE {quoted} IS NOT NULL");
+                queries.push((sql, col.format));
+            }
+            for (sql, format) in queries {
+                let mut rows = pool.fetch(sql, Vec::new());
+                while let Some(next) = rows.next().await {
+                    let record = match next {
+                        Ok(r) => r,
+                        Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
+                        Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
+                    };
+                    let Some(Value::String(value)) = record.values().next() else { continue };
+                    match format {
+                        AddressFormat::Bare if !value.is_empty() => found(value),
+                        AddressFormat::Bare => {}
+                        _ => address::addresses(value, format).iter().for_each(|a| found(a)),
+                    }
                 }
             }
         }

@@ -364,8 +364,9 @@ async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
         );
         assert_eq!(s.text("#plan-title").await, t.get("portal.plan.title"));
         // Per source and collection: in the CRM, contacts anonymised, the company shared, orders
-        // and their lines kept by law, interactions deleted; in the loyalty export, members and
-        // their points deleted; at the newsletter, the subscription anonymised, its events deleted.
+        // and their lines kept by law, interactions and quote requests deleted; in the loyalty
+        // export, members and their points deleted; at the newsletter, the subscription
+        // anonymised, its events deleted.
         let mut classes = Vec::new();
         for el in s.browser.find_all(".plan-line").await {
             classes.push(
@@ -375,13 +376,13 @@ async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
         let lines = texts(s, ".plan-line").await;
         assert_eq!(
             classes,
-            ["anonymise", "shared", "retain", "retain", "delete", "delete", "delete", "anonymise", "delete"],
+            ["anonymise", "shared", "retain", "retain", "delete", "delete", "delete", "delete", "anonymise", "delete"],
             "{lines:#?}"
         );
         let deleted = |n: &str| seen(&t.fmt("portal.plan.delete_other", &[("n", n)]));
         assert_eq!(
-            [&lines[4], &lines[5], &lines[6], &lines[8]],
-            [&deleted("4"), &deleted("2"), &deleted("5"), &deleted("5")],
+            [&lines[4], &lines[5], &lines[6], &lines[7], &lines[9]],
+            [&deleted("4"), &deleted("2"), &deleted("2"), &deleted("5"), &deleted("5")],
             "{lines:#?}"
         );
         assert_eq!(lines[1], seen(&t.fmt("portal.plan.shared_one", &[("n", "1")])));
