@@ -4,9 +4,10 @@
 //! - Emails (verification, sign-in): `rate_limits.emails_per_address_per_hour` (5) per address
 //!   **and client network** — IPv4 /24, IPv6 /64, after the trusted-proxy resolution of
 //!   `web::proxy` — and a ceiling of `rate_limits.emails_per_address_per_day` (20) per address.
-//!   Past the ceiling, a network's emails still go out within its hourly budget, with the link only
-//!   and no code: a stranger cannot silence the person, and no code can be guessed on it. Those
-//!   link-only emails are also counted per IPv6 /48 (IPv4 /24) within the same hourly budget.
+//!   Past the ceiling, a site still gets link-only emails (no code: none can be guessed on them),
+//!   so a stranger cannot silence the person: [`PAST_CEILING_PER_SITE_PER_HALF_HOUR`] (1, a link
+//!   lasting 30 minutes) and [`PAST_CEILING_PER_SITE_PER_DAY`] (4) per address and site, a site
+//!   being an IPv4 /24 or an IPv6 /48. At most 20 + 4k emails a day reach an address from k sites.
 //! - Typed codes: `security.max_code_attempts` (5) per email (counted on its page), and
 //!   [`CODES_PER_ADDRESS_AND_NETWORK_PER_DAY`] per address and network. Never per address alone:
 //!   a stranger's wrong codes lock only their own pages and their own network.
@@ -27,6 +28,14 @@ use crate::store::{Conn, rate_limits};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
+const HALF_HOUR_MS: i64 = HOUR_MS / 2;
+
+/// Link-only emails past the daily ceiling, per address and site, in each half-hour window: the
+/// link lasts 30 minutes, so the person always has a live one, and no more.
+pub const PAST_CEILING_PER_SITE_PER_HALF_HOUR: i64 = 1;
+
+/// Link-only emails past the daily ceiling, per address and site, in a day.
+pub const PAST_CEILING_PER_SITE_PER_DAY: i64 = 4;
 
 /// Codes that may be typed for one address from one network in a day, across every email sent.
 pub const CODES_PER_ADDRESS_AND_NETWORK_PER_DAY: i64 = 10;
@@ -83,22 +92,22 @@ fn wide_network_of(ip: &str) -> String {
 pub enum Email {
     /// A full email: the link and the code.
     Full,
-    /// The address's daily ceiling is reached: the link only, within the network's hourly budget
-    /// (and its /48's, for IPv6).
+    /// The address's daily ceiling is reached: the link only, within the site's past-ceiling
+    /// budget (one per half hour, four a day).
     LinkOnly,
-    /// Nothing: this network's hourly budget for the address is spent (past the ceiling, or its
-    /// /48's). The page says so.
+    /// Nothing: this network's hourly budget for the address is spent, or past the ceiling its
+    /// site's. The page says so.
     Spent,
 }
 
 /// Counts one email to the address whose keyed hash is `email_hash`, asked from `ip`, and says
 /// what may be sent.
 ///
-/// Past the daily ceiling a network still gets link-only emails up to its own hourly budget:
-/// strangers spending the ceiling from elsewhere never stop the person's own emails (a link
-/// expires in 30 minutes, so one email a day would not do). Those emails are also counted per
-/// IPv6 /48 within the same hourly budget, so that their number grows with the sites sending them,
-/// not with the /64s a single site holds.
+/// Past the daily ceiling a site (IPv4 /24, IPv6 /48) still gets a link-only email every half
+/// hour, up to [`PAST_CEILING_PER_SITE_PER_DAY`]: strangers spending the ceiling from elsewhere
+/// never stop the person's own emails (a link expires in 30 minutes, so one email a day would not
+/// do), and the flood a client can send grows with the sites it holds, not with the hours of the
+/// day nor the /64s of one site.
 pub async fn spend_email(app: &App, conn: &mut Conn, email_hash: &str, ip: &str, now: i64) -> anyhow::Result<Email> {
     let limits = &app.settings.rate_limits;
     if rate_limits::hit(conn, &bucket(app, "mail", email_hash, ip), HOUR_MS, now).await?
@@ -110,9 +119,15 @@ pub async fn spend_email(app: &App, conn: &mut Conn, email_hash: &str, ip: &str,
     if today <= limits.emails_per_address_per_day {
         return Ok(Email::Full);
     }
-    let wide = keyed_hash(&app.keys.email, wide_network_of(ip).as_bytes());
-    let past_ceiling = rate_limits::hit(conn, &format!("mail-past:{email_hash}:wide:{wide}"), HOUR_MS, now).await?;
-    Ok(if past_ceiling <= limits.emails_per_address_per_hour { Email::LinkOnly } else { Email::Spent })
+    // Past the ceiling, per (address, site): one email per half-hour window, a few a day. The
+    // day is counted only for emails the half hour allows, so asking again too soon costs none.
+    let site = keyed_hash(&app.keys.email, wide_network_of(ip).as_bytes());
+    let half_hour = rate_limits::hit(conn, &format!("mail-past:{email_hash}:wide:{site}"), HALF_HOUR_MS, now).await?;
+    if half_hour > PAST_CEILING_PER_SITE_PER_HALF_HOUR {
+        return Ok(Email::Spent);
+    }
+    let day = rate_limits::hit(conn, &format!("mail-past-day:{email_hash}:wide:{site}"), DAY_MS, now).await?;
+    Ok(if day <= PAST_CEILING_PER_SITE_PER_DAY { Email::LinkOnly } else { Email::Spent })
 }
 
 /// Counts one code typed for the address whose keyed hash is `email_hash` from `ip`; false when

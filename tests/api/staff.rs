@@ -771,7 +771,8 @@ async fn admins_manage_staff_and_never_leave_the_workspace_without_an_admin(app:
     assert!(admin.get(&res.location()).await.text().contains("The account was disabled"));
     assert_eq!(member.get("/staff").await.location(), "/staff/login");
     assert_eq!(staff_password_step(&member, "new@exemple.test", &password).await.status, 401);
-    admin.post(&format!("/staff/admin/staff/{id}/enable"), &[("csrf", &csrf)]).await;
+    let res = admin.post(&format!("/staff/admin/staff/{id}/enable"), &[("csrf", &csrf), ("current", PASSWORD)]).await;
+    assert!(res.location().ends_with("done=enable"), "{}", res.location());
     assert_eq!(staff_password_step(&member, "new@exemple.test", &password).await.status, 303);
 
     // The last active admin can neither disable nor demote themselves.

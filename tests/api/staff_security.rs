@@ -440,6 +440,74 @@ async fn adding_a_member_or_changing_a_role_takes_the_admins_password(app: TestA
 on_both_backends!(adding_a_member_or_changing_a_role_takes_the_admins_password);
 
 // ---------------------------------------------------------------------------------------------
+// Review r2, item 7: a session alone can neither re-enable an account nor change the two-step
+// sign-in requirement.
+
+async fn re_enabling_or_the_two_step_setting_takes_the_admins_password(app: TestApp) {
+    let email = EmailAddress::parse(OWNER).unwrap();
+    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Admin, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let agent = EmailAddress::parse("agent@exemple.test").unwrap();
+    dossier::services::staff::create(&app.app.store, &agent, "Agent", Role::Agent, PASSWORD, app.app.now_ms())
+        .await
+        .unwrap();
+    let admin = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&admin, OWNER, PASSWORD).await.location(), "/staff");
+    let csrf = admin.csrf("/").await;
+    let agent_id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'agent@exemple.test'")
+        .fetch_one(app.app.store.pool())
+        .await
+        .unwrap();
+    let res = admin.post(&format!("/staff/admin/staff/{agent_id}/disable"), &[("csrf", &csrf)]).await;
+    assert!(res.location().ends_with("done=disable"), "{}", res.location());
+    let page = admin.get("/staff/admin/staff").await.text();
+    assert!(page.contains(&format!("id=\"enable-current-{agent_id}\" name=\"current\"")), "enable asks for it");
+    assert!(page.contains("id=\"settings-current\" name=\"current\""), "the settings ask for it");
+    let disabled = || async {
+        sqlx::query_scalar::<_, i32>("SELECT disabled FROM staff WHERE id = $1")
+            .bind(&agent_id)
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap()
+    };
+    let path = format!("/staff/admin/staff/{agent_id}/enable");
+    for form in [vec![("csrf", csrf.as_str())], vec![("csrf", &csrf), ("current", "not my password")]] {
+        let res = admin.post(&path, &form).await;
+        assert!(res.location().ends_with("refused=password"), "{}", res.location());
+        assert!(admin.get(&res.location()).await.text().contains("your own password is not right"));
+        assert_eq!(disabled().await, 1, "still disabled");
+        assert_eq!(
+            staff_password_step(&Browser::new(app.address.clone()), "agent@exemple.test", PASSWORD).await.status,
+            401
+        );
+    }
+    let res = admin.post(&path, &[("csrf", &csrf), ("current", PASSWORD)]).await;
+    assert!(res.location().ends_with("done=enable"), "{}", res.location());
+    assert_eq!(disabled().await, 0);
+    assert_eq!(
+        staff_password_step(&Browser::new(app.address.clone()), "agent@exemple.test", PASSWORD).await.status,
+        303
+    );
+
+    let required = || async { dossier::services::staff::totp_required(&app.app).await.unwrap() };
+    for form in [
+        vec![("csrf", csrf.as_str()), ("require_totp", "1")],
+        vec![("csrf", &csrf), ("require_totp", "1"), ("current", "not my password")],
+    ] {
+        let res = admin.post("/staff/admin/settings", &form).await;
+        assert!(res.location().ends_with("refused=password"), "{}", res.location());
+        assert!(admin.get(&res.location()).await.text().contains("your own password is not right"));
+        assert!(!required().await, "nothing changed");
+    }
+    let res =
+        admin.post("/staff/admin/settings", &[("csrf", &csrf), ("require_totp", "1"), ("current", PASSWORD)]).await;
+    assert!(res.location().ends_with("done=settings"), "{}", res.location());
+    assert!(required().await);
+}
+on_both_backends!(re_enabling_or_the_two_step_setting_takes_the_admins_password);
+
+// ---------------------------------------------------------------------------------------------
 // Review r1, item 5: the per-client hourly limit counts an IPv6 /64 as one client.
 
 async fn the_hourly_login_limit_counts_a_slash_64_once(database_url: Option<String>) {

@@ -278,9 +278,10 @@ pub async fn change(
         "reset-totp" => AdminChange::ResetTotp,
         _ => return Err(PageError::NOT_FOUND),
     };
-    if matches!(change, AdminChange::ResetTotp | AdminChange::Role(_)) {
+    if matches!(change, AdminChange::ResetTotp | AdminChange::Role(_) | AdminChange::Enable) {
         // Removing a second factor is a change of factor, and a new role (an admin's above all)
-        // would outlive the session: a session alone, stolen or left open, is not enough.
+        // or a re-enabled account would outlive the session: a session alone, stolen or left
+        // open, is not enough.
         match staff::check_own_password(&app, &me, &form.current, &client_ip(&req)).await? {
             OwnPassword::Right => {}
             OwnPassword::Wrong => return back("refused=password"),
@@ -301,15 +302,29 @@ pub struct SettingsForm {
     csrf: String,
     #[serde(default)]
     require_totp: String,
+    /// The admin's own password: turning the two-step requirement off weakens every account.
+    #[serde(default)]
+    current: String,
 }
 
 pub async fn settings(
     mut page: Page,
     app: web::Data<App>,
+    req: actix_web::HttpRequest,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
     let me = require(&app, &mut page, ADMINS).await?;
     page.check_csrf(&form.csrf)?;
+    let back = |q: &str| {
+        Ok(HttpResponse::SeeOther().insert_header(("Location", format!("{}?{q}", urls::staff_admin()))).finish())
+    };
+    // A stolen or unattended session must not be enough to switch two-step sign-in off.
+    match staff::check_own_password(&app, &me, &form.current, &client_ip(&req)).await? {
+        OwnPassword::Right => {}
+        OwnPassword::Wrong => return back("refused=password"),
+        OwnPassword::Locked { .. } => return back("refused=locked"),
+        OwnPassword::Busy => return back("refused=busy"),
+    }
     staff::set_totp_required(&app, &me, form.require_totp == "1").await?;
     Ok(HttpResponse::SeeOther().insert_header(("Location", format!("{}?done=settings", urls::staff_admin()))).finish())
 }
