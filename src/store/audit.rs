@@ -168,6 +168,29 @@ struct Stored {
     detail: String,
 }
 
+/// A sealed row: its content and the chain fields the seal gave it.
+struct Sealed {
+    event: Stored,
+    chain_seq: i64,
+    segment: Option<i64>,
+    key_id: Option<String>,
+    prev_mac: Option<String>,
+    mac: Option<String>,
+}
+
+impl Sealed {
+    fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Self> {
+        Ok(Self {
+            event: Stored::from_row(r)?,
+            chain_seq: r.try_get("chain_seq")?,
+            segment: r.try_get("segment")?,
+            key_id: r.try_get("key_id")?,
+            prev_mac: r.try_get("prev_mac")?,
+            mac: r.try_get("mac")?,
+        })
+    }
+}
+
 impl Stored {
     fn from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Self> {
         Ok(Self {
@@ -614,12 +637,7 @@ async fn check_tail(conn: &mut Conn, key: &ChainKey, anchored: Option<&Checkpoin
     .await
     .context("reading the audit events after the checkpoint")?;
     for r in &rows {
-        let event = Stored::from_row(r)?;
-        let chain_seq: i64 = r.try_get("chain_seq")?;
-        let segment: Option<i64> = r.try_get("segment")?;
-        let key_id: Option<String> = r.try_get("key_id")?;
-        let prev_mac: Option<String> = r.try_get("prev_mac")?;
-        let mac: Option<String> = r.try_get("mac")?;
+        let Sealed { event, chain_seq, segment, key_id, prev_mac, mac } = Sealed::from_row(r)?;
         let expected_segment =
             if last.key_id.as_deref() == key_id.as_deref() { last.segment } else { last.segment + 1 };
         let holds = chain_seq == last.chain_seq + 1
@@ -810,12 +828,7 @@ pub async fn verify(conn: &mut Conn, keys: &[ChainKey], checkpoint: Option<&Chec
             break;
         }
         for r in &rows {
-            let event = Stored::from_row(r)?;
-            let chain_seq: i64 = r.try_get("chain_seq")?;
-            let segment: Option<i64> = r.try_get("segment")?;
-            let key_id: Option<String> = r.try_get("key_id")?;
-            let prev_mac: Option<String> = r.try_get("prev_mac")?;
-            let mac: Option<String> = r.try_get("mac")?;
+            let Sealed { event, chain_seq, segment, key_id, prev_mac, mac } = Sealed::from_row(r)?;
             let fault = |fault| Break { chain_seq: Some(chain_seq), id: Some(event.id.clone()), fault };
             if chain_seq != last.chain_seq + 1 {
                 report.broken = Some(fault(Fault::Missing { first: last.chain_seq + 1, last: chain_seq - 1 }));
