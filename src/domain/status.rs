@@ -1,7 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Where a request is in its lifecycle (see DESIGN.md, "Lifecycle of a request").
+/// Where a request is in its lifecycle (docs/architecture.md, "A request's life").
 ///
 /// Every change of status goes through [`RequestStatus::transition`]; nothing else decides
 /// whether a move is allowed.

@@ -218,17 +218,24 @@ async fn a_key_rotation_opens_a_segment_verified_with_both_keys(app: TestApp) {
 }
 on_both_backends!(a_key_rotation_opens_a_segment_verified_with_both_keys);
 
-async fn only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them(app: TestApp) {
+/// Three events sealed under the app's key, then one under a rotated key: two segments. Returns
+/// the instance with the rotated key and the old key.
+async fn two_segments(app: &TestApp) -> (std::sync::Arc<dossier::app::App>, ChainKey) {
     for n in 0..3 {
-        record_in_own_transaction(&app, "before", n).await;
+        record_in_own_transaction(app, "before", n).await;
     }
-    assert!(check(&app).await.is_intact());
+    assert!(check(app).await.is_intact());
     let old_key = app.app.keys.audit.clone();
     let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
     let mut tx = rotated.store.begin().await.unwrap();
     audit::record(&mut tx, None, "system", "after", &serde_json::json!({}), rotated.now_ms()).await.unwrap();
     tx.commit().await.unwrap();
     dossier::jobs::seal::run(&rotated).await.unwrap();
+    (rotated, old_key)
+}
+
+async fn only_whole_closed_segments_are_pruned_and_the_check_goes_on_from_them(app: TestApp) {
+    let (rotated, old_key) = two_segments(&app).await;
     let checkpoint = rotated.settings.audit_checkpoint();
     let keys = [rotated.keys.audit.clone(), old_key.clone()];
     let prune = |through: i64, keys: Vec<ChainKey>| {
@@ -639,16 +646,7 @@ async fn the_sealer_never_builds_on_a_row_outside_the_chain(app: TestApp) {
 on_both_backends!(the_sealer_never_builds_on_a_row_outside_the_chain);
 
 async fn a_row_below_the_pruned_point_is_reported(app: TestApp) {
-    for n in 0..3 {
-        record_in_own_transaction(&app, "before", n).await;
-    }
-    assert!(check(&app).await.is_intact());
-    let old_key = app.app.keys.audit.clone();
-    let (rotated, _) = app.instance_with(|s| s.secret_key = SecretKey::generate()).await;
-    let mut tx = rotated.store.begin().await.unwrap();
-    audit::record(&mut tx, None, "system", "after", &serde_json::json!({}), rotated.now_ms()).await.unwrap();
-    tx.commit().await.unwrap();
-    dossier::jobs::seal::run(&rotated).await.unwrap();
+    let (rotated, old_key) = two_segments(&app).await;
     let keys = [rotated.keys.audit.clone(), old_key];
     audit::prune(&rotated.store, &keys, &rotated.settings.audit_checkpoint(), 1, rotated.now_ms()).await.unwrap();
     assert!(seal_and_verify(&rotated, &[]).await.unwrap().is_intact());

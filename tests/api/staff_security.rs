@@ -197,10 +197,7 @@ async fn an_attacker_locks_only_their_own_network_on_postgres() {
 // Item 6: a session alone cannot enrol a second factor.
 
 async fn a_first_second_factor_takes_the_password(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Agent).await;
     let browser = Browser::new(app.address.clone());
     assert_eq!(staff_password_step(&browser, OWNER, PASSWORD).await.location(), "/staff");
     let csrf = browser.csrf("/").await;
@@ -257,10 +254,7 @@ on_both_backends!(a_first_second_factor_takes_the_password);
 /// seconds, then answers 503 in the person's language, counts nothing, and works once a slot
 /// is free again.
 async fn a_login_that_waits_too_long_is_told_to_try_again(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Agent).await;
     let passwords = &app.app.passwords;
     let mut held = Vec::new();
     for _ in 0..passwords.slots() {
@@ -299,10 +293,7 @@ const TOO_MANY: &str = "Too many wrong passwords for this account from your netw
 /// the right one is refused from that network (nothing changed), and so is a login from it; the
 /// owner on another network is untouched.
 async fn a_session_cannot_guess_the_password_without_limit(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Agent).await;
     let stolen = Browser::new(app.address.clone());
     assert_eq!(staff_password_step(&stolen, OWNER, PASSWORD).await.location(), "/staff");
     let csrf = stolen.csrf("/").await;
@@ -349,10 +340,7 @@ on_both_backends!(a_session_cannot_guess_the_password_without_limit);
 
 /// A right current password clears the failures it follows (as a login does).
 async fn a_right_password_clears_the_failures(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Agent).await;
     let browser = Browser::new(app.address.clone());
     assert_eq!(staff_password_step(&browser, OWNER, PASSWORD).await.location(), "/staff");
     let csrf = browser.csrf("/").await;
@@ -380,14 +368,8 @@ on_both_backends!(a_right_password_clears_the_failures);
 // Review r1, item 11b: a session alone cannot add accounts nor change roles.
 
 async fn adding_a_member_or_changing_a_role_takes_the_admins_password(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Admin, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
-    let agent = EmailAddress::parse("agent@exemple.test").unwrap();
-    dossier::services::staff::create(&app.app.store, &agent, "Agent", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Admin).await;
+    let agent_id = app.add_staff("agent@exemple.test", Role::Agent).await.id;
     let admin = Browser::new(app.address.clone());
     assert_eq!(staff_password_step(&admin, OWNER, PASSWORD).await.location(), "/staff");
     let page = admin.get("/staff/admin/staff").await.text();
@@ -405,10 +387,6 @@ async fn adding_a_member_or_changing_a_role_takes_the_admins_password(app: TestA
         assert!(!res.text().contains("not my password"), "the password is not sent back");
         assert_eq!(staff_count().await, 2, "nothing created");
     }
-    let agent_id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'agent@exemple.test'")
-        .fetch_one(app.app.store.pool())
-        .await
-        .unwrap();
     let role = || async {
         sqlx::query_scalar::<_, String>("SELECT role FROM staff WHERE id = $1")
             .bind(&agent_id)
@@ -444,21 +422,11 @@ on_both_backends!(adding_a_member_or_changing_a_role_takes_the_admins_password);
 // sign-in requirement.
 
 async fn re_enabling_or_the_two_step_setting_takes_the_admins_password(app: TestApp) {
-    let email = EmailAddress::parse(OWNER).unwrap();
-    dossier::services::staff::create(&app.app.store, &email, "DPO", Role::Admin, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
-    let agent = EmailAddress::parse("agent@exemple.test").unwrap();
-    dossier::services::staff::create(&app.app.store, &agent, "Agent", Role::Agent, PASSWORD, app.app.now_ms())
-        .await
-        .unwrap();
+    app.add_staff(OWNER, Role::Admin).await;
+    let agent_id = app.add_staff("agent@exemple.test", Role::Agent).await.id;
     let admin = Browser::new(app.address.clone());
     assert_eq!(staff_password_step(&admin, OWNER, PASSWORD).await.location(), "/staff");
     let csrf = admin.csrf("/").await;
-    let agent_id: String = sqlx::query_scalar("SELECT id FROM staff WHERE email = 'agent@exemple.test'")
-        .fetch_one(app.app.store.pool())
-        .await
-        .unwrap();
     let res = admin.post(&format!("/staff/admin/staff/{agent_id}/disable"), &[("csrf", &csrf)]).await;
     assert!(res.location().ends_with("done=disable"), "{}", res.location());
     let page = admin.get("/staff/admin/staff").await.text();
