@@ -1,6 +1,7 @@
 //! Pure domain types and rules. Nothing here does I/O or knows about actix or sqlx.
 
 pub mod audit;
+pub mod condition;
 mod denial;
 mod email;
 mod kind;
