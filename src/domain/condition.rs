@@ -11,7 +11,7 @@
 //! `=`, `<>` (or `!=`), `<`, `<=`, `>`, `>=`, `IN (…)`, `NOT IN (…)`, `IS NULL`, `IS NOT NULL`.
 //! A field is a column name, or `lookup.column` for a column of a joined lookup row (the SQL and
 //! CSV connectors say which qualifiers they accept). Literals are `'text'` (a quote doubled inside:
-//! `'l''été'`) or numbers (`42`, `-1`, `2.5`). Keywords are case-insensitive.
+//! `'l''été'`), numbers (`42`, `-1`, `2.5`) or `TRUE`/`FALSE`. Keywords are case-insensitive.
 //!
 //! The same condition is evaluated in two places: turned into SQL with bound values by the SQL
 //! connector, and on a record's values by [`Condition::matches`] (CSV files, per-row rules). Both
@@ -97,6 +97,8 @@ pub enum Literal {
     /// A number with a fraction (or too large for `i64`), as written.
     Decimal(String),
     Text(String),
+    /// `TRUE` or `FALSE`: a boolean column (or a `0`/`1` integer, as MySQL stores them).
+    Bool(bool),
 }
 
 impl Literal {
@@ -104,6 +106,7 @@ impl Literal {
         match self {
             Literal::Int(i) => Some(*i as f64),
             Literal::Decimal(d) => d.parse().ok(),
+            Literal::Bool(b) => Some(f64::from(u8::from(*b))),
             Literal::Text(_) => None,
         }
     }
@@ -115,6 +118,7 @@ impl fmt::Display for Literal {
             Literal::Int(i) => write!(f, "{i}"),
             Literal::Decimal(d) => f.write_str(d),
             Literal::Text(t) => write!(f, "'{}'", t.replace('\'', "''")),
+            Literal::Bool(b) => f.write_str(if *b { "TRUE" } else { "FALSE" }),
         }
     }
 }
@@ -130,7 +134,18 @@ fn compare(value: &Value, literal: &Literal) -> Option<Ordering> {
     };
     match (value, literal) {
         (Value::Null, _) => None,
-        (_, Literal::Int(_) | Literal::Decimal(_)) => as_number(value)?.partial_cmp(&literal.number()?),
+        // A boolean against text that spells one (a CSV file's `true`, PostgreSQL's `t`).
+        (Value::String(s), Literal::Bool(b)) => {
+            let v = match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "t" | "yes" | "1" => true,
+                "false" | "f" | "no" | "0" => false,
+                _ => return None,
+            };
+            Some(v.cmp(b))
+        }
+        (_, Literal::Int(_) | Literal::Decimal(_) | Literal::Bool(_)) => {
+            as_number(value)?.partial_cmp(&literal.number()?)
+        }
         (Value::String(s), Literal::Text(t)) => Some(s.as_str().cmp(t.as_str())),
         // A number or a boolean against text: compared as the number's decimal form.
         (Value::Number(n), Literal::Text(t)) => Some(n.to_string().as_str().cmp(t.as_str())),
@@ -306,13 +321,15 @@ impl FromStr for Condition {
             |pos: usize, k: &str| matches!(toks.get(pos), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case(k));
         let literal = |pos: usize| -> Result<Literal, ConditionError> {
             match toks.get(pos) {
+                Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("true") => Ok(Literal::Bool(true)),
+                Some((_, Token::Word(w))) if w.eq_ignore_ascii_case("false") => Ok(Literal::Bool(false)),
                 Some((_, Token::Text(t))) => Ok(Literal::Text(t.clone())),
                 Some((a, Token::Number(n))) => match n.parse::<i64>() {
                     Ok(i) => Ok(Literal::Int(i)),
                     Err(_) if n.parse::<f64>().is_ok_and(f64::is_finite) => Ok(Literal::Decimal(n.clone())),
                     Err(_) => Err(fail(format!("`{n}` is not a number"), *a)),
                 },
-                _ => Err(fail("expected a value ('text' or a number)".into(), at(pos))),
+                _ => Err(fail("expected a value ('text', a number, TRUE or FALSE)".into(), at(pos))),
             }
         };
         let mut clauses = Vec::new();
@@ -477,6 +494,11 @@ mod tests {
         assert!(!holds("a NOT IN ('x', 'y')", json!({"a": "y"})));
         assert!(holds("a IN (1, 'x')", json!({"a": "x"})));
         assert!(holds("flag = 1", json!({"flag": true})));
+        assert!(holds("share = TRUE", json!({"share": true})));
+        assert!(holds("share = true", json!({"share": 1})));
+        assert!(holds("share = FALSE", json!({"share": "f"})));
+        assert!(!holds("share = true", json!({"share": "false"})));
+        assert!(!holds("share = true", json!({"share": "maybe"})));
         assert!(!holds("flag = 1", json!({"flag": [1]})));
         assert!(holds("a = 'x' AND b IS NULL", json!({"a": "x"})));
         assert!(!holds("a = 'x' AND b IS NULL", json!({"a": "x", "b": 0})));
