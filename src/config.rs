@@ -110,10 +110,10 @@ pub struct SecuritySettings {
     pub cookie_secure: Option<bool>,
     /// Reverse proxies (addresses or networks, `10.0.0.0/8`) whose `proxy_header` names the
     /// client's address for per-IP rate limits. Empty (default): the TCP peer is the client and
-    /// forwarding headers are ignored. See `web::proxy`.
-    pub trusted_proxies: Vec<crate::web::proxy::Cidr>,
+    /// forwarding headers are ignored. See `net` and `web::proxy`.
+    pub trusted_proxies: Vec<crate::net::Cidr>,
     /// The header those proxies write: `x-forwarded-for` (default) or `forwarded` (RFC 7239).
-    pub proxy_header: crate::web::proxy::ProxyHeader,
+    pub proxy_header: crate::net::ProxyHeader,
 }
 
 impl Default for SecuritySettings {
@@ -913,7 +913,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.trusted_proxies.len(), 3);
-        assert_eq!(ok.proxy_header, crate::web::proxy::ProxyHeader::Forwarded);
+        assert_eq!(ok.proxy_header, crate::net::ProxyHeader::Forwarded);
         assert!(SecuritySettings::default().trusted_proxies.is_empty(), "no proxy is trusted by default");
         let dir = std::env::temp_dir().join(format!("dossier-cfg-{}", crate::crypto::new_id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -18,6 +18,7 @@ pub mod fsutil;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;
+pub mod net;
 pub mod plans;
 pub mod services;
 pub mod startup;
