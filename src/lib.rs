@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod mail;
 pub mod net;
 pub mod plans;
+pub mod queue;
 pub mod services;
 pub mod startup;
 pub mod store;

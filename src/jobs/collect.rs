@@ -1,26 +1,14 @@
 //! Collects one source's records for one request into an encrypted spool file.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 
 use crate::app::App;
 use crate::connectors::Subject;
-use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestStatus};
 use crate::export::spool::SpoolWriter;
+use crate::services::progress;
 use crate::store::jobs::{self as queue, ClaimedJob};
-use crate::store::source_runs::{self, RunStatus};
-use crate::store::{events, requests};
-
-/// Where a source's spool for a request lives. Names come from configuration, so the file name
-/// is derived from a hash rather than trusted as a path.
-pub fn spool_path(app: &App, request_id: &str, source: &str) -> PathBuf {
-    app.settings
-        .spool_dir()
-        .join(request_id)
-        .join(format!("{}.spool", &crate::crypto::sha256_hex(source.as_bytes())[..16]))
-}
+use crate::store::requests;
 
 /// Runs the collection as the claim `job` (its id and attempt name the temporary file, and its
 /// results are only recorded while it still holds the job).
@@ -28,12 +16,12 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     // A request that needs attention because another source failed keeps collecting: every
     // source's result, success or failure, must be visible to staff. Cancelled or denied: stop.
     let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
-    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+    let Some((request, connector)) = progress::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
     let email = EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
 
-    let path = spool_path(app, request_id, source);
+    let path = progress::spool_path(app, request_id, source);
     let dir = path.parent().context("spool path has a parent")?.to_owned();
     crate::fsutil::create_private_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // One temporary file per attempt: an attempt whose lease was taken over, still running, never
@@ -46,7 +34,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     if let Err(e) = collected {
         drop(writer);
         let _ = std::fs::remove_file(&tmp);
-        return Err(super::source_failed(app, job, request_id, source, e, "collecting from").await);
+        return Err(progress::source_failed(app, job, request_id, source, e, "collecting from").await);
     }
     let summary = writer.finish()?;
     std::fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?;
@@ -65,29 +53,8 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         tx.rollback().await?;
         return Ok(());
     }
-    source_collected(app, &mut tx, request_id, source, records, now).await?;
+    progress::source_collected(app, &mut tx, request_id, source, records, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
-    Ok(())
-}
-
-/// Records that `source` finished collecting (`records` found), and, if it was the last source
-/// of the request still running, queues the export. Called under the request's lock, by this job
-/// and by a staff member completing a manual source's task.
-pub(crate) async fn source_collected(
-    app: &App,
-    tx: &mut crate::store::Conn,
-    request_id: &str,
-    source: &str,
-    records: i64,
-    now: i64,
-) -> anyhow::Result<()> {
-    source_runs::update(tx, request_id, source, RunStatus::Done, records, None, now).await?;
-    let event = Event::SourceCollected { source: source.to_owned(), records };
-    events::record(tx, Some(request_id), &Actor::System, &event, now).await?;
-    let runs = source_runs::for_request(tx, request_id).await?;
-    if runs.iter().all(|r| r.status == RunStatus::Done) {
-        super::enqueue_export(app, tx, request_id, now).await?;
-    }
     Ok(())
 }

@@ -9,14 +9,14 @@ use crate::app::App;
 use crate::connectors::Subject;
 use crate::domain::EmailAddress;
 use crate::domain::RequestStatus;
-use crate::domain::audit::{Actor, Event};
+use crate::domain::audit::Actor;
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, Step, StepOutcome};
 use crate::services::changes;
+use crate::services::progress;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{self, Item, Outcome};
-use crate::store::source_runs::{self, RunStatus};
-use crate::store::{events, requests};
+use crate::store::requests;
 use std::collections::HashSet;
 
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
@@ -31,7 +31,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         RequestStatus::Denied,
         RequestStatus::Cancelled,
     ];
-    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+    let Some((request, connector)) = progress::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
     if connector.staff_task().is_some() {
@@ -53,7 +53,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
             EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
         match connector.locate(&Subject { email }).await {
             Ok(located) => located.into_iter().map(|l| (l.collection, key_text(&l.key))).collect(),
-            Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "executing on").await),
+            Err(e) => return Err(progress::source_failed(app, job, request_id, source, e, "executing on").await),
         }
     };
     let (current, gone): (Vec<&Item>, Vec<&Item>) =
@@ -71,7 +71,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
     let outcomes = match outcomes {
         Ok(o) if o.len() == steps.len() => o,
         Ok(o) => anyhow::bail!("source {source} reported {} outcomes for {} steps", o.len(), steps.len()),
-        Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "executing on").await),
+        Err(e) => return Err(progress::source_failed(app, job, request_id, source, e, "executing on").await),
     };
 
     let now = app.now_ms();
@@ -94,7 +94,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
         plans::record_outcome(&mut tx, &item.id, o, now).await?;
     }
     let outcomes = counts.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
-    source_executed(&mut tx, request_id, source, outcomes, now).await?;
+    progress::source_executed(&mut tx, request_id, source, outcomes, now).await?;
     let request = requests::get(&mut tx, request_id).await?.context("the request is gone")?;
     if counts.contains_key(Outcome::Mismatch.as_str()) {
         // The source did not keep what was written: never a silent "completed".
@@ -147,19 +147,4 @@ fn outcome_of(item: &Item, change: &Change, outcome: &StepOutcome) -> Outcome {
         Change::Update(_) if outcome.satisfies(change) => Outcome::Applied,
         Change::Update(_) => Outcome::Mismatch,
     }
-}
-
-/// Records that `source` finished executing, with its outcome counts (`{"applied": 3, …}`).
-/// Called under the request's lock, by this job and by a staff member confirming a manual
-/// source's task.
-pub(crate) async fn source_executed(
-    tx: &mut crate::store::Conn,
-    request_id: &str,
-    source: &str,
-    outcomes: std::collections::BTreeMap<String, i64>,
-    now: i64,
-) -> anyhow::Result<()> {
-    source_runs::mark(tx, request_id, source, RunStatus::Done, None, now).await?;
-    let event = Event::SourceExecuted { source: source.to_owned(), outcomes };
-    events::record(tx, Some(request_id), &Actor::System, &event, now).await
 }

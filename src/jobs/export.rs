@@ -28,7 +28,7 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     let mut sources = Vec::new();
     for c in &app.connectors {
         let name = &c.info().name;
-        let path = super::collect::spool_path(app, request_id, name);
+        let path = crate::services::progress::spool_path(app, request_id, name);
         let reported = runs.iter().find(|r| &r.source == name).map_or(0, |r| r.records);
         let restored = !path.exists()
             && reported > 0

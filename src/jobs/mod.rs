@@ -17,7 +17,6 @@ pub mod seal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use rand::RngExt;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -25,184 +24,9 @@ use tracing::Instrument;
 use crate::app::App;
 use crate::domain::audit::{Actor, Event};
 use crate::domain::{RequestStatus, redact_emails};
-use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
+use crate::queue::{self, BuildExport, Collect, Execute, Job, SendEmail};
+use crate::store::jobs::{self as rows, ClaimedJob};
 use crate::store::{Conn, emails, events, requests, source_runs};
-
-pub const SEND_EMAIL: &str = "send_email";
-pub const COLLECT: &str = "collect";
-pub const BUILD_EXPORT: &str = "build_export";
-pub const PLAN: &str = "plan";
-pub const EXECUTE: &str = "execute";
-
-/// Queues one step of a request, once: the idempotency key is the kind and the payload's values.
-async fn enqueue(
-    app: &App,
-    conn: &mut Conn,
-    kind: &'static str,
-    request_id: impl Into<Option<&str>>,
-    payload: serde_json::Value,
-    now: i64,
-) -> anyhow::Result<()> {
-    let values: Vec<&str> =
-        payload.as_object().into_iter().flat_map(|o| o.values()).filter_map(|v| v.as_str()).collect();
-    let job = NewJob {
-        kind,
-        idempotency_key: Some(format!("{kind}:{}", values.join(":"))),
-        payload,
-        request_id: request_id.into(),
-        max_attempts: app.settings.jobs.max_attempts,
-        run_at: now,
-    };
-    queue::enqueue(conn, job, now).await?;
-    Ok(())
-}
-
-/// Queues the delivery of a stored email.
-pub async fn enqueue_email(
-    app: &App,
-    conn: &mut Conn,
-    email_id: &str,
-    request_id: &str,
-    now: i64,
-) -> anyhow::Result<()> {
-    enqueue_email_about(app, conn, email_id, Some(request_id), now).await
-}
-
-/// Queues the delivery of a stored email about request `request_id`, or about none (a sign-in
-/// whose reference and address matched no request).
-pub async fn enqueue_email_about(
-    app: &App,
-    conn: &mut Conn,
-    email_id: &str,
-    request_id: Option<&str>,
-    now: i64,
-) -> anyhow::Result<()> {
-    enqueue(app, conn, SEND_EMAIL, request_id, serde_json::json!({ "email_id": email_id }), now).await
-}
-
-/// Queues one collection job per configured source (or the export directly when there is none).
-pub async fn start_collection(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
-    for connector in &app.connectors {
-        let source = &connector.info().name;
-        source_runs::insert_pending(conn, request_id, source, now).await?;
-        let payload = serde_json::json!({ "request_id": request_id, "source": source });
-        enqueue(app, conn, COLLECT, request_id, payload, now).await?;
-    }
-    if app.connectors.is_empty() {
-        enqueue_export(app, conn, request_id, now).await?;
-    }
-    Ok(())
-}
-
-/// Queues one planning job per configured source (erasure, rectification, objection).
-pub async fn start_planning(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
-    for connector in &app.connectors {
-        let source = &connector.info().name;
-        source_runs::insert_pending(conn, request_id, source, now).await?;
-        let payload = serde_json::json!({ "request_id": request_id, "source": source });
-        enqueue(app, conn, PLAN, request_id, payload, now).await?;
-    }
-    Ok(())
-}
-
-/// Queues the execution of a source's approved items not executed yet. Each call is a new round
-/// (staff approving the rest after an absolute objection ran, a retry after a dead job); a round
-/// that finds nothing left to execute changes nothing.
-pub async fn enqueue_execution(
-    app: &App,
-    conn: &mut Conn,
-    request_id: &str,
-    source: &str,
-    now: i64,
-) -> anyhow::Result<()> {
-    source_runs::mark(conn, request_id, source, source_runs::RunStatus::Pending, None, now).await?;
-    let payload = serde_json::json!({ "request_id": request_id, "source": source, "round": crate::crypto::new_id() });
-    enqueue(app, conn, EXECUTE, request_id, payload, now).await
-}
-
-/// Searches `source` again for a request whose search did not finish (a retry by staff): a new
-/// round of its collection (access, portability) or planning (the other rights).
-pub async fn retry_search(
-    app: &App,
-    conn: &mut Conn,
-    request: &requests::RequestRow,
-    source: &str,
-    now: i64,
-) -> anyhow::Result<()> {
-    source_runs::insert_pending(conn, &request.id, source, now).await?;
-    let kind = if request.kind.produces_export() { COLLECT } else { PLAN };
-    let payload = serde_json::json!({ "request_id": request.id, "source": source, "round": crate::crypto::new_id() });
-    enqueue(app, conn, kind, request.id.as_str(), payload, now).await
-}
-
-/// Builds the export again after its job died (a retry by staff).
-pub async fn retry_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
-    let payload = serde_json::json!({ "request_id": request_id, "round": crate::crypto::new_id() });
-    enqueue(app, conn, BUILD_EXPORT, request_id, payload, now).await
-}
-
-pub(crate) async fn enqueue_export(app: &App, conn: &mut Conn, request_id: &str, now: i64) -> anyhow::Result<()> {
-    enqueue(app, conn, BUILD_EXPORT, request_id, serde_json::json!({ "request_id": request_id }), now).await
-}
-
-/// The start of a job that works on one source of one request (collect, plan, execute): the
-/// request, if it is still in one of the `wanted` states, and the source's connector; the source
-/// is marked running.
-pub(crate) async fn start_source_job(
-    app: &App,
-    request_id: &str,
-    source: &str,
-    wanted: &[RequestStatus],
-) -> anyhow::Result<Option<(requests::RequestRow, std::sync::Arc<dyn crate::connectors::Connector>)>> {
-    let mut conn = app.store.conn().await?;
-    let request = requests::get(&mut conn, request_id).await?.context("the request is gone")?;
-    if !wanted.contains(&request.status) {
-        return Ok(None);
-    }
-    let connector =
-        app.connector(source).with_context(|| format!("source {source:?} is no longer configured"))?.clone();
-    source_runs::mark(&mut conn, request_id, source, source_runs::RunStatus::Running, None, app.now_ms()).await?;
-    Ok(Some((request, connector)))
-}
-
-/// A source failed this attempt: its progress shows the reason (addresses masked: a database
-/// error may quote one) while the job still holds its lease, and the job fails, to be retried.
-pub(crate) async fn source_failed(
-    app: &App,
-    job: &ClaimedJob,
-    request_id: &str,
-    source: &str,
-    error: crate::connectors::ConnectorError,
-    doing: &str,
-) -> anyhow::Error {
-    let recorded = async {
-        let backend = app.store.backend();
-        let message = redact_emails(&error.message);
-        let mut tx = app.store.begin().await?;
-        requests::lock(&mut tx, backend, request_id).await?;
-        if queue::still_held(&mut tx, backend, job).await? {
-            source_runs::mark(
-                &mut tx,
-                request_id,
-                source,
-                source_runs::RunStatus::Pending,
-                Some(&message),
-                app.now_ms(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        anyhow::Ok(())
-    }
-    .await;
-    // Only the connector's own sentence is kept: the database's message behind it (its cause) can
-    // quote a value (`Duplicate entry '+33612345678'`), and this error is stored and logged.
-    let failed = anyhow::anyhow!("{doing} {source}: {}", redact_emails(&error.message));
-    match recorded {
-        Ok(()) => failed,
-        Err(e) => failed.context(format!("(its progress could not be recorded: {e:#})")),
-    }
-}
 
 /// What one turn of a worker did.
 #[derive(Debug, PartialEq, Eq)]
@@ -230,7 +54,7 @@ pub async fn run_once(app: &App, worker: &str) -> anyhow::Result<Turn> {
     let lease = app.settings.jobs.lease_seconds * 1000;
     let claimed = {
         let mut conn = app.store.conn().await?;
-        queue::claim(&mut conn, app.store.backend(), worker, now, lease).await?
+        rows::claim(&mut conn, app.store.backend(), worker, now, lease).await?
     };
     let Some(job) = claimed else { return Ok(Turn::Idle) };
     let span = tracing::info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
@@ -255,7 +79,7 @@ async fn run_claimed(app: &App, job: &ClaimedJob, lease_ms: i64) -> anyhow::Resu
     match result {
         Ok(()) => {
             let mut conn = app.store.conn().await?;
-            if !queue::complete(&mut conn, job, now).await? {
+            if !rows::complete(&mut conn, job, now).await? {
                 return Ok(lease_lost());
             }
             Ok(Turn::Done)
@@ -265,7 +89,7 @@ async fn run_claimed(app: &App, job: &ClaimedJob, lease_ms: i64) -> anyhow::Resu
             tracing::warn!(error = %error, "job failed; will retry");
             let retry_at = now + backoff_ms(app.settings.jobs.backoff_base_seconds, job.attempts);
             let mut conn = app.store.conn().await?;
-            if !queue::fail(&mut conn, job, &error, Some(retry_at), now).await? {
+            if !rows::fail(&mut conn, job, &error, Some(retry_at), now).await? {
                 return Ok(lease_lost());
             }
             Ok(Turn::Retried)
@@ -274,7 +98,7 @@ async fn run_claimed(app: &App, job: &ClaimedJob, lease_ms: i64) -> anyhow::Resu
             let error = describe(&e);
             tracing::error!(error = %error, "job failed on its last attempt");
             let mut tx = app.store.begin().await?;
-            if !queue::fail(&mut tx, job, &error, None, now).await? {
+            if !rows::fail(&mut tx, job, &error, None, now).await? {
                 tx.rollback().await?;
                 return Ok(lease_lost());
             }
@@ -299,7 +123,7 @@ async fn heartbeat(app: &App, job: &ClaimedJob, lease_ms: i64) {
         let now = app.now_ms();
         let renewed = async {
             let mut conn = app.store.conn().await?;
-            queue::renew(&mut conn, job, now + lease_ms, now).await
+            rows::renew(&mut conn, job, now + lease_ms, now).await
         }
         .await;
         match renewed {
@@ -314,24 +138,32 @@ async fn heartbeat(app: &App, job: &ClaimedJob, lease_ms: i64) {
 }
 
 async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
-    let field = |name: &str| -> anyhow::Result<String> {
-        job.payload[name].as_str().map(str::to_owned).with_context(|| format!("job payload without {name}"))
-    };
+    let payload = &job.payload;
     match job.kind.as_str() {
-        SEND_EMAIL => email::run(app, &field("email_id")?).await,
-        // A manual source is searched by staff: its collect job opens their task and ends.
-        COLLECT if app.connector(&field("source")?).is_some_and(|c| c.staff_task().is_some()) => {
-            crate::services::tasks::open_for_collection(app, job, &field("request_id")?, &field("source")?).await
+        SendEmail::KIND => email::run(app, &SendEmail::read(payload)?.email_id).await,
+        Collect::KIND => {
+            let Collect { request_id, source, .. } = Collect::read(payload)?;
+            // A manual source is searched by staff: its collect job opens their task and ends.
+            if app.connector(&source).is_some_and(|c| c.staff_task().is_some()) {
+                crate::services::tasks::open_for_collection(app, job, &request_id, &source).await
+            } else {
+                collect::run(app, job, &request_id, &source).await
+            }
         }
-        COLLECT => collect::run(app, job, &field("request_id")?, &field("source")?).await,
-        BUILD_EXPORT => {
-            let request_id = field("request_id")?;
+        BuildExport::KIND => {
+            let request_id = BuildExport::read(payload)?.request_id;
             export::run(app, &request_id).await?;
             // Files staff uploaded for manual sources now live in the (encrypted) export alone.
             crate::services::tasks::forget_uploads_once_exported(app, &request_id).await
         }
-        PLAN => plan::run(app, job, &field("request_id")?, &field("source")?).await,
-        EXECUTE => execute::run(app, job, &field("request_id")?, &field("source")?).await,
+        queue::Plan::KIND => {
+            let queue::Plan { request_id, source, .. } = queue::Plan::read(payload)?;
+            plan::run(app, job, &request_id, &source).await
+        }
+        Execute::KIND => {
+            let Execute { request_id, source, .. } = Execute::read(payload)?;
+            execute::run(app, job, &request_id, &source).await
+        }
         other => anyhow::bail!("unknown job kind {other:?}"),
     }
 }
@@ -339,7 +171,7 @@ async fn execute(app: &App, job: &ClaimedJob) -> anyhow::Result<()> {
 /// A step failed for good: make it visible on the request, never a silent partial answer.
 /// `error` is already redacted.
 async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> anyhow::Result<()> {
-    if job.kind == SEND_EMAIL
+    if job.kind == SendEmail::KIND
         && let Some(email_id) = job.payload["email_id"].as_str()
     {
         // Never delivered, never will be: its bodies may hold a verification link.
@@ -348,12 +180,12 @@ async fn dead_letter(tx: &mut Conn, job: &ClaimedJob, error: &str, now: i64) -> 
     let Some(request_id) = &job.request_id else { return Ok(()) };
     let event = Event::JobFailed { kind: job.kind.clone(), error: error.to_owned() };
     events::record(tx, Some(request_id), &Actor::System, &event, now).await?;
-    if matches!(job.kind.as_str(), COLLECT | PLAN | EXECUTE)
+    if matches!(job.kind.as_str(), Collect::KIND | queue::Plan::KIND | Execute::KIND)
         && let Some(source) = job.payload["source"].as_str()
     {
         source_runs::mark(tx, request_id, source, source_runs::RunStatus::Failed, Some(error), now).await?;
     }
-    if job.kind == SEND_EMAIL {
+    if job.kind == SendEmail::KIND {
         return Ok(());
     }
     if let Some(request) = requests::get(tx, request_id).await?

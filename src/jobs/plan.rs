@@ -9,6 +9,7 @@ use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestKind, RequestStatus};
 use crate::plans::{Located, erasure, rectification};
 use crate::services::changes;
+use crate::services::progress;
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::plans::{Decision, NewItem};
 use crate::store::source_runs::{self, RunStatus};
@@ -16,7 +17,7 @@ use crate::store::{events, plans, requests};
 
 pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
     let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
-    let Some((request, connector)) = super::start_source_job(app, request_id, source, &wanted).await? else {
+    let Some((request, connector)) = progress::start_source_job(app, request_id, source, &wanted).await? else {
         return Ok(());
     };
     let (records, items) = if let Some(task) = connector.staff_task() {
@@ -27,7 +28,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
             EmailAddress::parse(request.email.as_deref().unwrap_or_default()).context("the request's address")?;
         let located = match connector.locate(&Subject { email }).await {
             Ok(located) => located,
-            Err(e) => return Err(super::source_failed(app, job, request_id, source, e, "planning with").await),
+            Err(e) => return Err(progress::source_failed(app, job, request_id, source, e, "planning with").await),
         };
         let today = app.today_for(&request.jurisdiction)?;
         (located.len(), items_for(request.kind, connector.info(), &located, today)?)

@@ -117,7 +117,7 @@ async fn start_execution(app: &App, tx: &mut Conn, request_id: &str, now: i64) -
         .map(|i| i.source.as_str())
         .collect();
     for source in &sources {
-        crate::jobs::enqueue_execution(app, tx, request_id, source, now).await?;
+        super::progress::enqueue_execution(app, tx, request_id, source, now).await?;
     }
     Ok(sources.len())
 }
@@ -428,11 +428,11 @@ pub async fn retry(app: &App, by: &StaffRow, reference: &Reference) -> Outcome {
         let runs = source_runs::for_request(&mut tx, &request.id).await?;
         let unfinished: Vec<_> = runs.iter().filter(|r| r.status != source_runs::RunStatus::Done).collect();
         for run in &unfinished {
-            crate::jobs::retry_search(app, &mut tx, &request, &run.source, now).await?;
+            super::progress::retry_search(app, &mut tx, &request, &run.source, now).await?;
         }
         if unfinished.is_empty() && request.kind.produces_export() {
             // Every source was collected; building the export is what failed.
-            crate::jobs::retry_export(app, &mut tx, &request.id, now).await?;
+            super::progress::retry_export(app, &mut tx, &request.id, now).await?;
         }
     }
     events::record(&mut tx, Some(&request.id), &actor(by), &Event::Retried {}, now).await?;

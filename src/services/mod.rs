@@ -5,6 +5,7 @@ pub mod actions;
 pub mod budgets;
 pub mod changes;
 pub mod notify;
+pub mod progress;
 pub mod requests;
 pub mod staff;
 pub mod tasks;

@@ -3,10 +3,10 @@
 
 use time::Date;
 
+use super::progress;
 use crate::app::App;
 use crate::domain::{Locale, Reference, RequestKind};
 use crate::i18n::Tr;
-use crate::jobs;
 use crate::mail::{self, Content};
 use crate::store::{Conn, emails};
 
@@ -80,7 +80,7 @@ async fn queue_to(
         sent_at: None,
     };
     emails::insert(conn, &app.settings.secret_key, &row, now).await?;
-    jobs::enqueue_email_about(app, conn, &id, request_id, now).await?;
+    progress::enqueue_email_about(app, conn, &id, request_id, now).await?;
     let event = crate::domain::audit::Event::EmailQueued { template: template.to_owned() };
     crate::store::events::record(conn, request_id, &crate::domain::audit::Actor::System, &event, now).await
 }

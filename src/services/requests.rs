@@ -567,14 +567,14 @@ async fn start_processing(
     let verified = requests::RequestRow { due_on, ..verified };
     requests::transition(tx, &verified, RequestStatus::Collecting, &Actor::System, now).await?;
     if request.kind.produces_export() {
-        crate::jobs::start_collection(app, tx, &request.id, now).await?;
+        super::progress::start_collection(app, tx, &request.id, now).await?;
     } else if app.connectors.is_empty() {
         // No source to plan with: the person is asked to confirm an empty plan, and staff decide.
         let collecting = requests::RequestRow { status: RequestStatus::Collecting, ..verified };
         crate::services::changes::planned(app, tx, &collecting, now).await?;
     } else {
         // Erasure, rectification and objection: each source plans; the person then confirms.
-        crate::jobs::start_planning(app, tx, &request.id, now).await?;
+        super::progress::start_planning(app, tx, &request.id, now).await?;
     }
     let email = request.email.as_deref().context("a request without its address")?;
     let to = notify::To { request_id: &request.id, email, locale: request.locale };

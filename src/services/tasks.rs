@@ -69,7 +69,7 @@ fn work(kind: TaskKind) -> TaskWork {
 /// The collect job of a manual source: opens the task (once) and ends. The run stays unfinished.
 pub async fn open_for_collection(app: &App, job: &ClaimedJob, request_id: &str, source: &str) -> anyhow::Result<()> {
     let wanted = [RequestStatus::Collecting, RequestStatus::NeedsAttention];
-    if crate::jobs::start_source_job(app, request_id, source, &wanted).await?.is_none() {
+    if super::progress::start_source_job(app, request_id, source, &wanted).await?.is_none() {
         return Ok(());
     }
     let now = app.now_ms();
@@ -495,7 +495,7 @@ pub async fn complete(app: &App, by: &StaffRow, task_id: &str, how: Completion, 
             _ => {}
         }
     }
-    let spool = crate::jobs::collect::spool_path(app, &task.request_id, &task.source);
+    let spool = super::progress::spool_path(app, &task.request_id, &task.source);
     let pending = if task.kind == TaskKind::Collect && !files.is_empty() {
         let entries: Vec<(TaskFile, PathBuf)> =
             files.iter().map(|f| (f.clone(), stored_path(app, &task.request_id, &f.id))).collect();
@@ -538,7 +538,7 @@ pub async fn restore_spool(app: &App, request_id: &str, source: &str) -> anyhow:
     let entries: Vec<(TaskFile, PathBuf)> =
         files.iter().map(|f| (f.clone(), stored_path(app, request_id, &f.id))).collect();
     let key = app.keys.export.clone();
-    let spool = crate::jobs::collect::spool_path(app, request_id, source);
+    let spool = super::progress::spool_path(app, request_id, source);
     tokio::task::spawn_blocking(move || write_spool_tmp(&key, &spool, &entries)?.install(&spool))
         .await
         .context("the spool writer stopped")??;
@@ -640,12 +640,12 @@ async fn record_completion(
     events::record(&mut tx, Some(&request.id), &Actor::staff(&by.id), &event, now).await?;
     match task.kind {
         TaskKind::Collect => {
-            // As a finished collect job (jobs::collect): the run is done, and the last source to
+            // As a finished collect job: the run is done, and the last source to
             // finish queues the export.
-            crate::jobs::collect::source_collected(app, &mut tx, &request.id, source, files as i64, now).await?;
+            super::progress::source_collected(app, &mut tx, &request.id, source, files as i64, now).await?;
         }
         TaskKind::Execute => {
-            // As a finished execute job (jobs::execute): every approved item of the source gets
+            // As a finished execute job: every approved item of the source gets
             // its outcome; "nothing found" is recorded as missing, and the certificate says so.
             let outcome = match how {
                 Completion::Done => ItemOutcome::Applied,
@@ -656,7 +656,7 @@ async fn record_completion(
                 plans::record_outcome(&mut tx, &item.id, outcome, now).await?;
             }
             let outcomes = [(outcome.as_str().to_owned(), items.len() as i64)].into();
-            crate::jobs::execute::source_executed(&mut tx, &request.id, source, outcomes, now).await?;
+            super::progress::source_executed(&mut tx, &request.id, source, outcomes, now).await?;
             crate::services::changes::executed(app, &mut tx, &request, now).await?;
         }
     }

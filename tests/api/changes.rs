@@ -1096,7 +1096,7 @@ async fn crash_window(app: &TestApp, last: &str) {
         .unwrap();
         assert!(reset.rows_affected() > 0, "{source}");
         let mut tx = app.app.store.begin().await.unwrap();
-        dossier::jobs::enqueue_execution(&app.app, &mut tx, &id, source, app.app.now_ms()).await.unwrap();
+        dossier::services::progress::enqueue_execution(&app.app, &mut tx, &id, source, app.app.now_ms()).await.unwrap();
         tx.commit().await.unwrap();
     }
     app.run_pending_jobs().await;

@@ -603,7 +603,7 @@ async fn a_lost_manual_spool_is_restored_from_the_task(app: TestApp) {
         .fetch_one(app.app.store.pool())
         .await
         .unwrap();
-    let spool = dossier::jobs::collect::spool_path(&app.app, &request_id, "archives");
+    let spool = dossier::services::progress::spool_path(&app.app, &request_id, "archives");
     std::fs::remove_file(&spool).expect("the completion put the spool in place");
     app.run_pending_jobs().await;
     assert_eq!(app.unfinished_jobs().await, 0);

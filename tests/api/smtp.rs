@@ -232,7 +232,7 @@ async fn plain_rows_from_before_sealing_are_still_delivered(app: crate::helpers:
     };
     dossier::store::emails::insert(&mut tx, &app.app.settings.secret_key, &row, now).await.unwrap();
     for id in ["legacy", "current"] {
-        dossier::jobs::enqueue_email(&app.app, &mut tx, id, &request_id, now).await.unwrap();
+        dossier::services::progress::enqueue_email(&app.app, &mut tx, id, &request_id, now).await.unwrap();
     }
     tx.commit().await.unwrap();
     assert_eq!(app.run_pending_jobs().await, 2);

@@ -426,7 +426,7 @@ pub async fn show(mut page: Page, app: web::Data<App>, path: web::Path<String>) 
                 .iter()
                 .map(|c| c.info().name.clone())
                 .map(|name| {
-                    let p = crate::jobs::collect::spool_path(&app, &request.id, &name);
+                    let p = crate::services::progress::spool_path(&app, &request.id, &name);
                     (name, p)
                 })
                 .filter(|(_, p)| p.exists())
