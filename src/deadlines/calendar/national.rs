@@ -415,7 +415,8 @@ pub(super) const MALTA: &[HolidayRule] = &[
 /// No. 107 of 2020, with Easter by the Orthodox computus (Good Friday, Holy Saturday, Easter Sunday
 /// and Monday). Art. 154(2) (ДВ No. 105/2016, in force 1 January 2017): a holiday other than the
 /// Easter days falling on a Saturday or Sunday makes the first (or first two) working days after it
-/// non-working days, so Christmas Eve on a Saturday gives Tuesday 27 and Wednesday 28 December.
+/// non-working days, so Christmas Eve on a Saturday gives Tuesday 27 and Wednesday 28 December
+/// (applied to every year: the wording in force before 2017 is not modelled).
 /// 1 November (Day of the National Awakeners) is a day off for schools and universities only, not
 /// a public holiday. The rest days the Council of Ministers moves by yearly decision (a bridge day
 /// against a working Saturday) are not public holidays: extra closures, and
