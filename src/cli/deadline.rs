@@ -154,9 +154,6 @@ fn compute(args: &DeadlineArgs) -> Result<Computed, String> {
         Some(code) => code.parse().map_err(|e| format!("{e}"))?,
         None => policy.default_country(),
     };
-    if let Some(notice) = country.decree_notice() {
-        eprintln!("warning: {notice}");
-    }
     let zone: Zone = args
         .timezone
         .as_deref()
@@ -175,6 +172,10 @@ fn compute(args: &DeadlineArgs) -> Result<Computed, String> {
         Err(_) => parse_date(&args.received).ok_or_else(|| malformed("--received", &args.received))?,
     };
     let deadline = policy.deadline(received_on, &calendar).map_err(|e| format!("{e}"))?;
+    // The year of receipt and the next, where the deadline falls.
+    if let Some(notice) = country.decree_notice(received_on.year()) {
+        eprintln!("warning: {notice}");
+    }
     Ok(Computed { policy, country, zone, deadline })
 }
 

@@ -528,36 +528,45 @@ impl Country {
         }
     }
 
-    /// A warning for calendars whose law lets a decree designate further days that are not built
-    /// in, printed by `dossier serve` at startup and by `dossier deadline`; `None` for the others.
-    pub fn decree_notice(self) -> Option<&'static str> {
-        match self {
+    /// A warning for calendars where a decree or a decision of the year designates or moves days
+    /// that are not built in, for deadlines counted in `year` or the next: printed by `dossier
+    /// serve` at startup (the current year) and by `dossier deadline` (the year of receipt); `None`
+    /// for the others, and for Greece when neither year needs a decision not yet shipped.
+    pub fn decree_notice(self, year: i32) -> Option<String> {
+        let notice = match self {
             // Algemene termijnenwet Art. 3(3).
-            Country::Netherlands => Some(
+            Country::Netherlands => {
                 "NL: the days equated with public holidays by royal decree under Algemene termijnenwet \
                  Art. 3(3) (such as the Friday after Ascension) are not built in; add those of the decree in \
-                 force as closure days",
-            ),
+                 force as closure days"
+            }
             // Кодекс на труда Art. 154: the Council of Ministers' yearly decision on moved rest days.
-            Country::Bulgaria => Some(
+            Country::Bulgaria => {
                 "BG: the rest days the Council of Ministers moves by its yearly decision (bridge days such as \
                  2 January 2026, worked on a Saturday) are not public holidays and are not built in; add them as \
-                 closure days if your counsel counts them",
-            ),
-            // Ν. 1157/1981: the move of 1 May is decided each year.
-            Country::Greece => Some(
-                "GR: when 1 May falls on a Sunday or in Holy Week, a decision of that year moves the holiday; the \
-                 moves of 2021, 2022 and 2024 are built in, later ones are not (next expected: 2027, when 1 May \
-                 is Holy Saturday); add the day the decision sets as a closure day",
-            ),
+                 closure days if your counsel counts them"
+            }
+            // Ν. 1157/1981: the move of 1 May is decided in the year it is needed.
+            Country::Greece => {
+                let pending = [Some(year), year.checked_add(1)]
+                    .into_iter()
+                    .flatten()
+                    .find(|&year| national::greek_may_day_undecided(year))?;
+                return Some(format!(
+                    "GR: 1 May {pending} falls on a Sunday or between Palm Sunday and Easter Monday, and the \
+                     decision of that year moving the holiday is not built in (those of 2021, 2022 and 2024 are); \
+                     add the day it sets as a closure day"
+                ));
+            }
             // Par svētku, atceres un atzīmējamām dienām Art. 1; the Cabinet's orders moving working days.
-            Country::Latvia => Some(
+            Country::Latvia => {
                 "LV: the closing day of the Song and Dance Festival is built in for 2023 only (the next, in 2028, \
                  is set by its organisers), and the working days the Cabinet moves by yearly order are not built \
-                 in; add those days as closure days",
-            ),
-            _ => None,
-        }
+                 in; add those days as closure days"
+            }
+            _ => return None,
+        };
+        Some(notice.to_owned())
     }
 
     /// The rule tables that make up this country's calendar.
