@@ -442,10 +442,10 @@ pub(super) const BULGARIA: &[HolidayRule] = &[
 /// Orthodox computus: Green Monday, Good Friday, Easter Sunday and Monday, Whit Monday
 /// (Kataklysmos). 1 April by the National Anniversary and Official Public Holiday Law of 1989
 /// (Ν. 121/1989) Art. 2; the act designating the others was not found and verified when this table
-/// was written, so its number is not cited (the list matches the Government's yearly publication).
-/// Easter Tuesday (a bank and public-service holiday) and Christmas Eve (listed in some years'
-/// publications) are left out: they are not designated for everyone, and a wrong holiday would
-/// move a deadline later than the law allows; add them as closure days on counsel's advice.
+/// was written, so none is cited: the fifteen days are those every yearly list consulted agrees on
+/// (the banks', the press's). Easter Tuesday (a bank and public-service day off) and Christmas Eve
+/// (on some lists, not others) are left out until their designation is verified: a wrong holiday
+/// would move a deadline later than the law allows; add them as closure days on counsel's advice.
 pub(super) const CYPRUS: &[HolidayRule] = &[
     fixed("Πρωτοχρονιά", Month::January, 1),
     fixed("Θεοφάνεια", Month::January, 6),
@@ -542,7 +542,8 @@ pub(super) const LATVIA: &[HolidayRule] = &[
 /// dňoch, § 1 (state holidays) and § 2 (other holidays), which § 3 makes days of rest (dni
 /// pracovného pokoja), as amended: 1 September (Constitution Day) stays a state holiday but is no
 /// longer a day of rest from 2024 (Zákon č. 530/2023 Z. z.); 17 November no longer from 2025, and
-/// 8 May and 15 September not in 2026 (Zákon č. 261/2025 Z. z., in force 1 November 2025). 28
+/// 8 May and 15 September not in 2026, a temporary measure (Zákon č. 261/2025 Z. z., in force
+/// 1 November 2025; should it be extended, this table must follow). 28
 /// October is a state holiday without a day of rest (Zákon č. 326/2020 Z. z.). Only days of rest
 /// are built in.
 pub(super) const SLOVAKIA: &[HolidayRule] = &[
