@@ -61,7 +61,8 @@ impl App {
             .timezone
             .parse()
             .map_err(|e: crate::deadlines::TimeZoneError| anyhow::anyhow!("controller.timezone: {e}"))?;
-        if let Some(notice) = country.decree_notice() {
+        // The current year and the next, where this year's requests fall due.
+        if let Some(notice) = country.decree_notice(clock.now().year()) {
             tracing::warn!("{notice}");
         }
         // Folders that already exist keep their mode: say so when it lets other accounts in.

@@ -35,9 +35,9 @@ pub struct DeadlineArgs {
     /// Jurisdiction policy: eu-gdpr, uk-gdpr, ccpa or lgpd.
     #[arg(long)]
     pub policy: String,
-    /// Holiday calendar, by ISO 3166 code: AT, BE, BR, CZ, DE, DK, EE, ES, FI, FR,
-    /// FR-ALSACE-MOSELLE, GB-EAW (alias UK), GB-NIR, GB-SCT, HR, HU, IE, IT, LT, LU, MT, NL, NO,
-    /// PL, PT, RO, SE, SI or US. Default: the policy's (FR, GB-EAW, US, BR).
+    /// Holiday calendar, by ISO 3166 code: AT, BE, BG, BR, CY, CZ, DE, DK, EE, ES, FI, FR,
+    /// FR-ALSACE-MOSELLE, GB-EAW (alias UK), GB-NIR, GB-SCT, GR, HR, HU, IE, IS, IT, LI, LT, LU, LV,
+    /// MT, NL, NO, PL, PT, RO, SE, SI, SK or US. Default: the policy's (FR, GB-EAW, US, BR).
     #[arg(long)]
     pub country: Option<String>,
     /// When the request was received: an RFC 3339 instant (2026-01-31T10:00:00+01:00), or the
@@ -154,9 +154,6 @@ fn compute(args: &DeadlineArgs) -> Result<Computed, String> {
         Some(code) => code.parse().map_err(|e| format!("{e}"))?,
         None => policy.default_country(),
     };
-    if let Some(notice) = country.decree_notice() {
-        eprintln!("warning: {notice}");
-    }
     let zone: Zone = args
         .timezone
         .as_deref()
@@ -175,6 +172,10 @@ fn compute(args: &DeadlineArgs) -> Result<Computed, String> {
         Err(_) => parse_date(&args.received).ok_or_else(|| malformed("--received", &args.received))?,
     };
     let deadline = policy.deadline(received_on, &calendar).map_err(|e| format!("{e}"))?;
+    // The year of receipt and the next, where the deadline falls.
+    if let Some(notice) = country.decree_notice(received_on.year()) {
+        eprintln!("warning: {notice}");
+    }
     Ok(Computed { policy, country, zone, deadline })
 }
 

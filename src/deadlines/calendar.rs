@@ -100,6 +100,13 @@ pub enum Country {
     Norway,
     Slovenia,
     Malta,
+    Bulgaria,
+    Cyprus,
+    Greece,
+    Latvia,
+    Slovakia,
+    Iceland,
+    Liechtenstein,
 }
 
 /// A country code that Dossier has no holiday calendar for.
@@ -135,7 +142,8 @@ enum Observance {
     /// England and Wales: a substitute bank holiday on the next weekday that is not already a
     /// holiday (Banking and Financial Dealings Act 1971 Sch. 1 para. 1 for 26 and 27 December; the
     /// annual proclamations for 1 January and for Christmas Day; so Christmas on a Saturday and
-    /// Boxing Day on a Sunday give Monday 27 and Tuesday 28 December).
+    /// Boxing Day on a Sunday give Monday 27 and Tuesday 28 December). Bulgaria (Кодекс на труда
+    /// Art. 154(2)) and Latvia (4 May, 18 November) move their holidays the same way.
     NextFreeWeekday,
     /// US federal: Saturday → the Friday before, Sunday → the Monday after (5 U.S.C. 6103(b);
     /// Executive Order 11582). 1 January on a Saturday is observed on 31 December before it.
@@ -384,7 +392,7 @@ const BRAZIL: &[HolidayRule] = &[
 ];
 
 impl Country {
-    pub const ALL: [Country; 29] = [
+    pub const ALL: [Country; 36] = [
         Country::France,
         Country::FranceAlsaceMoselle,
         Country::Germany,
@@ -414,6 +422,13 @@ impl Country {
         Country::Norway,
         Country::Slovenia,
         Country::Malta,
+        Country::Bulgaria,
+        Country::Cyprus,
+        Country::Greece,
+        Country::Latvia,
+        Country::Slovakia,
+        Country::Iceland,
+        Country::Liechtenstein,
     ];
 
     /// Every code, for the one sentence that refuses an unknown one: `AT, BE, ..., GB-EAW (alias
@@ -460,6 +475,13 @@ impl Country {
             Country::Norway => "NO",
             Country::Slovenia => "SI",
             Country::Malta => "MT",
+            Country::Bulgaria => "BG",
+            Country::Cyprus => "CY",
+            Country::Greece => "GR",
+            Country::Latvia => "LV",
+            Country::Slovakia => "SK",
+            Country::Iceland => "IS",
+            Country::Liechtenstein => "LI",
         }
     }
 
@@ -494,23 +516,57 @@ impl Country {
             Country::Norway => "Europe/Oslo",
             Country::Slovenia => "Europe/Ljubljana",
             Country::Malta => "Europe/Malta",
+            Country::Bulgaria => "Europe/Sofia",
+            Country::Cyprus => "Asia/Nicosia",
+            Country::Greece => "Europe/Athens",
+            Country::Latvia => "Europe/Riga",
+            Country::Slovakia => "Europe/Bratislava",
+            Country::Iceland => "Atlantic/Reykjavik",
+            Country::Liechtenstein => "Europe/Vaduz",
             Country::UnitedStates => "America/Los_Angeles",
             Country::Brazil => "America/Sao_Paulo",
         }
     }
 
-    /// A warning for calendars whose law lets a decree designate further days that are not built
-    /// in, printed by `dossier serve` at startup and by `dossier deadline`; `None` for the others.
-    pub fn decree_notice(self) -> Option<&'static str> {
-        match self {
+    /// A warning for calendars where a decree or a decision of the year designates or moves days
+    /// that are not built in, for deadlines counted in `year` or the next: printed by `dossier
+    /// serve` at startup (the current year) and by `dossier deadline` (the year of receipt); `None`
+    /// for the others, and for Greece when neither year needs a decision not yet shipped.
+    pub fn decree_notice(self, year: i32) -> Option<String> {
+        let notice = match self {
             // Algemene termijnenwet Art. 3(3).
-            Country::Netherlands => Some(
+            Country::Netherlands => {
                 "NL: the days equated with public holidays by royal decree under Algemene termijnenwet \
                  Art. 3(3) (such as the Friday after Ascension) are not built in; add those of the decree in \
-                 force as closure days",
-            ),
-            _ => None,
-        }
+                 force as closure days"
+            }
+            // Кодекс на труда Art. 154: the Council of Ministers' yearly decision on moved rest days.
+            Country::Bulgaria => {
+                "BG: the rest days the Council of Ministers moves by its yearly decision (bridge days such as \
+                 2 January 2026, worked on a Saturday) are not public holidays and are not built in; add them as \
+                 closure days if your counsel counts them"
+            }
+            // Ν. 1157/1981: the move of 1 May is decided in the year it is needed.
+            Country::Greece => {
+                let pending = [Some(year), year.checked_add(1)]
+                    .into_iter()
+                    .flatten()
+                    .find(|&year| national::greek_may_day_undecided(year))?;
+                return Some(format!(
+                    "GR: 1 May {pending} falls on a Sunday or between Palm Sunday and Easter Monday, and the \
+                     decision of that year moving the holiday is not built in (those of 2021, 2022 and 2024 are); \
+                     add the day it sets as a closure day"
+                ));
+            }
+            // Par svētku, atceres un atzīmējamām dienām Art. 1; the Cabinet's orders moving working days.
+            Country::Latvia => {
+                "LV: the closing day of the Song and Dance Festival is built in for 2023 only (the next, in 2028, \
+                 is set by its organisers), and the working days the Cabinet moves by yearly order are not built \
+                 in; add those days as closure days"
+            }
+            _ => return None,
+        };
+        Some(notice.to_owned())
     }
 
     /// The rule tables that make up this country's calendar.
@@ -545,6 +601,13 @@ impl Country {
             Country::Norway => &[NORWAY],
             Country::Slovenia => &[SLOVENIA],
             Country::Malta => &[MALTA],
+            Country::Bulgaria => &[BULGARIA],
+            Country::Cyprus => &[CYPRUS],
+            Country::Greece => &[GREECE],
+            Country::Latvia => &[LATVIA],
+            Country::Slovakia => &[SLOVAKIA],
+            Country::Iceland => &[ICELAND],
+            Country::Liechtenstein => &[LIECHTENSTEIN],
         }
     }
 
@@ -1208,9 +1271,19 @@ mod tests {
                         | Country::UnitedStates
                         | Country::UnitedKingdomScotland
                         | Country::UnitedKingdomNorthernIreland
+                        | Country::Bulgaria
+                        | Country::Latvia
                 );
                 if !moved {
                     assert_eq!(substitutes, 0, "{country} {year}");
+                }
+                // A Bulgarian or Latvian substitute day never falls on another holiday (two holidays
+                // may share a date there: 1 May 1994 was also Orthodox Easter Sunday).
+                if matches!(country, Country::Bulgaria | Country::Latvia) {
+                    let substitutes: Vec<Date> = holidays.iter().filter(|h| h.observed).map(|h| h.date).collect();
+                    for day in &substitutes {
+                        assert_eq!(dates.iter().filter(|date| *date == day).count(), 1, "{country} {day}");
+                    }
                 }
                 // UK substitute days never coincide with another holiday.
                 if matches!(

@@ -178,16 +178,44 @@ fn every_national_calendar_is_a_country_code() {
         dossier_deadline(&["--policy", "eu-gdpr", "--country", "PL", "--received", "2026-01-31T23:30:00Z", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
     assert_eq!((json["received"].as_str(), json["timezone"].as_str()), (Some("2026-02-01"), Some("Europe/Warsaw")));
-    // An unknown code: one line listing what is supported.
-    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "GR", "--received", "2026-01-31"]);
+    // Received Friday 13 March 2026: one month is Monday 13 April, Orthodox Easter Monday in
+    // Greece, Cyprus and Bulgaria (Western Easter Monday was 6 April).
+    for (code, due, zone) in [
+        ("GR", "2026-04-14", "Europe/Athens"),
+        ("CY", "2026-04-14", "Asia/Nicosia"),
+        ("BG", "2026-04-14", "Europe/Sofia"),
+        ("LV", "2026-04-13", "Europe/Riga"),
+        ("SK", "2026-04-13", "Europe/Bratislava"),
+        ("IS", "2026-04-13", "Atlantic/Reykjavik"),
+        ("li", "2026-04-13", "Europe/Vaduz"),
+    ] {
+        let output =
+            dossier_deadline(&["--policy", "eu-gdpr", "--country", code, "--received", "2026-03-13", "--json"]);
+        assert!(output.status.success(), "{code}: {}", stderr(&output));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON on stdout");
+        assert_eq!((json["due"].as_str(), json["timezone"].as_str()), (Some(due), Some(zone)), "{code}");
+    }
+    // An unknown code: one line listing what is supported, the last calendars added included.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "CH", "--received", "2026-01-31"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.starts_with("error: unknown country code \"GR\"; supported calendars: AT, BE"), "{message}");
+    assert!(
+        message.starts_with("error: unknown country code \"CH\"; supported calendars: AT, BE, BG, BR, CY"),
+        "{message}"
+    );
+    assert!(message.contains(" GR,") && message.contains(" LI,") && message.contains(" SK,"), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
     // A calendar whose law adds days by decree says so on stderr, and still answers.
     let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "NL", "--received", "2026-01-31"]);
     assert!(output.status.success());
     assert!(stderr(&output).starts_with("warning: NL: the days equated with public holidays"), "{}", stderr(&output));
+    // Greece: only when the year of receipt or the next needs a decision moving 1 May not built in.
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "GR", "--received", "2026-01-31"]);
+    assert!(output.status.success());
+    assert!(stderr(&output).starts_with("warning: GR: 1 May 2027 falls on a Sunday"), "{}", stderr(&output));
+    let output = dossier_deadline(&["--policy", "eu-gdpr", "--country", "GR", "--received", "2025-01-31"]);
+    assert!(output.status.success());
+    assert_eq!(stderr(&output), "");
 }
 
 /// `dossier serve` stops before listening on an unknown country or time zone, with one sentence.
@@ -197,7 +225,7 @@ fn startup_refuses_an_unknown_country_or_time_zone_in_one_sentence() {
     let dir = std::env::temp_dir().join(format!("dossier-cli-{}", dossier::crypto::new_id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (country, zone, expected) in [
-        ("GR", "Europe/Athens", "error: controller.country: unknown country code \"GR\"; supported calendars: AT, BE"),
+        ("CH", "Europe/Zurich", "error: controller.country: unknown country code \"CH\"; supported calendars: AT, BE"),
         ("PL", "Europe/Atlantis", "error: controller.timezone: unknown or unsupported time zone \"Europe/Atlantis\""),
     ] {
         let config = dir.join("dossier.toml");

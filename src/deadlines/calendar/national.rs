@@ -411,6 +411,202 @@ pub(super) const MALTA: &[HolidayRule] = &[
     fixed("Christmas Day", Month::December, 25),
 ];
 
+/// Bulgaria: Кодекс на труда (Labour Code) Art. 154(1), as last amended in State Gazette (ДВ)
+/// No. 107 of 2020, with Easter by the Orthodox computus (Good Friday, Holy Saturday, Easter Sunday
+/// and Monday). Art. 154(2) (ДВ No. 105/2016, in force 1 January 2017): a holiday other than the
+/// Easter days falling on a Saturday or Sunday makes the first (or first two) working days after it
+/// non-working days, so Christmas Eve on a Saturday gives Tuesday 27 and Wednesday 28 December
+/// (applied to every year: the wording in force before 2017 is not modelled).
+/// 1 November (Day of the National Awakeners) is a day off for schools and universities only, not
+/// a public holiday. The rest days the Council of Ministers moves by yearly decision (a bridge day
+/// against a working Saturday) are not public holidays: extra closures, and
+/// [`Country::decree_notice`](super::Country::decree_notice) says so.
+pub(super) const BULGARIA: &[HolidayRule] = &[
+    fixed("Нова година", Month::January, 1).observed(Observance::NextFreeWeekday),
+    fixed("Ден на Освобождението на България", Month::March, 3).observed(Observance::NextFreeWeekday),
+    orthodox("Велики петък", -2),
+    orthodox("Велика събота", -1),
+    orthodox("Великден", 0),
+    orthodox("Великден (понеделник)", 1),
+    fixed("Ден на труда", Month::May, 1).observed(Observance::NextFreeWeekday),
+    fixed("Гергьовден, Ден на храбростта и Българската армия", Month::May, 6).observed(Observance::NextFreeWeekday),
+    fixed("Ден на светите братя Кирил и Методий", Month::May, 24).observed(Observance::NextFreeWeekday),
+    fixed("Ден на Съединението", Month::September, 6).observed(Observance::NextFreeWeekday),
+    fixed("Ден на Независимостта на България", Month::September, 22).observed(Observance::NextFreeWeekday),
+    fixed("Бъдни вечер", Month::December, 24).observed(Observance::NextFreeWeekday),
+    fixed("Рождество Христово", Month::December, 25).observed(Observance::NextFreeWeekday),
+    fixed("Рождество Христово (втори ден)", Month::December, 26).observed(Observance::NextFreeWeekday),
+];
+
+/// Cyprus: the public holidays (δημόσιες αργίες) the Republic observes every year, Easter by the
+/// Orthodox computus: Green Monday, Good Friday, Easter Sunday and Monday, Whit Monday
+/// (Kataklysmos). 1 April by the National Anniversary and Official Public Holiday Law of 1989
+/// (Ν. 121/1989) Art. 2; the act designating the others was not found and verified when this table
+/// was written, so none is cited: the fifteen days are those every yearly list consulted agrees on
+/// (the banks', the press's). Easter Tuesday (a bank and public-service day off) and Christmas Eve
+/// (on some lists, not others) are left out until their designation is verified: a wrong holiday
+/// would move a deadline later than the law allows; add them as closure days on counsel's advice.
+pub(super) const CYPRUS: &[HolidayRule] = &[
+    fixed("Πρωτοχρονιά", Month::January, 1),
+    fixed("Θεοφάνεια", Month::January, 6),
+    orthodox("Καθαρά Δευτέρα", -48),
+    fixed("Ημέρα της Ελληνικής Ανεξαρτησίας", Month::March, 25),
+    fixed("Εθνική Επέτειος (1η Απριλίου)", Month::April, 1),
+    orthodox("Μεγάλη Παρασκευή", -2),
+    orthodox("Κυριακή του Πάσχα", 0),
+    orthodox("Δευτέρα του Πάσχα", 1),
+    fixed("Πρωτομαγιά", Month::May, 1),
+    orthodox("Δευτέρα του Αγίου Πνεύματος (Κατακλυσμός)", 50),
+    fixed("Κοίμηση της Θεοτόκου", Month::August, 15),
+    fixed("Ημέρα της Κυπριακής Ανεξαρτησίας", Month::October, 1),
+    fixed("Επέτειος του Όχι", Month::October, 28),
+    fixed("Χριστούγεννα", Month::December, 25),
+    fixed("Δεύτερη μέρα των Χριστουγέννων", Month::December, 26),
+];
+
+/// Greece: the days of rest of the public sector (Ν. 1157/1981 Art. 1 paras. 11 and 12, with the
+/// ministerial decisions ΔΙΟΔ/Φ62/237/6260/1987 and ΔΙΑΔΠ/Γ2/23321/2000), Easter by the Orthodox
+/// computus: Clean Monday, Good Friday, Holy Saturday, Easter Monday and Whit Monday (Αγίου
+/// Πνεύματος). The Three Hierarchs (30 January, schools only) was abolished by Ν. 4653/2020. The
+/// half-days of 24 and 31 December are not holidays. When 1 May falls on a Sunday or in Holy Week
+/// the holiday is moved by a decision of that year: to Tuesday 4 May 2021 (1 May was Holy
+/// Saturday), to Monday 2 May 2022 (a Sunday) and to Tuesday 7 May 2024 (Holy Wednesday; ΦΕΚ Β'
+/// 1406/2024), 1 May itself then being a working day unless another holiday. Later moves are not
+/// built in: [`Country::decree_notice`](super::Country::decree_notice) says so.
+/// The years whose decision moving 1 May is built in ([`GREECE`]).
+const GREEK_MAY_DAY_MOVES: &[i32] = &[2021, 2022, 2024];
+
+/// Whether 1 May of `year` needs a decision moving the holiday (it falls on a Sunday, or between
+/// Palm Sunday and Easter Monday as in 2016, 2021 and 2024) that [`GREECE`] does not hold.
+pub(super) fn greek_may_day_undecided(year: i32) -> bool {
+    let (Ok(may_day), Some(easter)) =
+        (Date::from_calendar_date(year, Month::May, 1), super::orthodox_easter_sunday(year))
+    else {
+        return false;
+    };
+    let from_easter = (may_day - easter).whole_days();
+    !GREEK_MAY_DAY_MOVES.contains(&year) && (may_day.weekday() == Weekday::Sunday || (-7..=1).contains(&from_easter))
+}
+
+pub(super) const GREECE: &[HolidayRule] = &[
+    fixed("Πρωτοχρονιά", Month::January, 1),
+    fixed("Θεοφάνεια", Month::January, 6),
+    orthodox("Καθαρά Δευτέρα", -48),
+    fixed("Εικοστή Πέμπτη Μαρτίου", Month::March, 25),
+    orthodox("Μεγάλη Παρασκευή", -2),
+    orthodox("Μεγάλο Σάββατο", -1),
+    orthodox("Δευτέρα του Πάσχα", 1),
+    fixed("Εργατική Πρωτομαγιά", Month::May, 1).except(GREEK_MAY_DAY_MOVES),
+    fixed("Εργατική Πρωτομαγιά (μετάθεση)", Month::May, 4).only_in(2021),
+    fixed("Εργατική Πρωτομαγιά (μετάθεση)", Month::May, 2).only_in(2022),
+    fixed("Εργατική Πρωτομαγιά (μετάθεση)", Month::May, 7).only_in(2024),
+    orthodox("Δευτέρα του Αγίου Πνεύματος", 50),
+    fixed("Κοίμηση της Θεοτόκου", Month::August, 15),
+    fixed("Ημέρα του Όχι", Month::October, 28),
+    fixed("Χριστούγεννα", Month::December, 25),
+    fixed("Σύναξη της Υπεραγίας Θεοτόκου", Month::December, 26),
+];
+
+/// Latvia: Likums "Par svētku, atceres un atzīmējamām dienām" Art. 1 (svētku dienas), with
+/// Midsummer (Līgo Day and Jāņi, 23 and 24 June), Christmas Eve and New Year's Eve. Art. 1 moves
+/// 4 May, 18 November and the closing day of the Song and Dance Festival to the next working day
+/// when they fall on a weekend. The festival's closing day (amendment of 2014) is held every five
+/// years on a day its organisers set: Sunday 9 July 2023 (so Monday 10 July) is built in, the next
+/// (2028) not yet. The one-off holiday of Monday 29 May 2023 (the ice-hockey team's bronze medal)
+/// was added by an amendment of that day. The working days the Cabinet moves by yearly order are not
+/// public holidays: extra closures, and [`Country::decree_notice`](super::Country::decree_notice)
+/// says so.
+pub(super) const LATVIA: &[HolidayRule] = &[
+    fixed("Jaungada diena", Month::January, 1),
+    easter("Lielā Piektdiena", -2),
+    easter("Lieldienas", 0),
+    easter("Otrās Lieldienas", 1),
+    fixed("Darba svētki; Satversmes sapulces sasaukšanas diena", Month::May, 1),
+    fixed("Latvijas Republikas Neatkarības atjaunošanas diena", Month::May, 4).observed(Observance::NextFreeWeekday),
+    nth("Mātes diena", 2, Weekday::Sunday, Month::May),
+    easter("Vasarsvētki", 49),
+    fixed("Latvijas hokeja izlases bronzas medaļas diena", Month::May, 29).only_in(2023),
+    fixed("Līgo diena", Month::June, 23),
+    fixed("Jāņu diena", Month::June, 24),
+    fixed("Vispārējo latviešu Dziesmu un deju svētku noslēguma diena", Month::July, 9)
+        .observed(Observance::NextFreeWeekday)
+        .only_in(2023),
+    fixed("Latvijas Republikas proklamēšanas diena", Month::November, 18).observed(Observance::NextFreeWeekday),
+    fixed("Ziemassvētku vakars", Month::December, 24),
+    fixed("Ziemassvētki", Month::December, 25),
+    fixed("Otrie Ziemassvētki", Month::December, 26),
+    fixed("Vecgada diena", Month::December, 31),
+];
+
+/// Slovakia: Zákon č. 241/1993 Z. z. o štátnych sviatkoch, dňoch pracovného pokoja a pamätných
+/// dňoch, § 1 (state holidays) and § 2 (other holidays), which § 3 makes days of rest (dni
+/// pracovného pokoja), as amended: 1 September (Constitution Day) stays a state holiday but is no
+/// longer a day of rest from 2024 (Zákon č. 530/2023 Z. z.); 17 November no longer from 2025, and
+/// 8 May and 15 September not in 2026, a temporary measure (Zákon č. 261/2025 Z. z., in force
+/// 1 November 2025; should it be extended, this table must follow). 28
+/// October is a state holiday without a day of rest (Zákon č. 326/2020 Z. z.). Only days of rest
+/// are built in.
+pub(super) const SLOVAKIA: &[HolidayRule] = &[
+    fixed("Deň vzniku Slovenskej republiky", Month::January, 1),
+    fixed("Zjavenie Pána (Traja králi)", Month::January, 6),
+    easter("Veľký piatok", -2),
+    easter("Veľkonočný pondelok", 1),
+    fixed("Sviatok práce", Month::May, 1),
+    fixed("Deň víťazstva nad fašizmom", Month::May, 8).except(&[2026]),
+    fixed("Sviatok svätého Cyrila a svätého Metoda", Month::July, 5),
+    fixed("Výročie Slovenského národného povstania", Month::August, 29),
+    HolidayRule { years: (i32::MIN, 2023), ..fixed("Deň Ústavy Slovenskej republiky", Month::September, 1) },
+    fixed("Sedembolestná Panna Mária", Month::September, 15).except(&[2026]),
+    fixed("Sviatok Všetkých svätých", Month::November, 1),
+    HolidayRule { years: (i32::MIN, 2024), ..fixed("Deň boja za slobodu a demokraciu", Month::November, 17) },
+    fixed("Štedrý deň", Month::December, 24),
+    fixed("Prvý sviatok vianočný", Month::December, 25),
+    fixed("Druhý sviatok vianočný", Month::December, 26),
+];
+
+/// Iceland: Lög um 40 stunda vinnuviku nr. 88/1971 Art. 6: the holy days of the national church
+/// (Lög um helgidagafrið nr. 32/1997 Art. 2: New Year's Day, Maundy Thursday, Good Friday, Easter
+/// Sunday and Monday, Ascension, Whit Sunday and Monday, Christmas Day and 26 December), the First
+/// Day of Summer (the first Thursday after 18 April), 1 May, 17 June and, since 1983, the first
+/// Monday in August (Frídagur verslunarmanna). Christmas Eve and New Year's Eve are holidays from
+/// 13:00 only: a period ending on them ends that day, so they are not built in.
+pub(super) const ICELAND: &[HolidayRule] = &[
+    fixed("Nýársdagur", Month::January, 1),
+    easter("Skírdagur", -3),
+    easter("Föstudagurinn langi", -2),
+    easter("Páskadagur", 0),
+    easter("Annar í páskum", 1),
+    on_or_after("Sumardagurinn fyrsti", Weekday::Thursday, Month::April, 19),
+    fixed("Verkalýðsdagurinn", Month::May, 1),
+    easter("Uppstigningardagur", 39),
+    easter("Hvítasunnudagur", 49),
+    easter("Annar í hvítasunnu", 50),
+    fixed("Þjóðhátíðardagurinn", Month::June, 17),
+    nth("Frídagur verslunarmanna", 1, Weekday::Monday, Month::August).since(1983),
+    fixed("Jóladagur", Month::December, 25),
+    fixed("Annar í jólum", Month::December, 26),
+];
+
+/// Liechtenstein: Arbeitsgesetz (LGBl. 1967 Nr. 6) Art. 18 Abs. 2, as worded by LGBl. 1986 Nr. 85:
+/// the thirteen statutory holidays equated with Sundays. Candlemas (2 February) and St Joseph's
+/// Day (19 March) are paid days off under some collective agreements only, and Good Friday,
+/// 2 January, Shrove Tuesday, 24 and 31 December are bank holidays: not built in.
+pub(super) const LIECHTENSTEIN: &[HolidayRule] = &[
+    fixed("Neujahr", Month::January, 1),
+    fixed("Heilige Drei Könige", Month::January, 6),
+    easter("Ostermontag", 1),
+    fixed("Tag der Arbeit", Month::May, 1),
+    easter("Auffahrt", 39),
+    easter("Pfingstmontag", 50),
+    easter("Fronleichnam", 60),
+    fixed("Staatsfeiertag (Mariä Himmelfahrt)", Month::August, 15),
+    fixed("Mariä Geburt", Month::September, 8),
+    fixed("Allerheiligen", Month::November, 1),
+    fixed("Mariä Empfängnis", Month::December, 8),
+    fixed("Weihnachten", Month::December, 25),
+    fixed("Stephanstag", Month::December, 26),
+];
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -1141,6 +1337,321 @@ mod tests {
             ],
         );
     }
+
+    #[test]
+    fn bulgaria_2020_to_2035_on_orthodox_easter_with_its_substitute_days() {
+        // Кодекс на труда Art. 154(1): the Easter days are Orthodox (Good Friday to Monday).
+        check(
+            Country::Bulgaria,
+            &[
+                ("01-01", ALWAYS, END),
+                ("03-03", ALWAYS, END),
+                ("O-2", ALWAYS, END),
+                ("O-1", ALWAYS, END),
+                ("O+0", ALWAYS, END),
+                ("O+1", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("05-06", ALWAYS, END),
+                ("05-24", ALWAYS, END),
+                ("09-06", ALWAYS, END),
+                ("09-22", ALWAYS, END),
+                ("12-24", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        // Art. 154(2): the first working day(s) after a holiday on a weekend, Easter aside.
+        for (year, expected) in [
+            (
+                // 1 May on Holy Saturday, Easter Monday on 3 May: the 1 May day off is Tuesday 4 May;
+                // Christmas on Saturday and Sunday: Monday 27 and Tuesday 28 December.
+                2021,
+                vec![
+                    date!(2021 - 01 - 01),
+                    date!(2021 - 03 - 03),
+                    date!(2021 - 04 - 30),
+                    date!(2021 - 05 - 03),
+                    date!(2021 - 05 - 04),
+                    date!(2021 - 05 - 06),
+                    date!(2021 - 05 - 24),
+                    date!(2021 - 09 - 06),
+                    date!(2021 - 09 - 22),
+                    date!(2021 - 12 - 24),
+                    date!(2021 - 12 - 27),
+                    date!(2021 - 12 - 28),
+                ],
+            ),
+            (
+                // Christmas Eve on a Saturday, Christmas Day on a Sunday: 27 and 28 December.
+                2022,
+                vec![
+                    date!(2022 - 01 - 03),
+                    date!(2022 - 03 - 03),
+                    date!(2022 - 04 - 22),
+                    date!(2022 - 04 - 25),
+                    date!(2022 - 05 - 02),
+                    date!(2022 - 05 - 06),
+                    date!(2022 - 05 - 24),
+                    date!(2022 - 09 - 06),
+                    date!(2022 - 09 - 22),
+                    date!(2022 - 12 - 26),
+                    date!(2022 - 12 - 27),
+                    date!(2022 - 12 - 28),
+                ],
+            ),
+            (
+                2026,
+                vec![
+                    date!(2026 - 01 - 01),
+                    date!(2026 - 03 - 03),
+                    date!(2026 - 04 - 10),
+                    date!(2026 - 04 - 13),
+                    date!(2026 - 05 - 01),
+                    date!(2026 - 05 - 06),
+                    date!(2026 - 05 - 25),
+                    date!(2026 - 09 - 07),
+                    date!(2026 - 09 - 22),
+                    date!(2026 - 12 - 24),
+                    date!(2026 - 12 - 25),
+                    date!(2026 - 12 - 28),
+                ],
+            ),
+        ] {
+            assert_eq!(weekdays_closed(Country::Bulgaria, year), expected, "{year}");
+        }
+        // 1 November is a day off for schools only; 2 January 2026 is a decision's bridge day.
+        let bulgaria = HolidayCalendar::new(Country::Bulgaria);
+        assert!(bulgaria.is_working_day(date!(2027 - 11 - 01)));
+        assert!(bulgaria.is_working_day(date!(2026 - 01 - 02)));
+        assert!(Country::Bulgaria.decree_notice(2026).is_some());
+    }
+
+    #[test]
+    fn cyprus_2020_to_2035_on_orthodox_easter() {
+        check(
+            Country::Cyprus,
+            &[
+                ("01-01", ALWAYS, END),
+                ("01-06", ALWAYS, END),
+                ("O-48", ALWAYS, END),
+                ("03-25", ALWAYS, END),
+                ("04-01", ALWAYS, END),
+                ("O-2", ALWAYS, END),
+                ("O+0", ALWAYS, END),
+                ("O+1", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("O+50", ALWAYS, END),
+                ("08-15", ALWAYS, END),
+                ("10-01", ALWAYS, END),
+                ("10-28", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        // Green Monday 2026 is 23 February; Easter Tuesday (14 April) and Christmas Eve are not
+        // designated for everyone; Western Easter Monday (6 April) is a working day.
+        let cyprus = HolidayCalendar::new(Country::Cyprus);
+        assert!(!cyprus.is_working_day(date!(2026 - 02 - 23)));
+        assert!(cyprus.is_working_day(date!(2026 - 04 - 14)));
+        assert!(cyprus.is_working_day(date!(2026 - 12 - 24)));
+        assert!(cyprus.is_working_day(date!(2026 - 04 - 06)));
+    }
+
+    #[test]
+    fn greece_2020_to_2035_with_the_moves_of_1_may() {
+        check(
+            Country::Greece,
+            &[
+                ("01-01", ALWAYS, END),
+                ("01-06", ALWAYS, END),
+                ("O-48", ALWAYS, END),
+                ("03-25", ALWAYS, END),
+                ("O-2", ALWAYS, END),
+                ("O-1", ALWAYS, END),
+                ("O+1", ALWAYS, END),
+                ("05-01", 2020, 2020),
+                ("2021-05-04", 2021, 2021),
+                ("2022-05-02", 2022, 2022),
+                ("05-01", 2023, 2023),
+                ("2024-05-07", 2024, 2024),
+                ("05-01", 2025, END),
+                ("O+50", ALWAYS, END),
+                ("08-15", ALWAYS, END),
+                ("10-28", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        let greece = HolidayCalendar::new(Country::Greece);
+        // 2024: 1 May (Holy Wednesday) was worked, the holiday was Tuesday 7 May.
+        assert!(greece.is_working_day(date!(2024 - 05 - 01)));
+        assert!(!greece.is_working_day(date!(2024 - 05 - 07)));
+        // 2022: 1 May was a Sunday, the holiday Monday 2 May.
+        assert!(!greece.is_working_day(date!(2022 - 05 - 02)));
+        // Clean Monday 2026 is 23 February, Whit Monday 1 June; the Three Hierarchs (30 January)
+        // is a working day since 2020.
+        assert!(!greece.is_working_day(date!(2026 - 02 - 23)));
+        assert!(!greece.is_working_day(date!(2026 - 06 - 01)));
+        assert!(greece.is_working_day(date!(2026 - 01 - 30)));
+        // The decision is missing only for years whose 1 May needs one: 2027 (Holy Saturday), 2032
+        // (Holy Saturday) and 2033 (a Sunday); the published ones are built in.
+        let pending: Vec<i32> = (2015..=2035).filter(|&year| super::greek_may_day_undecided(year)).collect();
+        assert_eq!(pending, [2016, 2027, 2032, 2033]);
+        assert_eq!(Country::Greece.decree_notice(2021), None);
+        assert_eq!(Country::Greece.decree_notice(2025), None);
+        let notice = Country::Greece.decree_notice(2026).unwrap();
+        assert!(notice.starts_with("GR: 1 May 2027 falls on a Sunday or between Palm Sunday"), "{notice}");
+        assert!(Country::Greece.decree_notice(2033).unwrap().starts_with("GR: 1 May 2033"));
+        assert_eq!(Country::Greece.decree_notice(i32::MAX), None);
+    }
+
+    #[test]
+    fn latvia_2020_to_2035_with_the_one_off_days_of_2023() {
+        check(
+            Country::Latvia,
+            &[
+                ("01-01", ALWAYS, END),
+                ("E-2", ALWAYS, END),
+                ("E+0", ALWAYS, END),
+                ("E+1", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("05-04", ALWAYS, END),
+                ("Sun#2-05", ALWAYS, END),
+                ("E+49", ALWAYS, END),
+                ("2023-05-29", 2023, 2023),
+                ("06-23", ALWAYS, END),
+                ("06-24", ALWAYS, END),
+                ("2023-07-09", 2023, 2023),
+                ("11-18", ALWAYS, END),
+                ("12-24", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+                ("12-31", ALWAYS, END),
+            ],
+        );
+        // 2023: the festival closed on Sunday 9 July (Monday 10 July off) and 18 November was a
+        // Saturday (Monday 20 November off).
+        assert_eq!(
+            weekdays_closed(Country::Latvia, 2023),
+            vec![
+                date!(2023 - 04 - 07),
+                date!(2023 - 04 - 10),
+                date!(2023 - 05 - 01),
+                date!(2023 - 05 - 04),
+                date!(2023 - 05 - 29),
+                date!(2023 - 06 - 23),
+                date!(2023 - 07 - 10),
+                date!(2023 - 11 - 20),
+                date!(2023 - 12 - 25),
+                date!(2023 - 12 - 26),
+            ]
+        );
+        // 4 May 2024 a Saturday, 2025 a Sunday: Monday 6 May 2024, Monday 5 May 2025.
+        let latvia = HolidayCalendar::new(Country::Latvia);
+        assert!(!latvia.is_working_day(date!(2024 - 05 - 06)));
+        assert!(!latvia.is_working_day(date!(2025 - 05 - 05)));
+        // Whit Monday is not a holiday; 1 January on a Sunday is not moved.
+        assert!(latvia.is_working_day(date!(2026 - 05 - 25)));
+        assert!(latvia.is_working_day(date!(2023 - 01 - 02)));
+    }
+
+    #[test]
+    fn slovakia_2020_to_2035_with_the_days_of_rest_cut_from_2024() {
+        check(
+            Country::Slovakia,
+            &[
+                ("01-01", ALWAYS, END),
+                ("01-06", ALWAYS, END),
+                ("E-2", ALWAYS, END),
+                ("E+1", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("05-08", ALWAYS, 2025),
+                ("05-08", 2027, END),
+                ("07-05", ALWAYS, END),
+                ("08-29", ALWAYS, END),
+                ("09-01", ALWAYS, 2023),
+                ("09-15", ALWAYS, 2025),
+                ("09-15", 2027, END),
+                ("11-01", ALWAYS, END),
+                ("11-17", ALWAYS, 2024),
+                ("12-24", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        let slovakia = HolidayCalendar::new(Country::Slovakia);
+        // Constitution Day: a day of rest on Friday 1 September 2023, not on Monday 1 September 2025.
+        assert!(!slovakia.is_working_day(date!(2023 - 09 - 01)));
+        assert!(slovakia.is_working_day(date!(2025 - 09 - 01)));
+        // 17 November: Friday 2023 off, Monday 2025 worked.
+        assert!(!slovakia.is_working_day(date!(2023 - 11 - 17)));
+        assert!(slovakia.is_working_day(date!(2025 - 11 - 17)));
+        // 8 May and 15 September: worked in 2026, days of rest again in 2027 (Saturday 8 May 2027
+        // aside: Wednesday 15 September 2027).
+        assert!(slovakia.is_working_day(date!(2026 - 05 - 08)));
+        assert!(slovakia.is_working_day(date!(2026 - 09 - 15)));
+        assert!(!slovakia.is_working_day(date!(2027 - 09 - 15)));
+        // 28 October is a state holiday without a day of rest.
+        assert!(slovakia.is_working_day(date!(2026 - 10 - 28)));
+    }
+
+    #[test]
+    fn iceland_2020_to_2035() {
+        check(
+            Country::Iceland,
+            &[
+                ("01-01", ALWAYS, END),
+                ("E-3", ALWAYS, END),
+                ("E-2", ALWAYS, END),
+                ("E+0", ALWAYS, END),
+                ("E+1", ALWAYS, END),
+                ("Thu>=04-19", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("E+39", ALWAYS, END),
+                ("E+49", ALWAYS, END),
+                ("E+50", ALWAYS, END),
+                ("06-17", ALWAYS, END),
+                ("Mon#1-08", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        // First Day of Summer 2026: Thursday 23 April; Frídagur verslunarmanna: Monday 3 August.
+        // Christmas Eve and New Year's Eve (holidays from 13:00 only) end a period that day.
+        let iceland = HolidayCalendar::new(Country::Iceland);
+        assert!(!iceland.is_working_day(date!(2026 - 04 - 23)));
+        assert!(!iceland.is_working_day(date!(2026 - 08 - 03)));
+        assert!(iceland.is_working_day(date!(2026 - 12 - 24)));
+        assert!(iceland.is_working_day(date!(2026 - 12 - 31)));
+    }
+
+    #[test]
+    fn liechtenstein_2020_to_2035() {
+        // Arbeitsgesetz Art. 18 Abs. 2 (LGBl. 1986 Nr. 85): thirteen days.
+        check(
+            Country::Liechtenstein,
+            &[
+                ("01-01", ALWAYS, END),
+                ("01-06", ALWAYS, END),
+                ("E+1", ALWAYS, END),
+                ("05-01", ALWAYS, END),
+                ("E+39", ALWAYS, END),
+                ("E+50", ALWAYS, END),
+                ("E+60", ALWAYS, END),
+                ("08-15", ALWAYS, END),
+                ("09-08", ALWAYS, END),
+                ("11-01", ALWAYS, END),
+                ("12-08", ALWAYS, END),
+                ("12-25", ALWAYS, END),
+                ("12-26", ALWAYS, END),
+            ],
+        );
+        // Candlemas, St Joseph's Day and Good Friday are working days in 2026.
+        let liechtenstein = HolidayCalendar::new(Country::Liechtenstein);
+        assert!(liechtenstein.is_working_day(date!(2026 - 02 - 02)));
+        assert!(liechtenstein.is_working_day(date!(2026 - 03 - 19)));
+        assert!(liechtenstein.is_working_day(date!(2026 - 04 - 03)));
+    }
 }
 
 #[cfg(test)]
@@ -1173,6 +1684,13 @@ mod codes_and_counting {
             (" no ", Country::Norway),
             ("SI", Country::Slovenia),
             ("MT", Country::Malta),
+            ("BG", Country::Bulgaria),
+            ("cy", Country::Cyprus),
+            ("GR", Country::Greece),
+            ("LV", Country::Latvia),
+            ("SK", Country::Slovakia),
+            ("IS", Country::Iceland),
+            ("LI", Country::Liechtenstein),
             ("UK", Country::UnitedKingdomEnglandWales),
             ("FR-ALSACE-MOSELLE", Country::FranceAlsaceMoselle),
         ] {
@@ -1182,16 +1700,24 @@ mod codes_and_counting {
             assert_eq!(country.code().parse(), Ok(country));
             assert!(country.default_time_zone().parse::<Zone>().is_ok(), "{country}");
         }
-        // Not built (yet): refused with the one sentence that lists what is supported.
-        for missing in ["GR", "CY", "BG", "SK", "LV", "IS", "LI", "GB", "EL"] {
+        // Refused with the one sentence that lists what is supported: plain GB (three calendars),
+        // the EU's EL for Greece (not an ISO 3166 code), a code with no calendar.
+        for missing in ["GB", "EL", "CH", "XX", ""] {
             assert_eq!(missing.parse::<Country>(), Err(UnknownCountry(missing.to_owned())));
         }
         let message = UnknownCountry("XX".into()).to_string();
-        assert!(message.starts_with("unknown country code \"XX\"; supported calendars: AT, BE, BR, CZ"), "{message}");
+        assert!(
+            message.starts_with("unknown country code \"XX\"; supported calendars: AT, BE, BG, BR, CY, CZ"),
+            "{message}"
+        );
+        for code in ["GR", "IS", "LI", "LV", "SK"] {
+            assert!(message.contains(&format!(" {code},")), "{message}");
+        }
         assert!(message.contains("GB-EAW (alias UK), GB-NIR, GB-SCT"), "{message}");
         assert_eq!(message.lines().count(), 1);
-        assert!(Country::Netherlands.decree_notice().is_some());
-        assert!(Country::Poland.decree_notice().is_none());
+        assert!(Country::Netherlands.decree_notice(2026).is_some());
+        assert!(Country::Latvia.decree_notice(2026).is_some());
+        assert!(Country::Poland.decree_notice(2026).is_none());
     }
 
     /// Business days (CCPA §7021(a), 10 business days to confirm receipt) and GDPR working-day rolls
@@ -1211,5 +1737,22 @@ mod codes_and_counting {
         assert_eq!(eu_gdpr(date!(2026 - 03 - 06), &romania).unwrap().due, date!(2026 - 04 - 06));
         assert_eq!(eu_gdpr(date!(2026 - 03 - 13), &romania).unwrap().due, date!(2026 - 04 - 14));
         assert_eq!(Policy::EuGdpr.deadline(date!(2026 - 03 - 13), &romania).unwrap().due, date!(2026 - 04 - 14));
+        // So do Greece, Cyprus and Bulgaria; Slovakia and Latvia roll over the Western one.
+        for country in [Country::Greece, Country::Cyprus, Country::Bulgaria] {
+            let calendar = HolidayCalendar::new(country);
+            assert_eq!(eu_gdpr(date!(2026 - 03 - 06), &calendar).unwrap().due, date!(2026 - 04 - 06), "{country}");
+            assert_eq!(eu_gdpr(date!(2026 - 03 - 13), &calendar).unwrap().due, date!(2026 - 04 - 14), "{country}");
+        }
+        for country in [Country::Slovakia, Country::Latvia, Country::Iceland, Country::Liechtenstein] {
+            let calendar = HolidayCalendar::new(country);
+            assert_eq!(eu_gdpr(date!(2026 - 03 - 06), &calendar).unwrap().due, date!(2026 - 04 - 07), "{country}");
+        }
+        // Business days skip Bulgaria's substitute day. Received Friday 18 December 2026: 21, 22,
+        // 23 (3), Christmas Eve and Day, Monday 28 (for Saturday 26), 29, 30, 31 (6), 1 January,
+        // 4, 5, 6, 7 January (10). In Liechtenstein: 21-24 (4), 28-31 (8), 4, 5 January (10).
+        let bulgaria = ccpa(date!(2026 - 12 - 18), &HolidayCalendar::new(Country::Bulgaria)).unwrap();
+        assert_eq!(bulgaria.confirm_receipt_by, Some(date!(2027 - 01 - 07)));
+        let liechtenstein = ccpa(date!(2026 - 12 - 18), &HolidayCalendar::new(Country::Liechtenstein)).unwrap();
+        assert_eq!(liechtenstein.confirm_receipt_by, Some(date!(2027 - 01 - 05)));
     }
 }
