@@ -2,36 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Locale;
-
-/// Text an operator writes in the configuration, either one string for every language or one per
-/// language: `purposes = ["Billing"]` or `purposes = [{ en = "Billing", fr = "Facturation" }]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum Text {
-    Plain(String),
-    Localized {
-        en: String,
-        #[serde(default)]
-        fr: Option<String>,
-    },
-}
-
-impl Text {
-    pub fn get(&self, locale: Locale) -> &str {
-        match (self, locale) {
-            (Text::Plain(s), _) => s,
-            (Text::Localized { fr: Some(fr), .. }, Locale::Fr) => fr,
-            (Text::Localized { en, .. }, _) => en,
-        }
-    }
-}
-
-impl Default for Text {
-    fn default() -> Self {
-        Text::Plain(String::new())
-    }
-}
+pub use crate::domain::Text;
 
 /// A recipient of the data (Art. 15(1)(c)); third-country recipients are flagged.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -102,6 +73,7 @@ impl SourceInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Locale;
 
     #[test]
     fn text_accepts_plain_and_localized_forms() {

@@ -9,6 +9,7 @@ mod locale;
 mod reference;
 mod role;
 mod status;
+mod text;
 
 pub use denial::DenialGround;
 pub use email::{EmailAddress, EmailError, redact_emails};
@@ -17,3 +18,4 @@ pub use locale::Locale;
 pub use reference::Reference;
 pub use role::Role;
 pub use status::{RequestStatus, TransitionError};
+pub use text::Text;

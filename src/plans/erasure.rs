@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
 use super::{Change, ErasureAction, FieldMethod, Located, RetentionBasis, Rules};
-use crate::connectors::Text;
+use crate::domain::Text;
 
 /// What the plan does with one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::connectors::Text;
+use crate::domain::Text;
 
 /// What erasing one of the collection's records does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
