@@ -197,13 +197,13 @@ pub async fn extension_for(
     if request.status.is_terminal() {
         return Ok(Err(Refused::Closed));
     }
+    if request.extended_at.is_some() {
+        return Ok(Err(Refused::AlreadyExtended));
+    }
     // GDPR Art. 12(3): the extension lengthens the time to answer; once the person has the
     // answer (export ready and emailed), even if it is collected again, there is none to lengthen.
     if request.answered_at.is_some() || !request.status.awaits_answer() {
         return Ok(Err(Refused::Answered));
-    }
-    if request.extended_at.is_some() {
-        return Ok(Err(Refused::AlreadyExtended));
     }
     let policy = policy_of(request)?;
     let (calendar, zone) = calendar_for(app, policy)?;
