@@ -292,3 +292,86 @@ async fn a_manual_source_s_file_counts_as_found_and_a_refusal_stops_the_wait(app
     assert_no_countdown(&page);
 }
 with_paper_archive!(a_manual_source_s_file_counts_as_found_and_a_refusal_stops_the_wait);
+
+/// The answer date of requests answered before migration 0017, as an older instance left them
+/// (no `answered_at`): the migration's backfill reads the first export, else the closure of a
+/// completed or refused request; cancelled and unanswered requests keep none. The register
+/// then shows it.
+async fn the_migration_backfills_the_answer_date_and_the_register_shows_it(app: TestApp) {
+    use crate::helpers::{Seed, ms_at};
+    let seeds = [
+        ("DSR-2026-000001", "access", "ready", None),
+        ("DSR-2026-000002", "access", "completed", Some(ms_at("2026-03-20", 12))),
+        ("DSR-2026-000003", "erasure", "completed", Some(ms_at("2026-03-18", 9))),
+        ("DSR-2026-000004", "objection", "denied", Some(ms_at("2026-03-06", 9))),
+        ("DSR-2026-000005", "access", "cancelled", Some(ms_at("2026-03-04", 9))),
+        ("DSR-2026-000006", "erasure", "awaiting_review", None),
+    ];
+    let mut ids = Vec::new();
+    for (reference, kind, status, completed_at) in seeds {
+        let seed = Seed { reference, kind, status, received_on: "2026-03-02", completed_at, ..Seed::default() };
+        ids.push(app.seed_request(seed).await);
+    }
+    // Both access requests were answered by their export (two for the completed one: the first counts).
+    for (id, day) in [(&ids[0], "2026-03-09"), (&ids[1], "2026-03-12"), (&ids[1], "2026-03-15")] {
+        sqlx::query(
+            "INSERT INTO exports (id, request_id, file_name, size_bytes, sha256, records, created_at, expires_at) \
+             VALUES ($1, $2, 'x.zip.enc', 1, 'x', 0, $3, $4)",
+        )
+        .bind(dossier::crypto::new_id())
+        .bind(id)
+        .bind(ms_at(day, 12))
+        .bind(ms_at(day, 12) + 30 * 86_400_000)
+        .execute(app.app.store.pool())
+        .await
+        .unwrap();
+    }
+    // The migration's statements, but the column it adds (already there: the store is migrated).
+    let migration = include_str!("../../migrations/0017_answered_at.sql");
+    let sql: String = migration.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+    let updates: Vec<&str> = sql.split(';').map(str::trim).filter(|s| s.starts_with("UPDATE")).collect();
+    assert_eq!(updates.len(), 2, "{sql}");
+    for update in updates {
+        sqlx::query(sqlx::AssertSqlSafe(update.to_owned())).execute(app.app.store.pool()).await.unwrap();
+    }
+    let mut answered = Vec::new();
+    for id in &ids {
+        let at: Option<i64> = sqlx::query_scalar("SELECT answered_at FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.app.store.pool())
+            .await
+            .unwrap();
+        answered.push(at);
+    }
+    let expected = [
+        Some(ms_at("2026-03-09", 12)),
+        Some(ms_at("2026-03-12", 12)),
+        Some(ms_at("2026-03-18", 9)),
+        Some(ms_at("2026-03-06", 9)),
+        None,
+        None,
+    ];
+    assert_eq!(answered, expected);
+
+    app.add_staff("audit@exemple.test", Role::Auditor).await;
+    let auditor = Browser::new(app.address.clone());
+    assert_eq!(staff_password_step(&auditor, "audit@exemple.test", STAFF_PASSWORD).await.status, 303);
+    let res = auditor.get("/staff/register.csv?from=2026-03-01&to=2026-03-31").await;
+    assert_eq!(res.status, 200);
+    let mut reader = csv::Reader::from_reader(res.body.as_slice());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let col = headers.iter().position(|h| h == "Answered").expect("an Answered column");
+    let mut cells: Vec<(String, String)> =
+        reader.records().map(|r| r.unwrap()).map(|r| (r[0].to_owned(), r[col].to_owned())).collect();
+    cells.sort();
+    let expected = [
+        ("DSR-2026-000001", "2026-03-09"),
+        ("DSR-2026-000002", "2026-03-12"),
+        ("DSR-2026-000003", "2026-03-18"),
+        ("DSR-2026-000004", "2026-03-06"),
+        ("DSR-2026-000005", ""),
+        ("DSR-2026-000006", ""),
+    ];
+    assert_eq!(cells, expected.map(|(r, d)| (r.to_owned(), d.to_owned())));
+}
+on_both_backends!(the_migration_backfills_the_answer_date_and_the_register_shows_it);
