@@ -4,6 +4,7 @@ pub mod audit;
 pub mod condition;
 mod denial;
 mod email;
+mod found;
 mod kind;
 mod locale;
 mod reference;
@@ -13,6 +14,7 @@ mod text;
 
 pub use denial::DenialGround;
 pub use email::{EmailAddress, EmailError, redact_emails};
+pub use found::Found;
 pub use kind::{RequestKind, UnknownKind};
 pub use locale::Locale;
 pub use reference::Reference;

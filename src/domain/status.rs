@@ -78,6 +78,20 @@ impl RequestStatus {
         )
     }
 
+    /// The person has been given their answer (GDPR Art. 12(3), docs/legal.md): the export is
+    /// ready and they were emailed (`ready`; a download is not required), the certificate is
+    /// issued (`completed`), or the refusal was sent (`denied`).
+    pub fn is_answered(self) -> bool {
+        matches!(self, RequestStatus::Ready | RequestStatus::Completed | RequestStatus::Denied)
+    }
+
+    /// Whether the request still waits for its answer, so that its due date matters: neither
+    /// answered nor closed. Only then does a page count days down, the queue and the dashboard
+    /// call it overdue, or staff extend it.
+    pub fn awaits_answer(self) -> bool {
+        !self.is_answered() && !self.is_terminal()
+    }
+
     /// The one place that allows or refuses a change of status.
     pub fn transition(self, to: RequestStatus) -> Result<RequestStatus, TransitionError> {
         use RequestStatus::*;
@@ -156,6 +170,19 @@ mod tests {
         assert_eq!(s.transition(Completed), Ok(Completed));
         assert_eq!(AwaitingConfirmation.transition(Executing), Ok(Executing));
         assert_eq!(AwaitingConfirmation.transition(Cancelled), Ok(Cancelled));
+    }
+
+    #[test]
+    fn the_clock_runs_only_until_the_answer_or_the_closure() {
+        let waiting: Vec<_> = RequestStatus::ALL.into_iter().filter(|s| s.awaits_answer()).collect();
+        assert_eq!(
+            waiting,
+            [Submitted, Verified, Collecting, AwaitingConfirmation, AwaitingReview, Executing, NeedsAttention]
+        );
+        let answered: Vec<_> = RequestStatus::ALL.into_iter().filter(|s| s.is_answered()).collect();
+        assert_eq!(answered, [Ready, Completed, Denied]);
+        assert!(!Cancelled.awaits_answer() && !Cancelled.is_answered(), "closed, never answered");
+        assert!(!Expired.awaits_answer() && !Expired.is_answered(), "closed, never answered");
     }
 
     #[test]

@@ -116,7 +116,8 @@ pub async fn run(app: &App, request_id: &str) -> anyhow::Result<()> {
     let email = request.email.as_deref().context("a request without its address")?;
     let expires_on = app.zone.local_date(from_ms(expires_at) - Duration::milliseconds(1)).context("expiry date")?;
     let to = notify::To { request_id, email, locale: request.locale };
-    notify::export_ready(app, &mut tx, to, &reference, expires_on, now).await?;
+    let found = crate::domain::Found::from_count(summary.total_records as i64);
+    notify::export_ready(app, &mut tx, to, &reference, found, expires_on, now).await?;
     tx.commit().await?;
     app.jobs_ready.notify_waiters();
     // The spools held the same data, encrypted; the export replaces them.

@@ -78,9 +78,10 @@ pub struct Reminded {
     pub receipts_confirmed: usize,
 }
 
-/// Open requests: verified (the legal clock runs) and not closed.
+/// Requests whose legal clock runs: verified, and neither answered nor closed (GDPR Art. 12(3):
+/// an access request whose export is ready and emailed has its answer; nothing is due any more).
 fn open_statuses() -> impl Iterator<Item = RequestStatus> {
-    RequestStatus::ALL.into_iter().filter(|s| !s.is_terminal() && *s != RequestStatus::Submitted)
+    RequestStatus::ALL.into_iter().filter(|s| s.awaits_answer() && *s != RequestStatus::Submitted)
 }
 
 /// Queues every reminder due now and not sent yet. Safe to run on several instances at once.

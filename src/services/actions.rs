@@ -24,6 +24,8 @@ pub enum Refused {
     /// GDPR Art. 12(3): an extension must be announced within the first month.
     ExtensionTooLate,
     NoExtensionUnderPolicy,
+    /// GDPR Art. 12(3): the answer was given; an extension after it would be no extension.
+    Answered,
     NotInThisState,
     UnknownAssignee,
     /// The legal ground does not apply to this right (e.g. Art. 17(3) to an access request).
@@ -54,6 +56,7 @@ impl Refused {
             Refused::AlreadyExtended => "staff.refused.already_extended",
             Refused::ExtensionTooLate => "staff.refused.extension_too_late",
             Refused::NoExtensionUnderPolicy => "staff.refused.no_extension",
+            Refused::Answered => "staff.refused.answered",
             Refused::NotInThisState => "staff.refused.not_in_this_state",
             Refused::UnknownAssignee => "staff.refused.unknown_assignee",
             Refused::GroundNotApplicable => "staff.refused.ground_not_applicable",
@@ -75,6 +78,7 @@ impl Refused {
             Refused::AlreadyExtended,
             Refused::ExtensionTooLate,
             Refused::NoExtensionUnderPolicy,
+            Refused::Answered,
             Refused::NotInThisState,
             Refused::UnknownAssignee,
             Refused::GroundNotApplicable,
@@ -195,6 +199,11 @@ pub async fn extension_for(
     }
     if request.extended_at.is_some() {
         return Ok(Err(Refused::AlreadyExtended));
+    }
+    // GDPR Art. 12(3): the extension lengthens the time to answer; once the person has the
+    // answer (export ready and emailed), even if it is collected again, there is none to lengthen.
+    if request.answered_at.is_some() || !request.status.awaits_answer() {
+        return Ok(Err(Refused::Answered));
     }
     let policy = policy_of(request)?;
     let (calendar, zone) = calendar_for(app, policy)?;

@@ -192,20 +192,38 @@ pub async fn export_ready(
     conn: &mut Conn,
     to: To<'_>,
     reference: &Reference,
+    found: crate::domain::Found,
     expires: Date,
     now: i64,
 ) -> anyhow::Result<()> {
     let tr = Tr::new(to.locale);
     let expires = format_date(tr, expires);
-    let content = Content {
-        subject: tr.fmt("mail.ready.subject", &[("reference", reference.as_str())]),
-        paragraphs: vec![
-            tr.fmt("mail.ready.intro", &[("reference", reference.as_str())]),
-            tr.fmt("mail.ready.expiry", &[("expires", &expires)]),
-            tr.get("mail.ready.signin").to_owned(),
-        ],
-        action: Some((tr.get("mail.ready.action").to_owned(), format!("{}/requests/{}", app.base_url, reference))),
-        code: None,
+    let r = reference.as_str();
+    let content = if found.is_nothing() {
+        // GDPR Art. 15(1): the confirmation that nothing is held is the answer, said plainly
+        // before any download; the file is the information the law requires, not "your data".
+        Content {
+            subject: tr.fmt("mail.ready_nothing.subject", &[("reference", r)]),
+            paragraphs: vec![
+                tr.fmt("mail.ready_nothing.intro", &[("reference", r), ("address", to.email)]),
+                tr.get("mail.ready_nothing.information").to_owned(),
+                tr.fmt("mail.ready.expiry", &[("expires", &expires)]),
+                tr.get("mail.ready.signin").to_owned(),
+            ],
+            action: Some((tr.get("mail.ready_nothing.action").to_owned(), format!("{}/requests/{}", app.base_url, r))),
+            code: None,
+        }
+    } else {
+        Content {
+            subject: tr.fmt("mail.ready.subject", &[("reference", r)]),
+            paragraphs: vec![
+                tr.fmt("mail.ready.intro", &[("reference", r)]),
+                tr.fmt("mail.ready.expiry", &[("expires", &expires)]),
+                tr.get("mail.ready.signin").to_owned(),
+            ],
+            action: Some((tr.get("mail.ready.action").to_owned(), format!("{}/requests/{}", app.base_url, r))),
+            code: None,
+        }
     };
     queue(app, conn, to, "export_ready", content, now).await
 }
@@ -336,6 +354,19 @@ pub async fn cancelled(app: &App, conn: &mut Conn, to: To<'_>, reference: &Refer
     queue(app, conn, to, "cancelled", content, now).await
 }
 
+/// A refusal's legal ground in the person's words, as the refusal email and the status page say it.
+pub fn denial_ground_text(tr: Tr, ground: crate::domain::DenialGround) -> &'static str {
+    use crate::domain::DenialGround as G;
+    tr.get(match ground {
+        G::ManifestlyUnfounded => "mail.denied.ground.manifestly_unfounded",
+        G::Excessive => "mail.denied.ground.excessive",
+        G::IdentityNotConfirmed => "mail.denied.ground.identity_not_confirmed",
+        G::LegalObligation => "mail.denied.ground.legal_obligation",
+        G::LegalClaims => "mail.denied.ground.legal_claims",
+        G::RightsOfOthers => "mail.denied.ground.rights_of_others",
+    })
+}
+
 /// GDPR Art. 12(4): a refusal says why, and that the person may complain to the supervisory
 /// authority and seek a judicial remedy.
 pub async fn denied(
@@ -347,16 +378,8 @@ pub async fn denied(
     reason: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    use crate::domain::DenialGround as G;
     let tr = Tr::new(to.locale);
-    let ground = tr.get(match ground {
-        G::ManifestlyUnfounded => "mail.denied.ground.manifestly_unfounded",
-        G::Excessive => "mail.denied.ground.excessive",
-        G::IdentityNotConfirmed => "mail.denied.ground.identity_not_confirmed",
-        G::LegalObligation => "mail.denied.ground.legal_obligation",
-        G::LegalClaims => "mail.denied.ground.legal_claims",
-        G::RightsOfOthers => "mail.denied.ground.rights_of_others",
-    });
+    let ground = denial_ground_text(tr, ground);
     // Art. 77: the supervisory authority of the request's own law.
     let authority = authority_of(app, conn, to.request_id).await?;
     let content = Content {

@@ -694,6 +694,8 @@ pub struct StatusView {
     pub request: requests::RequestRow,
     pub sources: Vec<SourceProgress>,
     pub export: Option<exports::ExportRow>,
+    /// What the latest export found about the person; `None` before any export.
+    pub found: Option<crate::domain::Found>,
     pub today: Date,
     /// The questions staff asked, oldest first (at most the last one open).
     pub clarifications: Vec<Clarification>,
@@ -732,10 +734,11 @@ pub async fn status(app: &App, reference: &Reference, owner_hash: &str) -> anyho
         })
         .collect();
     let export = exports::latest_for_request(&mut conn, &request.id).await?;
+    let found = export.as_ref().map(|e| crate::domain::Found::from_count(e.records));
     let today = app.today_for(&request.jurisdiction)?;
     let clarifications = clarifications::for_request(&mut conn, &request.id).await?;
     let clock_stopped = clock_stopped(app, &mut conn, &request, app.now_ms()).await?;
-    Ok(Some(StatusView { request, sources, export, today, clarifications, clock_stopped }))
+    Ok(Some(StatusView { request, sources, export, found, today, clarifications, clock_stopped }))
 }
 
 /// Whether the request's clock is stopped now (an open pause its policy counts).

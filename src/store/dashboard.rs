@@ -9,7 +9,7 @@ use time::Date;
 
 use super::Conn;
 use super::requests::{date_to_text, text_to_date};
-use crate::domain::{RequestKind, RequestStatus};
+use crate::domain::RequestKind;
 
 /// Verified requests received in `[from, to]`, counted per month (`YYYY-MM`) and right.
 pub async fn received_per_month(
@@ -43,41 +43,33 @@ pub struct Answered {
     pub received_on: Date,
     /// The due date in force (after any extension, GDPR Art. 12(3)).
     pub due_on: Date,
-    /// When the answer was given (unix ms): the first export built (access, portability), or the
-    /// request closed as completed or refused.
+    /// When the answer was given (unix ms): the export ready and the person emailed (access,
+    /// portability), the certificate issued or the refusal sent (`requests.answered_at`,
+    /// migration 0017).
     pub answered_at: i64,
 }
 
-/// The requests received in `[from, to]` that have been answered: an export was built for them
-/// (the person could download their data), or they were completed or refused. Cancelled and
-/// expired requests were never answered and are left out.
+/// The requests received in `[from, to]` that have been answered. Cancelled and expired requests
+/// were never answered and are left out.
 pub async fn answered(conn: &mut Conn, from: Date, to: Date) -> anyhow::Result<Vec<Answered>> {
     let rows = sqlx::query(
-        "SELECT r.received_on, r.due_on, r.status, r.completed_at, \
-         (SELECT MIN(e.created_at) FROM exports e WHERE e.request_id = r.id) AS exported_at \
-         FROM requests r WHERE r.received_on >= $1 AND r.received_on <= $2 AND r.reference IS NOT NULL",
+        "SELECT received_on, due_on, answered_at FROM requests \
+         WHERE received_on >= $1 AND received_on <= $2 AND reference IS NOT NULL AND answered_at IS NOT NULL",
     )
     .bind(date_to_text(from))
     .bind(date_to_text(to))
     .fetch_all(&mut *conn)
     .await
     .context("listing answered requests")?;
-    let closed = [RequestStatus::Completed.as_str(), RequestStatus::Denied.as_str()];
-    let mut out = Vec::new();
-    for r in rows {
-        let status: String = r.try_get("status")?;
-        let exported: Option<i64> = r.try_get("exported_at")?;
-        let completed: Option<i64> = r.try_get("completed_at")?;
-        let answered_at = exported.or(completed.filter(|_| closed.contains(&status.as_str())));
-        if let Some(answered_at) = answered_at {
-            out.push(Answered {
+    rows.iter()
+        .map(|r| {
+            Ok(Answered {
                 received_on: text_to_date(&r.try_get::<String, _>("received_on")?)?,
                 due_on: text_to_date(&r.try_get::<String, _>("due_on")?)?,
-                answered_at,
-            });
-        }
-    }
-    Ok(out)
+                answered_at: r.try_get("answered_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Requests still awaiting their answer whose due date is before `today` and whose clock is

@@ -117,7 +117,7 @@ fn scope(filter: &QueueFilter) -> Clause {
 /// not `ready` (an access or portability request whose export the person was told they can
 /// download has been answered, GDPR Art. 12(3)).
 pub fn awaiting_answer(s: RequestStatus) -> bool {
-    !s.is_terminal() && s != RequestStatus::Ready
+    s.awaits_answer()
 }
 
 /// The statuses of [`awaiting_answer`], as an SQL list of literals (codes, never input).

@@ -43,6 +43,9 @@ pub struct RequestRow {
     pub statement: Option<String>,
     /// CCPA §7021(a): when the confirmation of receipt was sent.
     pub receipt_confirmed_at: Option<i64>,
+    /// When the person was first given their answer (export ready and emailed, certificate,
+    /// refusal; [`RequestStatus::is_answered`]): the clock stops, no extension after it.
+    pub answered_at: Option<i64>,
 }
 
 pub struct NewRequest<'a> {
@@ -62,7 +65,7 @@ pub struct NewRequest<'a> {
 const COLUMNS: &str = "id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
      received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
      original_due_on, extension_reason, extended_at, denial_ground, denial_reason, confirmed_at, statement, \
-     receipt_confirmed_at";
+     receipt_confirmed_at, answered_at";
 
 pub fn date_to_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -103,6 +106,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<RequestRow> {
         confirmed_at: row.try_get("confirmed_at")?,
         statement: row.try_get("statement")?,
         receipt_confirmed_at: row.try_get("receipt_confirmed_at")?,
+        answered_at: row.try_get("answered_at")?,
     })
 }
 
@@ -177,7 +181,8 @@ pub async fn lock(conn: &mut Conn, backend: Backend, id: &str) -> anyhow::Result
 }
 
 /// Moves a request to `to` if the lifecycle allows it and nobody changed it meanwhile, and records
-/// the transition. Fails (changing nothing) otherwise.
+/// the transition. Fails (changing nothing) otherwise. The first move to an answered status
+/// (`ready`, `completed`, `denied`) records the answer date (migration 0017).
 pub async fn transition(
     conn: &mut Conn,
     request: &RequestRow,
@@ -187,15 +192,17 @@ pub async fn transition(
 ) -> anyhow::Result<()> {
     request.status.transition(to)?;
     let completed = if to.is_terminal() { Some(now) } else { None };
+    let answered = if to.is_answered() { Some(now) } else { None };
     let done = sqlx::query(
-        "UPDATE requests SET status = $1, updated_at = $2, completed_at = COALESCE($3, completed_at) \
-         WHERE id = $4 AND status = $5",
+        "UPDATE requests SET status = $1, updated_at = $2, completed_at = COALESCE($3, completed_at), \
+         answered_at = COALESCE(answered_at, $6) WHERE id = $4 AND status = $5",
     )
     .bind(to.as_str())
     .bind(now)
     .bind(completed)
     .bind(&request.id)
     .bind(request.status.as_str())
+    .bind(answered)
     .execute(&mut *conn)
     .await
     .context("changing a request's status")?;

@@ -359,7 +359,10 @@ on_both_backends!(
 /// While the clock is stopped no reminder is sent (the date is not the due date any more); once
 /// the answer comes, the date has moved by the days waited and the reminders follow it.
 async fn reminders_wait_while_the_clock_is_stopped(app: TestApp) {
-    let status = request_under(&app, OLIVER, "uk-gdpr").await;
+    // An erasure waiting for the person's decision: still awaiting its answer (an access request
+    // whose export is ready is answered, and is reminded of nothing).
+    let status = request_of(&app, OLIVER, "uk-gdpr", "erasure").await;
+    assert_eq!(app.request_status(&status).await, "awaiting_confirmation");
     let reference = reference_of(&status);
     app.add_staff(AGENT, Role::Agent).await;
     app.staff_login(AGENT).await;

@@ -79,7 +79,19 @@ async fn the_dashboard_shows_the_numbers_of_the_period(app: TestApp) {
     ];
     for (reference, kind, status, jurisdiction, received_on, due_on, day, exported) in answered {
         let completed_at = (status != "ready").then(|| ms_at(if exported { "2026-02-20" } else { day }, 12));
-        let seed = Seed { reference, kind, status, jurisdiction, received_on, due_on, completed_at, ..Seed::default() };
+        // The answer date: the export built and emailed, else the closure (migration 0017).
+        let answered_at = Some(ms_at(day, 12));
+        let seed = Seed {
+            reference,
+            kind,
+            status,
+            jurisdiction,
+            received_on,
+            due_on,
+            completed_at,
+            answered_at,
+            ..Seed::default()
+        };
         let id = app.seed_request(seed).await;
         if exported {
             insert_export(&app, &id, day).await;
@@ -104,6 +116,7 @@ async fn the_dashboard_shows_the_numbers_of_the_period(app: TestApp) {
         received_on: "2024-06-01",
         due_on: "2024-07-01",
         completed_at: Some(ms_at("2024-10-01", 12)),
+        answered_at: Some(ms_at("2024-10-01", 12)),
         ..Seed::default()
     };
     let old = app.seed_request(old).await;

@@ -735,6 +735,8 @@ pub struct Seed<'a> {
     pub assignee: Option<&'a str>,
     /// When it was closed (completed, denied, cancelled), unix ms.
     pub completed_at: Option<i64>,
+    /// When the person was given the answer (export ready and emailed, certificate, refusal).
+    pub answered_at: Option<i64>,
 }
 
 impl Default for Seed<'_> {
@@ -748,6 +750,7 @@ impl Default for Seed<'_> {
             due_on: "2026-04-01",
             assignee: None,
             completed_at: None,
+            answered_at: None,
         }
     }
 }
@@ -768,8 +771,8 @@ impl TestApp {
         sqlx::query(
             "INSERT INTO requests (id, reference, kind, status, email, email_hash, locale, jurisdiction, channel, \
              received_at, received_on, due_on, extension_notice_by, verified_at, completed_at, assignee_id, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'en', $7, 'web', $8, $9, $10, $10, $8, $11, $12, $8, $8)",
+             created_at, updated_at, answered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'en', $7, 'web', $8, $9, $10, $10, $8, $11, $12, $8, $8, $13)",
         )
         .bind(&id)
         .bind(seed.reference)
@@ -783,6 +786,7 @@ impl TestApp {
         .bind(seed.due_on)
         .bind(seed.completed_at)
         .bind(seed.assignee)
+        .bind(seed.answered_at)
         .execute(self.app.store.pool())
         .await
         .expect("seeding a request");

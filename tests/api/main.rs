@@ -31,3 +31,4 @@ mod staff_data;
 mod staff_routes;
 mod staff_security;
 mod timeline;
+mod truth;

@@ -45,7 +45,7 @@ fn parse(body: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     (headers, rows)
 }
 
-const HEADERS: [&str; 15] = [
+const HEADERS: [&str; 16] = [
     "Reference",
     "Right",
     "Deadline policy",
@@ -55,6 +55,7 @@ const HEADERS: [&str; 15] = [
     "Due",
     "Extended to",
     "Reason for the extension",
+    "Answered",
     "Closed",
     "Outcome",
     "Ground for refusal",
@@ -113,6 +114,8 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
             "2026-04-10",
             "",
             "",
+            // GDPR Art. 12(3): answered when the export was ready and the person emailed.
+            "2026-03-10",
             "",
             "ready",
             "",
@@ -130,6 +133,8 @@ async fn the_register_lists_exactly_the_period_and_neutralises_formulas(app: Tes
             "2026-04-13",
             "2026-06-12",
             "'=1+1 twelve archived systems",
+            // The refusal was the answer.
+            "2026-03-13",
             "2026-03-13",
             "denied",
             "excessive",

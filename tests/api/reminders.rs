@@ -116,8 +116,10 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
     add_staff(&app, AUDITOR, Role::Auditor).await;
     let former = add_staff(&app, FORMER, Role::Agent).await;
 
-    let assigned = verified_request(&app, "jeanne.martin@example.fr", "access").await;
+    let assigned = awaiting_review(&app, "jeanne.martin@example.fr", "erasure").await;
     assert_eq!(actions::assign(&app.app, &admin, &assigned, Some(&agent.id)).await.unwrap(), Ok(()));
+    // Answered: its export is ready and the person was emailed; nothing is due any more.
+    let answered = verified_request(&app, "oliver.smith@example.co.uk", "access").await;
     // Waiting for staff: an erasure the person confirmed, a rectification they sent.
     let unassigned = awaiting_review(&app, "paul.durand@example.fr", "erasure").await;
     // Assigned to an account disabled since: as if unassigned.
@@ -131,6 +133,7 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
     // Never verified: no legal clock yet.
     assert_eq!(app.submit_request("nobody@example.org", "access").await.status, 303);
     app.run_pending_jobs().await;
+    assert_eq!(app.request_status(answered.as_str()).await, "ready");
     let due: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT due_on FROM requests").fetch_all(app.app.store.pool()).await.unwrap();
     assert_eq!(due, vec!["2026-04-10".to_owned()]);
@@ -154,7 +157,7 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
 
     // What the assignee reads.
     let mail = app.email_with_subject(AGENT, &format!("Reminder: request {assigned} is due on April 10, 2026"));
-    for line in ["1 day left.", "Right exercised: Access to your data.", "It is assigned to you."] {
+    for line in ["1 day left.", "Right exercised: Erasure of your data.", "It is assigned to you."] {
         assert!(mail.text.contains(line), "{line:?} in {}", mail.text);
     }
     assert_eq!(mail.link(), format!("/staff/requests/{assigned}"));
@@ -172,11 +175,15 @@ async fn each_reminder_is_sent_once_to_the_right_people(app: TestApp) {
         .into_iter()
         .filter(|m| {
             [AUDITOR, FORMER].iter().any(|a| m.to.contains(a))
-                || (is_reminder(&m.subject) && m.subject.contains(closed.as_str()))
+                || (is_reminder(&m.subject)
+                    && (m.subject.contains(closed.as_str()) || m.subject.contains(answered.as_str())))
         })
         .map(|m| m.subject)
         .collect();
-    assert!(never.is_empty(), "nothing to auditors, disabled accounts, or about closed requests: {never:?}");
+    assert!(
+        never.is_empty(),
+        "nothing to auditors, disabled accounts, or about answered or closed requests: {never:?}"
+    );
 }
 on_both_backends!(each_reminder_is_sent_once_to_the_right_people);
 
@@ -238,7 +245,7 @@ async fn a_request_s_day_is_counted_in_its_own_time_zone(app: TestApp) {
     add_staff(&app, ADMIN, Role::Admin).await;
     let csrf = app.csrf("/").await;
     let form =
-        [("email", "oliver.smith@example.co.uk"), ("kind", "access"), ("jurisdiction", "uk-gdpr"), ("csrf", &csrf)];
+        [("email", "oliver.smith@example.co.uk"), ("kind", "erasure"), ("jurisdiction", "uk-gdpr"), ("csrf", &csrf)];
     assert_eq!(app.post("/requests", &form).await.status, 303);
     app.run_pending_jobs().await;
     let status = app.verify_by_link(&app.last_email_to("oliver.smith@example.co.uk")).await.location();

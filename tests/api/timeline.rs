@@ -104,6 +104,8 @@ async fn every_event_reads_as_a_sentence(app: TestApp) {
     let access_ref = reference_of(&access);
     app.run_pending_jobs().await;
     let task = task_path(&agent, &access_ref).await;
+    // Extended while the archive is searched: no extension once the answer is given (Art. 12(3)).
+    act(&agent, &access_ref, "extend", &[("reason", "Many archives to search.")]).await;
     let csrf = agent.csrf(&task).await;
     let res = agent
         .post_multipart(
@@ -129,7 +131,6 @@ async fn every_event_reads_as_a_sentence(app: TestApp) {
     let csrf = app.csrf(&access).await;
     let res = app.post(&format!("{access}/clarification"), &[("answer", "12345"), ("csrf", &csrf)]).await;
     assert_eq!(res.status, 303, "{}", res.text());
-    act(&agent, &access_ref, "extend", &[("reason", "Many archives to search.")]).await;
     act(&agent, &access_ref, "complete", &[]).await;
     app.run_pending_jobs().await;
 

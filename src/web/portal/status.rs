@@ -11,9 +11,9 @@ use super::changes::{ChangesView, FormState, said_key, view_for};
 use super::{CsrfForm, client_ip, see_other};
 use crate::app::App;
 use crate::clock::from_ms;
-use crate::domain::{EmailAddress, EmailError, Reference, RequestKind, RequestStatus};
+use crate::domain::{EmailAddress, EmailError, Found, Reference, RequestKind, RequestStatus};
 use crate::i18n::Tr;
-use crate::services::notify::{format_date, kind_label};
+use crate::services::notify::{denial_ground_text, format_date, kind_label};
 use crate::services::requests::{self, DownloadError, StatusView, Submitted};
 use crate::store::source_runs::RunStatus;
 use crate::web::page::session_cookie;
@@ -43,8 +43,24 @@ struct StatusTemplate<'a> {
     status_class: &'a str,
     explanation: &'a str,
     received: String,
-    due: String,
-    days_left: String,
+    /// The due date, while the request waits for its answer or once answered; a cancelled or
+    /// expired request has none to show.
+    due: Option<String>,
+    /// The request still waits for its answer: the due date is a promise, not a record.
+    awaiting: bool,
+    /// The countdown, only while the request waits for its answer (GDPR Art. 12(3)).
+    days_left: Option<String>,
+    /// When the person was given the answer (export ready and emailed, certificate, refusal).
+    answered_on: Option<String>,
+    /// When a request closed without an answer (cancelled, expired).
+    closed_on: Option<String>,
+    /// The time to answer was extended: when, to which date, and why (Art. 12(3)).
+    extension: Option<ExtensionLine>,
+    /// A refused request: the legal ground and staff's explanation (Art. 12(4)).
+    refusal: Option<RefusalLine>,
+    /// An access or portability answer that found nothing: the file is the information the law
+    /// requires, not "your data" (Art. 15(1)).
+    nothing_found: bool,
     sources: Vec<SourceLine>,
     download: Option<DownloadLine>,
     export_expired: bool,
@@ -60,6 +76,16 @@ struct StatusTemplate<'a> {
     clarify: Option<ClarifyView>,
     /// A refused request: the supervisory authority of its law (GDPR Art. 12(4), 77).
     authority: Option<AuthorityLine>,
+}
+
+struct ExtensionLine {
+    text: String,
+    reason: String,
+}
+
+struct RefusalLine {
+    ground: String,
+    explanation: String,
 }
 
 struct AuthorityLine {
@@ -233,11 +259,48 @@ pub(super) fn render_status_with(
     let t = page.t;
     let r = &view.request;
     let (status, explanation) = status_keys(r.status);
-    let left = crate::deadlines::days_left(view.today, r.due_on);
-    let days_left = match left {
+    // GDPR Art. 12(3): the clock runs until the answer; an answered or closed request counts
+    // nothing down.
+    let awaiting = r.status.awaits_answer();
+    let days_left = awaiting.then(|| match crate::deadlines::days_left(view.today, r.due_on) {
         0 => t.get("portal.status.due_today").to_owned(),
         n if n > 0 => t.fmt("portal.status.days_left", &[("n", &n.to_string())]),
         n => t.fmt("portal.status.days_late", &[("n", &(-n).to_string())]),
+    });
+    let answered_on = r.answered_at.filter(|_| !awaiting && r.status.is_answered()).map(|at| local_day(app, t, at));
+    let closed_on = r.completed_at.filter(|_| !awaiting && !r.status.is_answered()).map(|at| local_day(app, t, at));
+    let extension = match (r.extended_at, r.original_due_on, &r.extension_reason) {
+        (Some(at), Some(from), Some(reason)) => Some(ExtensionLine {
+            text: t.fmt(
+                "portal.status.extension",
+                &[("date", &local_day(app, t, at)), ("from", &format_date(t, from)), ("to", &format_date(t, r.due_on))],
+            ),
+            reason: reason.clone(),
+        }),
+        _ => None,
+    };
+    let refusal = (r.status == RequestStatus::Denied).then(|| RefusalLine {
+        ground: r
+            .denial_ground
+            .as_deref()
+            .and_then(|g| g.parse::<crate::domain::DenialGround>().ok())
+            .map(|g| t.fmt("portal.status.refusal_ground", &[("ground", denial_ground_text(t, g))]))
+            .unwrap_or_default(),
+        explanation: r.denial_reason.clone().unwrap_or_default(),
+    });
+    // Art. 15(1): "whether or not" comes first. An answer that found nothing says so, naming
+    // the address searched, before any download.
+    let nothing_found = matches!(r.kind, RequestKind::Access | RequestKind::Portability)
+        && matches!(r.status, RequestStatus::Ready | RequestStatus::Completed)
+        && view.found.is_some_and(Found::is_nothing);
+    let (status, explanation) = if nothing_found {
+        let explanation = match &r.email {
+            Some(address) => t.fmt("portal.status.explain.nothing_found", &[("address", address)]),
+            None => t.get("portal.status.explain.nothing_found_erased").to_owned(),
+        };
+        (t.get("portal.status.states.nothing_found").to_owned(), explanation)
+    } else {
+        (t.get(status).to_owned(), t.get(explanation).to_owned())
     };
     // A completed erasure, rectification or objection has its certificate: the sources' last
     // counts (items executed) would only confuse.
@@ -247,8 +310,12 @@ pub(super) fn render_status_with(
         .iter()
         .filter(|_| !(changed && r.status == RequestStatus::Completed))
         .map(|s| {
-            // A manual source's run stays unfinished until staff complete its task.
+            // A manual source's run stays unfinished until staff complete its task; once the
+            // request is answered or closed, nobody is searching it any more.
             let (state, class) = match s.status {
+                RunStatus::Pending | RunStatus::Running if !awaiting => {
+                    (t.get("portal.status.source.not_searched"), "pending")
+                }
                 RunStatus::Pending | RunStatus::Running if s.manual => {
                     (t.get("portal.manual.waiting_for_staff"), "pending")
                 }
@@ -283,12 +350,18 @@ pub(super) fn render_status_with(
         page,
         reference: reference.as_str(),
         kind: kind_label(t, r.kind),
-        status: t.get(status),
+        status: &status,
         status_class: class,
-        explanation: t.get(explanation),
+        explanation: &explanation,
         received: format_date(t, r.received_on),
-        due: format_date(t, r.due_on),
+        due: (awaiting || r.status.is_answered()).then(|| format_date(t, r.due_on)),
+        awaiting,
         days_left,
+        answered_on,
+        closed_on,
+        extension,
+        refusal,
+        nothing_found,
         sources,
         download,
         export_expired,

@@ -1,8 +1,8 @@
 //! `/staff/register.csv?from=YYYY-MM-DD&to=YYYY-MM-DD`: the register of requests (GDPR Art. 5(2)
 //! accountability; CCPA regulations §7101 records), for every role, auditors first.
 //!
-//! One row per verified request received in the period, with what was done and when, and who did
-//! it — never the person's address: the register outlives the request's personal data. Streamed a
+//! One row per verified request received in the period, with what was done and when (the answer
+//! date of every request, access included: migration 0017), and who did it — never the person's address: the register outlives the request's personal data. Streamed a
 //! page of requests at a time (keyset on the receipt date), so its size does not matter; cells a
 //! spreadsheet would run as a formula are neutralised. Exporting it is itself an audit event.
 //!
@@ -33,7 +33,7 @@ pub fn url() -> String {
 }
 
 /// Column headings, in order, as catalog keys.
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "staff.register.col_reference",
     "staff.register.col_kind",
     "staff.register.col_jurisdiction",
@@ -43,6 +43,7 @@ const COLUMNS: [&str; 15] = [
     "staff.register.col_due",
     "staff.register.col_extended_to",
     "staff.register.col_extension_reason",
+    "staff.register.col_answered",
     "staff.register.col_closed",
     "staff.register.col_outcome",
     "staff.register.col_denial_ground",
@@ -148,6 +149,8 @@ async fn next_page(cursor: &mut Cursor) -> anyhow::Result<Vec<u8>> {
             due,
             extended_to,
             r.extension_reason.unwrap_or_default(),
+            // GDPR Art. 12(3): when the person was given the answer, access requests included.
+            local_date(r.answered_at)?,
             local_date(r.completed_at)?,
             r.status,
             r.denial_ground.unwrap_or_default(),
@@ -177,6 +180,7 @@ struct RegisterRow {
     due_on: String,
     original_due_on: Option<String>,
     extension_reason: Option<String>,
+    answered_at: Option<i64>,
     completed_at: Option<i64>,
     status: String,
     denial_ground: Option<String>,
@@ -191,7 +195,7 @@ async fn requests_page(
     let keyset = if after.is_some() { " AND (received_on, received_at, id) > ($3, $4, $5)" } else { "" };
     let sql = format!(
         "SELECT id, reference, kind, jurisdiction, channel, received_on, received_at, verified_at, due_on, \
-         original_due_on, extension_reason, completed_at, status, denial_ground FROM requests \
+         original_due_on, extension_reason, answered_at, completed_at, status, denial_ground FROM requests \
          WHERE verified_at IS NOT NULL AND reference IS NOT NULL AND received_on >= $1 AND received_on <= $2{keyset} \
          ORDER BY received_on, received_at, id LIMIT {PAGE}"
     );
@@ -214,6 +218,7 @@ async fn requests_page(
                 due_on: r.try_get("due_on")?,
                 original_due_on: r.try_get("original_due_on")?,
                 extension_reason: r.try_get("extension_reason")?,
+                answered_at: r.try_get("answered_at")?,
                 completed_at: r.try_get("completed_at")?,
                 status: r.try_get("status")?,
                 denial_ground: r.try_get("denial_ground")?,

@@ -51,6 +51,8 @@ struct RequestTemplate<'a> {
     left: String,
     state: &'static str,
     state_label: &'static str,
+    /// When the person was first given the answer (the register's answer date).
+    answered: Option<String>,
     sources: Vec<Source>,
     export: Option<String>,
     events: Vec<Event>,
@@ -183,6 +185,7 @@ pub async fn show(
     let today = app.today_for(&request.jurisdiction)?;
     let state = DeadlineState::of(today, request.due_on);
     let open = !request.status.is_terminal();
+    let awaiting = request.status.awaits_answer();
     let local_time = |ms: i64| {
         let at = from_ms(ms);
         let at = app.zone.offset_at(at).map(|o| at.to_offset(o)).unwrap_or(at);
@@ -377,9 +380,18 @@ pub async fn show(
         channel: super::intake::channel_label(t, &request.channel),
         received: format_date(t, request.received_on),
         due: format_date(t, request.due_on),
-        left: if open { days_left_text(t, (request.due_on - today).whole_days()) } else { String::new() },
-        state: if open { state.as_str() } else { "closed" },
-        state_label: if open { deadline_label(t, state) } else { t.get("staff.deadline.closed") },
+        // GDPR Art. 12(3): the clock stops at the answer (export ready and emailed, certificate,
+        // refusal) or the closure; no countdown after it.
+        left: if awaiting { days_left_text(t, (request.due_on - today).whole_days()) } else { String::new() },
+        state: if awaiting { state.as_str() } else { "closed" },
+        state_label: if awaiting {
+            deadline_label(t, state)
+        } else if request.status.is_terminal() {
+            t.get("staff.deadline.closed")
+        } else {
+            t.get("staff.queue.filters.answered")
+        },
+        answered: request.answered_at.map(local_time),
         sources,
         export,
         events,
