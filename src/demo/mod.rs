@@ -89,8 +89,9 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     loyalty::write(dir).await
 }
 
-/// Gives a demo CRM created before the quote requests existed their table and rows, so that its
-/// configuration (`sources.toml`) finds them; a CRM that has them is not touched.
+/// Gives a demo CRM created before the quote requests (or the contacts' survey and restriction
+/// markers) existed their table and rows (or columns), so that its configuration (`sources.toml`)
+/// finds them; a CRM that has them is not touched.
 async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     // Looked at read-only first: a demo that has the table is not even opened for writing.
     let options = |read_only: bool| {
@@ -102,17 +103,23 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
         .await
         .with_context(|| format!("cannot open {}", crm.display()))?;
-    let present = seed::has_quote_requests(&mut conn).await?;
+    let quotes = seed::has_quote_requests(&mut conn).await?;
+    let markers = seed::has_contact_markers(&mut conn).await?;
     conn.close().await?;
-    if present {
+    if quotes && markers {
         return Ok(());
     }
     let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
         .await
         .with_context(|| format!("cannot open {}", crm.display()))?;
     let mut tx = conn.begin().await?;
-    tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
-    seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    if !quotes {
+        tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
+        seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    }
+    if !markers {
+        tx.execute(sqlx::raw_sql(seed::CONTACT_MARKERS)).await.context("adding the demo contacts' markers")?;
+    }
     tx.commit().await?;
     conn.close().await?;
     Ok(())
