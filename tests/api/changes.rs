@@ -934,6 +934,13 @@ async fn a_withdrawal_of_consent_unsubscribes_the_newsletter_only(app: TestApp) 
         .await
         .unwrap();
     assert_eq!(by, [Some("law:gdpr-art-7-3".to_owned())]);
+    app.add_staff(AUDITOR, Role::Auditor).await;
+    app.staff_login(AUDITOR).await;
+    let staff_page = app.get(&format!("/staff/requests/{}", reference_of(&status))).await.text();
+    assert!(staff_page.contains("Approved by law: consent withdrawn (GDPR Art. 7(3))"), "{staff_page}");
+    assert!(!staff_page.contains("Art. 21(3)"), "not an objection to direct marketing: {staff_page}");
+    app.forget_cookies();
+    app.sign_in(&status, JEANNE).await;
     let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
     assert_eq!(
         cert["Newsletter subscription"],
