@@ -957,6 +957,11 @@ on_both_backends!(a_withdrawal_of_consent_unsubscribes_the_newsletter_only);
 async fn legitimate_interests_and_restriction_go_to_staff(app: TestApp) {
     app.add_staff(AGENT, Role::Agent).await;
     let status = planned_request(&app, JEANNE, "objection").await;
+    let page = app.get(&status).await.text();
+    assert!(
+        page.contains("while you contest its accuracy, when its use is unlawful and you prefer this to erasure"),
+        "the cases of Art. 18(1) in plain words: {page}"
+    );
     let form = [("purpose", "legitimate-interests"), ("purpose", "restriction")];
     assert_eq!(app.decide(&status, "objections", &form).await.status, 303);
     assert_eq!(app.request_status(&status).await, "awaiting_review", "Art. 21(1): the controller may show grounds");
