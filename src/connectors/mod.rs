@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::domain::EmailAddress;
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{Change, Located, Step, StepOutcome};
-pub use metadata::{Art15, CollectionInfo, Recipient, SourceInfo, Text};
+pub use metadata::{Art15, CollectionInfo, LegalBasis, Recipient, SourceInfo, Text};
 
 /// One record, as ordered field → JSON value (dates ISO 8601, decimals as strings, binary base64).
 pub type Record = serde_json::Map<String, serde_json::Value>;
@@ -232,7 +232,7 @@ pub fn ensure_nothing_changed_below_shared(info: &SourceInfo, parents: &[Option<
 /// Builds the connectors for the configured sources. Connecting is lazy: a source that is down
 /// at start does not stop Dossier; it fails (and is retried) when a request needs it.
 pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
-    sources
+    let connectors = sources
         .iter()
         .map(|s| match s {
             SourceConfig::Sql(c) => Ok(Arc::new(sql::SqlConnector::new(c.clone())?) as Arc<dyn Connector>),
@@ -240,5 +240,16 @@ pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>
             SourceConfig::Webhook(c) => Ok(Arc::new(webhook::WebhookConnector::new(c.clone())?) as Arc<dyn Connector>),
             SourceConfig::Manual(c) => Ok(Arc::new(manual::ManualConnector::new(c.clone())?) as Arc<dyn Connector>),
         })
-        .collect()
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // GDPR Art. 21(3), 7(3): every marketing or consent-based collection, of every kind, can be
+    // suppressed.
+    for c in &connectors {
+        crate::plans::objection::check(c.info(), by_hand(c.as_ref()).as_deref())?;
+    }
+    Ok(connectors)
+}
+
+/// The purposes a manual source's staff apply by hand (`None` for the others).
+pub fn by_hand(connector: &dyn Connector) -> Option<Vec<crate::plans::Purpose>> {
+    connector.staff_task().map(|t| t.objections.iter().map(|o| o.purpose).collect())
 }

@@ -89,8 +89,9 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     loyalty::write(dir).await
 }
 
-/// Gives a demo CRM created before the quote requests existed their table and rows, so that its
-/// configuration (`sources.toml`) finds them; a CRM that has them is not touched.
+/// Gives a demo CRM created before the quote requests (or the contacts' survey and restriction
+/// markers) existed their table and rows (or columns), so that its configuration (`sources.toml`)
+/// finds them; a CRM that has them is not touched.
 async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     // Looked at read-only first: a demo that has the table is not even opened for writing.
     let options = |read_only: bool| {
@@ -102,17 +103,23 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
         .await
         .with_context(|| format!("cannot open {}", crm.display()))?;
-    let present = seed::has_quote_requests(&mut conn).await?;
+    let quotes = seed::has_quote_requests(&mut conn).await?;
+    let markers = seed::has_contact_markers(&mut conn).await?;
     conn.close().await?;
-    if present {
+    if quotes && markers {
         return Ok(());
     }
     let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
         .await
         .with_context(|| format!("cannot open {}", crm.display()))?;
     let mut tx = conn.begin().await?;
-    tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
-    seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    if !quotes {
+        tx.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("adding the demo quote requests")?;
+        seed::quote_requests(&mut tx).await.context("adding the demo quote requests")?;
+    }
+    if !markers {
+        tx.execute(sqlx::raw_sql(seed::CONTACT_MARKERS)).await.context("adding the demo contacts' markers")?;
+    }
     tx.commit().await?;
     conn.close().await?;
     Ok(())
@@ -394,6 +401,16 @@ pub(crate) mod tests {
         conn.close().await.unwrap();
         create_demo_crm(&a.0).await.unwrap();
         assert_eq!(collect_all(&a.0, "jeanne.martin@example.fr").await, before);
+        // One from before the contacts' survey and restriction markers gets the columns back, empty.
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        conn.execute(sqlx::raw_sql(
+            "ALTER TABLE contacts DROP COLUMN no_surveys; ALTER TABLE contacts DROP COLUMN restricted",
+        ))
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        create_demo_crm(&a.0).await.unwrap();
+        assert_eq!(collect_all(&a.0, "jeanne.martin@example.fr").await, before);
 
         let mut notes = Vec::new();
         for c in build(&demo_sources(&a.0).unwrap()).unwrap() {
@@ -402,6 +419,9 @@ pub(crate) mod tests {
                 let art15 = &info.art15;
                 assert!(!art15.purposes.is_empty() && art15.legal_basis.is_some(), "{}", info.name);
                 assert!(art15.retention.is_some() && !art15.recipients.is_empty(), "{}", info.name);
+                // Every collection of the demo says on what basis, except the newsletter's opens and
+                // clicks (no column to suppress: they end with the subscription).
+                assert!(!art15.basis.is_empty() || info.name == "campaign_events", "{}", info.name);
             }
         }
         assert!(notes.contains(&"326 rows in table contacts (collection contacts)".to_string()), "{notes:?}");

@@ -176,7 +176,9 @@ CREATE TABLE contacts (
   job_title TEXT,
   preferred_language TEXT NOT NULL,
   no_marketing BOOLEAN NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  no_surveys INTEGER NOT NULL DEFAULT 0,
+  restricted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX contacts_email ON contacts (LOWER(TRIM(email)));
 CREATE INDEX contacts_email_alt ON contacts (LOWER(TRIM(email_alt)));
@@ -736,6 +738,23 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
         }
     }
     quote_requests(crm).await
+}
+
+/// Added after the first demos were created, at the end of `contacts` in [`CRM_SCHEMA`]: the
+/// person's objection to satisfaction surveys (GDPR Art. 21(1)) and the restriction marker
+/// (Art. 18). [`super::create_demo_crm`] adds them to an older `crm.db` too.
+pub const CONTACT_MARKERS: &str = "
+ALTER TABLE contacts ADD COLUMN no_surveys INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE contacts ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;
+";
+
+/// Whether the demo CRM's contacts have the columns of [`CONTACT_MARKERS`].
+pub(super) async fn has_contact_markers(crm: &mut sqlx::SqliteConnection) -> anyhow::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('contacts') WHERE name = 'restricted'")
+            .fetch_optional(&mut *crm)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// Whether the demo CRM has the quote requests table (a demo created before it had not).

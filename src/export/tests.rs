@@ -35,10 +35,12 @@ fn collection(name: &str, label: Text, purpose: &str) -> CollectionInfo {
                 country: Some("US".into()),
                 third_country: true,
                 safeguards: Some(Text::Plain("Standard contractual clauses".into())),
+                notify: true,
             }],
             retention: Some(Text::Plain("3 years after the last contact".into())),
             origin: None,
             automated_decisions: None,
+            ..Art15::default()
         },
     }
 }

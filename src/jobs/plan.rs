@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::connectors::{SourceInfo, Subject};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestKind, RequestStatus};
-use crate::plans::{Located, erasure, rectification};
+use crate::plans::{Located, erasure, objection, rectification};
 use crate::services::changes;
 use crate::services::progress;
 use crate::store::jobs::{self as queue, ClaimedJob};
@@ -80,7 +80,7 @@ struct Planned {
 /// - erasure: one item per record (deleted, anonymised and unruled ones wait for the person's
 ///   confirmation, then staff; retained and shared ones are kept, and shown);
 /// - rectification: one item per rectifiable field of each record, holding the current value;
-/// - objection: one item per objection rule of each record's collection.
+/// - objection: one item per choice each record's collection offers ([`objection::offers`]).
 fn items_for(
     kind: RequestKind,
     info: &SourceInfo,
@@ -89,10 +89,10 @@ fn items_for(
 ) -> anyhow::Result<Vec<Planned>> {
     let mut out = Vec::new();
     for record in located {
-        let rules = &info
+        let collection = info
             .collection(&record.collection)
-            .with_context(|| format!("located a record of unknown collection {}", record.collection))?
-            .rules;
+            .with_context(|| format!("located a record of unknown collection {}", record.collection))?;
+        let rules = &collection.rules;
         let item = |action: &'static str, detail: serde_json::Value, decision: Decision| Planned {
             collection: record.collection.clone(),
             key: record.key.clone(),
@@ -121,8 +121,10 @@ fn items_for(
                 }
             }
             RequestKind::Objection => {
-                for rule in &rules.objections {
-                    let detail = serde_json::json!({ "purpose": rule.purpose, "label": rule.label, "set": rule.set });
+                // Every choice the collection offers (GDPR Art. 21, 7(3), 18): the person picks.
+                for offer in objection::offers(collection) {
+                    let detail =
+                        serde_json::json!({ "purpose": offer.purpose, "label": offer.label, "set": offer.set });
                     out.push(item("suppress", detail, Decision::Proposed));
                 }
             }

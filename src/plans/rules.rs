@@ -248,6 +248,9 @@ pub enum Purpose {
     /// Art. 21(2)-(3): direct marketing, including related profiling. Absolute: honoured at once,
     /// without review.
     DirectMarketing,
+    /// Art. 7(3): withdrawal of consent, at any time and as easily as it was given. Honoured at once,
+    /// in every collection whose `art15.basis` is consent (see [`super::objection`]).
+    ConsentWithdrawal,
     /// Art. 21(1): processing based on legitimate interests or a public task. Staff review it: the
     /// controller may show compelling legitimate grounds.
     LegitimateInterests,
@@ -256,20 +259,22 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 3] = [Purpose::DirectMarketing, Purpose::LegitimateInterests, Purpose::Restriction];
+    pub const ALL: [Purpose; 4] =
+        [Purpose::DirectMarketing, Purpose::ConsentWithdrawal, Purpose::LegitimateInterests, Purpose::Restriction];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::DirectMarketing => "direct-marketing",
+            Purpose::ConsentWithdrawal => "consent-withdrawal",
             Purpose::LegitimateInterests => "legitimate-interests",
             Purpose::Restriction => "restriction",
         }
     }
 
     /// GDPR Art. 21(3): "the personal data shall no longer be processed for such purposes" — no
-    /// balancing, no review.
+    /// balancing, no review; Art. 7(3): consent may be withdrawn at any time, likewise.
     pub fn is_absolute(self) -> bool {
-        matches!(self, Purpose::DirectMarketing)
+        matches!(self, Purpose::DirectMarketing | Purpose::ConsentWithdrawal)
     }
 }
 
@@ -299,7 +304,7 @@ pub struct ObjectionRule {
 }
 
 /// A fixed value is written into one field: a string, number, boolean or null, never a list or table.
-fn ensure_scalar(collection: &str, field: &str, value: &serde_json::Value) -> anyhow::Result<()> {
+pub(super) fn ensure_scalar(collection: &str, field: &str, value: &serde_json::Value) -> anyhow::Result<()> {
     anyhow::ensure!(
         !value.is_array() && !value.is_object(),
         "collection `{collection}`: the value written into `{field}` must be a single value (text, number or \
@@ -414,7 +419,7 @@ impl Rules {
                     "collection `{collection}`: the objection to {} cannot write the key column `{field}`",
                     o.purpose
                 );
-                ensure_scalar(collection, field, value)?;
+                super::objection::ensure_value(collection, field, value)?;
             }
         }
         if let Some(rule) = &self.erasure {
@@ -575,8 +580,9 @@ mod tests {
     }
 
     #[test]
-    fn only_direct_marketing_is_absolute() {
+    fn only_direct_marketing_and_consent_withdrawal_are_absolute() {
         assert!(Purpose::DirectMarketing.is_absolute());
+        assert!(Purpose::ConsentWithdrawal.is_absolute());
         assert!(!Purpose::LegitimateInterests.is_absolute());
         assert!(!Purpose::Restriction.is_absolute());
         for p in Purpose::ALL {

@@ -65,9 +65,9 @@ pub async fn executed(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) 
     if open { Ok(()) } else { complete(app, tx, request, now).await }
 }
 
-/// Closes the request: the recipients of changed data get a notice task (Art. 19), the person an
-/// email pointing to the certificate, and an erased person's address is forgotten (only its keyed
-/// hash stays, see `dossier connectors check --suppressed`).
+/// Closes the request: the recipients of rectified, erased or restricted data get a notice task
+/// (Art. 19), the person an email pointing to the certificate, and an erased person's address is
+/// forgotten (only its keyed hash stays, see `dossier connectors check --suppressed`).
 async fn complete(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -> anyhow::Result<()> {
     let items = plans::for_request(tx, &request.id).await?;
     let mut done = notify::Done { applied: 0, kept: 0, excluded: 0 };
@@ -77,13 +77,19 @@ async fn complete(app: &App, tx: &mut Conn, request: &RequestRow, now: i64) -> a
             Decision::Excluded => done.excluded += 1,
             _ if item.outcome.is_some_and(|o| o.succeeded()) => {
                 done.applied += 1;
-                // GDPR Art. 19: every recipient of data that was erased, rectified or restricted.
+                // GDPR Art. 19: the recipients (processors, third parties: `notify = true`) of data
+                // that was rectified, erased or restricted; an objection is none of these.
+                let told = match request.kind {
+                    RequestKind::Erasure | RequestKind::Rectification => true,
+                    RequestKind::Objection => item.detail["purpose"].as_str() == Some(Purpose::Restriction.as_str()),
+                    RequestKind::Access | RequestKind::Portability => false,
+                };
                 let recipients = app
                     .connector(&item.source)
                     .and_then(|c| c.info().collection(&item.collection))
                     .map(|c| c.art15.recipients.clone())
                     .unwrap_or_default();
-                for r in recipients {
+                for r in recipients.into_iter().filter(|r| told && r.notify) {
                     plans::add_notice(tx, &request.id, &item.source, r.name.get(crate::domain::Locale::En), now)
                         .await?;
                 }
@@ -262,14 +268,26 @@ pub async fn choose_objections(
     if chosen.is_empty() {
         return Ok(Err(PersonRefused::NothingChosen));
     }
+    // A suppression that writes the date of the choice (`{ now = true }`) writes this instant, the
+    // same at every retry.
+    let at = crate::clock::from_ms(now).replace_nanosecond(0).map_err(anyhow::Error::from)?;
+    let at = at.format(&time::format_description::well_known::Rfc3339).map_err(anyhow::Error::from)?;
     for item in &items {
         match purpose_of(item) {
             Some(p) if chosen.contains(&p) => {
-                let (decision, by) = if p.is_absolute() {
-                    (Decision::Approved, "law:gdpr-art-21-3")
-                } else {
-                    (Decision::Pending, "requester")
+                // GDPR Art. 21(3) and 7(3) decide at once; any other choice waits for staff
+                // (Art. 21(1): the controller may show compelling legitimate grounds).
+                let (decision, by) = match crate::plans::objection::decided_by_law(p) {
+                    Some(law) => (Decision::Approved, law),
+                    None => (Decision::Pending, "requester"),
                 };
+                if let Some(set) = item.detail["set"].as_object() {
+                    let mut detail = item.detail.clone();
+                    detail["set"] = serde_json::Value::Object(crate::plans::objection::resolve(set, &at));
+                    if detail != item.detail {
+                        plans::set_detail(&mut tx, &item.id, &detail).await?;
+                    }
+                }
                 plans::decide(&mut tx, &request.id, &item.id, decision, None, by, now).await?;
             }
             _ => {}

@@ -454,19 +454,16 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
         who,
         [
             ("crm", "OVHcloud (hosting provider, processor)", "pending"),
-            ("crm", "Our customer service team", "pending"),
-            ("crm", "Our sales and customer service teams", "pending"),
-            ("loyalty", "Our customer service team", "pending"),
-            ("newsletter", "Our marketing team", "pending"),
             ("newsletter", "SendWave Inc. (email delivery, processor)", "pending"),
         ],
-        "the recipients of the erased and anonymised records, not those of the kept orders"
+        "the processors (`notify = true`) of the erased and anonymised records: not the internal teams, not \
+         the accountants of the kept orders"
     );
     assert!(staff_page.contains("Recipients to tell (GDPR Art. 19)"), "{staff_page}");
     for (notice, ..) in &notices {
         assert!(staff_page.contains(&format!("/staff/requests/{reference}/recipients/{notice}")), "{staff_page}");
     }
-    let sendwave = &notices[5].0;
+    let sendwave = &notices[1].0;
     assert_done(&app.staff_act(&reference, &format!("recipients/{sendwave}"), &[]).await, "recipient");
     let (state, by): (String, Option<String>) =
         sqlx::query_as("SELECT status, done_by FROM recipient_notices WHERE id = $1")
@@ -508,7 +505,8 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     assert_eq!(cert["Your employer's company record"], ["1 record kept because it also concerns other people."]);
     let text = main_text(&html);
     assert!(text.contains("SendWave Inc. (email delivery, processor) — told on March 10, 2026"), "{text}");
-    assert!(text.contains("Our marketing team — being told"), "{text}");
+    assert!(text.contains("OVHcloud (hosting provider, processor) — being told"), "{text}");
+    assert!(!text.contains("Our marketing team"), "an internal team is no recipient to tell: {text}");
     assert!(text.contains(&reference) && text.contains("Completed on March 10, 2026"), "{text}");
 
     let file = app.get(&format!("{status}/certificate/download")).await;
@@ -792,16 +790,67 @@ on_both_backends!(a_correction_is_checked_reviewed_and_written_exactly);
 // ---------------------------------------------------------------------------------------------
 // Objection
 
-/// An objection to direct marketing is honoured at once (Art. 21(3)): no review, and the
-/// suppression flag is set on her contacts and nowhere else.
+/// `unsubscribed_at` of a newsletter subscriber.
+async fn unsubscribed_at(app: &TestApp, id: i64) -> Option<String> {
+    let mut conn = open(&newsletter_db(app)).await;
+    let at = sqlx::query_scalar("SELECT unsubscribed_at FROM subscribers WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    at
+}
+
+/// `no_surveys, restricted` of a CRM contact.
+async fn contact_markers(app: &TestApp, id: i64) -> (i64, i64) {
+    let mut conn = open(&crm_db(app)).await;
+    let row = sqlx::query_as("SELECT no_surveys, restricted FROM contacts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    row
+}
+
+/// The purposes the objection form offers, in order.
+fn offered(page: &str) -> Vec<String> {
+    page.match_indices("name=\"purpose\" value=\"")
+        .map(|(at, m)| page[at + m.len()..].split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+async fn notices_of(app: &TestApp, status: &str) -> Vec<(String, String)> {
+    let id = request_id(app, status).await;
+    sqlx::query_as("SELECT source, recipient FROM recipient_notices WHERE request_id = $1 ORDER BY source, recipient")
+        .bind(&id)
+        .fetch_all(app.app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// An objection to direct marketing is honoured at once (Art. 21(3)), without review, in every
+/// collection that serves it: the CRM flag and the newsletter subscription alike, and nowhere
+/// else; the certificate lists each, and cites no Art. 19 (no recipient is told of an objection).
 async fn an_objection_to_direct_marketing_needs_no_review(app: TestApp) {
     let crm_before = dump(&crm_db(&app)).await;
     let newsletter_before = dump(&newsletter_db(&app)).await;
     let status = planned_request(&app, JEANNE, "objection").await;
     let reference = reference_of(&status);
     let page = app.get(&status).await.text();
-    assert!(page.contains("name=\"purpose\" value=\"direct-marketing\""), "{page}");
+    assert_eq!(
+        offered(&page),
+        ["direct-marketing", "consent-withdrawal", "legitimate-interests", "restriction"],
+        "every choice the demo configures, once each"
+    );
     assert!(page.contains("Stopped at once, no review needed"), "{page}");
+    assert!(
+        page.contains(
+            "Concerns: Contact records (Customer relationship management (CRM)), Newsletter subscription (Newsletter)"
+        ),
+        "the marketing choice names both places it stops: {page}"
+    );
 
     let res = app.decide(&status, "objections", &[]).await;
     assert_eq!(res.status, 422, "nothing ticked");
@@ -836,18 +885,161 @@ async fn an_objection_to_direct_marketing_needs_no_review(app: TestApp) {
     let mut expected: Vec<String> = crm_before["contacts"][&1].split('|').map(str::to_owned).collect();
     expected[9] = "1".into();
     assert_eq!(crm_after["contacts"][&1], expected.join("|"));
-    assert_eq!(dump(&newsletter_db(&app)).await, newsletter_before);
+    assert_eq!(contact_markers(&app, 1).await, (0, 0), "surveys and restriction were not chosen");
+    // The newsletter: her subscription ends at the moment she objected; the other Jeanne's stays.
+    assert_eq!(
+        diff(&newsletter_before, &dump(&newsletter_db(&app)).await),
+        BTreeMap::from([("subscribers".to_owned(), (ids(&[1]), ids(&[])))])
+    );
+    assert_eq!(unsubscribed_at(&app, 1).await.as_deref(), Some("2026-03-10T09:00:00Z"));
+    assert_eq!(unsubscribed_at(&app, 2).await, None);
 
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
-    assert!(done.text.contains("Changes made in our systems: 2."), "{}", done.text);
-    let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
+    assert!(done.text.contains("Changes made in our systems: 3."), "{}", done.text);
+    let html = app.get(&format!("{status}/certificate")).await.text();
+    let cert = plan_lines(&html);
     assert_eq!(
         cert["Contact records"],
         ["Information about our products by email or phone: applied to 2 records — your data is no longer used for \
              direct marketing."]
     );
+    assert_eq!(
+        cert["Newsletter subscription"],
+        ["Our newsletter and offers by email: applied to 1 record — your data is no longer used for direct marketing."]
+    );
+    assert!(!html.contains("GDPR Art. 19"), "Art. 19 covers rectification, erasure and restriction, not objection");
+    assert!(notices_of(&app, &status).await.is_empty(), "no recipient is told of an objection");
 }
 on_both_backends!(an_objection_to_direct_marketing_needs_no_review);
+
+/// Withdrawing consent (Art. 7(3)) is honoured at once in every consent-based collection (the
+/// newsletter), and only there: the CRM rests on the contract and legitimate interests.
+async fn a_withdrawal_of_consent_unsubscribes_the_newsletter_only(app: TestApp) {
+    let crm_before = dump(&crm_db(&app)).await;
+    let status = planned_request(&app, JEANNE, "objection").await;
+    let page = app.get(&status).await.text();
+    assert!(page.contains("you may withdraw your consent at any time"), "{page}");
+    assert!(page.contains("Concerns: Newsletter subscription (Newsletter)<"), "{page}");
+    let res = app.decide(&status, "objections", &[("purpose", "consent-withdrawal")]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(app.request_status(&status).await, "executing", "no staff review (Art. 7(3))");
+    app.run_pending_jobs().await;
+    assert_eq!(app.request_status(&status).await, "completed");
+    assert_eq!(unsubscribed_at(&app, 1).await.as_deref(), Some("2026-03-10T09:00:00Z"));
+    assert_eq!(unsubscribed_at(&app, 2).await, None);
+    assert_eq!(dump(&crm_db(&app)).await, crm_before, "nothing in the CRM rests on consent");
+    let by: Vec<Option<String>> = sqlx::query_scalar("SELECT decided_by FROM plan_items WHERE request_id = $1")
+        .bind(request_id(&app, &status).await)
+        .fetch_all(app.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(by, [Some("law:gdpr-art-7-3".to_owned())]);
+    app.add_staff(AUDITOR, Role::Auditor).await;
+    app.staff_login(AUDITOR).await;
+    let staff_page = app.get(&format!("/staff/requests/{}", reference_of(&status))).await.text();
+    assert!(staff_page.contains("Approved by law: consent withdrawn (GDPR Art. 7(3))"), "{staff_page}");
+    assert!(!staff_page.contains("Art. 21(3)"), "not an objection to direct marketing: {staff_page}");
+    app.forget_cookies();
+    app.sign_in(&status, JEANNE).await;
+    let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
+    assert_eq!(
+        cert["Newsletter subscription"],
+        ["Withdraw the consent you gave us (newsletters and other uses that rest on your consent): applied to 1 \
+          record — what rested on your consent has stopped."]
+    );
+    assert_eq!(cert.len(), 1, "{cert:?}");
+}
+on_both_backends!(a_withdrawal_of_consent_unsubscribes_the_newsletter_only);
+
+/// An objection to processing on legitimate interests (Art. 21(1)) and a restriction (Art. 18)
+/// wait for staff; once approved, the markers are written, and the processors are told of the
+/// restriction (Art. 19).
+async fn legitimate_interests_and_restriction_go_to_staff(app: TestApp) {
+    app.add_staff(AGENT, Role::Agent).await;
+    let status = planned_request(&app, JEANNE, "objection").await;
+    let page = app.get(&status).await.text();
+    assert!(
+        page.contains("while you contest its accuracy, when its use is unlawful and you prefer this to erasure"),
+        "the cases of Art. 18(1) in plain words: {page}"
+    );
+    let form = [("purpose", "legitimate-interests"), ("purpose", "restriction")];
+    assert_eq!(app.decide(&status, "objections", &form).await.status, 303);
+    assert_eq!(app.request_status(&status).await, "awaiting_review", "Art. 21(1): the controller may show grounds");
+    app.run_pending_jobs().await;
+    assert_eq!(contact_markers(&app, 1).await, (0, 0), "nothing is written before staff decide");
+
+    app.forget_cookies();
+    app.staff_login(AGENT).await;
+    assert_done(&review(&app, &status, &[]).await, "review");
+    app.run_pending_jobs().await;
+    assert_eq!(app.request_status(&status).await, "completed");
+    assert_eq!(contact_markers(&app, 1).await, (1, 1));
+    assert_eq!(contact_markers(&app, 2).await, (1, 1));
+    assert_eq!(contact_markers(&app, 3).await, (0, 0), "Paul is not touched");
+    assert!(!contact(&app, 1).await.6, "direct marketing was not chosen");
+    assert_eq!(unsubscribed_at(&app, 1).await, None);
+    assert_eq!(
+        notices_of(&app, &status).await,
+        [("crm".to_owned(), "OVHcloud (hosting provider, processor)".to_owned())],
+        "Art. 19: the processor of the restricted records, once; not the internal teams"
+    );
+}
+on_both_backends!(legitimate_interests_and_restriction_go_to_staff);
+
+/// Startup refuses a collection that serves direct marketing, or rests on consent, without the
+/// suppression an objection or a withdrawal must run: one sentence naming source, collection
+/// and key.
+async fn a_marketing_collection_without_suppression_is_refused_at_startup(app: TestApp) {
+    let extra = |art15: &str| -> dossier::connectors::SourceConfig {
+        toml::from_str(&format!(
+            "kind = 'sql'\nname = 'shop'\nurl = 'sqlite://{}/shop.db?mode=ro'\n[[collections]]\nname = 'buyers'\n\
+             table = 'buyers'\nemail_columns = ['email']\nkey = ['id']\n[collections.art15]\n{art15}\n",
+            app.data_dir().display()
+        ))
+        .unwrap()
+    };
+    for (art15, key) in
+        [("direct_marketing = true", "`art15.direct_marketing = true`"), ("basis = 'consent'", "`art15.basis`")]
+    {
+        let mut settings = app.app.settings.clone();
+        settings.sources.push(extra(art15));
+        let Err(e) = dossier::startup::Application::build(settings, std::sync::Arc::new(app.clock.clone())).await
+        else {
+            panic!("{art15}: the server started");
+        };
+        let message = format!("{e:#}");
+        assert!(message.contains(&format!("source `shop`, collection `buyers`: {key}")), "{message}");
+        assert!(message.contains("suppression rule"), "{message}");
+    }
+}
+on_both_backends!(a_marketing_collection_without_suppression_is_refused_at_startup);
+
+/// The home page promises exactly the objection choices the configuration implements.
+async fn the_portal_offers_the_objection_choices_the_configuration_makes_true(app: TestApp) {
+    let home = main_text(&app.get("/").await.text());
+    assert!(
+        home.contains(
+            "You can ask us to stop direct marketing, withdraw your consent, stop a use based on our legitimate \
+             interests (our team reviews it), limit the use of your data while a question is examined."
+        ),
+        "{home}"
+    );
+    // Only the newsletter: marketing and consent, no "limit use".
+    let (_, browser) = app
+        .instance_with(|s| {
+            s.sources.retain(|c| c.name() == "newsletter");
+        })
+        .await;
+    let home = main_text(&browser.get("/").await.text());
+    assert!(home.contains("You can ask us to stop direct marketing, withdraw your consent."), "{home}");
+    assert!(!home.contains("limit") && !home.contains("legitimate"), "{home}");
+    // Nothing that suppresses: no promise.
+    let (_, browser) = app.instance_with(|s| s.sources.retain(|c| c.name() == "loyalty")).await;
+    let home = main_text(&browser.get("/").await.text());
+    assert!(home.contains("Tell us which use of your data you object to; our team will answer you."), "{home}");
+    assert!(!home.contains("You can ask us to"), "{home}");
+}
+on_both_backends!(the_portal_offers_the_objection_choices_the_configuration_makes_true);
 
 // ---------------------------------------------------------------------------------------------
 // Failures
@@ -1017,9 +1209,14 @@ async fn a_change_the_source_did_not_keep_is_applied_again_after_a_retry(app: Te
     assert_eq!(app.unfinished_jobs().await, 0);
     assert_eq!(app.request_status(&status).await, "needs_attention", "never a silent \"completed\"");
     assert!(!contact(&app, 1).await.6, "the source did not keep it");
-    let outcomes: Vec<Option<&str>> =
-        items(&app, &status).await.iter().map(|i| i.outcome.map(|o| o.as_str())).collect();
-    assert_eq!(outcomes, [Some("mismatch"), Some("mismatch")]);
+    let outcomes: Vec<(String, Option<&str>)> =
+        items(&app, &status).await.iter().map(|i| (i.source.clone(), i.outcome.map(|o| o.as_str()))).collect();
+    let crm = |s: &str| (s.to_owned(), Some("mismatch"));
+    assert_eq!(
+        outcomes,
+        [crm("crm"), crm("crm"), ("newsletter".to_owned(), Some("applied"))],
+        "the newsletter kept its unsubscription"
+    );
     assert!(app.emails().iter().all(|m| !m.subject.contains("is complete")));
 
     app.add_staff(AGENT, Role::Agent).await;
@@ -1038,7 +1235,7 @@ async fn a_change_the_source_did_not_keep_is_applied_again_after_a_retry(app: Te
     );
     let outcomes: Vec<Option<&str>> =
         items(&app, &status).await.iter().map(|i| i.outcome.map(|o| o.as_str())).collect();
-    assert_eq!(outcomes, [Some("applied"), Some("applied")]);
+    assert_eq!(outcomes, [Some("applied"); 3]);
     assert_eq!(app.request_status(&status).await, "completed");
 }
 on_both_backends!(a_change_the_source_did_not_keep_is_applied_again_after_a_retry);
@@ -1124,7 +1321,11 @@ async fn crash_window(app: &TestApp, last: &str) {
         5,
         "two runs of each crashed source, one of the last"
     );
-    assert_eq!(recorded("SELECT COUNT(*) FROM recipient_notices WHERE request_id = $1").await, 6, "each notice once");
+    assert_eq!(
+        recorded("SELECT COUNT(*) FROM recipient_notices WHERE request_id = $1").await,
+        2,
+        "each processor's notice once (OVHcloud, SendWave)"
+    );
     assert_eq!(outcomes_once.len(), items(app, &status).await.len());
     app.forget_cookies();
     app.sign_in(&status, JEANNE).await;

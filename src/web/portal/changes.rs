@@ -130,6 +130,7 @@ pub(crate) fn purpose_label(t: Tr, purpose: Purpose, configured: Option<String>)
     configured.unwrap_or_else(|| {
         t.get(match purpose {
             Purpose::DirectMarketing => "portal.objection.purpose.direct_marketing",
+            Purpose::ConsentWithdrawal => "portal.objection.purpose.consent_withdrawal",
             Purpose::LegitimateInterests => "portal.objection.purpose.legitimate_interests",
             Purpose::Restriction => "portal.objection.purpose.restriction",
         })
@@ -140,6 +141,7 @@ pub(crate) fn purpose_label(t: Tr, purpose: Purpose, configured: Option<String>)
 fn purpose_explain(t: Tr, purpose: Purpose) -> &'static str {
     t.get(match purpose {
         Purpose::DirectMarketing => "portal.objection.explain.direct_marketing",
+        Purpose::ConsentWithdrawal => "portal.objection.explain.consent_withdrawal",
         Purpose::LegitimateInterests => "portal.objection.explain.legitimate_interests",
         Purpose::Restriction => "portal.objection.explain.restriction",
     })
@@ -148,6 +150,7 @@ fn purpose_explain(t: Tr, purpose: Purpose) -> &'static str {
 fn purpose_stops(t: Tr, purpose: Purpose) -> &'static str {
     t.get(match purpose {
         Purpose::DirectMarketing => "portal.objection.stops.direct_marketing",
+        Purpose::ConsentWithdrawal => "portal.objection.stops.consent_withdrawal",
         Purpose::LegitimateInterests => "portal.objection.stops.legitimate_interests",
         Purpose::Restriction => "portal.objection.stops.restriction",
     })
@@ -948,6 +951,9 @@ struct Certificate {
     sources: Vec<SourceGroup>,
     nothing: bool,
     statement: Option<String>,
+    /// Whether GDPR Art. 19 applies: a rectification, an erasure, or an objection that restricted
+    /// processing (Art. 18); never an objection or a withdrawal of consent alone.
+    art19: bool,
     recipients: Vec<RecipientLine>,
     issued: String,
 }
@@ -996,6 +1002,8 @@ async fn certificate_of(app: &App, t: Tr, request: &RequestRow, reference: &Refe
     drop(conn);
     let kind = request.kind;
     let sources = grouped(app, t, &items, |i| certificate_spec(app, t, kind, i));
+    let art19 = kind != RequestKind::Objection
+        || items.iter().any(|i| purpose_of(i) == Some(Purpose::Restriction) && i.decision != Decision::Excluded);
     let mut recipients: Vec<RecipientLine> = Vec::new();
     for n in &notices {
         let name = recipient_name(app, t, n);
@@ -1039,6 +1047,7 @@ async fn certificate_of(app: &App, t: Tr, request: &RequestRow, reference: &Refe
         nothing: sources.is_empty(),
         sources,
         statement: request.statement.clone().filter(|s| !s.trim().is_empty()),
+        art19,
         recipients,
         issued: t.fmt(
             "portal.certificate.issued",

@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, EmailError, RequestKind};
 use crate::i18n::Tr;
+use crate::plans::{Purpose, objection};
 use crate::services::requests::{self, Submitted};
 use crate::web::{Page, PageError};
 
@@ -36,6 +37,33 @@ struct HomeTemplate<'a> {
     not_sent: Option<&'a str>,
     /// (code, label, selected) when the operator offers several laws; empty otherwise.
     jurisdictions: Vec<(&'static str, &'static str, bool)>,
+    /// What an objection can ask, from the configuration: only the choices some source implements.
+    objection_text: String,
+}
+
+/// The choices an objection request will offer, in words: exactly those the configured sources
+/// implement (a promise the portal keeps; see `plans::objection::offers`).
+fn objection_text(t: Tr, app: &App) -> String {
+    let offered: std::collections::BTreeSet<Purpose> = app
+        .connectors
+        .iter()
+        .flat_map(|c| objection::source_purposes(c.info(), crate::connectors::by_hand(c.as_ref()).as_deref()))
+        .collect();
+    if offered.is_empty() {
+        return t.get("portal.home.kinds.objection.text_none").to_owned();
+    }
+    let choices: Vec<&str> = offered
+        .iter()
+        .map(|p| {
+            t.get(match p {
+                Purpose::DirectMarketing => "portal.home.kinds.objection.offers.direct_marketing",
+                Purpose::ConsentWithdrawal => "portal.home.kinds.objection.offers.consent_withdrawal",
+                Purpose::LegitimateInterests => "portal.home.kinds.objection.offers.legitimate_interests",
+                Purpose::Restriction => "portal.home.kinds.objection.offers.restriction",
+            })
+        })
+        .collect();
+    t.fmt("portal.home.kinds.objection.text", &[("choices", &choices.join(", "))])
 }
 
 pub fn policy_label(t: Tr, p: Policy) -> &'static str {
@@ -65,6 +93,7 @@ fn render(page: &Page, app: &App, form: &SubmitForm, errors: &Errors) -> Result<
         jurisdiction_error: errors.jurisdiction.map(|k| t.get(k)),
         not_sent: errors.not_sent.then(|| t.get("portal.verify.not_sent")),
         jurisdictions,
+        objection_text: objection_text(t, app),
     }
     .render()
     .map_err(anyhow::Error::from)?)

@@ -101,6 +101,10 @@ fn decision_text(t: Tr, kind: RequestKind, item: &Item) -> (String, &'static str
     match item.decision {
         Decision::Proposed => (t.get("staff.plan.decision.proposed").to_owned(), "proposed"),
         Decision::Pending => (t.get("staff.plan.decision.pending").to_owned(), "pending"),
+        // GDPR Art. 7(3): a withdrawal of consent; Art. 21(3): an objection to direct marketing.
+        Decision::Approved if item.decided_by.as_deref() == Some("law:gdpr-art-7-3") => {
+            (t.get("staff.plan.decision.approved_by_withdrawal").to_owned(), "approved")
+        }
         Decision::Approved if item.decided_by.as_deref().is_some_and(|b| b.starts_with("law:")) => {
             (t.get("staff.plan.decision.approved_by_law").to_owned(), "approved")
         }
