@@ -10,6 +10,7 @@ mod blocking;
 pub mod csv;
 pub mod manual;
 pub mod metadata;
+pub mod purposes;
 pub mod sql;
 pub mod webhook;
 
@@ -244,7 +245,7 @@ pub fn build(sources: &[SourceConfig]) -> anyhow::Result<Vec<Arc<dyn Connector>>
     // GDPR Art. 21(3), 7(3): every marketing or consent-based collection, of every kind, can be
     // suppressed.
     for c in &connectors {
-        crate::plans::objection::check(c.info(), by_hand(c.as_ref()).as_deref())?;
+        purposes::check(c.info(), by_hand(c.as_ref()).as_deref())?;
     }
     Ok(connectors)
 }

@@ -4,10 +4,10 @@
 use anyhow::Context;
 
 use crate::app::App;
-use crate::connectors::{SourceInfo, Subject};
+use crate::connectors::{SourceInfo, Subject, purposes};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::{EmailAddress, RequestKind, RequestStatus};
-use crate::plans::{Located, erasure, objection, rectification};
+use crate::plans::{Located, erasure, rectification};
 use crate::services::changes;
 use crate::services::progress;
 use crate::store::jobs::{self as queue, ClaimedJob};
@@ -80,7 +80,7 @@ struct Planned {
 /// - erasure: one item per record (deleted, anonymised and unruled ones wait for the person's
 ///   confirmation, then staff; retained and shared ones are kept, and shown);
 /// - rectification: one item per rectifiable field of each record, holding the current value;
-/// - objection: one item per choice each record's collection offers ([`objection::offers`]).
+/// - objection: one item per choice each record's collection offers ([`purposes::offers`]).
 fn items_for(
     kind: RequestKind,
     info: &SourceInfo,
@@ -122,7 +122,7 @@ fn items_for(
             }
             RequestKind::Objection => {
                 // Every choice the collection offers (GDPR Art. 21, 7(3), 18): the person picks.
-                for offer in objection::offers(collection) {
+                for offer in purposes::offers(collection) {
                     let detail =
                         serde_json::json!({ "purpose": offer.purpose, "label": offer.label, "set": offer.set });
                     out.push(item("suppress", detail, Decision::Proposed));

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::deadlines::Policy;
 use crate::domain::{EmailAddress, EmailError, RequestKind};
 use crate::i18n::Tr;
-use crate::plans::{Purpose, objection};
+use crate::plans::Purpose;
 use crate::services::requests::{self, Submitted};
 use crate::web::{Page, PageError};
 
@@ -42,12 +42,14 @@ struct HomeTemplate<'a> {
 }
 
 /// The choices an objection request will offer, in words: exactly those the configured sources
-/// implement (a promise the portal keeps; see `plans::objection::offers`).
+/// implement (a promise the portal keeps; see `connectors::purposes::offers`).
 fn objection_text(t: Tr, app: &App) -> String {
     let offered: std::collections::BTreeSet<Purpose> = app
         .connectors
         .iter()
-        .flat_map(|c| objection::source_purposes(c.info(), crate::connectors::by_hand(c.as_ref()).as_deref()))
+        .flat_map(|c| {
+            crate::connectors::purposes::source_purposes(c.info(), crate::connectors::by_hand(c.as_ref()).as_deref())
+        })
         .collect();
     if offered.is_empty() {
         return t.get("portal.home.kinds.objection.text_none").to_owned();
