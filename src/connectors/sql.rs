@@ -365,7 +365,7 @@ impl Plan {
             Reading::Locate => {
                 let mut cols: Vec<&str> = self.keys.iter().map(String::as_str).collect();
                 cols.extend(self.rules.key.iter().map(String::as_str));
-                cols.extend(self.rules.needed_columns());
+                cols.extend(self.rules.row_columns());
                 cols.extend(self.checked_columns().iter().map(|c| c.name.as_str()));
                 let mut seen = HashSet::new();
                 cols.retain(|c| seen.insert(*c));

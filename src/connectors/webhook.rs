@@ -293,7 +293,7 @@ impl WebhookConnector {
         for k in &c.key {
             named("key", k)?;
         }
-        if let Some(rule) = &c.erasure {
+        for rule in c.erasure.iter().flat_map(|e| e.actions()) {
             for field in rule.fields.keys() {
                 named("erasure.fields", field)?;
             }

@@ -466,7 +466,7 @@ async fn erasure_steps(c: &CsvConnector, email: &str) -> Vec<Step> {
         .iter()
         .filter_map(|l| {
             let rules = &c.info().collection(&l.collection).unwrap().rules;
-            let change = crate::plans::erasure::plan(rules, l, today).change()?;
+            let change = crate::plans::erasure::plan(rules, l, today, Default::default()).change()?;
             Some(Step { collection: l.collection.clone(), key: l.key.clone(), change })
         })
         .collect()

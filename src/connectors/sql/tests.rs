@@ -1033,7 +1033,7 @@ async fn erasure_steps(c: &SqlConnector, email: &str) -> Vec<Step> {
         .iter()
         .filter_map(|record| {
             let rules = &c.info().collection(&record.collection)?.rules;
-            let change = crate::plans::erasure::plan(rules, record, today()).change()?;
+            let change = crate::plans::erasure::plan(rules, record, today(), Default::default()).change()?;
             Some(Step { collection: record.collection.clone(), key: record.key.clone(), change })
         })
         .collect()

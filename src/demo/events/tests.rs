@@ -137,7 +137,7 @@ async fn erasing_jeanne_changes_her_rows_only_and_twice_is_once() {
             .into_iter()
             .filter_map(|l| {
                 let rules = &c.info().collection(&l.collection).unwrap().rules;
-                let change = erasure::plan(rules, &l, today).change()?;
+                let change = erasure::plan(rules, &l, today, Default::default()).change()?;
                 Some(Step { collection: l.collection, key: l.key, change })
             })
             .collect()
