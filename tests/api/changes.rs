@@ -1305,3 +1305,156 @@ mod a_manual_source_s_plan_says_staff_act_by_hand {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Per-row rules: one collection, a different action per row
+
+/// Someone known only to a billing system whose rules depend on the row.
+const NORA: &str = "nora.petit@example.org";
+
+/// A billing database beside the demo sources: posted invoices are kept under the accounting
+/// law from the end of their financial year, drafts deleted (`when` … `default`); the customer
+/// account is anonymised by clearing; the proof of consent is pseudonymised and kept.
+async fn billing() -> (PathBuf, dossier::connectors::SourceConfig) {
+    let dir = std::env::temp_dir().join(format!("dossier-billing-{}", dossier::crypto::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("billing.db");
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    for sql in [
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT)",
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL, issued_on TEXT, amount TEXT NOT NULL)",
+        "CREATE TABLE consents (id INTEGER PRIMARY KEY, email TEXT, given_on TEXT NOT NULL, source TEXT NOT NULL)",
+        "INSERT INTO customers VALUES (1, 'Nora Petit', 'nora.petit@example.org'), (2, 'Paul Autre', 'paul.autre@example.org')",
+        "INSERT INTO invoices VALUES (1, 'nora.petit@example.org', 'posted', '2024-05-02', '120.00'), \
+         (2, 'nora.petit@example.org', 'draft', '2026-02-01', '80.00'), \
+         (3, 'nora.petit@example.org', 'posted', '2014-03-01', '40.00'), \
+         (4, 'paul.autre@example.org', 'draft', '2026-01-05', '10.00')",
+        "INSERT INTO consents VALUES (1, 'nora.petit@example.org', '2025-06-01', 'checkout')",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let config = toml::from_str(&format!(
+        r#"kind = "sql"
+name = "billing"
+label = {{ en = "Billing", fr = "Facturation" }}
+url = "sqlite://{}?mode=rw"
+
+[[collections]]
+name = "customers"
+label = {{ en = "Customer accounts", fr = "Comptes clients" }}
+table = "customers"
+email_columns = ["email"]
+key = ["id"]
+erasure = {{ action = "anonymise", fields = {{ name = {{ value = "—" }}, email = "null" }} }}
+
+[[collections]]
+name = "invoices"
+label = {{ en = "Invoices", fr = "Factures" }}
+table = "invoices"
+email_columns = ["email"]
+key = ["id"]
+[collections.erasure]
+when = [{{ where = "status <> 'draft'", action = "retain", basis = "legal-obligation", years = 10, from_column = "issued_on", count_from = "financial-year-end", law = "Code de commerce, art. L123-22" }}]
+default = {{ action = "delete" }}
+
+[[collections]]
+name = "consents"
+label = {{ en = "Proof of consent", fr = "Preuves de consentement" }}
+table = "consents"
+email_columns = ["email"]
+key = ["id"]
+erasure = {{ action = "pseudonymise", fields = {{ email = "hash" }}, basis = "legal-claims", years = 5, from_column = "given_on" }}
+"#,
+        path.display()
+    ))
+    .unwrap();
+    (path, config)
+}
+
+/// A posted invoice is kept with its ground and the end of its financial year plus ten years; a
+/// draft, and a posted invoice whose period is over, are deleted; the certificate tells deleted,
+/// anonymised and pseudonymised-and-kept records apart, each in its own words.
+async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, billing: PathBuf) {
+    let before = dump(&billing).await;
+    let status = planned_request(&app, NORA, "erasure").await;
+    let plan = plan_lines(&app.get(&status).await.text());
+    let kept =
+        "— a legal obligation: the law requires us to keep this (GDPR Art. 17(3)(b)). Code de commerce, art. L123-22";
+    assert_eq!(
+        plan["Invoices"],
+        [format!("1 record will be kept until December 31, 2034 {kept}"), "2 records will be deleted.".to_owned()],
+        "the first matching `when` or the default, row by row: {plan:?}"
+    );
+    assert_eq!(
+        plan["Customer accounts"],
+        [
+            "1 record will be anonymised: email removed, name replaced by “—”. The rest of it stays, no longer linked to \
+          you by these details."
+        ]
+    );
+    assert_eq!(
+        plan["Proof of consent"],
+        [
+            "1 record will be pseudonymised (email replaced by a pseudonym (a code our key can link back to it)) and kept \
+          until June 1, 2030 — needed to establish, exercise or defend legal claims (GDPR Art. 17(3)(e)). \
+          Pseudonymised data is still your personal data."
+        ]
+    );
+    assert_eq!(dump(&billing).await, before, "planning changes nothing");
+
+    let res = app.decide(&status, "confirm", &[]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.add_staff(AGENT, Role::Agent).await;
+    app.staff_login(AGENT).await;
+    assert_done(&review(&app, &status, &[]).await, "review");
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "completed");
+
+    // The draft and the invoice past its period are gone; the posted one and Paul's are kept.
+    let after = dump(&billing).await;
+    assert_eq!(diff(&before, &after)["invoices"], (ids(&[]), ids(&[2, 3])));
+    assert_eq!(after["customers"][&1], "1|'—'|NULL", "anonymised by clearing");
+    assert_eq!(after["customers"][&2], before["customers"][&2]);
+    let pseudonym = pseudonymiser(&app).pseudonym(NORA);
+    assert_eq!(after["consents"][&1], format!("1|'{pseudonym}'|'2025-06-01'|'checkout'"), "pseudonymised, kept");
+
+    app.forget_cookies();
+    app.sign_in(&status, NORA).await;
+    let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
+    assert_eq!(
+        cert["Invoices"],
+        [format!("1 record kept until December 31, 2034 {kept}"), "2 records deleted.".to_owned()]
+    );
+    assert_eq!(cert["Customer accounts"], ["1 record anonymised: email removed, name replaced by “—”."]);
+    assert_eq!(
+        cert["Proof of consent"],
+        ["1 record pseudonymised (email replaced by a pseudonym (a code our key can link back to it)) and kept until \
+          June 1, 2030 — needed to establish, exercise or defend legal claims (GDPR Art. 17(3)(e)). It is still your \
+          personal data."]
+    );
+    if let Some(dir) = billing.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+mod per_row_rules_keep_a_posted_invoice_and_delete_a_draft {
+    use crate::helpers::{Backend, Options, spawn_with_sources};
+
+    #[actix_web::test]
+    async fn sqlite() {
+        let (path, billing) = super::billing().await;
+        let app = spawn_with_sources(Options::default(), vec![billing]).await.unwrap();
+        super::per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app, path).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        let options = Options { backend: Backend::Postgres, ..Default::default() };
+        let (path, billing) = super::billing().await;
+        if let Some(app) = spawn_with_sources(options, vec![billing]).await {
+            super::per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app, path).await;
+        }
+    }
+}
