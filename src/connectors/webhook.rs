@@ -266,6 +266,11 @@ impl WebhookConnector {
                 rules,
             });
         }
+        for c in &collections {
+            crate::plans::ensure_unlinked(source, &c.name, &c.rules, |name| {
+                collections.iter().find(|o| o.name == name).map(|o| &o.rules)
+            })?;
+        }
         let client =
             Client::new(source, base, SecretString::from(token.to_string()), &origin, timeout, connect_timeout);
         Ok(Self {
