@@ -1328,7 +1328,8 @@ async fn billing() -> (PathBuf, dossier::connectors::SourceConfig) {
         "INSERT INTO invoices VALUES (1, 'nora.petit@example.org', 'posted', '2024-05-02', '120.00'), \
          (2, 'nora.petit@example.org', 'draft', '2026-02-01', '80.00'), \
          (3, 'nora.petit@example.org', 'posted', '2014-03-01', '40.00'), \
-         (4, 'paul.autre@example.org', 'draft', '2026-01-05', '10.00')",
+         (4, 'paul.autre@example.org', 'draft', '2026-01-05', '10.00'), \
+         (5, 'nora.petit@example.org', 'posted', NULL, '55.00')",
         "INSERT INTO consents VALUES (1, 'nora.petit@example.org', '2025-06-01', 'checkout')",
     ] {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
@@ -1373,8 +1374,9 @@ erasure = {{ action = "pseudonymise", fields = {{ email = "hash" }}, basis = "le
 }
 
 /// A posted invoice is kept with its ground and the end of its financial year plus ten years; a
-/// draft, and a posted invoice whose period is over, are deleted; the certificate tells deleted,
-/// anonymised and pseudonymised-and-kept records apart, each in its own words.
+/// draft, and a posted invoice whose period is over, are deleted; a posted invoice without a date
+/// goes to staff; the certificate tells deleted, anonymised and pseudonymised-and-kept records
+/// apart, each in its own words.
 async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, billing: PathBuf) {
     let before = dump(&billing).await;
     let status = planned_request(&app, NORA, "erasure").await;
@@ -1383,7 +1385,13 @@ async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, bi
         "— a legal obligation: the law requires us to keep this (GDPR Art. 17(3)(b)). Code de commerce, art. L123-22";
     assert_eq!(
         plan["Invoices"],
-        [format!("1 record will be kept until December 31, 2034 {kept}"), "2 records will be deleted.".to_owned()],
+        [
+            "1 record must be kept for a time, but the date that time counts from is missing: our team will decide \
+             by hand."
+                .to_owned(),
+            format!("1 record will be kept until December 31, 2034 {kept}"),
+            "2 records will be deleted.".to_owned()
+        ],
         "the first matching `when` or the default, row by row: {plan:?}"
     );
     assert_eq!(
@@ -1407,12 +1415,22 @@ async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, bi
     assert_eq!(res.status, 303, "{}", res.text());
     app.add_staff(AGENT, Role::Agent).await;
     app.staff_login(AGENT).await;
-    assert_done(&review(&app, &status, &[]).await, "review");
+    let staff_page = app.get(&format!("/staff/requests/{}", reference_of(&status))).await.text();
+    assert!(
+        staff_page.contains("Needs a decision: its retention counts from issued_on, which is empty or not a date"),
+        "{staff_page}"
+    );
+    // Never erased or kept silently: staff say what they did with it.
+    assert_refused(&review(&app, &status, &[]).await, "unruled_needs_reason");
+    let undated = item(&items(&app, &status).await, "invoices", json!(5), None).id.clone();
+    let why = "Posted in 2023 (paper ledger): kept 10 years from the end of 2023.";
+    let (exclude, reason) = (format!("exclude.{undated}"), format!("reason.{undated}"));
+    assert_done(&review(&app, &status, &[(&exclude, "1"), (&reason, why)]).await, "review");
     app.run_pending_jobs().await;
     assert_eq!(app.unfinished_jobs().await, 0);
     assert_eq!(app.request_status(&status).await, "completed");
 
-    // The draft and the invoice past its period are gone; the posted one and Paul's are kept.
+    // The draft and the invoice past its period are gone; the posted ones and Paul's are kept.
     let after = dump(&billing).await;
     assert_eq!(diff(&before, &after)["invoices"], (ids(&[]), ids(&[2, 3])));
     assert_eq!(after["customers"][&1], "1|'—'|NULL", "anonymised by clearing");
@@ -1425,7 +1443,11 @@ async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, bi
     let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
     assert_eq!(
         cert["Invoices"],
-        [format!("1 record kept until December 31, 2034 {kept}"), "2 records deleted.".to_owned()]
+        [
+            format!("1 record kept until December 31, 2034 {kept}"),
+            format!("1 record not erased: our team excluded it. Reason: {why}"),
+            "2 records deleted.".to_owned()
+        ]
     );
     assert_eq!(cert["Customer accounts"], ["1 record anonymised: email removed, name replaced by “—”."]);
     assert_eq!(
