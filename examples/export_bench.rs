@@ -135,6 +135,7 @@ fn main() -> anyhow::Result<()> {
             dpo_email: None,
             country: "FR".into(),
             timezone: "Europe/Paris".into(),
+            financial_year_end: Default::default(),
             authority: Authority { name: label("CNIL"), address: "Paris".into(), url: "https://www.cnil.fr".into() },
         },
         sources: vec![ExportSource {

@@ -33,6 +33,10 @@ pub struct ControllerInfo {
     /// received that day.
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// The last day of the controller's financial year, `MM-DD` (default `12-31`): retention
+    /// periods with `count_from = "financial-year-end"` start there.
+    #[serde(default)]
+    pub financial_year_end: crate::plans::erasure::YearEnd,
     pub authority: Authority,
 }
 
@@ -754,6 +758,7 @@ pub fn demo_controller() -> ControllerInfo {
         dpo_email: Some("dpo@exemple.test".into()),
         country: "FR".into(),
         timezone: "Europe/Paris".into(),
+        financial_year_end: crate::plans::erasure::YearEnd::DECEMBER_31,
         authority: cnil(),
     }
 }

@@ -715,7 +715,7 @@ impl CsvConnector {
         let name = c.name.as_str();
         anyhow::ensure!(c.key.iter().all(|k| !k.trim().is_empty()), "collection `{name}`: `key` holds an empty name");
         let mut erasure = c.erasure.clone();
-        if let Some(rule) = &mut erasure {
+        for rule in erasure.iter_mut().flat_map(|e| e.actions_mut()) {
             rule.fields = trimmed_keys(name, "erasure.fields", &rule.fields)?;
             rule.from_column = rule.from_column.as_deref().map(|c| c.trim().to_string());
             for (column, method) in &rule.fields {
@@ -1088,7 +1088,7 @@ impl Visitor for Locating<'_> {
             false => Some(LocatedColumns {
                 index,
                 key: reader.indexes(rules.key.iter().map(String::as_str))?,
-                needed: reader.indexes(rules.needed_columns())?,
+                needed: reader.indexes(rules.row_columns())?,
             }),
         };
         Ok(())

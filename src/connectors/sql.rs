@@ -365,7 +365,7 @@ impl Plan {
             Reading::Locate => {
                 let mut cols: Vec<&str> = self.keys.iter().map(String::as_str).collect();
                 cols.extend(self.rules.key.iter().map(String::as_str));
-                cols.extend(self.rules.needed_columns());
+                cols.extend(self.rules.row_columns());
                 cols.extend(self.checked_columns().iter().map(|c| c.name.as_str()));
                 let mut seen = HashSet::new();
                 cols.retain(|c| seen.insert(*c));
@@ -1300,8 +1300,8 @@ impl SqlConnector {
             What::NotNull => (
                 Misconfigured,
                 format!(
-                    "{}: a column that may not be empty (NOT NULL) would be set to null; anonymise it with \
-                     \"mask\", \"hash\" or {{ value = … }} instead",
+                    "{}: a column that may not be empty (NOT NULL) would be set to null; write a fixed \
+                     {{ value = … }} there instead (or, with `pseudonymise`, \"mask\" or \"hash\")",
                     cannot("change")
                 ),
             ),
@@ -1313,7 +1313,7 @@ impl SqlConnector {
                 Misconfigured,
                 format!(
                     "{}: a new value is longer than its column allows (a pseudonym takes 21 characters); \
-                     anonymise it with \"null\", \"mask\" or a shorter {{ value = … }}",
+                     write \"null\" or a shorter {{ value = … }} there (or, with `pseudonymise`, \"mask\")",
                     cannot("change")
                 ),
             ),

@@ -266,6 +266,11 @@ impl WebhookConnector {
                 rules,
             });
         }
+        for c in &collections {
+            crate::plans::ensure_unlinked(source, &c.name, &c.rules, |name| {
+                collections.iter().find(|o| o.name == name).map(|o| &o.rules)
+            })?;
+        }
         let client =
             Client::new(source, base, SecretString::from(token.to_string()), &origin, timeout, connect_timeout);
         Ok(Self {
@@ -293,7 +298,7 @@ impl WebhookConnector {
         for k in &c.key {
             named("key", k)?;
         }
-        if let Some(rule) = &c.erasure {
+        for rule in c.erasure.iter().flat_map(|e| e.actions()) {
             for field in rule.fields.keys() {
                 named("erasure.fields", field)?;
             }

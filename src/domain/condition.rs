@@ -28,20 +28,20 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// A parsed condition: every clause must hold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub clauses: Vec<Clause>,
 }
 
 /// `field test`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clause {
     /// `column` or `qualifier.column`.
     pub field: String,
     pub test: Test,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Test {
     Compare(Op, Literal),
     /// `IN (…)`, or `NOT IN (…)` when `negated`.
@@ -91,7 +91,7 @@ impl Op {
 }
 
 /// A value written in a condition. Bound as a parameter, never spliced into SQL.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Literal {
     Int(i64),
     /// A number with a fraction (or too large for `i64`), as written.

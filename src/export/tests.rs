@@ -57,6 +57,7 @@ fn controller() -> ControllerInfo {
         dpo_email: Some("dpo@acme.example".into()),
         country: "FR".into(),
         timezone: "Europe/Paris".into(),
+        financial_year_end: crate::plans::erasure::YearEnd::DECEMBER_31,
         authority: Authority {
             name: Text::Plain("CNIL".into()),
             address: "3 place de Fontenoy, 75007 Paris".into(),

@@ -112,7 +112,7 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
 /// The step an approved item stands for.
 pub fn step(item: &Item) -> anyhow::Result<Step> {
     let change = match item.action.as_str() {
-        "delete" | "anonymise" => {
+        "delete" | "anonymise" | "pseudonymise" | "shared" => {
             let planned: crate::plans::erasure::Planned =
                 serde_json::from_value(item.detail.clone()).context("a stored erasure item")?;
             planned.change().context("an approved item that changes nothing")?

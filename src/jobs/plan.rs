@@ -31,7 +31,10 @@ pub async fn run(app: &App, job: &ClaimedJob, request_id: &str, source: &str) ->
             Err(e) => return Err(progress::source_failed(app, job, request_id, source, e, "planning with").await),
         };
         let today = app.today_for(&request.jurisdiction)?;
-        (located.len(), items_for(request.kind, connector.info(), &located, today)?)
+        (
+            located.len(),
+            items_for(request.kind, connector.info(), &located, today, app.settings.controller.financial_year_end)?,
+        )
     };
 
     let now = app.now_ms();
@@ -77,8 +80,8 @@ struct Planned {
 }
 
 /// What the request would do to each located record, per its kind:
-/// - erasure: one item per record (deleted, anonymised and unruled ones wait for the person's
-///   confirmation, then staff; retained and shared ones are kept, and shown);
+/// - erasure: one item per record (deleted, anonymised, pseudonymised and unruled ones wait for
+///   the person's confirmation, then staff; retained and untouched shared ones are kept, and shown);
 /// - rectification: one item per rectifiable field of each record, holding the current value;
 /// - objection: one item per choice each record's collection offers ([`purposes::offers`]).
 fn items_for(
@@ -86,6 +89,7 @@ fn items_for(
     info: &SourceInfo,
     located: &[Located],
     today: time::Date,
+    year_end: erasure::YearEnd,
 ) -> anyhow::Result<Vec<Planned>> {
     let mut out = Vec::new();
     for record in located {
@@ -102,10 +106,13 @@ fn items_for(
         };
         match kind {
             RequestKind::Erasure => {
-                let planned = erasure::plan(rules, record, today);
-                // Retained and shared records are kept; a record without a rule waits for a staff
-                // decision like the others (it cannot be changed automatically: see `review`).
-                let kept = matches!(planned, erasure::Planned::Retain { .. } | erasure::Planned::Shared);
+                let planned = erasure::plan(rules, record, today, year_end);
+                // Records kept as they are (retained, shared and left unchanged) are shown; a
+                // pseudonymised or unlinked one is changed, so it waits for confirmation like the
+                // others; a record without a rule or a usable anchor waits for a staff decision (it
+                // cannot be changed automatically: see `review`).
+                let kept = planned.change().is_none()
+                    && matches!(planned, erasure::Planned::Retain { .. } | erasure::Planned::Shared { .. });
                 let decision = if kept { Decision::Kept } else { Decision::Proposed };
                 out.push(item(planned.action(), serde_json::to_value(&planned)?, decision));
             }

@@ -16,7 +16,8 @@ pub mod rectification;
 mod rules;
 
 pub use rules::{
-    ErasureAction, ErasureRule, FieldMethod, FieldType, ObjectionRule, Purpose, RectifiableField, RetentionBasis, Rules,
+    ActionRule, CountFrom, ErasureAction, ErasureRule, FieldMethod, FieldType, ObjectionRule, Purpose,
+    RectifiableField, RetentionBasis, Rules, WhenRule, ensure_unlinked, is_qualified,
 };
 
 use serde::{Deserialize, Serialize};

@@ -131,10 +131,10 @@ fn is_pseudonym(s: &str) -> bool {
     s.strip_prefix("anon-").is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The CRM after Jeanne's erasure: her two contacts anonymised field by field (the same
-/// pseudonym for the same surname), her interactions deleted (except `kept_interactions`), her
+/// The CRM after Jeanne's erasure: her two contacts anonymised by unlinking (names replaced by
+/// `—`, addresses, phone, job title and company link cleared), her interactions deleted (except `kept_interactions`), her
 /// quote requests deleted (found inside `Name <address>` and a copy list; not the other Jeanne's),
-/// nothing else changed: her orders and their lines (retained), her company (shared), Paul, the
+/// nothing else changed: her orders and their lines (retained), her company (shared, now unlinked), Paul, the
 /// other Jeanne.
 fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_interactions: &[i64]) {
     let interactions: Vec<i64> = [1, 2, 3, 4].into_iter().filter(|i| !kept_interactions.contains(i)).collect();
@@ -144,17 +144,16 @@ fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_
         ("quote_requests".to_owned(), (ids(&[]), ids(&[1, 3]))),
     ]);
     assert_eq!(diff(before, after), expected, "only Jeanne's contacts, interactions and quote requests change");
-    let surname = pseudonymiser(app).pseudonym("Martin");
-    assert!(is_pseudonym(&surname), "{surname}");
+    let _ = app;
     for id in [1, 2] {
         // id, company_id, first_name, last_name, email, email_alt, phone, job_title, language,
         // no_marketing, created_at.
         let row: Vec<&str> = after["contacts"][&id].split('|').collect();
         let was: Vec<&str> = before["contacts"][&id].split('|').collect();
         assert_eq!(row[2], "'—'", "contact {id}: first name");
-        assert_eq!(row[3], format!("'{surname}'"), "contact {id}: last name");
+        assert_eq!(row[3], "'—'", "contact {id}: last name, no pseudonym left");
         assert_eq!(row[4..8], ["NULL"; 4], "contact {id}: email, email_alt, phone, job title");
-        assert_eq!((row[0], row[1]), (was[0], was[1]), "contact {id}: id and company kept");
+        assert_eq!((row[0], row[1]), (was[0], "NULL"), "contact {id}: id kept, company link cleared");
         assert_eq!(row[8..], was[8..], "contact {id}: language, marketing flag, creation date kept");
     }
 }
@@ -322,25 +321,43 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     assert_eq!(
         plan["Orders and invoices"],
         [format!(
-            "4 records will be kept until a date between November 28, 2029 and May 5, 2035 (each record has its own) \
-             — {basis} {law}"
+            "4 records will be kept until a date between December 31, 2029 and December 31, 2035 (each record has its \
+             own) — {basis} {law}"
         )],
-        "each order is kept ten years from its own date: 28 November 2019 to 5 May 2025"
+        "each order is kept ten years from the end of its own financial year: 2019 to 2025"
     );
-    assert_eq!(plan["Order lines"], [format!("7 records will be kept until March 10, 2036 — {basis} {law}")]);
+    // Each line counts from its order's date (`orders.ordered_on`), never from the day of the erasure.
+    assert_eq!(
+        plan["Order lines"],
+        [format!(
+            "7 records will be kept until a date between December 31, 2029 and December 31, 2035 (each record has its \
+             own) — {basis} {law}"
+        )]
+    );
     assert_eq!(plan["Calls, emails and meetings with our staff"], ["4 records will be deleted."]);
     assert_eq!(plan["Quote requests sent through our website"], ["2 records will be deleted."]);
     let contacts = &plan["Contact records"];
     assert_eq!(contacts.len(), 1, "{contacts:?}");
     assert!(contacts[0].starts_with("2 records will be anonymised: "), "{contacts:?}");
-    for field in
-        ["First name replaced by “—”", "Last name replaced by a code that does not reveal it", "Phone number removed"]
-    {
+    for field in ["First name replaced by “—”", "Last name replaced by “—”", "Phone number removed"] {
         assert!(contacts[0].contains(field), "{field}: {contacts:?}");
     }
-    assert!(plan["Your employer's company record"][0].starts_with("1 record is kept because it also concerns"));
+    assert!(!contacts[0].contains("pseudonym"), "{contacts:?}");
+    assert_eq!(
+        plan["Your employer's company record"],
+        ["1 record also concerns other people: it stays, but will no longer be linked to you."]
+    );
     assert_eq!(plan["Newsletter opens and clicks"], ["5 records will be deleted."]);
-    assert!(plan["Newsletter subscription"][0].starts_with("1 record will be anonymised: "));
+    // Pseudonymised is said as such, kept with its ground and end date (GDPR Art. 4(5)).
+    let subscription = &plan["Newsletter subscription"][0];
+    assert!(
+        subscription.starts_with(
+            "1 record will be pseudonymised (Email address replaced by a pseudonym (a code our key can link back to \
+             it), First name removed) and kept until December 31, 2026 — needed to establish, exercise or defend legal \
+             claims (GDPR Art. 17(3)(e)). Pseudonymised data is still your personal data."
+        ),
+        "{subscription}"
+    );
     assert_eq!(plan["Loyalty card holder records"], ["2 records will be deleted."]);
     assert_eq!(plan["Loyalty points earned and spent"], ["5 records will be deleted."]);
     assert!(main_text(&page).contains("Searched 20 item(s) found"), "{}", main_text(&page));
@@ -359,7 +376,8 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     app.staff_login(AGENT).await;
     let staff_page = app.get(&format!("/staff/requests/{reference}")).await.text();
     assert!(staff_page.contains("Approve and execute the erasure"), "{staff_page}");
-    assert!(staff_page.contains("Keep until March 2, 2033"), "{staff_page}");
+    assert!(staff_page.contains("Keep until December 31, 2033"), "{staff_page}");
+    assert!(staff_page.contains("Pseudonymise (Email address replaced by a pseudonym"), "{staff_page}");
     assert_done(&review(&app, &status, &[]).await, "review");
     assert_eq!(app.request_status(&status).await, "executing");
     app.run_pending_jobs().await;
@@ -490,19 +508,41 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     assert_eq!(
         cert["Orders and invoices"],
         [format!(
-            "4 records kept until a date between November 28, 2029 and May 5, 2035 (each record has its own) — \
+            "4 records kept until a date between December 31, 2029 and December 31, 2035 (each record has its own) — \
              {basis} {law}"
         )]
     );
-    assert_eq!(cert["Order lines"], [format!("7 records kept until March 10, 2036 — {basis} {law}")]);
+    assert_eq!(
+        cert["Order lines"],
+        [format!(
+            "7 records kept until a date between December 31, 2029 and December 31, 2035 (each record has its own) — \
+             {basis} {law}"
+        )]
+    );
     assert_eq!(cert["Calls, emails and meetings with our staff"], ["4 records deleted."]);
     assert_eq!(cert["Quote requests sent through our website"], ["2 records deleted."]);
     assert_eq!(cert["Newsletter opens and clicks"], ["5 records deleted."]);
     assert_eq!(cert["Loyalty card holder records"], ["2 records deleted."]);
     assert_eq!(cert["Loyalty points earned and spent"], ["5 records deleted."]);
+    // Deleted, anonymised (unlinked) and pseudonymised-and-kept, each said for what it is.
     assert!(cert["Contact records"][0].starts_with("2 records anonymised: "), "{cert:?}");
-    assert!(cert["Contact records"][0].contains("Last name replaced by a code that does not reveal it"));
-    assert_eq!(cert["Your employer's company record"], ["1 record kept because it also concerns other people."]);
+    assert!(cert["Contact records"][0].contains("Last name replaced by “—”"), "{cert:?}");
+    let subscription = &cert["Newsletter subscription"];
+    assert_eq!(subscription.len(), 1, "{cert:?}");
+    assert!(
+        subscription[0].starts_with("1 record pseudonymised (Email address replaced by a pseudonym")
+            && subscription[0].contains(
+                "and kept until December 31, 2026 — needed to establish, exercise or defend legal claims (GDPR Art. \
+                 17(3)(e)). It is still your personal data."
+            ),
+        "{subscription:?}"
+    );
+    assert_eq!(
+        cert["Your employer's company record"],
+        ["1 record that also concerns other people kept, no longer linked to you."]
+    );
+    let all = format!("{cert:?}");
+    assert!(!all.contains("cannot be traced") && !all.contains("does not reveal"), "{all}");
     let text = main_text(&html);
     assert!(text.contains("SendWave Inc. (email delivery, processor) — told on March 10, 2026"), "{text}");
     assert!(text.contains("OVHcloud (hosting provider, processor) — being told"), "{text}");
@@ -1300,11 +1340,11 @@ async fn crash_window(app: &TestApp, last: &str) {
     for source in &crashed {
         assert_eq!(source_state(app, source).await, once[source], "{source}: everything as after one run");
     }
-    // The second attempt no longer finds the person's records (deleted, or anonymised down to
-    // their address): the first attempt applied them ("already").
+    // The second attempt no longer finds the person's records (deleted, anonymised or
+    // pseudonymised down to their address): the first attempt applied them ("already").
     for i in items(app, &status).await.iter().filter(|i| crashed.contains(&i.source.as_str())) {
         let expected = match i.action.as_str() {
-            "anonymise" | "delete" => Some("already"),
+            "anonymise" | "pseudonymise" | "delete" => Some("already"),
             _ => None,
         };
         assert_eq!(i.outcome.map(|o| o.as_str()), expected, "{} {:?}", i.collection, i.record_key);
@@ -1463,6 +1503,181 @@ mod a_manual_source_s_plan_says_staff_act_by_hand {
         let options = Options { backend: Backend::Postgres, ..Default::default() };
         if let Some(app) = spawn_with_sources(options, vec![paper_archive(1)]).await {
             super::a_manual_source_s_plan_says_staff_act_by_hand(app).await;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-row rules: one collection, a different action per row
+
+/// Someone known only to a billing system whose rules depend on the row.
+const NORA: &str = "nora.petit@example.org";
+
+/// A billing database beside the demo sources: posted invoices are kept under the accounting
+/// law from the end of their financial year, drafts deleted (`when` … `default`); the customer
+/// account is anonymised by clearing; the proof of consent is pseudonymised and kept.
+async fn billing() -> (PathBuf, dossier::connectors::SourceConfig) {
+    let dir = std::env::temp_dir().join(format!("dossier-billing-{}", dossier::crypto::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("billing.db");
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    for sql in [
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT)",
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, email TEXT NOT NULL, status TEXT NOT NULL, issued_on TEXT, amount TEXT NOT NULL)",
+        "CREATE TABLE consents (id INTEGER PRIMARY KEY, email TEXT, given_on TEXT NOT NULL, source TEXT NOT NULL)",
+        "INSERT INTO customers VALUES (1, 'Nora Petit', 'nora.petit@example.org'), (2, 'Paul Autre', 'paul.autre@example.org')",
+        "INSERT INTO invoices VALUES (1, 'nora.petit@example.org', 'posted', '2024-05-02', '120.00'), \
+         (2, 'nora.petit@example.org', 'draft', '2026-02-01', '80.00'), \
+         (3, 'nora.petit@example.org', 'posted', '2014-03-01', '40.00'), \
+         (4, 'paul.autre@example.org', 'draft', '2026-01-05', '10.00'), \
+         (5, 'nora.petit@example.org', 'posted', NULL, '55.00')",
+        "INSERT INTO consents VALUES (1, 'nora.petit@example.org', '2025-06-01', 'checkout')",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let config = toml::from_str(&format!(
+        r#"kind = "sql"
+name = "billing"
+label = {{ en = "Billing", fr = "Facturation" }}
+url = "sqlite://{}?mode=rw"
+
+[[collections]]
+name = "customers"
+label = {{ en = "Customer accounts", fr = "Comptes clients" }}
+table = "customers"
+email_columns = ["email"]
+key = ["id"]
+erasure = {{ action = "anonymise", fields = {{ name = {{ value = "—" }}, email = "null" }} }}
+
+[[collections]]
+name = "invoices"
+label = {{ en = "Invoices", fr = "Factures" }}
+table = "invoices"
+email_columns = ["email"]
+key = ["id"]
+[collections.erasure]
+when = [{{ where = "status <> 'draft'", action = "retain", basis = "legal-obligation", years = 10, from_column = "issued_on", count_from = "financial-year-end", law = "Code de commerce, art. L123-22" }}]
+default = {{ action = "delete" }}
+
+[[collections]]
+name = "consents"
+label = {{ en = "Proof of consent", fr = "Preuves de consentement" }}
+table = "consents"
+email_columns = ["email"]
+key = ["id"]
+erasure = {{ action = "pseudonymise", fields = {{ email = "hash" }}, basis = "legal-claims", years = 5, from_column = "given_on" }}
+"#,
+        path.display()
+    ))
+    .unwrap();
+    (path, config)
+}
+
+/// A posted invoice is kept with its ground and the end of its financial year plus ten years; a
+/// draft, and a posted invoice whose period is over, are deleted; a posted invoice without a date
+/// goes to staff; the certificate tells deleted, anonymised and pseudonymised-and-kept records
+/// apart, each in its own words.
+async fn per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app: TestApp, billing: PathBuf) {
+    let before = dump(&billing).await;
+    let status = planned_request(&app, NORA, "erasure").await;
+    let plan = plan_lines(&app.get(&status).await.text());
+    let kept =
+        "— a legal obligation: the law requires us to keep this (GDPR Art. 17(3)(b)). Code de commerce, art. L123-22";
+    assert_eq!(
+        plan["Invoices"],
+        [
+            "1 record must be kept for a time, but the date that time counts from is missing: our team will decide \
+             by hand."
+                .to_owned(),
+            format!("1 record will be kept until December 31, 2034 {kept}"),
+            "2 records will be deleted.".to_owned()
+        ],
+        "the first matching `when` or the default, row by row: {plan:?}"
+    );
+    assert_eq!(
+        plan["Customer accounts"],
+        [
+            "1 record will be anonymised: email removed, name replaced by “—”. The rest of it stays, no longer linked to \
+          you by these details."
+        ]
+    );
+    assert_eq!(
+        plan["Proof of consent"],
+        [
+            "1 record will be pseudonymised (email replaced by a pseudonym (a code our key can link back to it)) and kept \
+          until June 1, 2030 — needed to establish, exercise or defend legal claims (GDPR Art. 17(3)(e)). \
+          Pseudonymised data is still your personal data."
+        ]
+    );
+    assert_eq!(dump(&billing).await, before, "planning changes nothing");
+
+    let res = app.decide(&status, "confirm", &[]).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    app.add_staff(AGENT, Role::Agent).await;
+    app.staff_login(AGENT).await;
+    let staff_page = app.get(&format!("/staff/requests/{}", reference_of(&status))).await.text();
+    assert!(
+        staff_page.contains("Needs a decision: its retention counts from issued_on, which is empty or not a date"),
+        "{staff_page}"
+    );
+    // Never erased or kept silently: staff say what they did with it.
+    assert_refused(&review(&app, &status, &[]).await, "unruled_needs_reason");
+    let undated = item(&items(&app, &status).await, "invoices", json!(5), None).id.clone();
+    let why = "Posted in 2023 (paper ledger): kept 10 years from the end of 2023.";
+    let (exclude, reason) = (format!("exclude.{undated}"), format!("reason.{undated}"));
+    assert_done(&review(&app, &status, &[(&exclude, "1"), (&reason, why)]).await, "review");
+    app.run_pending_jobs().await;
+    assert_eq!(app.unfinished_jobs().await, 0);
+    assert_eq!(app.request_status(&status).await, "completed");
+
+    // The draft and the invoice past its period are gone; the posted ones and Paul's are kept.
+    let after = dump(&billing).await;
+    assert_eq!(diff(&before, &after)["invoices"], (ids(&[]), ids(&[2, 3])));
+    assert_eq!(after["customers"][&1], "1|'—'|NULL", "anonymised by clearing");
+    assert_eq!(after["customers"][&2], before["customers"][&2]);
+    let pseudonym = pseudonymiser(&app).pseudonym(NORA);
+    assert_eq!(after["consents"][&1], format!("1|'{pseudonym}'|'2025-06-01'|'checkout'"), "pseudonymised, kept");
+
+    app.forget_cookies();
+    app.sign_in(&status, NORA).await;
+    let cert = plan_lines(&app.get(&format!("{status}/certificate")).await.text());
+    assert_eq!(
+        cert["Invoices"],
+        [
+            format!("1 record kept until December 31, 2034 {kept}"),
+            format!("1 record not erased: our team excluded it. Reason: {why}"),
+            "2 records deleted.".to_owned()
+        ]
+    );
+    assert_eq!(cert["Customer accounts"], ["1 record anonymised: email removed, name replaced by “—”."]);
+    assert_eq!(
+        cert["Proof of consent"],
+        ["1 record pseudonymised (email replaced by a pseudonym (a code our key can link back to it)) and kept until \
+          June 1, 2030 — needed to establish, exercise or defend legal claims (GDPR Art. 17(3)(e)). It is still your \
+          personal data."]
+    );
+    if let Some(dir) = billing.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+mod per_row_rules_keep_a_posted_invoice_and_delete_a_draft {
+    use crate::helpers::{Backend, Options, spawn_with_sources};
+
+    #[actix_web::test]
+    async fn sqlite() {
+        let (path, billing) = super::billing().await;
+        let app = spawn_with_sources(Options::default(), vec![billing]).await.unwrap();
+        super::per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app, path).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        let options = Options { backend: Backend::Postgres, ..Default::default() };
+        let (path, billing) = super::billing().await;
+        if let Some(app) = spawn_with_sources(options, vec![billing]).await {
+            super::per_row_rules_keep_a_posted_invoice_and_delete_a_draft(app, path).await;
         }
     }
 }

@@ -705,7 +705,8 @@ fn invalid_configurations_are_refused_with_a_reason() {
         (
             &format!(
                 "name = \"crm\"\n{url}{root}key = [\"id\"]\n\
-                 [[collections]]\nname = \"companies\"\ntable = \"companies\"\nerasure = {{ action = \"shared\" }}\n\
+                 [[collections]]\nname = \"companies\"\ntable = \"companies\"\n\
+                 erasure = {{ action = \"shared\", basis = \"archiving\", years = 1, from_column = \"founded_on\" }}\n\
                  via = {{ collection = \"contacts\", column = \"id\", references = \"company_id\" }}\n\
                  [[collections]]\nname = \"deals\"\ntable = \"deals\"\nkey = [\"id\"]\nerasure = {{ action = \"delete\" }}\n\
                  via = {{ collection = \"companies\", column = \"company_id\", references = \"id\" }}\n"
@@ -883,7 +884,8 @@ CREATE TABLE email_addr_bean_rel (id {UUID} PRIMARY KEY, email_address_id {UUID}
   FOREIGN KEY (email_address_id) REFERENCES email_addresses (id));
 CREATE TABLE accounts (id {UUID} PRIMARY KEY, name {TEXT} NOT NULL);
 CREATE TABLE contacts (id {UUID} PRIMARY KEY, first_name {TEXT}, last_name {TEXT} NOT NULL, phone {TEXT}, city {TEXT},
-  birth_date {DATE}, no_email {BOOL} NOT NULL, account_id {UUID}, FOREIGN KEY (account_id) REFERENCES accounts (id));
+  birth_date {DATE}, no_email {BOOL} NOT NULL, account_id {UUID}, created_on {DATE} NOT NULL,
+  FOREIGN KEY (account_id) REFERENCES accounts (id));
 CREATE TABLE invoices (id {INT} PRIMARY KEY, contact_id {UUID} NOT NULL, issued_on {DATE} NOT NULL, amount {DEC} NOT NULL,
   FOREIGN KEY (contact_id) REFERENCES contacts (id));
 CREATE TABLE events (id {INT} PRIMARY KEY, contact_id {UUID} NOT NULL, kind {TEXT} NOT NULL, occurred_at {TS} NOT NULL,
@@ -905,11 +907,11 @@ INSERT INTO email_addr_bean_rel (id, email_address_id, bean_id) VALUES
 INSERT INTO accounts (id, name) VALUES
   ('a0000000-0000-4000-8000-000000000001', 'Librairie du Marais'),
   ('a0000000-0000-4000-8000-000000000002', 'Martin Conseil');
-INSERT INTO contacts (id, first_name, last_name, phone, city, birth_date, no_email, account_id) VALUES
-  ('c0000000-0000-4000-8000-000000000001', 'Jeanne', 'Martin', '+33 6 12 34 56 78', 'Paris', '1984-02-29', FALSE, 'a0000000-0000-4000-8000-000000000001'),
-  ('c0000000-0000-4000-8000-000000000002', 'Jeanne', 'Martin', NULL, 'Lyon', NULL, FALSE, 'a0000000-0000-4000-8000-000000000002'),
-  ('c0000000-0000-4000-8000-000000000003', 'Paul', 'Durand', '+33 6 98 76 54 32', 'Paris', '1979-07-14', FALSE, 'a0000000-0000-4000-8000-000000000001'),
-  ('c0000000-0000-4000-8000-000000000004', 'Jeanne', 'Martin-Bis', '+33 7 00 00 00 00', 'Nantes', '1990-01-01', FALSE, NULL);
+INSERT INTO contacts (id, first_name, last_name, phone, city, birth_date, no_email, account_id, created_on) VALUES
+  ('c0000000-0000-4000-8000-000000000001', 'Jeanne', 'Martin', '+33 6 12 34 56 78', 'Paris', '1984-02-29', FALSE, 'a0000000-0000-4000-8000-000000000001', '2024-09-02'),
+  ('c0000000-0000-4000-8000-000000000002', 'Jeanne', 'Martin', NULL, 'Lyon', NULL, FALSE, 'a0000000-0000-4000-8000-000000000002', '2025-01-20'),
+  ('c0000000-0000-4000-8000-000000000003', 'Paul', 'Durand', '+33 6 98 76 54 32', 'Paris', '1979-07-14', FALSE, 'a0000000-0000-4000-8000-000000000001', '2023-03-15'),
+  ('c0000000-0000-4000-8000-000000000004', 'Jeanne', 'Martin-Bis', '+33 7 00 00 00 00', 'Nantes', '1990-01-01', FALSE, NULL, '2022-11-30');
 INSERT INTO invoices (id, contact_id, issued_on, amount) VALUES
   (1, 'c0000000-0000-4000-8000-000000000001', '2024-05-02', '120.00'),
   (2, 'c0000000-0000-4000-8000-000000000001', '2014-01-15', '80.50'),
@@ -929,7 +931,8 @@ const SUITECRM_TABLES: [&str; 6] =
     ["email_addresses", "email_addr_bean_rel", "accounts", "contacts", "invoices", "events"];
 
 /// The SuiteCRM source as documented in `docs/connectors.md`: the address, its links, the
-/// contacts anonymised, the shared account reported, invoices kept 10 years, events deleted.
+/// contacts pseudonymised and kept 3 years, the shared account unlinked, invoices kept 10 years,
+/// events deleted.
 pub(crate) const SUITECRM_COLLECTIONS: &str = r#"
 [[collections]]
 name = "email_addresses"
@@ -950,7 +953,7 @@ name = "contacts"
 table = "contacts"
 via = { collection = "email_links", column = "id", references = "bean_id" }
 key = ["id"]
-erasure = { action = "anonymise", fields = { first_name = "null", last_name = "hash", phone = "mask", city = { value = "—" }, birth_date = "null" } }
+erasure = { action = "pseudonymise", fields = { first_name = "null", last_name = "hash", phone = "mask", city = { value = "—" }, birth_date = "null", account_id = "null" }, basis = "legal-claims", years = 3, from_column = "created_on" }
 rectifiable = [{ field = "phone", type = "phone" }, { field = "city" }, { field = "birth_date", type = "date" }]
 objections = [{ purpose = "direct-marketing", set = { no_email = true } }]
 
@@ -959,7 +962,7 @@ name = "accounts"
 table = "accounts"
 via = { collection = "contacts", column = "id", references = "account_id" }
 key = ["id"]
-erasure = { action = "shared" }
+erasure = { action = "shared", unlinked_by = "contacts.account_id" }
 
 [[collections]]
 name = "invoices"
@@ -1033,7 +1036,7 @@ async fn erasure_steps(c: &SqlConnector, email: &str) -> Vec<Step> {
         .iter()
         .filter_map(|record| {
             let rules = &c.info().collection(&record.collection)?.rules;
-            let change = crate::plans::erasure::plan(rules, record, today()).change()?;
+            let change = crate::plans::erasure::plan(rules, record, today(), Default::default()).change()?;
             Some(Step { collection: record.collection.clone(), key: record.key.clone(), change })
         })
         .collect()
@@ -1082,10 +1085,10 @@ async fn locate_finds_the_records_the_rules_apply_to() {
         let c1 = located.iter().find(|l| l.key["id"] == id('c', 1)).unwrap();
         assert_eq!(
             Value::Object(c1.values.clone()),
-            json!({"phone": "+33 6 12 34 56 78", "city": "Paris", "birth_date": "1984-02-29"})
+            json!({"created_on": "2024-09-02", "phone": "+33 6 12 34 56 78", "city": "Paris", "birth_date": "1984-02-29"})
         );
         let c2 = located.iter().find(|l| l.key["id"] == id('c', 2)).unwrap();
-        assert_eq!(Value::Object(c2.values.clone()), json!({"phone": null, "city": "Lyon", "birth_date": null}));
+        assert_eq!(Value::Object(c2.values.clone()), json!({"created_on": "2025-01-20", "phone": null, "city": "Lyon", "birth_date": null}));
         let invoice = located.iter().find(|l| l.collection == "invoices" && l.key["id"] == json!(2)).unwrap();
         assert_eq!(Value::Object(invoice.values.clone()), json!({"issued_on": "2014-01-15"}));
         assert!(
@@ -1160,7 +1163,7 @@ async fn an_approved_erasure_changes_exactly_the_planned_rows() {
         );
         assert_eq!(ids_of(&after, "events"), [json!(4), json!(5)]);
 
-        // Every other value is as it was; Jeanne's contacts are anonymised field by field.
+        // Every other value is as it was; Jeanne's contacts are pseudonymised field by field.
         let mut expected = before.clone();
         remove(&mut expected, "email_addresses", &[id('e', 1)]);
         remove(&mut expected, "email_addr_bean_rel", &[id('b', 1), id('b', 2)]);
@@ -1174,6 +1177,7 @@ async fn an_approved_erasure_changes_exactly_the_planned_rows() {
             contact["phone"] = phone;
             contact["city"] = json!("—");
             contact["birth_date"] = Value::Null;
+            contact["account_id"] = Value::Null;
         }
         assert_eq!(after, expected);
     })
@@ -1222,6 +1226,7 @@ async fn a_partial_approval_changes_only_the_approved_rows() {
         c2["first_name"] = Value::Null;
         c2["last_name"] = json!(p.pseudonym("Martin"));
         c2["city"] = json!("—");
+        c2["account_id"] = Value::Null;
         assert_eq!(dump(&c).await, expected);
     })
     .await;
@@ -1476,8 +1481,8 @@ async fn steps_the_configuration_no_longer_allows_are_refused_before_connecting(
             "identified by other columns than its `key` (id)",
         ),
         (
-            update("contacts", id('c', 1), vec![("account_id", crate::plans::FieldWrite::Null)]),
-            "do not allow changing column account_id",
+            update("contacts", id('c', 1), vec![("no_email_since", crate::plans::FieldWrite::Null)]),
+            "do not allow changing column no_email_since",
         ),
         (update("contacts", id('c', 1), vec![("id", crate::plans::FieldWrite::Null)]), "changing column id"),
     ];

@@ -40,7 +40,7 @@ fn config_toml(url: &str, extra: &str) -> String {
         name = "contacts"
         label = {{ en = "Contacts", fr = "Contacts" }}
         key = ["id"]
-        erasure = {{ action = "anonymise", fields = {{ first_name = "mask", email = "hash", city = "null" }} }}
+        erasure = {{ action = "pseudonymise", fields = {{ first_name = "mask", email = "hash", city = "null" }}, basis = "legal-claims", years = 3, from_column = "created_at" }}
         rectifiable = [{{ field = "phone", type = "phone" }}]
         objections = [{{ purpose = "direct-marketing", set = {{ no_email = 1 }} }}]
         art15 = {{ purposes = ["Organising events"] }}
@@ -127,10 +127,10 @@ impl Crm {
         Crm {
             contacts: vec![
                 r(
-                    json!({"id": 1, "email": "Jeanne.Martin@example.fr", "first_name": "Jeanne", "phone": "+33612345678", "city": "Lyon", "no_email": 0}),
+                    json!({"id": 1, "email": "Jeanne.Martin@example.fr", "first_name": "Jeanne", "phone": "+33612345678", "city": "Lyon", "no_email": 0, "created_at": "2025-04-02"}),
                 ),
                 r(
-                    json!({"id": 2, "email": "paul@example.com", "first_name": "Paul", "phone": null, "city": "Paris", "no_email": 0}),
+                    json!({"id": 2, "email": "paul@example.com", "first_name": "Paul", "phone": null, "city": "Paris", "no_email": 0, "created_at": "2025-06-30"}),
                 ),
             ],
             orders: vec![
@@ -559,7 +559,7 @@ async fn locate_asks_for_the_key_and_the_fields_the_rules_need() {
         json!({
             "email": "jeanne.martin@example.fr",
             "collections": {
-                "contacts": {"key": ["id"], "fields": ["phone"]},
+                "contacts": {"key": ["id"], "fields": ["created_at", "phone"]},
                 "orders": {"key": ["id"], "fields": []},
             }
         }),
@@ -571,7 +571,7 @@ async fn locate_asks_for_the_key_and_the_fields_the_rules_need() {
             Located {
                 collection: "contacts".into(),
                 key: values(json!({"id": 1})),
-                values: values(json!({"phone": "+33612345678"}))
+                values: values(json!({"created_at": "2025-04-02", "phone": "+33612345678"}))
             },
             Located { collection: "orders".into(), key: values(json!({"id": 10})), values: Values::new() },
             Located { collection: "orders".into(), key: values(json!({"id": 11})), values: Values::new() },
@@ -582,12 +582,15 @@ async fn locate_asks_for_the_key_and_the_fields_the_rules_need() {
 #[tokio::test]
 async fn locate_refuses_records_without_their_key_or_fields() {
     let cases = [
-        (json!({"collection": "contacts", "key": {}, "values": {"phone": null}}), "does not have exactly its key (id)"),
         (
-            json!({"collection": "contacts", "key": {"id": null}, "values": {"phone": null}}),
+            json!({"collection": "contacts", "key": {}, "values": {"created_at": null, "phone": null}}),
+            "does not have exactly its key (id)",
+        ),
+        (
+            json!({"collection": "contacts", "key": {"id": null}, "values": {"created_at": null, "phone": null}}),
             "does not have exactly its key",
         ),
-        (json!({"collection": "contacts", "key": {"id": 1}, "values": {}}), "lacks field phone"),
+        (json!({"collection": "contacts", "key": {"id": 1}, "values": {"created_at": null}}), "lacks field phone"),
         (json!({"collection": "notes", "key": {"id": 1}, "values": {}}), "collection notes, which was not asked for"),
     ];
     for (line, says) in cases {
@@ -984,7 +987,7 @@ fn python_config(url: &str) -> WebhookSourceConfig {
         [[collections]]
         name = "attendees"
         key = ["id"]
-        erasure = {{ action = "anonymise", fields = {{ email = "hash", first_name = "mask", last_name = "mask", phone = "null", city = "null" }} }}
+        erasure = {{ action = "pseudonymise", fields = {{ email = "hash", first_name = "mask", last_name = "mask", phone = "null", city = "null" }}, basis = "legal-claims", years = 3, from_column = "created_at" }}
         rectifiable = [{{ field = "phone", type = "phone" }}, {{ field = "city" }}]
         objections = [{{ purpose = "direct-marketing", set = {{ newsletter = 0 }} }}]
 
@@ -1034,7 +1037,7 @@ async fn the_python_reference_service_answers_every_call() {
     let located = c.locate(&jeanne).await.unwrap();
     assert_eq!(located.len(), 5);
     assert_eq!(located[0].key, values(json!({"id": 1})));
-    assert_eq!(located[0].values, values(json!({"phone": "+33612345678", "city": "Lyon"})));
+    assert_eq!(located[0].values, values(json!({"created_at": "2025-03-02", "phone": "+33612345678", "city": "Lyon"})));
 
     // Erase her: anonymise the attendees, delete the registrations.
     let p = Pseudonymiser::new(SecretKey::generate());

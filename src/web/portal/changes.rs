@@ -64,7 +64,7 @@ fn field_label(app: &App, t: Tr, source: &str, collection: &str, field: &str) ->
         .and_then(|r| {
             r.erasure
                 .as_ref()
-                .and_then(|e| e.labels.get(field))
+                .and_then(|e| e.actions().find_map(|a| a.labels.get(field)))
                 .or_else(|| r.rectifiable.iter().find(|f| f.field == field).and_then(|f| f.label.as_ref()))
         })
         .map(|l| l.get(t.locale).to_owned())
@@ -308,8 +308,59 @@ fn erasure_plan_spec(app: &App, t: Tr, item: &Item) -> Spec {
                 .arg("article", article(t, basis))
                 .detail(law.map(|l| l.get(t.locale).to_owned()))
         }
-        Some(Planned::Shared) => Spec::new("shared", "portal.plan.shared_one", "portal.plan.shared_other"),
+        Some(Planned::Pseudonymise { fields, basis, law, until }) => {
+            Spec::new("retain", "portal.plan.pseudonymise_one", "portal.plan.pseudonymise_other")
+                .until(until)
+                .arg("fields", fields_words(app, t, item, &fields))
+                .arg("basis", basis_words(t, basis))
+                .arg("article", article(t, basis))
+                .detail(law.map(|l| l.get(t.locale).to_owned()))
+        }
+        Some(planned @ Planned::Shared { .. }) => shared_spec(app, t, item, planned, false),
+        Some(Planned::NeedsDecision { .. }) => {
+            Spec::new("unruled", "portal.plan.undated_one", "portal.plan.undated_other")
+        }
         Some(Planned::Unruled) | None => Spec::new("unruled", "portal.plan.unruled_one", "portal.plan.unruled_other"),
+    }
+}
+
+/// A record that also concerns other people, in the plan or (`certificate`) the certificate:
+/// never "kept because it concerns other people" alone, which is no ground of GDPR Art. 17(3),
+/// but what was done to the person's part of it, or the ground it is kept on.
+fn shared_spec(app: &App, t: Tr, item: &Item, planned: Planned, certificate: bool) -> Spec {
+    let Planned::Shared { fields, unlinked_by, kept } = planned else {
+        return Spec::new("unruled", "portal.plan.unruled_one", "portal.plan.unruled_other");
+    };
+    let keys = |plan: [&'static str; 2], cert: [&'static str; 2]| if certificate { cert } else { plan };
+    if !fields.is_empty() {
+        let [one, other] = keys(
+            ["portal.plan.shared_fields_one", "portal.plan.shared_fields_other"],
+            ["portal.certificate.erasure.shared_fields_one", "portal.certificate.erasure.shared_fields_other"],
+        );
+        Spec::new("anonymise", one, other).arg("fields", fields_words(app, t, item, &fields))
+    } else if unlinked_by.is_some() {
+        let [one, other] = keys(
+            ["portal.plan.shared_unlinked_one", "portal.plan.shared_unlinked_other"],
+            ["portal.certificate.erasure.shared_unlinked_one", "portal.certificate.erasure.shared_unlinked_other"],
+        );
+        Spec::new("shared", one, other)
+    } else if let Some(k) = kept {
+        let [one, other] = keys(
+            ["portal.plan.shared_kept_one", "portal.plan.shared_kept_other"],
+            ["portal.certificate.erasure.shared_kept_one", "portal.certificate.erasure.shared_kept_other"],
+        );
+        Spec::new("retain", one, other)
+            .until(k.until)
+            .arg("basis", basis_words(t, k.basis))
+            .arg("article", article(t, k.basis))
+            .detail(k.law.map(|l| l.get(t.locale).to_owned()))
+    } else {
+        // A plan stored before a shared record needed an unlinking or a ground.
+        let [one, other] = keys(
+            ["portal.plan.shared_one", "portal.plan.shared_other"],
+            ["portal.certificate.erasure.shared_one", "portal.certificate.erasure.shared_other"],
+        );
+        Spec::new("shared", one, other)
     }
 }
 
@@ -388,9 +439,7 @@ fn certificate_spec(app: &App, t: Tr, kind: RequestKind, item: &Item) -> Option<
                     .arg("article", article(t, basis))
                     .detail(law.map(|l| l.get(t.locale).to_owned()))
             }
-            Some(Planned::Shared) => {
-                Spec::new("shared", "portal.certificate.erasure.shared_one", "portal.certificate.erasure.shared_other")
-            }
+            Some(planned @ Planned::Shared { .. }) => shared_spec(app, t, item, planned, true),
             _ => Spec::new(
                 "unruled",
                 "portal.certificate.erasure.unruled_one",
@@ -436,6 +485,18 @@ fn certificate_spec(app: &App, t: Tr, kind: RequestKind, item: &Item) -> Option<
                     "portal.certificate.erasure.anonymised_other",
                 )
                 .arg("fields", fields_words(app, t, item, &fields)),
+                // Changed, but still the person's data, kept under its ground (GDPR Art. 4(5)).
+                Some(Planned::Pseudonymise { fields, basis, law, until }) => Spec::new(
+                    "retain",
+                    "portal.certificate.erasure.pseudonymised_one",
+                    "portal.certificate.erasure.pseudonymised_other",
+                )
+                .until(until)
+                .arg("fields", fields_words(app, t, item, &fields))
+                .arg("basis", basis_words(t, basis))
+                .arg("article", article(t, basis))
+                .detail(law.map(|l| l.get(t.locale).to_owned())),
+                Some(planned @ Planned::Shared { .. }) => shared_spec(app, t, item, planned, true),
                 _ => Spec::new(
                     "done",
                     "portal.certificate.erasure.deleted_one",

@@ -180,7 +180,44 @@ fn row(app: &App, t: Tr, kind: RequestKind, item: &Item, reviewing: bool) -> Pla
                     ],
                 )
             }
-            Some(Planned::Shared) => t.get("staff.plan.do.shared").to_owned(),
+            Some(Planned::Pseudonymise { fields, basis, law: text, until }) => {
+                law = text.map(|l| l.get(t.locale).to_owned());
+                t.fmt(
+                    "staff.plan.do.pseudonymise",
+                    &[
+                        ("fields", &fields_words(app, t, item, &fields)),
+                        ("until", &format_date(t, until)),
+                        ("basis", basis_words(t, basis)),
+                        ("article", &article(t, basis)),
+                    ],
+                )
+            }
+            Some(Planned::Shared { fields, unlinked_by, kept }) => {
+                if !fields.is_empty() {
+                    t.fmt("staff.plan.do.shared_fields", &[("fields", &fields_words(app, t, item, &fields))])
+                } else if let Some(link) = unlinked_by {
+                    t.fmt("staff.plan.do.shared_unlinked", &[("link", &link)])
+                } else if let Some(k) = kept {
+                    law = k.law.map(|l| l.get(t.locale).to_owned());
+                    t.fmt(
+                        "staff.plan.do.shared_kept",
+                        &[
+                            ("until", &format_date(t, k.until)),
+                            ("basis", basis_words(t, k.basis)),
+                            ("article", &article(t, k.basis)),
+                        ],
+                    )
+                } else {
+                    t.get("staff.plan.do.shared").to_owned()
+                }
+            }
+            Some(Planned::NeedsDecision { column }) => {
+                flag = true;
+                match column {
+                    Some(column) => t.fmt("staff.plan.do.undated", &[("column", &column)]),
+                    None => t.get("staff.plan.do.shared_ended").to_owned(),
+                }
+            }
             Some(Planned::Unruled) | None => {
                 flag = true;
                 t.get("staff.plan.do.unruled").to_owned()

@@ -252,8 +252,8 @@ async fn sources_searched(conn: &mut Conn, ids: &[&str]) -> anyhow::Result<BTree
     Ok(out)
 }
 
-/// Per completed request, what was not changed and why, as codes with counts: records kept under an
-/// Art. 17(3) basis (`legal-obligation: 2`), shared with other people (`shared: 1`), without an
+/// Per completed request, what was not erased and why, as codes with counts: records kept (as they
+/// are, or pseudonymised) under an Art. 17(3) basis (`legal-obligation: 2`), shared with other people (`shared: 1`), without an
 /// erasure rule (`unruled: 1`), and items staff excluded or rejected (`excluded: 1`).
 async fn exceptions_applied(
     conn: &mut Conn,
@@ -262,7 +262,8 @@ async fn exceptions_applied(
     let sql = format!(
         "SELECT p.request_id, p.action, p.detail, p.decision FROM plan_items p \
          JOIN requests r ON r.id = p.request_id AND r.status = 'completed' \
-         WHERE p.request_id IN ({}) AND p.decision IN ('kept', 'excluded')",
+         WHERE p.request_id IN ({}) AND (p.decision IN ('kept', 'excluded') \
+         OR (p.action = 'pseudonymise' AND p.decision = 'approved'))",
         placeholders(ids.len())
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -275,10 +276,11 @@ async fn exceptions_applied(
             (r.try_get("action")?, r.try_get("detail")?, r.try_get("decision")?);
         let code = if decision == "excluded" {
             "excluded".to_owned()
-        } else if action == "retain" {
+        } else if matches!(action.as_str(), "retain" | "pseudonymise" | "shared") {
+            // Kept (pseudonymised or not) under an Art. 17(3) ground: the ground is the reason.
             serde_json::from_str::<serde_json::Value>(&detail)
                 .ok()
-                .and_then(|d| d["basis"].as_str().map(str::to_owned))
+                .and_then(|d| d["basis"].as_str().or(d["kept"]["basis"].as_str()).map(str::to_owned))
                 .unwrap_or(action)
         } else {
             action
