@@ -750,7 +750,23 @@ fn invalid_configurations_are_refused_with_a_reason() {
             &format!(
                 "name = \"crm\"\n{url}{root}[[collections]]\nname = \"c2\"\ntable = \"t\"\nemail_columns = [\"e\"]\nvia = {{ collection = \"contacts\", column = \"a\", references = \"id\" }}\n"
             ),
-            "both `email_columns` and `via`",
+            "source `crm`: collection `c2`: it is reached by 2 paths (`email_columns` and `via`), so it needs `key`",
+        ),
+        (
+            &format!(
+                "name = \"crm\"\n{url}{root}[[collections]]\nname = \"notes\"\ntable = \"notes\"\nvia = {{ collection = \"contacts\", column = \"res_id\", references = \"id\", where = \"res_model = res.partner\" }}\n"
+            ),
+            "source `crm`: collection `notes`: `via.where` cannot be read: expected a value ('text' or a number) at character 13",
+        ),
+        (
+            &format!("name = \"crm\"\n{url}{root}where = \"type.source = 'external'\"\n"),
+            "source `crm`: collection `contacts`: `where` reads `type.source`, but the collection has no lookup `type`",
+        ),
+        (
+            &format!(
+                "name = \"crm\"\n{url}{root}key = [\"id\"]\nerasure = {{ action = \"retain\", basis = \"legal-obligation\", years = 1, from_column = \"companies.created_on\" }}\n"
+            ),
+            "source `crm`: collection `contacts`: its rules read `companies.created_on`, but `companies` is not a collection it is reached through",
         ),
         (&format!("name = \"crm\"\n{url}{root}{root}"), "two collections are named `contacts`"),
         (&format!("name = \"crm\"\n{url}{root}colour = \"blue\"\n"), "unknown field `colour`"),
@@ -777,8 +793,8 @@ fn identifiers_are_quoted_per_dialect_and_values_bound() {
     // A column declared normalised is compared as it is, so a plain index on it can serve.
     let (cond, _) = c.where_email(&[column("email_norm", true)], "a@b.fr");
     assert_eq!(cond, "\"email_norm\" = $1");
-    assert_eq!(c.where_in("contact_id", 3, None), "\"contact_id\" IN ($1, $2, $3)");
-    assert_eq!(c.where_in("bean_id", 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
+    assert_eq!(c.where_in("contact_id", 1, 3, None), "\"contact_id\" IN ($1, $2, $3)");
+    assert_eq!(c.where_in("bean_id", 1, 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
 }
 
 #[test]
