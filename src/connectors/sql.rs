@@ -932,13 +932,21 @@ impl SqlConnector {
         for col in rules.columns().into_iter().filter(|c| !kit::is_qualified(c)) {
             check_column("column named by a rule", name, col)?;
         }
-        // Columns checked in Rust are read even when the export leaves them out.
-        let hidden = match &c.columns {
+        // Columns checked in Rust are read even when the export leaves them out, and so is the
+        // key of a collection reached by several paths (rows are merged by it).
+        let mut hidden: Vec<String> = match &c.columns {
             Some(exported) if email.iter().any(|c| c.format.is_embedded()) => {
                 email.iter().filter(|c| !exported.contains(&c.name)).map(|c| c.name.clone()).collect()
             }
             _ => Vec::new(),
         };
+        if let (true, Some(exported)) = (node.merged, &c.columns) {
+            for k in &rules.key {
+                if !exported.contains(k) && !hidden.contains(k) {
+                    hidden.push(k.clone());
+                }
+            }
+        }
         Ok(Plan {
             name: name.clone(),
             table: c.table.clone(),
@@ -1640,26 +1648,67 @@ impl Connector for SqlConnector {
                 let cols = cols.into_iter().map(|(name, _)| name).collect();
                 table_columns.insert(&plan.table, cols);
             }
-            let present = table_columns.get(plan.table.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            // Every name here is a column of this collection's own table (the parent side of a
-            // `via` is among the parent's `keys`).
-            for col in plan.configured_columns() {
+            let missing = |present: &[String], col: &str, table: &str, by: &str| -> Option<ConnectorError> {
                 let found = present
                     .iter()
                     .any(|p| p == col || (self.dialect.case_insensitive_columns() && p.eq_ignore_ascii_case(col)));
-                if !found {
-                    let hint = present
-                        .iter()
-                        .find(|p| p.eq_ignore_ascii_case(col))
-                        .map(|p| format!(" (there is a column {p}: names are case-sensitive here)"))
-                        .unwrap_or_default();
-                    return Err(ConnectorError::new(
-                        ConnectorErrorKind::Misconfigured,
-                        format!(
-                            "column {col} not found in table {} of database {} (collection {}, source {}){hint}",
-                            plan.table, self.database, plan.name, self.info.name
-                        ),
-                    ));
+                if found {
+                    return None;
+                }
+                let hint = present
+                    .iter()
+                    .find(|p| p.eq_ignore_ascii_case(col))
+                    .map(|p| format!(" (there is a column {p}: names are case-sensitive here)"))
+                    .unwrap_or_default();
+                Some(ConnectorError::new(
+                    ConnectorErrorKind::Misconfigured,
+                    format!(
+                        "column {col} not found in table {table} of database {} (collection {}, source {}{by}){hint}",
+                        self.database, plan.name, self.info.name
+                    ),
+                ))
+            };
+            let present = table_columns.get(plan.table.as_str()).cloned().unwrap_or_default();
+            // The columns conditions and lookups read first, naming the key that reads them.
+            let mut read_by: Vec<(&str, String)> = Vec::new();
+            for clause in plan.node.condition.iter().flat_map(|c| &c.clauses) {
+                read_by.push((&clause.field, ", read by `where`".to_string()));
+            }
+            for edge in &plan.node.edges {
+                for clause in edge.condition.iter().flat_map(|c| &c.clauses) {
+                    read_by.push((&clause.field, format!(", read by the `where` of `via` {}", edge.column)));
+                }
+            }
+            for (name, l) in &plan.node.lookups {
+                read_by.push((&l.from, format!(", `lookups.{name}.from`")));
+            }
+            for (col, by) in read_by.iter().filter(|(c, _)| !kit::is_qualified(c)) {
+                if let Some(e) = missing(&present, col, &plan.table, by) {
+                    return Err(e);
+                }
+            }
+            for (name, l, cols) in plan.node.lookup_columns() {
+                if !table_columns.contains_key(l.table.as_str()) {
+                    let doing = Doing::Reading { collection: &plan.name, table: &l.table };
+                    let sql = format!("SELECT * FROM {}", self.dialect.quote(&l.table));
+                    let found = pool.columns_of(sql).await.map_err(|e| {
+                        let e = self.error(e, doing);
+                        ConnectorError::new(e.kind, format!("{} (read by `lookups.{name}`)", e.message))
+                    })?;
+                    table_columns.insert(&l.table, found.into_iter().map(|(n, _)| n).collect());
+                }
+                let present = table_columns.get(l.table.as_str()).cloned().unwrap_or_default();
+                for col in cols {
+                    if let Some(e) = missing(&present, col, &l.table, &format!(", `lookups.{name}`")) {
+                        return Err(e);
+                    }
+                }
+            }
+            // Every name here is a column of this collection's own table (the parent side of a
+            // `via` is among the parent's `keys`).
+            for col in plan.configured_columns() {
+                if let Some(e) = missing(&present, col, &plan.table, "") {
+                    return Err(e);
                 }
             }
             let n = self.count_rows(pool, plan).await?;
