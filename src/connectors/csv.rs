@@ -13,7 +13,9 @@
 //!   `marie@x.fr` and `élodie@` never matches `elodie@`. A column not named there is bare.
 //! - **Following references.** A `via` collection keeps the rows whose `column` (trimmed) equals
 //!   the `references` value of a row already collected in an *earlier* collection. Config order
-//!   rules out cycles.
+//!   rules out cycles. A reference's `where` and the collection's `where` are evaluated on the
+//!   row's own fields ([`Condition::matches`]); lookups are SQL only. A collection reached by
+//!   several paths reads its file once and keeps a row if any path leads to it: each row once.
 //! - **Names.** `email_columns`, `via.column`, `via.references` and `columns` name headers as
 //!   written in the file (surrounding spaces ignored); `columns` may rename them for the export.
 //! - **Streaming.** Files are read record by record on a blocking thread; fields are split on the

@@ -22,10 +22,20 @@
 //!   `references` column of a row already collected in an *earlier* collection. Config order rules
 //!   out cycles; a relation in the data that points back (contact → company → every contact of the
 //!   company) is only followed if a collection says so.
-//! - **Each row once.** Every collection is read with one query per batch of at most
+//! - **Conditions.** A `where` on a collection or inside a `via` (see [`kit`] and
+//!   [`Condition`]) is added to every query of that path with its values bound, cast on
+//!   PostgreSQL to the column's type as the prepared statement reports it. A clause on a lookup
+//!   becomes `from IN (SELECT column FROM lookup_table WHERE …)`: lookup columns are never
+//!   selected, so never exported, and a row without its lookup row meets no such clause.
+//! - **Each row once.** Every path of a collection is read with one query per batch of at most
 //!   [`MAX_BIND_PARAMS`] distinct parent key values. A row holds one value in its `column`, so it
-//!   matches exactly one key of one batch: it is emitted once per collection even when several
-//!   parent rows (several contacts of one company) lead to it, and no row has to be buffered.
+//!   matches exactly one key of one batch: it is emitted once per path even when several parent
+//!   rows (several contacts of one company) lead to it. A collection reached by several paths
+//!   (email columns and references, or several references) has a `key`, and a row whose key was
+//!   already given is skipped: only those keys are kept, never the rows.
+//! - **Parent values.** In `locate`, a rule column `<parent>.<column>` is read from the parent row
+//!   the row was reached from (the first parent row holding the referenced value) and given
+//!   under that qualified name in [`Located::values`].
 //! - **Safety.** Table and column names are checked against `^[A-Za-z_][A-Za-z0-9_]*$` (a table may
 //!   be `schema.table`) when the connector is built, and always quoted for the dialect; every
 //!   value is a bound parameter.
@@ -1284,7 +1294,7 @@ impl SqlConnector {
                 let (cond, mut binds) = self.where_email(&plan.email, email);
                 let extra = self.condition_sql(plan, None, &types, &mut binds);
                 let query = (format!("{from} WHERE ({cond}){extra}"), binds);
-                self.stream_rows(pool, plan, query, &mut reach, visit).await?;
+                self.stream_rows(pool, plan, query, true, &mut reach, visit).await?;
             }
             for edge in &plan.node.edges {
                 let Some(parent_keys) = reach.done[edge.parent].keys.get(&edge.references) else {
@@ -1297,7 +1307,7 @@ impl SqlConnector {
                     let cond = self.where_in(&edge.column, 1, batch.len(), cast.as_deref());
                     let extra = self.condition_sql(plan, edge.condition.as_ref(), &types, &mut binds);
                     let query = (format!("{from} WHERE {cond}{extra}"), binds);
-                    self.stream_rows(pool, plan, query, &mut reach, visit).await?;
+                    self.stream_rows(pool, plan, query, false, &mut reach, visit).await?;
                 }
             }
         }
@@ -1313,6 +1323,7 @@ impl SqlConnector {
         pool: &Pool,
         plan: &Plan,
         query: (String, Vec<Bind>),
+        by_email: bool,
         reach: &mut Reach<'_>,
         visit: &mut (dyn FnMut(&Plan, Record) -> Result<(), ConnectorError> + Send),
     ) -> Result<(), ConnectorError> {
@@ -1325,8 +1336,10 @@ impl SqlConnector {
                 Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
                 Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
             };
+            // Only the email path's rows are checked: a row reached by a reference need not hold
+            // the address.
             let checked = plan.checked_columns();
-            if !checked.is_empty() && !holds_subject(&record, checked, reach.email, self.dialect) {
+            if by_email && !checked.is_empty() && !holds_subject(&record, checked, reach.email, self.dialect) {
                 continue;
             }
             if plan.node.merged {

@@ -85,6 +85,7 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
         create_databases(dir).await?;
     } else {
         add_quote_requests(&crm).await?;
+        add_messages(&crm).await?;
     }
     loyalty::write(dir).await
 }
@@ -118,6 +119,34 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Gives a demo CRM created before the messages existed their table and rows, as
+/// [`add_quote_requests`] does.
+async fn add_messages(crm: &Path) -> anyhow::Result<()> {
+    let options = |read_only: bool| {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(crm)
+            .read_only(read_only)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+    };
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let present = seed::has_messages(&mut conn).await?;
+    conn.close().await?;
+    if present {
+        return Ok(());
+    }
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let mut tx = conn.begin().await?;
+    tx.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("adding the demo messages")?;
+    seed::messages(&mut tx).await.context("adding the demo messages")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
 async fn create_databases(dir: &Path) -> anyhow::Result<()> {
     let crm = dir.join(CRM_FILE);
     let newsletter = dir.join(NEWSLETTER_FILE);
@@ -146,6 +175,7 @@ async fn create_databases(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
     crm_conn.execute(sqlx::raw_sql(seed::CRM_SCHEMA)).await.context("creating the demo CRM tables")?;
     crm_conn.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("creating the demo CRM tables")?;
+    crm_conn.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("creating the demo CRM tables")?;
     newsletter_conn
         .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
         .await

@@ -141,9 +141,16 @@ fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_
     let expected = BTreeMap::from([
         ("contacts".to_owned(), (ids(&[1, 2]), ids(&[]))),
         ("interactions".to_owned(), (ids(&[]), ids(&interactions))),
+        // Her messages (on her contacts, on her order, and one she wrote): not the brasserie's
+        // message 2, whose company id equals her old contact's.
+        ("messages".to_owned(), (ids(&[]), ids(&[1, 3, 4, 6]))),
         ("quote_requests".to_owned(), (ids(&[]), ids(&[1, 3]))),
     ]);
-    assert_eq!(diff(before, after), expected, "only Jeanne's contacts, interactions and quote requests change");
+    assert_eq!(
+        diff(before, after),
+        expected,
+        "only Jeanne's contacts, interactions, messages and quote requests change"
+    );
     let surname = pseudonymiser(app).pseudonym("Martin");
     assert!(is_pseudonym(&surname), "{surname}");
     for id in [1, 2] {

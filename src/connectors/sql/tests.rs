@@ -1969,6 +1969,8 @@ name = "notes"
 table = "notes"
 columns = ["body"]
 email_columns = ["author"]
+# Checked by the parser: only the rows found by their author, not those reached by reference.
+email_formats = { author = "address" }
 via = [
   { collection = "contacts", column = "res_id", references = "id", where = "res_model = 'res.partner'" },
   { collection = "companies", column = "res_id", references = "id", where = "res_model = 'res.company'" },
