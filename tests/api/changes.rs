@@ -350,7 +350,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     assert!(plan["Newsletter subscription"][0].starts_with("1 record will be anonymised: "));
     assert_eq!(plan["Loyalty card holder records"], ["2 records will be deleted."]);
     assert_eq!(plan["Loyalty points earned and spent"], ["5 records will be deleted."]);
-    assert!(main_text(&page).contains("Searched 20 item(s) found"), "{}", main_text(&page));
+    assert!(main_text(&page).contains("Searched 24 item(s) found"), "{}", main_text(&page));
     assert_eq!(dump(&crm_db(&app)).await, crm_before, "planning changes nothing");
 
     // Jeanne confirms; staff review.
@@ -431,7 +431,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     // Jeanne is told, then her address is forgotten: only its keyed hash stays.
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
     for text in [
-        "Changes made in our systems: 21.",
+        "Changes made in our systems: 25.",
         "Records we must keep, with the reason and until when: 12.",
         "The certificate on your request's page",
     ] {
@@ -576,7 +576,7 @@ async fn an_excluded_record_is_kept_with_its_reason(app: TestApp) {
     );
 
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
-    assert!(done.text.contains("Changes made in our systems: 20."), "{}", done.text);
+    assert!(done.text.contains("Changes made in our systems: 24."), "{}", done.text);
     assert!(done.text.contains("Changes not made, with the reason: 1."), "{}", done.text);
     app.forget_cookies();
     app.sign_in(&status, JEANNE).await;
