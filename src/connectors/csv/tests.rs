@@ -956,3 +956,18 @@ fn csv_conditions_are_refused_when_they_read_another_table_or_miss_a_key() {
         "source `f`: collection `notes`: it is reached by 2 paths (`email_columns` and `via`), so it needs `key`"
     ));
 }
+
+#[tokio::test]
+async fn check_names_a_condition_header_missing_from_the_file() {
+    let dir = polymorphic();
+    let c = connector(&dir.0, &POLYMORPHIC.replace("where = \"kind = 'client'\"", "where = \"kynd = 'client'\""));
+    let err = c.check().await.expect_err("check passed");
+    assert!(
+        err.message.starts_with(
+            "column \"kynd\" not found in the first line of contacts.csv (collection contacts, source fidelite)"
+        ),
+        "{}",
+        err.message
+    );
+    assert!(connector(&dir.0, POLYMORPHIC).check().await.is_ok());
+}
