@@ -2035,6 +2035,12 @@ erasure = { action = "retain", basis = "legal-obligation", years = 10, from_colu
         let sink = collect(&c, "jeanne.martin@example.fr").await;
         assert!(sink.records("orders").iter().all(|r| r.keys().collect::<Vec<_>>() == ["id", "total"]));
         assert!(sink.records("order_lines").iter().all(|r| !r.contains_key("orders.ordered_on")));
+        // A step on such a collection never looks for the parent's column on its own table.
+        let outcomes = execute(&c, &[delete("order_lines", json!(102))], &pseudonymiser()).await;
+        assert_eq!(outcomes.len(), 1);
+        let left = dump_tables(&c, &["order_lines"]).await;
+        let ids: Vec<i64> = left["order_lines"].iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [100, 101, 103]);
     })
     .await;
 }

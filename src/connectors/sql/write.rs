@@ -219,7 +219,8 @@ impl SqlConnector {
         if self.dialect != Dialect::Postgres {
             return Ok(Types::new());
         }
-        let cols = plan.rules.columns();
+        // A parent's column (`orders.ordered_on`) is read, never written: not on this table.
+        let cols: Vec<&str> = plan.rules.columns().into_iter().filter(|c| !super::kit::is_qualified(c)).collect();
         let list = cols.iter().map(|c| self.dialect.quote(c)).collect::<Vec<_>>().join(", ");
         let sql = format!("SELECT {list} FROM {}", self.dialect.quote(&plan.table));
         let types = tx.column_types(sql).await.map_err(|e| self.error(e, writing(plan, false)))?;
