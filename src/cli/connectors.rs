@@ -222,18 +222,34 @@ fn metadata_warnings(connector: &dyn Connector) -> Vec<String> {
 /// Problems reaching the database are already reported by `check`.
 async fn index_warnings(config: &sql::SqlSourceConfig) -> Vec<String> {
     let Ok(connector) = sql::SqlConnector::new(config.clone()) else { return Vec::new() };
+    let table = |collection: &str| {
+        config.collections.iter().find(|c| c.name == collection).map_or(String::new(), |c| c.table.clone())
+    };
     let Ok(unindexed) = connector.unindexed_email_columns().await else { return Vec::new() };
-    unindexed
+    let mut out: Vec<String> = unindexed
         .into_iter()
         .map(|(collection, column)| {
-            let table = config.collections.iter().find(|c| c.name == collection).map_or("", |c| c.table.as_str());
+            let table = table(&collection);
             let fix = connector.index_advice(&collection, &column);
             format!(
                 "collection {collection}: no index serves the email column {column} of table {table}, so every \
                  request reads the whole table; {fix}"
             )
         })
-        .collect()
+        .collect();
+    // A reference (and its conditions) without an index reads the whole table for each request.
+    if let Ok(references) = connector.unindexed_references().await {
+        out.extend(references.into_iter().map(|(collection, column)| {
+            let table = table(&collection);
+            format!(
+                "collection {collection}: no index serves the reference column {column} of table {table} (`via`), \
+                 so every request reads the whole table; add one: CREATE INDEX {}_{column} ON {table} ({column}) \
+                 (with a polymorphic reference, index the type column too: ({column}, <type column>))",
+                table.replace('.', "_")
+            )
+        }));
+    }
+    out
 }
 
 /// What one collection returned: how many records, and the first.

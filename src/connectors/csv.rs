@@ -13,7 +13,9 @@
 //!   `marie@x.fr` and `élodie@` never matches `elodie@`. A column not named there is bare.
 //! - **Following references.** A `via` collection keeps the rows whose `column` (trimmed) equals
 //!   the `references` value of a row already collected in an *earlier* collection. Config order
-//!   rules out cycles.
+//!   rules out cycles. A reference's `where` and the collection's `where` are evaluated on the
+//!   row's own fields ([`Condition::matches`]); lookups are SQL only. A collection reached by
+//!   several paths reads its file once and keeps a row if any path leads to it: each row once.
 //! - **Names.** `email_columns`, `via.column`, `via.references` and `columns` name headers as
 //!   written in the file (surrounding spaces ignored); `columns` may rename them for the export.
 //! - **Streaming.** Files are read record by record on a blocking thread; fields are split on the
@@ -73,11 +75,12 @@ use serde_json::Value;
 
 use super::address::{self, AddressFormat};
 use super::blocking::{self, Message, send};
-use super::sql::Via;
+use super::kit::{self, Graph, Node, Spec, Supports, Vias};
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, RecordSink, SourceInfo,
     Subject, Text,
 };
+use crate::domain::condition::Condition;
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{
     ErasureRule, FieldMethod, Located, ObjectionRule, RectifiableField, Rules, Step, StepOutcome, Values,
@@ -132,9 +135,14 @@ pub struct CsvCollectionConfig {
     /// `{ from = "address", cc = "list" }` (see [`AddressFormat`]). Default: one bare address.
     #[serde(default)]
     pub email_formats: BTreeMap<String, String>,
-    /// A related collection: the rows reached from an earlier collection.
+    /// A related collection: the rows reached from an earlier collection, through one reference
+    /// or several (`via = [{ … }, { … }]`). With `email_columns` too, or several references, the
+    /// collection needs a `key`.
     #[serde(default)]
-    pub via: Option<Via>,
+    pub via: Option<Vias>,
+    /// A condition every row must meet, on this file's own headers (`where = "type = 'client'"`).
+    #[serde(default, rename = "where")]
+    pub condition: Option<String>,
     /// The columns to export, in this order, each a header (`"Nom"`) or a header renamed for the
     /// export (`{ header = "Adresse e-mail", as = "email" }`). Default: every column, as headed.
     #[serde(default)]
@@ -329,14 +337,6 @@ impl<R: Read> Read for Tracker<R> {
     }
 }
 
-/// How a collection finds its rows. Column names are headers of the collection's own file, except
-/// `references`, a header of the parent's file.
-#[derive(Debug, Clone)]
-enum Filter {
-    Email(Vec<String>),
-    Via { parent: usize, column: String, references: String },
-}
-
 /// A validated collection, ready to read.
 #[derive(Debug, Clone)]
 struct Plan {
@@ -346,9 +346,17 @@ struct Plan {
     path: PathBuf,
     delimiter: u8,
     encoding: CsvEncoding,
-    filter: Filter,
-    /// The format of each email column of [`Filter::Email`], in its order.
+    /// The headers searched for the subject's address (trimmed); empty when only references
+    /// lead here.
+    email: Vec<String>,
+    /// The format of each email column, in its order.
     formats: Vec<AddressFormat>,
+    /// How the collection is reached and which of its rows count (see [`kit`]). Column names are
+    /// headers of the collection's own file, except an edge's `references`, a header of the
+    /// parent's file.
+    node: Node,
+    /// Headers whose values later collections' rules read (`<this collection>.<header>`).
+    carried: Vec<String>,
     /// `None`: every column, as headed.
     columns: Option<Vec<ColumnSpec>>,
     /// Headers whose distinct values later collections need.
@@ -359,15 +367,15 @@ impl Plan {
     /// Every header this collection's configuration (reading and `rules`) names in its own file.
     fn configured_headers<'a>(&'a self, rules: &'a Rules) -> Vec<&'a str> {
         let mut out: Vec<&str> = Vec::new();
-        match &self.filter {
-            Filter::Email(cols) => out.extend(cols.iter().map(|c| c.trim())),
-            Filter::Via { column, .. } => out.push(column.trim()),
-        }
+        out.extend(self.email.iter().map(|c| c.trim()));
+        out.extend(self.node.edges.iter().map(|e| e.column.as_str()));
+        out.extend(self.node.own_condition_columns());
+        out.extend(self.carried.iter().map(String::as_str));
         if let Some(cols) = &self.columns {
             out.extend(cols.iter().map(ColumnSpec::header));
         }
         out.extend(self.keys.iter().map(|k| k.trim()));
-        out.extend(rules.columns());
+        out.extend(rules.columns().into_iter().filter(|c| !kit::is_qualified(c)));
         let mut seen = HashSet::new();
         out.retain(|c| seen.insert(*c));
         out
@@ -633,6 +641,8 @@ struct Inner {
     info: SourceInfo,
     dir: PathBuf,
     plans: Vec<Plan>,
+    /// The collections `locate` reads: those with rules and those they are reached through.
+    located: Vec<bool>,
     /// Held while files are rewritten: two changes at once would each start from the old file,
     /// and the second rename would undo the first.
     write_lock: std::sync::Mutex<()>,
@@ -673,25 +683,50 @@ impl CsvConnector {
             None => CsvEncoding::Utf8,
         };
 
+        let rules: Vec<Rules> = config
+            .collections
+            .iter()
+            .map(|c| Self::rules(c).map_err(|e| anyhow::anyhow!("source `{source}`: {e}")))
+            .collect::<anyhow::Result<_>>()?;
+        let emails: Vec<Vec<&str>> =
+            config.collections.iter().map(|c| c.email_columns.iter().map(|h| h.trim()).collect()).collect();
+        let no_lookups = BTreeMap::new();
+        let specs: Vec<Spec<'_>> = config
+            .collections
+            .iter()
+            .zip(&emails)
+            .zip(&rules)
+            .map(|((c, email_columns), rules)| Spec {
+                name: &c.name,
+                email_columns,
+                via: c.via.as_ref(),
+                condition: c.condition.as_deref(),
+                lookups: &no_lookups,
+                rules,
+            })
+            .collect();
+        let graph = Graph::build(source, &specs, Supports { lookups: false }, &|h: &str| !h.trim().is_empty())?;
+
         let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
         let mut infos = Vec::with_capacity(config.collections.len());
-        let mut parents = Vec::with_capacity(config.collections.len());
-        for c in &config.collections {
-            let plan = Self::plan(c, &config.dir, delimiter, encoding, &plans)
+        for ((c, node), rules) in config.collections.iter().zip(graph.nodes.iter().cloned()).zip(rules) {
+            let plan = Self::plan(c, &config.dir, delimiter, encoding, node)
                 .map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
-            if let Filter::Via { parent, references, .. } = &plan.filter {
-                let parent = &mut plans[*parent];
-                if !parent.keys.iter().any(|k| k.trim() == references.trim()) {
-                    parent.keys.push(references.trim().to_string());
+            for edge in &plan.node.edges {
+                let parent = &mut plans[edge.parent];
+                if !parent.keys.iter().any(|k| k == &edge.references) {
+                    parent.keys.push(edge.references.clone());
                 }
             }
-            parents.push(match &plan.filter {
-                Filter::Via { parent, .. } => Some(*parent),
-                _ => None,
-            });
+            for pv in &plan.node.parent_values {
+                let parent = &mut plans[pv.parent];
+                if !parent.carried.contains(&pv.column) {
+                    parent.carried.push(pv.column.clone());
+                }
+            }
             plans.push(plan);
             infos.push(CollectionInfo {
-                rules: Self::rules(c).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?,
+                rules,
                 name: c.name.clone(),
                 label: c.label.clone().unwrap_or_else(|| Text::Plain(c.name.clone())),
                 art15: c.art15.clone(),
@@ -703,9 +738,16 @@ impl CsvConnector {
             kind: "csv",
             collections: infos,
         };
-        super::ensure_nothing_changed_below_shared(&info, &parents)?;
+        let located = graph.located(&info);
+        kit::ensure_nothing_changed_below_shared(&info, &graph.parents())?;
         Ok(Self {
-            inner: Arc::new(Inner { info, dir: config.dir.clone(), plans, write_lock: std::sync::Mutex::new(()) }),
+            inner: Arc::new(Inner {
+                info,
+                dir: config.dir.clone(),
+                plans,
+                located,
+                write_lock: std::sync::Mutex::new(()),
+            }),
         })
     }
 
@@ -743,7 +785,7 @@ impl CsvConnector {
         };
         rules.validate(name)?;
         let mut matching: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
-        matching.extend(c.via.as_ref().map(|v| v.column.as_str()));
+        matching.extend(c.via.iter().flat_map(|v| v.as_slice()).map(|v| v.column.as_str()));
         rules.ensure_matching_untouched(name, &matching)?;
         Ok(rules)
     }
@@ -753,11 +795,9 @@ impl CsvConnector {
         dir: &Path,
         delimiter: u8,
         encoding: CsvEncoding,
-        earlier: &[Plan],
+        node: Node,
     ) -> anyhow::Result<Plan> {
         let name = &c.name;
-        anyhow::ensure!(!name.trim().is_empty(), "a collection has an empty `name`");
-        anyhow::ensure!(earlier.iter().all(|p| &p.name != name), "two collections are named `{name}`");
         let file = c.file.trim();
         let relative = Path::new(file);
         // `./a.csv` is named `a.csv` in messages.
@@ -784,42 +824,10 @@ impl CsvConnector {
         );
         let headers: Vec<&str> = c.email_columns.iter().map(|h| h.trim()).collect();
         let formats = address::formats_of(name, &headers, &c.email_formats, |a, b| a.trim() == b.trim())?;
-        let filter = match (&c.via, c.email_columns.is_empty()) {
-            (None, false) => {
-                anyhow::ensure!(
-                    c.email_columns.iter().all(|col| !col.trim().is_empty()),
-                    "collection `{name}`: `email_columns` holds an empty name"
-                );
-                Filter::Email(c.email_columns.iter().map(|s| s.trim().to_string()).collect())
-            }
-            (Some(via), true) => {
-                anyhow::ensure!(
-                    !via.column.trim().is_empty() && !via.references.trim().is_empty(),
-                    "collection `{name}`: `via.column` and `via.references` must name columns"
-                );
-                let parent = earlier.iter().position(|p| p.name == via.collection).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "collection `{name}` is reached via `{}`, which is not a collection declared \
-                         before it (declare `{}` first; references can only point backwards, which \
-                         rules out cycles)",
-                        via.collection,
-                        via.collection
-                    )
-                })?;
-                Filter::Via {
-                    parent,
-                    column: via.column.trim().to_string(),
-                    references: via.references.trim().to_string(),
-                }
-            }
-            (Some(_), false) => {
-                anyhow::bail!("collection `{name}` has both `email_columns` and `via`; give exactly one")
-            }
-            (None, true) => anyhow::bail!(
-                "collection `{name}` needs either `email_columns` (rows holding the person's email) \
-                 or `via` (rows related to an earlier collection)"
-            ),
-        };
+        anyhow::ensure!(
+            c.email_columns.iter().all(|col| !col.trim().is_empty()),
+            "collection `{name}`: `email_columns` holds an empty name"
+        );
         if let Some(cols) = &c.columns {
             anyhow::ensure!(!cols.is_empty(), "collection `{name}`: `columns` is empty");
             let mut names = HashSet::new();
@@ -841,8 +849,10 @@ impl CsvConnector {
             path: dir.join(relative),
             delimiter,
             encoding,
-            filter,
+            email: c.email_columns.iter().map(|s| s.trim().to_string()).collect(),
             formats,
+            node,
+            carried: Vec::new(),
             columns: c.columns.clone(),
             keys: Vec::new(),
         })
@@ -913,31 +923,32 @@ impl Inner {
     /// parent row never is). Runs on a blocking thread.
     fn traverse(&self, email: &str, read: &[bool], visitor: &mut dyn Visitor) -> Result<(), ConnectorError> {
         let source = self.info.name.as_str();
-        // Per collection: the distinct (trimmed) values of its key headers, for later collections.
-        let mut keys: Vec<HashMap<String, HashSet<String>>> = Vec::with_capacity(self.plans.len());
+        // Per collection: the distinct (trimmed) values of its key headers, for later collections,
+        // and the values later collections' rules read.
+        let mut found: Vec<CsvFound> = Vec::with_capacity(self.plans.len());
         for (index, plan) in self.plans.iter().enumerate() {
-            let mut found: HashMap<String, HashSet<String>> = HashMap::new();
-            let parent_values = match &plan.filter {
-                Filter::Via { parent, references, .. } => match keys[*parent].get(references) {
-                    Some(values) if !values.is_empty() => Some(values),
-                    // No parent row: nothing can match; the file need not be read.
-                    _ => {
-                        keys.push(found);
-                        continue;
-                    }
-                },
-                Filter::Email(_) => None,
-            };
-            if !read[index] {
-                keys.push(found);
+            let mut mine = CsvFound::default();
+            // The references that can lead somewhere: a parent that has rows.
+            let edges: Vec<(&kit::Edge, &HashSet<String>)> = plan
+                .node
+                .edges
+                .iter()
+                .filter_map(|e| found[e.parent].keys.get(&e.references).filter(|v| !v.is_empty()).map(|v| (e, v)))
+                .collect();
+            // No path can match: the file need not be read.
+            if !read[index] || (plan.email.is_empty() && edges.is_empty()) {
+                found.push(mine);
                 continue;
             }
             let mut reader = FileReader::open(plan, source, &self.dir)?;
-            let match_on: Vec<usize> = match &plan.filter {
-                Filter::Email(cols) => cols.iter().map(|c| reader.index_of(c)).collect::<Result<_, _>>()?,
-                Filter::Via { column, .. } => vec![reader.index_of(column)?],
-            };
+            let email_at: Vec<usize> = plan.email.iter().map(|c| reader.index_of(c)).collect::<Result<_, _>>()?;
+            let edge_at: Vec<usize> =
+                edges.iter().map(|(e, _)| reader.index_of(&e.column)).collect::<Result<_, _>>()?;
+            let condition_at = reader.indexes(plan.node.own_condition_columns())?;
             let key_columns = reader.indexes(plan.keys.iter().map(String::as_str))?;
+            let carried_at = reader.indexes(plan.carried.iter().map(String::as_str))?;
+            let own_edges: Vec<(usize, &kit::Edge)> =
+                plan.node.edges.iter().filter_map(|e| Some((reader.index_of(&e.column).ok()?, e))).collect();
             visitor.begin(index, &reader)?;
             let mut skipped = 0u64;
             while let Some(row) = reader.next_row()? {
@@ -959,20 +970,52 @@ impl Inner {
                         continue;
                     }
                 };
-                let hit = match parent_values {
-                    None => match_on.iter().zip(&plan.formats).any(|(&i, &f)| address::holds(fields[i], f, email)),
-                    Some(values) => match_on.iter().any(|&i| values.contains(fields[i].trim())),
-                };
-                if !hit {
+                // The conditions read the row's own fields, an empty field as NULL.
+                let values: HashMap<&str, Value> =
+                    condition_at.iter().map(|(h, i)| (h.as_str(), value(fields[*i]))).collect();
+                let holds = |c: &Option<Condition>| c.as_ref().is_none_or(|c| c.matches(|f| values.get(f)));
+                // Read once, a row is given once, whichever paths lead to it.
+                let hit = email_at.iter().zip(&plan.formats).any(|(&i, &f)| address::holds(fields[i], f, email))
+                    || edges
+                        .iter()
+                        .zip(&edge_at)
+                        .any(|((e, parents), &i)| parents.contains(fields[i].trim()) && holds(&e.condition));
+                if !hit || !holds(&plan.node.condition) {
                     continue;
                 }
                 for (key, i) in &key_columns {
                     let v = fields[*i].trim();
                     if !v.is_empty() {
-                        found.entry(key.clone()).or_default().insert(v.to_string());
+                        if !carried_at.is_empty() {
+                            let carried: Values =
+                                carried_at.iter().map(|(h, c)| (h.clone(), value(fields[*c]))).collect();
+                            mine.carry.entry(key.clone()).or_default().entry(v.to_string()).or_insert(carried);
+                        }
+                        mine.keys.entry(key.clone()).or_default().insert(v.to_string());
                     }
                 }
-                visitor.row(line, &fields)?;
+                // The parent values the rules read, from the parent row the reference leads to.
+                let parent_values: Values = plan
+                    .node
+                    .parent_values
+                    .iter()
+                    .map(|pv| {
+                        let v = own_edges
+                            .iter()
+                            .filter(|(_, e)| e.parent == pv.parent)
+                            .find_map(|(i, e)| {
+                                found[pv.parent]
+                                    .carry
+                                    .get(&e.references)?
+                                    .get(fields[*i].trim())?
+                                    .get(&pv.column)
+                                    .cloned()
+                            })
+                            .unwrap_or(Value::Null);
+                        (pv.qualified.clone(), v)
+                    })
+                    .collect();
+                visitor.row(line, &fields, parent_values)?;
             }
             if skipped > 0 {
                 tracing::warn!(
@@ -983,22 +1026,15 @@ impl Inner {
                     "broken rows skipped; `dossier connectors check` lists them"
                 );
             }
-            keys.push(found);
+            found.push(mine);
         }
         Ok(())
     }
 
     /// The subject's rows in the collections that have rules. Runs on a blocking thread.
     fn locate(&self, email: &str) -> Result<Vec<Located>, ConnectorError> {
-        // The collections with rules, and every collection they are reached through.
-        let mut read: Vec<bool> = self.info.collections.iter().map(|c| !c.rules.is_empty()).collect();
-        for index in (0..self.plans.len()).rev() {
-            if let (true, Filter::Via { parent, .. }) = (read[index], &self.plans[index].filter) {
-                read[*parent] = true;
-            }
-        }
         let mut locating = Locating { inner: self, columns: None, found: Vec::new() };
-        self.traverse(email, &read, &mut locating)?;
+        self.traverse(email, &self.located, &mut locating)?;
         Ok(locating.found)
     }
 
@@ -1006,7 +1042,10 @@ impl Inner {
     /// batches. Broken rows are skipped, as in `check`. Runs on a blocking thread.
     fn emails(&self, tx: &tokio::sync::mpsc::Sender<Vec<String>>) -> Result<(), ConnectorError> {
         for plan in &self.plans {
-            let Filter::Email(columns) = &plan.filter else { continue };
+            let columns = &plan.email;
+            if columns.is_empty() {
+                continue;
+            }
             let mut reader = FileReader::open(plan, &self.info.name, &self.dir)?;
             let at: Vec<usize> = columns.iter().map(|c| reader.index_of(c)).collect::<Result<_, _>>()?;
             let mut batch = Vec::with_capacity(EMAIL_BATCH);
@@ -1033,12 +1072,22 @@ impl Inner {
     }
 }
 
+/// What a traversal keeps of one collection for the collections after it.
+#[derive(Debug, Default)]
+struct CsvFound {
+    /// The distinct (trimmed) values of its key headers.
+    keys: HashMap<String, HashSet<String>>,
+    /// Per key header and value, the `carried` values of the first row holding it.
+    carry: HashMap<String, HashMap<String, Values>>,
+}
+
 /// What [`Inner::traverse`] does with the subject's rows.
 trait Visitor {
     /// Called before the rows of collection `index`, whose file `reader` has open.
     fn begin(&mut self, index: usize, reader: &FileReader<'_>) -> Result<(), ConnectorError>;
-    /// One of the subject's rows in the collection last begun, at `line` of its file.
-    fn row(&mut self, line: u64, fields: &[&str]) -> Result<(), ConnectorError>;
+    /// One of the subject's rows in the collection last begun, at `line` of its file, with the
+    /// values of its parent rows its rules read (`<parent>.<header>`).
+    fn row(&mut self, line: u64, fields: &[&str], parent_values: Values) -> Result<(), ConnectorError>;
 }
 
 /// `collect`: sends each row's exported columns to the sink; begins a collection only at its
@@ -1057,7 +1106,7 @@ impl Visitor for Sending<'_> {
         Ok(())
     }
 
-    fn row(&mut self, _: u64, fields: &[&str]) -> Result<(), ConnectorError> {
+    fn row(&mut self, _: u64, fields: &[&str], _: Values) -> Result<(), ConnectorError> {
         if let Some(begin) = self.begin.take() {
             send(self.tx, begin)?;
         }
@@ -1094,7 +1143,7 @@ impl Visitor for Locating<'_> {
         Ok(())
     }
 
-    fn row(&mut self, line: u64, fields: &[&str]) -> Result<(), ConnectorError> {
+    fn row(&mut self, line: u64, fields: &[&str], parent_values: Values) -> Result<(), ConnectorError> {
         let Some(LocatedColumns { index, key, needed }) = &self.columns else { return Ok(()) };
         let plan = &self.inner.plans[*index];
         let mut located = Located { collection: plan.name.clone(), key: Values::new(), values: Values::new() };
@@ -1115,6 +1164,7 @@ impl Visitor for Locating<'_> {
         for (header, i) in needed {
             located.values.insert(header.clone(), value(fields[*i]));
         }
+        located.values.extend(parent_values);
         self.found.push(located);
         Ok(())
     }

@@ -8,6 +8,7 @@
 pub mod address;
 mod blocking;
 pub mod csv;
+pub mod kit;
 pub mod manual;
 pub mod metadata;
 pub mod purposes;
@@ -198,44 +199,7 @@ pub(crate) fn step_target(info: &SourceInfo, step: &Step, field: &str) -> Result
     Ok(i)
 }
 
-/// Refuses rules that would change records reached through a `shared` collection (a company
-/// record shared by many contacts → that company's deals): those rows may be other people's.
-/// `parents[i]` is the collection `i` is reached from (`via`), if any. Also checks that a `shared`
-/// rule's `unlinked_by` names a reference its collection's erasure always clears.
-pub fn ensure_nothing_changed_below_shared(info: &SourceInfo, parents: &[Option<usize>]) -> anyhow::Result<()> {
-    let shared = |i: usize| {
-        info.collections[i]
-            .rules
-            .erasure
-            .as_ref()
-            .is_some_and(|e| e.actions().any(|a| a.action == crate::plans::ErasureAction::Shared))
-    };
-    for (i, c) in info.collections.iter().enumerate() {
-        let mut up = parents.get(i).copied().flatten();
-        while let Some(p) = up {
-            if shared(p) {
-                let changes = c.rules.erasure.as_ref().is_some_and(|e| e.actions().any(|a| a.changes()))
-                    || !c.rules.rectifiable.is_empty()
-                    || !c.rules.objections.is_empty();
-                anyhow::ensure!(
-                    !changes,
-                    "source `{}`: collection `{}` is reached through `{}`, which is shared with other people, so \
-                     its rows may be theirs: it cannot be erased, corrected or suppressed by one person's \
-                     request (set `erasure = {{ action = \"shared\", … }}`)",
-                    info.name,
-                    c.name,
-                    info.collections[p].name
-                );
-                break;
-            }
-            up = parents.get(p).copied().flatten();
-        }
-        crate::plans::ensure_unlinked(&info.name, &c.name, &c.rules, |name| {
-            info.collections.iter().find(|o| o.name == name).map(|o| &o.rules)
-        })?;
-    }
-    Ok(())
-}
+pub use kit::ensure_nothing_changed_below_shared;
 
 /// Builds the connectors for the configured sources. Connecting is lazy: a source that is down
 /// at start does not stop Dossier; it fails (and is retried) when a request needs it.

@@ -22,10 +22,20 @@
 //!   `references` column of a row already collected in an *earlier* collection. Config order rules
 //!   out cycles; a relation in the data that points back (contact → company → every contact of the
 //!   company) is only followed if a collection says so.
-//! - **Each row once.** Every collection is read with one query per batch of at most
+//! - **Conditions.** A `where` on a collection or inside a `via` (see [`kit`] and
+//!   [`Condition`]) is added to every query of that path with its values bound, cast on
+//!   PostgreSQL to the column's type as the prepared statement reports it. A clause on a lookup
+//!   becomes `from IN (SELECT column FROM lookup_table WHERE …)`: lookup columns are never
+//!   selected, so never exported, and a row without its lookup row meets no such clause.
+//! - **Each row once.** Every path of a collection is read with one query per batch of at most
 //!   [`MAX_BIND_PARAMS`] distinct parent key values. A row holds one value in its `column`, so it
-//!   matches exactly one key of one batch: it is emitted once per collection even when several
-//!   parent rows (several contacts of one company) lead to it, and no row has to be buffered.
+//!   matches exactly one key of one batch: it is emitted once per path even when several parent
+//!   rows (several contacts of one company) lead to it. A collection reached by several paths
+//!   (email columns and references, or several references) has a `key`, and a row whose key was
+//!   already given is skipped: only those keys are kept, never the rows.
+//! - **Parent values.** In `locate`, a rule column `<parent>.<column>` is read from the parent row
+//!   the row was reached from (the first parent row holding the referenced value) and given
+//!   under that qualified name in [`Located::values`].
 //! - **Safety.** Table and column names are checked against `^[A-Za-z_][A-Za-z0-9_]*$` (a table may
 //!   be `schema.table`) when the connector is built, and always quoted for the dialect; every
 //!   value is a bound parameter.
@@ -83,10 +93,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Statement, TypeInfo};
 
 use super::address::{self, AddressFormat};
+use super::kit::{self, Graph, Node, Spec, Supports};
 use super::{
     Art15, CollectionInfo, Connector, ConnectorError, ConnectorErrorKind, HealthReport, Record, RecordSink, SourceInfo,
     Subject, Text,
 };
+use crate::domain::condition::{Clause, Condition, Literal, Test};
 use crate::plans::anonymise::Pseudonymiser;
 use crate::plans::{ErasureRule, Located, ObjectionRule, RectifiableField, Rules, Step, StepOutcome};
 
@@ -153,9 +165,18 @@ pub struct SqlCollectionConfig {
     /// one bare address.
     #[serde(default)]
     pub email_formats: std::collections::BTreeMap<String, String>,
-    /// A related collection: the rows reached from an earlier collection.
+    /// A related collection: the rows reached from an earlier collection, through one reference
+    /// or several (`via = [{ … }, { … }]`). With `email_columns` too, or several references, the
+    /// collection needs a `key`: each record is given once, whichever paths lead to it.
     #[serde(default)]
-    pub via: Option<Via>,
+    pub via: Option<Vias>,
+    /// A condition every row of the collection must meet (`where = "model = 'res.partner'"`).
+    #[serde(default, rename = "where")]
+    pub condition: Option<String>,
+    /// Rows of other tables joined one per row, readable in conditions as `name.column`; never
+    /// exported.
+    #[serde(default)]
+    pub lookups: std::collections::BTreeMap<String, Lookup>,
     /// The columns to export, in this order. Default: every column of the table.
     #[serde(default)]
     pub columns: Option<Vec<String>>,
@@ -181,14 +202,7 @@ pub struct SqlCollectionConfig {
     pub objections: Vec<ObjectionRule>,
 }
 
-/// Rows of this collection whose `column` equals `references` in a row of `collection`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Via {
-    pub collection: String,
-    pub column: String,
-    pub references: String,
-}
+pub use super::kit::{Lookup, Via, Vias};
 
 /// The SQL dialect, chosen by the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,13 +292,6 @@ fn check_table(collection: &str, table: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How a collection finds its rows.
-#[derive(Debug, Clone)]
-enum Filter {
-    Email(Vec<EmailColumn>),
-    Via { parent: usize, column: String, references: String },
-}
-
 /// A column searched for the subject's address.
 #[derive(Debug, Clone)]
 struct EmailColumn {
@@ -323,7 +330,13 @@ fn contains_pattern(email: &str) -> String {
 struct Plan {
     name: String,
     table: String,
-    filter: Filter,
+    /// The columns searched for the subject's address; empty when only references lead here.
+    email: Vec<EmailColumn>,
+    /// How the collection is reached and which of its rows count (see [`kit`]).
+    node: Node,
+    /// Columns `locate` reads because a later collection's rules need their values
+    /// (`<this collection>.<column>`); kept per `keys` value.
+    carried: Vec<String>,
     /// `None`: every column (`SELECT *`).
     columns: Option<Vec<String>>,
     /// Columns selected only because a later collection needs their values; not exported.
@@ -367,6 +380,11 @@ impl Plan {
                 cols.extend(self.rules.key.iter().map(String::as_str));
                 cols.extend(self.rules.row_columns());
                 cols.extend(self.checked_columns().iter().map(|c| c.name.as_str()));
+                cols.extend(self.carried.iter().map(String::as_str));
+                // The references a row was reached by, to find its parent's values.
+                if !self.node.parent_values.is_empty() {
+                    cols.extend(self.node.edges.iter().map(|e| e.column.as_str()));
+                }
                 let mut seen = HashSet::new();
                 cols.retain(|c| seen.insert(*c));
                 // A rule that needs no column (`shared` without a key) still counts the rows.
@@ -381,8 +399,8 @@ impl Plan {
     /// The email columns whose rows are checked in Rust: all of them when one holds embedded
     /// addresses, none otherwise (the database's equality is then the whole match).
     fn checked_columns(&self) -> &[EmailColumn] {
-        match &self.filter {
-            Filter::Email(cols) if cols.iter().any(|c| c.format.is_embedded()) => cols,
+        match &self.email {
+            cols if cols.iter().any(|c| c.format.is_embedded()) => cols,
             _ => &[],
         }
     }
@@ -390,19 +408,17 @@ impl Plan {
     /// Every column this collection's configuration names on its own table.
     fn configured_columns(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        if let Filter::Email(cols) = &self.filter {
-            out.extend(cols.iter().map(|c| c.name.as_str()));
-        }
-        if let Filter::Via { column, .. } = &self.filter {
-            out.push(column);
-        }
+        out.extend(self.email.iter().map(|c| c.name.as_str()));
+        out.extend(self.node.edges.iter().map(|e| e.column.as_str()));
+        out.extend(self.node.lookups.values().map(|l| l.from.as_str()));
         if let Some(cols) = &self.columns {
             out.extend(cols.iter().map(String::as_str));
         }
         out.extend(self.hidden.iter().map(String::as_str));
         out.extend(self.keys.iter().map(String::as_str));
+        out.extend(self.carried.iter().map(String::as_str));
         out.extend(self.json_columns.iter().map(String::as_str));
-        out.extend(self.rules.columns());
+        out.extend(self.rules.columns().into_iter().filter(|c| !kit::is_qualified(c)));
         let mut seen = HashSet::new();
         out.retain(|c| seen.insert(*c));
         out
@@ -460,6 +476,26 @@ enum Pool {
 /// The distinct values of a collection's columns that later collections reference, gathered
 /// while its rows stream past.
 type KeyValues = HashMap<String, BTreeSet<Bind>>;
+
+/// What a traversal keeps of one collection for the collections after it.
+#[derive(Debug, Default)]
+struct Found {
+    keys: KeyValues,
+    /// In `locate`: per referenced column and value, the `carried` values of the first row that
+    /// holds it (what later collections' rules read as `<collection>.<column>`).
+    carry: HashMap<String, HashMap<Bind, Record>>,
+}
+
+/// The state of a traversal while one collection is read.
+struct Reach<'a> {
+    email: &'a str,
+    reading: Reading,
+    /// The collections already read.
+    done: &'a [Found],
+    mine: &'a mut Found,
+    /// The keys already given, in a collection reached by several paths.
+    seen: HashSet<Vec<String>>,
+}
 
 /// Why reading rows stopped.
 #[derive(Debug)]
@@ -778,13 +814,44 @@ impl SqlConnector {
         let dialect = target.dialect();
         anyhow::ensure!(!config.collections.is_empty(), "source `{source}` has no `[[sources.collections]]`");
 
+        let emails: Vec<Vec<&str>> = config
+            .collections
+            .iter()
+            .map(|c| c.email_columns.iter().chain(&c.normalised_email_columns).map(String::as_str).collect())
+            .collect();
+        let rules: Vec<Rules> = config
+            .collections
+            .iter()
+            .map(|c| Rules {
+                key: c.key.clone(),
+                erasure: c.erasure.clone(),
+                rectifiable: c.rectifiable.clone(),
+                objections: c.objections.clone(),
+            })
+            .collect();
+        let specs: Vec<Spec<'_>> = config
+            .collections
+            .iter()
+            .zip(&emails)
+            .zip(&rules)
+            .map(|((c, email_columns), rules)| Spec {
+                name: &c.name,
+                email_columns,
+                via: c.via.as_ref(),
+                condition: c.condition.as_deref(),
+                lookups: &c.lookups,
+                rules,
+            })
+            .collect();
+        let graph = Graph::build(source, &specs, Supports { lookups: true }, &is_identifier)?;
+
         let mut plans: Vec<Plan> = Vec::with_capacity(config.collections.len());
         let mut infos = Vec::with_capacity(config.collections.len());
-        let mut parents = Vec::with_capacity(config.collections.len());
-        for c in &config.collections {
-            let plan = Self::plan(c, &plans).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
-            if let Filter::Via { parent, references, .. } = &plan.filter {
-                let parent = &mut plans[*parent];
+        for ((c, node), rules) in config.collections.iter().zip(graph.nodes.iter().cloned()).zip(rules) {
+            let plan = Self::plan(c, node, rules).map_err(|e| anyhow::anyhow!("source `{source}`: {e}"))?;
+            for edge in &plan.node.edges {
+                let references = &edge.references;
+                let parent = &mut plans[edge.parent];
                 if !parent.keys.contains(references) {
                     parent.keys.push(references.clone());
                 }
@@ -796,10 +863,12 @@ impl SqlConnector {
                     parent.hidden.push(references.clone());
                 }
             }
-            parents.push(match &plan.filter {
-                Filter::Via { parent, .. } => Some(*parent),
-                Filter::Email(_) => None,
-            });
+            for pv in &plan.node.parent_values {
+                let parent = &mut plans[pv.parent];
+                if !parent.carried.contains(&pv.column) {
+                    parent.carried.push(pv.column.clone());
+                }
+            }
             infos.push(CollectionInfo {
                 rules: plan.rules.clone(),
                 name: c.name.clone(),
@@ -808,14 +877,6 @@ impl SqlConnector {
             });
             plans.push(plan);
         }
-        // `locate` reads the collections with rules and those they are reached through.
-        for i in (0..plans.len()).rev() {
-            plans[i].located |= !plans[i].rules.is_empty();
-            if let (true, Filter::Via { parent, .. }) = (plans[i].located, &plans[i].filter) {
-                let parent = *parent;
-                plans[parent].located = true;
-            }
-        }
 
         let info = SourceInfo {
             name: config.name.clone(),
@@ -823,55 +884,43 @@ impl SqlConnector {
             kind: "sql",
             collections: infos,
         };
-        super::ensure_nothing_changed_below_shared(&info, &parents)?;
+        // `locate` reads the collections with rules and those they are reached through.
+        for (plan, located) in plans.iter_mut().zip(graph.located(&info)) {
+            plan.located = located;
+        }
+        kit::ensure_nothing_changed_below_shared(&info, &graph.parents())?;
         Ok(Self { info, target, dialect, database, plans, pool: tokio::sync::OnceCell::new() })
     }
 
-    fn plan(c: &SqlCollectionConfig, earlier: &[Plan]) -> anyhow::Result<Plan> {
+    /// The SQL side of one collection the graph has validated: table, columns, formats, rules.
+    fn plan(c: &SqlCollectionConfig, node: Node, rules: Rules) -> anyhow::Result<Plan> {
         let name = &c.name;
-        anyhow::ensure!(!name.trim().is_empty(), "a collection has an empty `name`");
-        anyhow::ensure!(earlier.iter().all(|p| &p.name != name), "two collections are named `{name}`");
         check_table(name, &c.table)?;
+        for (lname, l) in &c.lookups {
+            let parts: Vec<&str> = l.table.split('.').collect();
+            anyhow::ensure!(
+                (1..=2).contains(&parts.len()) && parts.iter().all(|p| is_identifier(p)),
+                "collection `{name}`: `lookups.{lname}.table` `{}` is not a valid table name \
+                 (`table` or `schema.table`, letters, digits and `_`)",
+                l.table
+            );
+        }
         let by_email = !c.email_columns.is_empty() || !c.normalised_email_columns.is_empty();
         anyhow::ensure!(
             by_email || c.email_formats.is_empty(),
             "collection `{name}`: `email_formats` applies to `email_columns`, and this collection has none"
         );
-        let filter = match (&c.via, !by_email) {
-            (None, false) => {
-                let plain_names: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
-                let formats = address::formats_of(name, &plain_names, &c.email_formats, |a, b| a == b)?;
-                let plain = c.email_columns.iter().zip(formats).map(|(col, f)| (col, false, f));
-                let normalised = c.normalised_email_columns.iter().map(|col| (col, true, AddressFormat::Bare));
-                let mut cols = Vec::new();
-                for (col, normalised, format) in plain.chain(normalised) {
-                    check_column("email column", name, col)?;
-                    cols.push(EmailColumn { name: col.clone(), normalised, format });
-                }
-                Filter::Email(cols)
+        let mut email = Vec::new();
+        if by_email {
+            let plain_names: Vec<&str> = c.email_columns.iter().map(String::as_str).collect();
+            let formats = address::formats_of(name, &plain_names, &c.email_formats, |a, b| a == b)?;
+            let plain = c.email_columns.iter().zip(formats).map(|(col, f)| (col, false, f));
+            let normalised = c.normalised_email_columns.iter().map(|col| (col, true, AddressFormat::Bare));
+            for (col, normalised, format) in plain.chain(normalised) {
+                check_column("email column", name, col)?;
+                email.push(EmailColumn { name: col.clone(), normalised, format });
             }
-            (Some(via), true) => {
-                check_column("`via.column`", name, &via.column)?;
-                check_column("`via.references`", name, &via.references)?;
-                let parent = earlier.iter().position(|p| p.name == via.collection).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "collection `{name}` is reached via `{}`, which is not a collection declared \
-                         before it (declare `{}` first; references can only point backwards, which \
-                         rules out cycles)",
-                        via.collection,
-                        via.collection
-                    )
-                })?;
-                Filter::Via { parent, column: via.column.clone(), references: via.references.clone() }
-            }
-            (Some(_), false) => {
-                anyhow::bail!("collection `{name}` has both `email_columns` and `via`; give exactly one")
-            }
-            (None, true) => anyhow::bail!(
-                "collection `{name}` needs either `email_columns` (rows holding the person's email) \
-                 or `via` (rows related to an earlier collection)"
-            ),
-        };
+        }
         if let Some(cols) = &c.columns {
             anyhow::ensure!(!cols.is_empty(), "collection `{name}`: `columns` is empty");
             for col in cols {
@@ -881,34 +930,39 @@ impl SqlConnector {
         for col in &c.json_columns {
             check_column("JSON column", name, col)?;
         }
-        let rules = Rules {
-            key: c.key.clone(),
-            erasure: c.erasure.clone(),
-            rectifiable: c.rectifiable.clone(),
-            objections: c.objections.clone(),
-        };
         rules.validate(name)?;
         let mut matching: Vec<&str> =
             c.email_columns.iter().chain(&c.normalised_email_columns).map(String::as_str).collect();
-        matching.extend(c.via.as_ref().map(|v| v.column.as_str()));
+        matching.extend(node.edges.iter().map(|e| e.column.as_str()));
         rules.ensure_matching_untouched(name, &matching)?;
         for col in &rules.key {
             check_column("`key` column", name, col)?;
         }
-        for col in rules.columns() {
+        // A qualified name (`orders.ordered_on`) was checked by the graph.
+        for col in rules.columns().into_iter().filter(|c| !kit::is_qualified(c)) {
             check_column("column named by a rule", name, col)?;
         }
-        // Columns checked in Rust are read even when the export leaves them out.
-        let hidden = match (&filter, &c.columns) {
-            (Filter::Email(cols), Some(exported)) if cols.iter().any(|c| c.format.is_embedded()) => {
-                cols.iter().filter(|c| !exported.contains(&c.name)).map(|c| c.name.clone()).collect()
+        // Columns checked in Rust are read even when the export leaves them out, and so is the
+        // key of a collection reached by several paths (rows are merged by it).
+        let mut hidden: Vec<String> = match &c.columns {
+            Some(exported) if email.iter().any(|c| c.format.is_embedded()) => {
+                email.iter().filter(|c| !exported.contains(&c.name)).map(|c| c.name.clone()).collect()
             }
             _ => Vec::new(),
         };
+        if let (true, Some(exported)) = (node.merged, &c.columns) {
+            for k in &rules.key {
+                if !exported.contains(k) && !hidden.contains(k) {
+                    hidden.push(k.clone());
+                }
+            }
+        }
         Ok(Plan {
             name: name.clone(),
             table: c.table.clone(),
-            filter,
+            email,
+            node,
+            carried: Vec::new(),
             columns: c.columns.clone(),
             hidden,
             keys: Vec::new(),
@@ -932,44 +986,93 @@ impl SqlConnector {
         let pool = self.pool().await?;
         let mut out = Vec::new();
         for plan in &self.plans {
-            let Filter::Email(cols) = &plan.filter else { continue };
             let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
-            for col in cols {
+            for col in &plan.email {
                 let (cond, binds) = self.where_email(std::slice::from_ref(col), "");
                 let select = format!("SELECT 1 FROM {} WHERE {cond}", self.dialect.quote(&plan.table));
-                let scans = match pool {
-                    // Not kept prepared: a plan cached before an index was added would hide it.
-                    Pool::Sqlite(p) => query_with(format!("EXPLAIN QUERY PLAN {select}"), binds)
-                        .persistent(false)
-                        .fetch_all(p)
-                        .await
-                        .map_err(|e| self.error(e, doing))?
-                        .iter()
-                        .any(|row| row.try_get::<String, _>(3).is_ok_and(|detail| detail.starts_with("SCAN"))),
-                    Pool::MySql(p) => query_with(format!("EXPLAIN {select}"), binds)
-                        .persistent(false)
-                        .fetch_all(p)
-                        .await
-                        .map_err(|e| self.error(e, doing))?
-                        .iter()
-                        .all(|row| row.try_get::<Option<String>, _>("possible_keys").ok().flatten().is_none()),
-                    Pool::Postgres(p) => {
-                        let mut tx = p.begin().await.map_err(|e| self.error(e, doing))?;
-                        sqlx::query("SET LOCAL enable_seqscan = off")
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| self.error(e, doing))?;
-                        let rows = query_with(format!("EXPLAIN {select}"), binds)
-                            .persistent(false)
-                            .fetch_all(&mut *tx)
-                            .await
-                            .map_err(|e| self.error(e, doing))?;
-                        let _ = tx.rollback().await;
-                        rows.iter().any(|row| row.try_get::<String, _>(0).is_ok_and(|line| line.contains("Seq Scan")))
-                    }
-                };
+                let scans = self.scans(pool, select, binds, doing).await?;
                 if scans {
                     out.push((plan.name.clone(), col.name.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the database's planner reads the whole table for `select` (see
+    /// [`Self::unindexed_email_columns`]). Changes nothing.
+    async fn scans(
+        &self,
+        pool: &Pool,
+        select: String,
+        binds: Vec<Bind>,
+        doing: Doing<'_>,
+    ) -> Result<bool, ConnectorError> {
+        // Only a scan of the collection's own table counts: a small lookup table may be read whole.
+        let name = doing.place().map_or("", |(_, t)| t.rsplit('.').next().unwrap_or(t));
+        Ok(match pool {
+            // Not kept prepared: a plan cached before an index was added would hide it.
+            Pool::Sqlite(p) => query_with(format!("EXPLAIN QUERY PLAN {select}"), binds)
+                .persistent(false)
+                .fetch_all(p)
+                .await
+                .map_err(|e| self.error(e, doing))?
+                .iter()
+                .any(|row| {
+                    row.try_get::<String, _>(3).is_ok_and(|detail| {
+                        detail.strip_prefix("SCAN ").is_some_and(|rest| rest.split(' ').next() == Some(name))
+                    })
+                }),
+            Pool::MySql(p) => query_with(format!("EXPLAIN {select}"), binds)
+                .persistent(false)
+                .fetch_all(p)
+                .await
+                .map_err(|e| self.error(e, doing))?
+                .iter()
+                .any(|row| {
+                    row.try_get::<Option<String>, _>("table").ok().flatten().as_deref() == Some(name)
+                        && row.try_get::<Option<String>, _>("possible_keys").ok().flatten().is_none()
+                }),
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(|e| self.error(e, doing))?;
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e, doing))?;
+                let rows = query_with(format!("EXPLAIN {select}"), binds)
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e, doing))?;
+                let _ = tx.rollback().await;
+                rows.iter().any(|row| {
+                    row.try_get::<String, _>(0).is_ok_and(|line| {
+                        line.split("Seq Scan on ").nth(1).and_then(|rest| rest.split(' ').next()) == Some(name)
+                    })
+                })
+            }
+        })
+    }
+
+    /// The references (`via`) whose search reads the whole table, as `(collection, column)`: the
+    /// planner is asked about `column = value` with the collection's conditions, as `collect`
+    /// queries it, so an index on `(res_id)` or on `(res_model, res_id)` serves. Changes nothing.
+    pub async fn unindexed_references(&self) -> Result<Vec<(String, String)>, ConnectorError> {
+        let pool = self.pool().await?;
+        let mut out = Vec::new();
+        for plan in &self.plans {
+            let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
+            let types = self.condition_types(pool, plan).await?;
+            for edge in &plan.node.edges {
+                let cast = self.via_cast(pool, plan, &edge.column).await?;
+                let mut binds = vec![Bind::Text("1".to_string())];
+                let cond = self.where_in(&edge.column, 1, 1, cast.as_deref());
+                let extra = self.condition_sql(plan, edge.condition.as_ref(), &types, &mut binds);
+                let select = format!("SELECT 1 FROM {} WHERE {cond}{extra}", self.dialect.quote(&plan.table));
+                if self.scans(pool, select, binds, doing).await?
+                    && !out.contains(&(plan.name.clone(), edge.column.clone()))
+                {
+                    out.push((plan.name.clone(), edge.column.clone()));
                 }
             }
         }
@@ -984,10 +1087,7 @@ impl SqlConnector {
     pub fn index_advice(&self, collection: &str, column: &str) -> String {
         let plan = self.plans.iter().find(|p| p.name == collection);
         let table = plan.map_or("", |p| p.table.as_str());
-        let embedded = plan.is_some_and(|p| match &p.filter {
-            Filter::Email(cols) => cols.iter().any(|c| c.name == column && c.format.is_embedded()),
-            Filter::Via { .. } => false,
-        });
+        let embedded = plan.is_some_and(|p| p.email.iter().any(|c| c.name == column && c.format.is_embedded()));
         let flat = table.replace('.', "_");
         match (self.dialect, embedded) {
             (Dialect::MySql, false) => format!(
@@ -1059,13 +1159,13 @@ impl SqlConnector {
         (cond, binds)
     }
 
-    /// `column IN ($1, …, $n)`, each value cast to `cast` if given.
-    fn where_in(&self, column: &str, n: usize, cast: Option<&str>) -> String {
+    /// `column IN ($first, …)` with `n` values, each cast to `cast` if given.
+    fn where_in(&self, column: &str, first: usize, n: usize, cast: Option<&str>) -> String {
         let slot = |i| match cast {
             Some(type_name) => format!("CAST({} AS {type_name})", self.dialect.placeholder(i)),
             None => self.dialect.placeholder(i),
         };
-        let list = (1..=n).map(slot).collect::<Vec<_>>().join(", ");
+        let list = (first..first + n).map(slot).collect::<Vec<_>>().join(", ");
         format!("{} IN ({list})", self.dialect.quote(column))
     }
 
@@ -1082,9 +1182,101 @@ impl SqlConnector {
         Ok(cols.into_iter().next().map(|(_, type_name)| type_name).filter(|t| castable(t)))
     }
 
-    /// Reads the subject's rows collection by collection, in configuration order: a root
-    /// collection by its email columns, a `via` collection by batches of the distinct values its
-    /// parent's rows hold. Each row goes to `visit` as it arrives, once per collection.
+    /// On PostgreSQL, the type of each column the conditions of `plan` read (its own columns by
+    /// name, lookup columns as `lookup.column`), to cast the bound values to, as `write` does for
+    /// written values: a text literal cannot be compared with a `DATE` or `TIMESTAMP` column as it
+    /// is. Empty elsewhere, and when the collection has no condition.
+    async fn condition_types(&self, pool: &Pool, plan: &Plan) -> Result<HashMap<String, String>, ConnectorError> {
+        let mut out = HashMap::new();
+        let conditions = plan.node.condition.is_some() || plan.node.edges.iter().any(|e| e.condition.is_some());
+        if self.dialect != Dialect::Postgres || !conditions {
+            return Ok(out);
+        }
+        let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
+        let sql = format!("SELECT * FROM {}", self.dialect.quote(&plan.table));
+        out.extend(pool.columns_of(sql).await.map_err(|e| self.error(e, doing))?);
+        for (name, l, _) in plan.node.lookup_columns() {
+            let doing = Doing::Reading { collection: &plan.name, table: &l.table };
+            let sql = format!("SELECT * FROM {}", self.dialect.quote(&l.table));
+            let cols = pool.columns_of(sql).await.map_err(|e| self.error(e, doing))?;
+            out.extend(cols.into_iter().map(|(c, t)| (format!("{name}.{c}"), t)));
+        }
+        Ok(out)
+    }
+
+    /// ` AND …` for the collection's `where` and `extra` (a reference's `where`), values appended
+    /// to `binds` (so placeholders follow those already there); empty without conditions. A
+    /// clause on a lookup becomes `from IN (SELECT column FROM lookup_table WHERE …)`: a row whose
+    /// lookup row is missing meets no condition on it.
+    fn condition_sql(
+        &self,
+        plan: &Plan,
+        extra: Option<&Condition>,
+        types: &HashMap<String, String>,
+        binds: &mut Vec<Bind>,
+    ) -> String {
+        let q = |ident: &str| self.dialect.quote(ident);
+        let mut parts = Vec::new();
+        for cond in plan.node.condition.iter().chain(extra) {
+            for clause in cond.clauses.iter().filter(|c| !kit::is_qualified(&c.field)) {
+                parts.push(self.clause_sql(&q(&clause.field), clause, types.get(&clause.field), binds));
+            }
+            for (name, l) in &plan.node.lookups {
+                let prefix = format!("{name}.");
+                let alias = q("dossier_lookup");
+                let inner: Vec<String> = cond
+                    .clauses
+                    .iter()
+                    .filter_map(|c| c.field.strip_prefix(&prefix).map(|col| (c, col)))
+                    .map(|(c, col)| self.clause_sql(&format!("{alias}.{}", q(col)), c, types.get(&c.field), binds))
+                    .collect();
+                if !inner.is_empty() {
+                    parts.push(format!(
+                        "{} IN (SELECT {alias}.{} FROM {} {alias} WHERE {})",
+                        q(&l.from),
+                        q(&l.column),
+                        q(&l.table),
+                        inner.join(" AND ")
+                    ));
+                }
+            }
+        }
+        if parts.is_empty() { String::new() } else { format!(" AND {}", parts.join(" AND ")) }
+    }
+
+    /// One clause on `column` (quoted), its values bound; on PostgreSQL cast to `type_name`.
+    fn clause_sql(&self, column: &str, clause: &Clause, type_name: Option<&String>, binds: &mut Vec<Bind>) -> String {
+        let cast = type_name.filter(|t| self.dialect == Dialect::Postgres && castable(t));
+        let mut slot = |literal: &Literal| {
+            binds.push(match literal {
+                Literal::Int(i) if cast.is_none() => Bind::Int(*i),
+                Literal::Int(i) => Bind::Text(i.to_string()),
+                Literal::Decimal(d) => Bind::Text(d.clone()),
+                Literal::Text(t) => Bind::Text(t.clone()),
+                // PostgreSQL casts `'true'` to the boolean column; MySQL and SQLite store 1 and 0.
+                Literal::Bool(b) if cast.is_some() => Bind::Text(b.to_string()),
+                Literal::Bool(b) => Bind::Int(i64::from(*b)),
+            });
+            let p = self.dialect.placeholder(binds.len());
+            match cast {
+                Some(t) => format!("CAST({p} AS {t})"),
+                None => p,
+            }
+        };
+        match &clause.test {
+            Test::Compare(op, literal) => format!("{column} {} {}", op.sql(), slot(literal)),
+            Test::In { values, negated } => {
+                let list: Vec<String> = values.iter().map(&mut slot).collect();
+                format!("{column} {}IN ({})", if *negated { "NOT " } else { "" }, list.join(", "))
+            }
+            Test::Null { negated } => format!("{column} IS {}NULL", if *negated { "NOT " } else { "" }),
+        }
+    }
+
+    /// Reads the subject's rows collection by collection, in configuration order: by its email
+    /// columns, then through each of its references by batches of the distinct values its parent's
+    /// rows hold, every query with its conditions. Each row goes to `visit` as it arrives, once
+    /// per collection (a collection reached by several paths skips a key already given).
     async fn traverse(
         &self,
         subject: &Subject,
@@ -1093,29 +1285,32 @@ impl SqlConnector {
     ) -> Result<(), ConnectorError> {
         let pool = self.pool().await?;
         // Per collection: the distinct values of its key columns, for the collections after it.
-        let mut found: Vec<KeyValues> = (0..self.plans.len()).map(|_| KeyValues::new()).collect();
+        let mut found: Vec<Found> = (0..self.plans.len()).map(|_| Found::default()).collect();
         let email = subject.email.as_str();
         for (i, plan) in self.plans.iter().enumerate() {
             let Some(select) = plan.select_for(reading, self.dialect) else { continue };
             let (done, rest) = found.split_at_mut(i);
-            let keys = &mut rest[0];
+            let mut reach = Reach { email, reading, done, mine: &mut rest[0], seen: HashSet::new() };
+            let types = self.condition_types(pool, plan).await?;
             let from = format!("SELECT {select} FROM {}", self.dialect.quote(&plan.table));
-            match &plan.filter {
-                Filter::Email(cols) => {
-                    let (cond, binds) = self.where_email(cols, email);
-                    let query = (format!("{from} WHERE {cond}"), binds);
-                    self.stream_rows(pool, plan, query, email, keys, visit).await?;
-                }
-                Filter::Via { parent, column, references } => {
-                    let Some(parent_keys) = done[*parent].get(references) else {
-                        continue;
-                    };
-                    let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
-                    let cast = self.via_cast(pool, plan, column).await?;
-                    for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
-                        let sql = format!("{from} WHERE {}", self.where_in(column, batch.len(), cast.as_deref()));
-                        self.stream_rows(pool, plan, (sql, batch.to_vec()), email, keys, visit).await?;
-                    }
+            if !plan.email.is_empty() {
+                let (cond, mut binds) = self.where_email(&plan.email, email);
+                let extra = self.condition_sql(plan, None, &types, &mut binds);
+                let query = (format!("{from} WHERE ({cond}){extra}"), binds);
+                self.stream_rows(pool, plan, query, true, &mut reach, visit).await?;
+            }
+            for edge in &plan.node.edges {
+                let Some(parent_keys) = reach.done[edge.parent].keys.get(&edge.references) else {
+                    continue;
+                };
+                let parent_keys: Vec<Bind> = parent_keys.iter().cloned().collect();
+                let cast = self.via_cast(pool, plan, &edge.column).await?;
+                for batch in parent_keys.chunks(MAX_BIND_PARAMS) {
+                    let mut binds = batch.to_vec();
+                    let cond = self.where_in(&edge.column, 1, batch.len(), cast.as_deref());
+                    let extra = self.condition_sql(plan, edge.condition.as_ref(), &types, &mut binds);
+                    let query = (format!("{from} WHERE {cond}{extra}"), binds);
+                    self.stream_rows(pool, plan, query, false, &mut reach, visit).await?;
                 }
             }
         }
@@ -1124,32 +1319,69 @@ impl SqlConnector {
 
     /// Streams one query's rows to `visit`, recording the key values later collections need.
     /// In a collection with embedded-address columns, a row the prefilter let through but that
-    /// does not hold `email` is dropped here, before anything else sees it.
+    /// does not hold the address is dropped here, before anything else sees it; in a collection
+    /// reached by several paths, so is a row whose key was already given.
     async fn stream_rows(
         &self,
         pool: &Pool,
         plan: &Plan,
         query: (String, Vec<Bind>),
-        email: &str,
-        keys: &mut KeyValues,
+        by_email: bool,
+        reach: &mut Reach<'_>,
         visit: &mut (dyn FnMut(&Plan, Record) -> Result<(), ConnectorError> + Send),
     ) -> Result<(), ConnectorError> {
         let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
         let (sql, binds) = query;
         let mut rows = pool.fetch(sql, binds);
         while let Some(next) = rows.next().await {
-            let record = match next {
+            let mut record = match next {
                 Ok(r) => r,
                 Err(FetchError::Sql(e)) => return Err(self.error(e, doing)),
                 Err(FetchError::Decode(e)) => return Err(self.decode_error(e, plan)),
             };
+            // Only the email path's rows are checked: a row reached by a reference need not hold
+            // the address.
             let checked = plan.checked_columns();
-            if !checked.is_empty() && !holds_subject(&record, checked, email, self.dialect) {
+            if by_email && !checked.is_empty() && !holds_subject(&record, checked, reach.email, self.dialect) {
                 continue;
+            }
+            if plan.node.merged {
+                let id: Vec<String> = plan
+                    .rules
+                    .key
+                    .iter()
+                    .map(|k| lookup(&record, k, self.dialect).map(ToString::to_string).unwrap_or_default())
+                    .collect();
+                if !reach.seen.insert(id) {
+                    continue;
+                }
             }
             for key in &plan.keys {
                 if let Some(v) = lookup(&record, key, self.dialect).and_then(Bind::from_json) {
-                    keys.entry(key.clone()).or_default().insert(v);
+                    if reach.reading == Reading::Locate && !plan.carried.is_empty() {
+                        let carried: Record = plan
+                            .carried
+                            .iter()
+                            .map(|c| (c.clone(), lookup(&record, c, self.dialect).cloned().unwrap_or_default()))
+                            .collect();
+                        reach.mine.carry.entry(key.clone()).or_default().entry(v.clone()).or_insert(carried);
+                    }
+                    reach.mine.keys.entry(key.clone()).or_default().insert(v);
+                }
+            }
+            if reach.reading == Reading::Locate {
+                for pv in &plan.node.parent_values {
+                    let value = plan
+                        .node
+                        .edges
+                        .iter()
+                        .filter(|e| e.parent == pv.parent)
+                        .find_map(|e| {
+                            let v = lookup(&record, &e.column, self.dialect).and_then(Bind::from_json)?;
+                            reach.done[pv.parent].carry.get(&e.references)?.get(&v)?.get(&pv.column).cloned()
+                        })
+                        .unwrap_or_default();
+                    record.insert(pv.qualified.clone(), value);
                 }
             }
             visit(plan, record)?;
@@ -1432,26 +1664,67 @@ impl Connector for SqlConnector {
                 let cols = cols.into_iter().map(|(name, _)| name).collect();
                 table_columns.insert(&plan.table, cols);
             }
-            let present = table_columns.get(plan.table.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            // Every name here is a column of this collection's own table (the parent side of a
-            // `via` is among the parent's `keys`).
-            for col in plan.configured_columns() {
+            let missing = |present: &[String], col: &str, table: &str, by: &str| -> Option<ConnectorError> {
                 let found = present
                     .iter()
                     .any(|p| p == col || (self.dialect.case_insensitive_columns() && p.eq_ignore_ascii_case(col)));
-                if !found {
-                    let hint = present
-                        .iter()
-                        .find(|p| p.eq_ignore_ascii_case(col))
-                        .map(|p| format!(" (there is a column {p}: names are case-sensitive here)"))
-                        .unwrap_or_default();
-                    return Err(ConnectorError::new(
-                        ConnectorErrorKind::Misconfigured,
-                        format!(
-                            "column {col} not found in table {} of database {} (collection {}, source {}){hint}",
-                            plan.table, self.database, plan.name, self.info.name
-                        ),
-                    ));
+                if found {
+                    return None;
+                }
+                let hint = present
+                    .iter()
+                    .find(|p| p.eq_ignore_ascii_case(col))
+                    .map(|p| format!(" (there is a column {p}: names are case-sensitive here)"))
+                    .unwrap_or_default();
+                Some(ConnectorError::new(
+                    ConnectorErrorKind::Misconfigured,
+                    format!(
+                        "column {col} not found in table {table} of database {} (collection {}, source {}{by}){hint}",
+                        self.database, plan.name, self.info.name
+                    ),
+                ))
+            };
+            let present = table_columns.get(plan.table.as_str()).cloned().unwrap_or_default();
+            // The columns conditions and lookups read first, naming the key that reads them.
+            let mut read_by: Vec<(&str, String)> = Vec::new();
+            for clause in plan.node.condition.iter().flat_map(|c| &c.clauses) {
+                read_by.push((&clause.field, ", read by `where`".to_string()));
+            }
+            for edge in &plan.node.edges {
+                for clause in edge.condition.iter().flat_map(|c| &c.clauses) {
+                    read_by.push((&clause.field, format!(", read by the `where` of `via` {}", edge.column)));
+                }
+            }
+            for (name, l) in &plan.node.lookups {
+                read_by.push((&l.from, format!(", `lookups.{name}.from`")));
+            }
+            for (col, by) in read_by.iter().filter(|(c, _)| !kit::is_qualified(c)) {
+                if let Some(e) = missing(&present, col, &plan.table, by) {
+                    return Err(e);
+                }
+            }
+            for (name, l, cols) in plan.node.lookup_columns() {
+                if !table_columns.contains_key(l.table.as_str()) {
+                    let doing = Doing::Reading { collection: &plan.name, table: &l.table };
+                    let sql = format!("SELECT * FROM {}", self.dialect.quote(&l.table));
+                    let found = pool.columns_of(sql).await.map_err(|e| {
+                        let e = self.error(e, doing);
+                        ConnectorError::new(e.kind, format!("{} (read by `lookups.{name}`)", e.message))
+                    })?;
+                    table_columns.insert(&l.table, found.into_iter().map(|(n, _)| n).collect());
+                }
+                let present = table_columns.get(l.table.as_str()).cloned().unwrap_or_default();
+                for col in cols {
+                    if let Some(e) = missing(&present, col, &l.table, &format!(", `lookups.{name}`")) {
+                        return Err(e);
+                    }
+                }
+            }
+            // Every name here is a column of this collection's own table (the parent side of a
+            // `via` is among the parent's `keys`).
+            for col in plan.configured_columns() {
+                if let Some(e) = missing(&present, col, &plan.table, "") {
+                    return Err(e);
                 }
             }
             let n = self.count_rows(pool, plan).await?;

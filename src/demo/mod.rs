@@ -85,6 +85,7 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
         create_databases(dir).await?;
     } else {
         add_quote_requests(&crm).await?;
+        add_messages(&crm).await?;
     }
     loyalty::write(dir).await
 }
@@ -125,6 +126,34 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Gives a demo CRM created before the messages existed their table and rows, as
+/// [`add_quote_requests`] does.
+async fn add_messages(crm: &Path) -> anyhow::Result<()> {
+    let options = |read_only: bool| {
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(crm)
+            .read_only(read_only)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+    };
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let present = seed::has_messages(&mut conn).await?;
+    conn.close().await?;
+    if present {
+        return Ok(());
+    }
+    let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
+        .await
+        .with_context(|| format!("cannot open {}", crm.display()))?;
+    let mut tx = conn.begin().await?;
+    tx.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("adding the demo messages")?;
+    seed::messages(&mut tx).await.context("adding the demo messages")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
 async fn create_databases(dir: &Path) -> anyhow::Result<()> {
     let crm = dir.join(CRM_FILE);
     let newsletter = dir.join(NEWSLETTER_FILE);
@@ -153,6 +182,7 @@ async fn create_databases(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", newsletter_tmp.display()))?;
     crm_conn.execute(sqlx::raw_sql(seed::CRM_SCHEMA)).await.context("creating the demo CRM tables")?;
     crm_conn.execute(sqlx::raw_sql(seed::QUOTE_REQUESTS_SCHEMA)).await.context("creating the demo CRM tables")?;
+    crm_conn.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("creating the demo CRM tables")?;
     newsletter_conn
         .execute(sqlx::raw_sql(seed::NEWSLETTER_SCHEMA))
         .await
@@ -300,6 +330,7 @@ pub(crate) mod tests {
                 ("crm/companies", 1),
                 ("crm/contacts", 2),
                 ("crm/interactions", 4),
+                ("crm/messages", 4),
                 ("crm/order_lines", 7),
                 ("crm/orders", 4),
                 ("crm/quote_requests", 2),
@@ -318,6 +349,19 @@ pub(crate) mod tests {
         // An address inside `Name <…>` and inside a `;` copy list; not the look-alikes.
         let quotes: Vec<&str> = found["crm/quote_requests"].iter().map(|q| q["subject"].as_str().unwrap()).collect();
         assert_eq!(quotes, ["Devis : 40 exemplaires, rentrée littéraire", "Devis : commande de Noël"]);
+        // A polymorphic reference: her messages on her contacts and her order, and the one she
+        // wrote (two paths) once; not the brasserie's, on company 2 (= her old contact's id).
+        let mut messages: Vec<&str> = found["crm/messages"].iter().map(|m| m["body"].as_str().unwrap()).collect();
+        messages.sort_unstable();
+        assert_eq!(
+            messages,
+            [
+                "Could you send me the invoice for order CMD-2023-00001 again?",
+                "Delivery delayed by the carrier; customer informed by phone.",
+                "Old personal account, kept for its 2019 order.",
+                "Prefers deliveries on Tuesday mornings.",
+            ]
+        );
         assert!(all.contains("<script>alert(1)</script>"), "the escaping test case is present");
         let mut totals: Vec<&str> = found["crm/orders"].iter().map(|o| o["total"].as_str().unwrap()).collect();
         totals.sort_unstable();
@@ -364,7 +408,10 @@ pub(crate) mod tests {
         assert_eq!(other["crm/quote_requests"].len(), 1, "the quoted display name `\"Martin, Jeanne\"`");
         assert_eq!(other["crm/quote_requests"][0]["subject"], Value::from("Devis : présentoir"));
         let paul = collect_all(&dir.0, "paul.durand@example.fr").await;
-        assert_eq!(counts(&paul), [("crm/companies", 1), ("crm/contacts", 1)]);
+        // Paul: his company, his contact, and the message on his contact record.
+        assert_eq!(counts(&paul), [("crm/companies", 1), ("crm/contacts", 1), ("crm/messages", 1)]);
+        // The brasserie's message is on company 2, not on any contact: nobody's export holds it.
+        assert!(!other.contains_key("crm/messages"));
         assert!(collect_all(&dir.0, "nobody@example.org").await.is_empty());
         for (email, _) in DEMO_PEOPLE {
             assert!(EmailAddress::parse(email).is_ok());
@@ -426,8 +473,9 @@ pub(crate) mod tests {
         }
         assert!(notes.contains(&"326 rows in table contacts (collection contacts)".to_string()), "{notes:?}");
         assert!(notes.contains(&"4 rows in table quote_requests (collection quote_requests)".to_string()), "{notes:?}");
+        assert!(notes.contains(&"6 rows in table messages (collection messages)".to_string()), "{notes:?}");
         assert_eq!(
-            notes[8..],
+            notes[9..],
             [
                 "10 rows in adherents.csv (collection members), 1 broken row skipped",
                 "warning: adherents.csv line 11: 6 fields where the header has 8; the row is skipped",

@@ -224,6 +224,21 @@ CREATE TABLE quote_requests (
 );
 ";
 
+/// Added with polymorphic references (issue 13): [`super::create_demo_crm`] adds it to an older
+/// `crm.db` too. Like Odoo's `mail_message`, a message points at a contact, a company *or* an
+/// order through `(model, res_id)`; `email_from` is its author as `Name <address>`.
+pub const MESSAGES_SCHEMA: &str = "
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY,
+  model TEXT NOT NULL,
+  res_id INTEGER NOT NULL,
+  email_from TEXT,
+  written_at TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX messages_record ON messages (res_id, model);
+";
+
 pub const NEWSLETTER_SCHEMA: &str = "
 CREATE TABLE subscribers (
   id INTEGER PRIMARY KEY,
@@ -737,7 +752,52 @@ pub async fn fill(crm: &mut Tx<'_>, newsletter: &mut Tx<'_>) -> anyhow::Result<(
             }
         }
     }
-    quote_requests(crm).await
+    quote_requests(crm).await?;
+    messages(crm).await
+}
+
+/// Whether the demo CRM has the messages table (a demo created before it had not).
+pub(super) async fn has_messages(crm: &mut sqlx::SqliteConnection) -> anyhow::Result<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages'")
+            .fetch_optional(&mut *crm)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Messages and notes on CRM records, written after everything else with no random draw. Jeanne
+/// has 1 and 3 (on her contact 1; 3 is also hers by its author: one record, two paths), 4 (on
+/// her order 1) and 6 (on her old contact 2). Message 2 is on *company* 2, the other Jeanne's
+/// brasserie, whose id equals her old contact's: a `via` without `model = 'contacts'` would hand
+/// it to her. Message 5 is on Paul's contact.
+pub(super) async fn messages(crm: &mut Tx<'_>) -> anyhow::Result<()> {
+    let agent = "Sophie Bernard <sophie.bernard@shop.example.fr>";
+    let rows: [(&str, i64, &str, &str, &str); 6] = [
+        ("contacts", 1, agent, "2023-02-20T10:30:00Z", "Prefers deliveries on Tuesday mornings."),
+        ("companies", 2, agent, "2024-01-08T09:00:00Z", "Wholesale contract to renew in March; ask for the new menu."),
+        (
+            "contacts",
+            1,
+            "Jeanne Martin <jeanne.martin@example.fr>",
+            "2024-09-20T15:32:00Z",
+            "Could you send me the invoice for order CMD-2023-00001 again?",
+        ),
+        ("orders", 1, agent, "2023-03-06T11:15:00Z", "Delivery delayed by the carrier; customer informed by phone."),
+        ("contacts", 3, agent, "2024-05-14T16:00:00Z", "Asked for the autumn catalogue."),
+        ("contacts", 2, agent, "2021-02-14T10:00:00Z", "Old personal account, kept for its 2019 order."),
+    ];
+    for (i, (model, res_id, from, at, body)) in rows.into_iter().enumerate() {
+        sqlx::query("INSERT INTO messages (id, model, res_id, email_from, written_at, body) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(i64::try_from(i + 1)?)
+            .bind(model)
+            .bind(res_id)
+            .bind(from)
+            .bind(at)
+            .bind(body)
+            .execute(&mut **crm)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Added after the first demos were created, at the end of `contacts` in [`CRM_SCHEMA`]: the

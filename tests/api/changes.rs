@@ -141,9 +141,16 @@ fn assert_jeanne_erased_in_crm(app: &TestApp, before: &Dump, after: &Dump, kept_
     let expected = BTreeMap::from([
         ("contacts".to_owned(), (ids(&[1, 2]), ids(&[]))),
         ("interactions".to_owned(), (ids(&[]), ids(&interactions))),
+        // Her messages (on her contacts, on her order, and one she wrote): not the brasserie's
+        // message 2, whose company id equals her old contact's.
+        ("messages".to_owned(), (ids(&[]), ids(&[1, 3, 4, 6]))),
         ("quote_requests".to_owned(), (ids(&[]), ids(&[1, 3]))),
     ]);
-    assert_eq!(diff(before, after), expected, "only Jeanne's contacts, interactions and quote requests change");
+    assert_eq!(
+        diff(before, after),
+        expected,
+        "only Jeanne's contacts, interactions, messages and quote requests change"
+    );
     let _ = app;
     for id in [1, 2] {
         // id, company_id, first_name, last_name, email, email_alt, phone, job_title, language,
@@ -360,7 +367,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     );
     assert_eq!(plan["Loyalty card holder records"], ["2 records will be deleted."]);
     assert_eq!(plan["Loyalty points earned and spent"], ["5 records will be deleted."]);
-    assert!(main_text(&page).contains("Searched 20 item(s) found"), "{}", main_text(&page));
+    assert!(main_text(&page).contains("Searched 24 item(s) found"), "{}", main_text(&page));
     assert_eq!(dump(&crm_db(&app)).await, crm_before, "planning changes nothing");
 
     // Jeanne confirms; staff review.
@@ -442,7 +449,7 @@ async fn an_erasure_runs_end_to_end_and_leaves_a_certificate(app: TestApp) {
     // Jeanne is told, then her address is forgotten: only its keyed hash stays.
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
     for text in [
-        "Changes made in our systems: 21.",
+        "Changes made in our systems: 25.",
         "Records we must keep, with the reason and until when: 12.",
         "The certificate on your request's page",
     ] {
@@ -607,7 +614,7 @@ async fn an_excluded_record_is_kept_with_its_reason(app: TestApp) {
     );
 
     let done = app.email_with_subject(JEANNE, &format!("Request {reference} is complete"));
-    assert!(done.text.contains("Changes made in our systems: 20."), "{}", done.text);
+    assert!(done.text.contains("Changes made in our systems: 24."), "{}", done.text);
     assert!(done.text.contains("Changes not made, with the reason: 1."), "{}", done.text);
     app.forget_cookies();
     app.sign_in(&status, JEANNE).await;

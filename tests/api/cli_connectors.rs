@@ -131,6 +131,8 @@ async fn check_with_email_shows_what_access_would_return_and_changes_nothing() {
              CREATE INDEX people_email_plain ON people (email);
              INSERT INTO people VALUES (1, ' JEANNE.MARTIN@example.fr', 'J. Martin'), (2, 'paul.durand@example.fr', 'P');
              CREATE TABLE messages (id INTEGER PRIMARY KEY, cc TEXT);
+             CREATE TABLE notes (id INTEGER PRIMARY KEY, model TEXT, res_id INTEGER, body TEXT);
+             INSERT INTO notes VALUES (1, 'people', 1, 'hers'), (2, 'company', 1, 'not hers');
              INSERT INTO messages VALUES (1, 'Paul <paul.durand@example.fr>; \"Martin, Jeanne\" <Jeanne.Martin@example.fr>'),
                (2, 'annejeanne.martin@example.fr, jeanne.martin@example.fr.com');",
         )
@@ -162,6 +164,12 @@ name = "messages"
 table = "messages"
 email_columns = ["cc"]
 email_formats = {{ cc = "list" }}
+columns = ["id"]
+
+[[sources.collections]]
+name = "notes"
+table = "notes"
+via = {{ collection = "people", column = "res_id", references = "id", where = "model = 'people'" }}
 columns = ["id"]
 "#,
         url = toml_str(&format!("sqlite://{}?mode=ro", legacy.display()))
@@ -205,9 +213,13 @@ columns = ["id"]
          cannot index, so the search time grows with the table; if that is too slow, keep a lookup table with \
          one row per address, filled by triggers on messages, and search it as a normalised_email_columns \
          collection (docs/connectors.md, \"Address formats\")",
+        "      warning: collection notes: no index serves the reference column res_id of table notes (`via`), so \
+         every request reads the whole table; add one: CREATE INDEX notes_res_id ON notes (res_id) (with a \
+         polymorphic reference, index the type column too: (res_id, <type column>))",
         "      access for jeanne.martin@example.fr:",
         "        people: 1 record",
         "        messages: 1 record",
+        "        notes: 1 record",
         "All 3 sources answered.",
         "Nothing was changed: this check only reads from the sources.",
     ];

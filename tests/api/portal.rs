@@ -100,6 +100,7 @@ async fn access_request_by_link(app: TestApp) {
         ("orders", 4),
         ("order_lines", 7),
         ("interactions", 4),
+        ("messages", 4),
         ("quote_requests", 2),
         ("subscribers", 1),
         ("campaign_events", 5),
@@ -107,6 +108,12 @@ async fn access_request_by_link(app: TestApp) {
         ("points", 5),
     ];
     assert_eq!(counts, expected.map(|(n, c)| (n.to_owned(), c)).to_vec());
+    // The polymorphic reference: the brasserie's message (company 2, the id of her old contact)
+    // is not hers; the message she wrote on her own contact is reached by two paths and given once.
+    let messages = crate::export::json_records(&archive, "crm", "messages");
+    let bodies: Vec<&str> = messages.iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert!(!bodies.iter().any(|b| b.contains("Wholesale contract")), "{bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| b.contains("send me the invoice")).count(), 1, "{bodies:?}");
     let all = crate::export::all_text(&archive);
     assert!(
         !all.contains("jeanne.martin@example.com") && !all.contains("jeanne.martin2@example.fr"),

@@ -862,3 +862,111 @@ fn an_unknown_address_format_is_refused_naming_source_collection_and_column() {
         "{err}"
     );
 }
+
+// Conditions, several paths and parent values (issue 13)
+
+/// A CRM export: contacts, companies, and notes pointing at a contact *or* a company through
+/// `model,res_id`. Jeanne's contact id (1) is also Acme's company id.
+fn polymorphic() -> TempDir {
+    let dir = TempDir::new();
+    dir.utf8(
+        "contacts.csv",
+        b"id,company_id,email,kind\n1,10,jeanne@x.fr,client\n2,1,paul@x.fr,client\n3,,jeanne@x.fr,prospect\n",
+    );
+    dir.utf8("companies.csv", b"id,name\n1,Acme\n10,Globex\n");
+    dir.utf8(
+        "notes.csv",
+        b"id,model,res_id,author,body,written_on\n\
+          100,res.partner,1,,call Jeanne,2024-01-02\n\
+          101,res.company,1,,Acme contract,2024-01-03\n\
+          102,res.partner,2,,call Paul,2024-01-04\n\
+          103,res.partner,1,JEANNE@x.fr,Jeanne wrote on her record,2024-01-05\n\
+          104,res.company,10,jeanne@x.fr,Jeanne wrote on Globex,2024-01-06\n\
+          105,res.company,10,,Globex memo,\n",
+    );
+    dir
+}
+
+const POLYMORPHIC: &str = r#"
+[[collections]]
+name = "contacts"
+file = "contacts.csv"
+email_columns = ["email"]
+where = "kind = 'client'"
+[[collections]]
+name = "companies"
+file = "companies.csv"
+via = { collection = "contacts", column = "id", references = "company_id" }
+[[collections]]
+name = "notes"
+file = "notes.csv"
+email_columns = ["author"]
+via = [
+  { collection = "contacts", column = "res_id", references = "id", where = "model = 'res.partner'" },
+  { collection = "companies", column = "res_id", references = "id", where = "model = 'res.company' AND written_on IS NOT NULL" },
+]
+key = ["id"]
+erasure = { action = "retain", basis = "legal-obligation", years = 1, from_column = "companies.name", law = "test" }
+"#;
+
+fn csv_ids(sink: &VecSink, collection: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        sink.records(collection).iter().map(|r| r["id"].as_str().unwrap_or_default().to_string()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn conditions_and_several_paths_give_exactly_the_subjects_rows_once() {
+    let dir = polymorphic();
+    let c = connector(&dir.0, POLYMORPHIC);
+    let sink = collect(&c, "jeanne@x.fr").await;
+    // The prospect row (3) fails the collection's condition.
+    assert_eq!(csv_ids(&sink, "contacts"), ["1"]);
+    assert_eq!(csv_ids(&sink, "companies"), ["10"]);
+    // 100 and 103 through her contact; 104 through Globex and its author, once; never Acme's
+    // note 101 (company id 1 = her contact id); 105 has no date.
+    assert_eq!(csv_ids(&sink, "notes"), ["100", "103", "104"]);
+
+    let located = c.locate(&subject("jeanne@x.fr")).await.unwrap();
+    let mut ids: Vec<&str> = located.iter().map(|l| l.key["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["100", "103", "104"]);
+    // The parent value the rule reads: the company reached, or none (a note on her contact).
+    let on = |id: &str| located.iter().find(|l| l.key["id"] == json!(id)).map(|l| l.values.clone()).unwrap();
+    assert_eq!(on("104")["companies.name"], json!("Globex"));
+    assert_eq!(on("100")["companies.name"], Value::Null);
+}
+
+#[test]
+fn csv_conditions_are_refused_when_they_read_another_table_or_miss_a_key() {
+    let head = "name = \"f\"\ndir = \"/srv/exports\"\n[[collections]]\nname = \"contacts\"\nfile = \"c.csv\"\nemail_columns = [\"email\"]\n";
+    let qualified = format!("{head}where = \"type.source = 'external'\"\n");
+    assert_eq!(
+        config_error(&qualified),
+        "source `f`: collection `contacts`: `where` reads `type.source`, a column of another table (`type`), but a \
+         CSV collection's conditions can only read the headers of its own file"
+    );
+    let two = format!(
+        "{head}[[collections]]\nname = \"notes\"\nfile = \"n.csv\"\nemail_columns = [\"author\"]\n\
+         via = {{ collection = \"contacts\", column = \"res_id\", references = \"id\" }}\n"
+    );
+    assert!(config_error(&two).starts_with(
+        "source `f`: collection `notes`: it is reached by 2 paths (`email_columns` and `via`), so it needs `key`"
+    ));
+}
+
+#[tokio::test]
+async fn check_names_a_condition_header_missing_from_the_file() {
+    let dir = polymorphic();
+    let c = connector(&dir.0, &POLYMORPHIC.replace("where = \"kind = 'client'\"", "where = \"kynd = 'client'\""));
+    let err = c.check().await.expect_err("check passed");
+    assert!(
+        err.message.starts_with(
+            "column \"kynd\" not found in the first line of contacts.csv (collection contacts, source fidelite)"
+        ),
+        "{}",
+        err.message
+    );
+    assert!(connector(&dir.0, POLYMORPHIC).check().await.is_ok());
+}

@@ -751,7 +751,23 @@ fn invalid_configurations_are_refused_with_a_reason() {
             &format!(
                 "name = \"crm\"\n{url}{root}[[collections]]\nname = \"c2\"\ntable = \"t\"\nemail_columns = [\"e\"]\nvia = {{ collection = \"contacts\", column = \"a\", references = \"id\" }}\n"
             ),
-            "both `email_columns` and `via`",
+            "source `crm`: collection `c2`: it is reached by 2 paths (`email_columns` and `via`), so it needs `key`",
+        ),
+        (
+            &format!(
+                "name = \"crm\"\n{url}{root}[[collections]]\nname = \"notes\"\ntable = \"notes\"\nvia = {{ collection = \"contacts\", column = \"res_id\", references = \"id\", where = \"res_model = res.partner\" }}\n"
+            ),
+            "source `crm`: collection `notes`: `via.where` cannot be read: expected a value ('text' or a number) at character 13",
+        ),
+        (
+            &format!("name = \"crm\"\n{url}{root}where = \"type.source = 'external'\"\n"),
+            "source `crm`: collection `contacts`: `where` reads `type.source`, but the collection has no lookup `type`",
+        ),
+        (
+            &format!(
+                "name = \"crm\"\n{url}{root}key = [\"id\"]\nerasure = {{ action = \"retain\", basis = \"legal-obligation\", years = 1, from_column = \"companies.created_on\" }}\n"
+            ),
+            "source `crm`: collection `contacts`: its rules read `companies.created_on`, but `companies` is not a collection it is reached through",
         ),
         (&format!("name = \"crm\"\n{url}{root}{root}"), "two collections are named `contacts`"),
         (&format!("name = \"crm\"\n{url}{root}colour = \"blue\"\n"), "unknown field `colour`"),
@@ -778,8 +794,8 @@ fn identifiers_are_quoted_per_dialect_and_values_bound() {
     // A column declared normalised is compared as it is, so a plain index on it can serve.
     let (cond, _) = c.where_email(&[column("email_norm", true)], "a@b.fr");
     assert_eq!(cond, "\"email_norm\" = $1");
-    assert_eq!(c.where_in("contact_id", 3, None), "\"contact_id\" IN ($1, $2, $3)");
-    assert_eq!(c.where_in("bean_id", 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
+    assert_eq!(c.where_in("contact_id", 1, 3, None), "\"contact_id\" IN ($1, $2, $3)");
+    assert_eq!(c.where_in("bean_id", 1, 2, Some("UUID")), "\"bean_id\" IN (CAST($1 AS UUID), CAST($2 AS UUID))");
 }
 
 #[test]
@@ -1799,4 +1815,296 @@ fn address_formats_are_refused_when_unknown_or_misplaced() {
     let err = refused("email_formats = { bcc = \"list\" }");
     assert!(err.contains("`bcc`, which is not one of its `email_columns`"), "{err}");
     assert_eq!(contains_pattern("a_b%c!d@x.fr"), "%a!_b!%c!!d@x.fr%");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polymorphic references, lookups and several paths (issue 13)
+
+/// An Odoo-shaped `notes` table pointing at a contact *or* a company through
+/// `(res_model, res_id)`, and a Dolibarr-shaped `element_contact` whose `fk_socpeople` is a
+/// contact for an `external` type and a staff user for an `internal` one. Jeanne's contact id (1)
+/// is also Acme's company id, and staff user 1's id.
+const POLY: &str = "
+CREATE TABLE contacts (id {INT} PRIMARY KEY, company_id {INT}, name {TEXT} NOT NULL, email {TEXT});
+CREATE TABLE companies (id {INT} PRIMARY KEY, name {TEXT} NOT NULL);
+CREATE TABLE notes (id {INT} PRIMARY KEY, res_model {TEXT} NOT NULL, res_id {INT} NOT NULL, body {TEXT}, author {TEXT});
+CREATE TABLE c_type_contact (rowid {INT} PRIMARY KEY, source {TEXT} NOT NULL, element {TEXT} NOT NULL);
+CREATE TABLE element_contact (rowid {INT} PRIMARY KEY, element_id {INT} NOT NULL, fk_socpeople {INT} NOT NULL, fk_c_type_contact {INT});
+CREATE TABLE orders (id {INT} PRIMARY KEY, contact_id {INT} NOT NULL, ordered_on {DATE});
+INSERT INTO contacts (id, company_id, name, email) VALUES
+  (1, 10, 'Jeanne Martin', 'jeanne@x.fr'), (2, 1, 'Paul Durand', 'paul@x.fr');
+INSERT INTO companies (id, name) VALUES (1, 'Acme'), (10, 'Globex');
+INSERT INTO notes (id, res_model, res_id, body, author) VALUES
+  (100, 'res.partner', 1, 'call Jeanne', NULL),
+  (101, 'res.company', 1, 'Acme contract, not Jeanne''s', NULL),
+  (102, 'res.partner', 2, 'call Paul', NULL),
+  (103, 'res.partner', 1, 'Jeanne wrote on her own record', 'jeanne@x.fr'),
+  (104, 'res.company', 10, 'Jeanne wrote on Globex', 'Jeanne@X.fr'),
+  (105, 'res.partner', 2, 'Jeanne wrote on Paul', 'jeanne@x.fr'),
+  (106, 'res.company', 2, 'about company 2, Paul''s contact id', NULL);
+INSERT INTO c_type_contact (rowid, source, element) VALUES
+  (1, 'external', 'propal'), (2, 'internal', 'propal'), (3, 'external', 'facture'), (4, 'external', 'commande');
+INSERT INTO element_contact (rowid, element_id, fk_socpeople, fk_c_type_contact) VALUES
+  (1, 500, 1, 1), (2, 501, 1, 2), (3, 502, 1, 3), (4, 503, 1, 4), (5, 504, 2, 1), (6, 505, 1, 99), (7, 506, 1, NULL);
+INSERT INTO orders (id, contact_id, ordered_on) VALUES
+  (20, 1, '2023-12-31'), (21, 1, '2024-01-01'), (22, 1, '2024-06-30'), (23, 2, '2024-02-02'), (24, 1, NULL)
+";
+
+const POLY_COLLECTIONS: &str = r#"
+[[collections]]
+name = "contacts"
+table = "contacts"
+email_columns = ["email"]
+key = ["id"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "notes"
+table = "notes"
+email_columns = ["author"]
+via = { collection = "contacts", column = "res_id", references = "id", where = "res_model = 'res.partner'" }
+key = ["id"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "contact_roles"
+table = "element_contact"
+via = { collection = "contacts", column = "fk_socpeople", references = "id", where = "type.source = 'external' AND type.element IN ('propal', 'facture')" }
+lookups = { type = { table = "c_type_contact", column = "rowid", from = "fk_c_type_contact" } }
+key = ["rowid"]
+erasure = { action = "delete" }
+
+[[collections]]
+name = "recent_orders"
+table = "orders"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+where = "ordered_on >= '2024-01-01'"
+"#;
+
+#[tokio::test]
+async fn a_polymorphic_reference_reaches_only_the_rows_its_condition_names() {
+    on_each_database(|db| async move {
+        db.exec(POLY).await;
+        let c = connector(&db.url, POLY_COLLECTIONS);
+        let sink = collect(&c, "jeanne@x.fr").await;
+        assert_eq!(sink.ids("contacts", "id"), [1]);
+        // 100 and 103 through her contact (103 also by its author: once); 104 and 105 by author
+        // only. 101 (Acme, company id 1 = her contact id) and 106 are other records' notes.
+        assert_eq!(sink.ids("notes", "id"), [100, 103, 104, 105], "on {:?}", db.dialect);
+        // External roles on quotes and invoices only: not the staff user 1 (internal), not an
+        // order role, not a row whose type is missing or NULL.
+        assert_eq!(sink.ids("contact_roles", "rowid"), [1, 3], "on {:?}", db.dialect);
+        // The lookup's columns are not exported.
+        assert_eq!(
+            sink.records("contact_roles")[0].keys().collect::<Vec<_>>(),
+            ["rowid", "element_id", "fk_socpeople", "fk_c_type_contact"]
+        );
+        // A date condition, the text literal compared as a date (cast on PostgreSQL).
+        assert_eq!(sink.ids("recent_orders", "id"), [21, 22], "on {:?}", db.dialect);
+
+        // Paul: his note, and the note Jeanne wrote on him; never Acme's (res_id 1 is Jeanne).
+        let paul = collect(&c, "paul@x.fr").await;
+        assert_eq!(paul.ids("notes", "id"), [102, 105]);
+        assert_eq!(paul.ids("contact_roles", "rowid"), [5]);
+
+        // `locate` finds the very same rows, each once.
+        let located = c.locate(&subject("jeanne@x.fr")).await.unwrap();
+        let keys = |collection: &str, k: &str| -> Vec<i64> {
+            let mut v: Vec<i64> =
+                located.iter().filter(|l| l.collection == collection).map(|l| l.key[k].as_i64().unwrap()).collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(keys("notes", "id"), [100, 103, 104, 105], "{located:#?}");
+        assert_eq!(keys("contact_roles", "rowid"), [1, 3]);
+        assert_eq!(located.len(), 7);
+
+        // An erasure through them deletes exactly those rows; Acme's note stays.
+        let before = dump_tables(&c, &["notes", "element_contact"]).await;
+        let steps: Vec<Step> = located
+            .iter()
+            .filter(|l| l.collection != "contacts")
+            .map(|l| Step { collection: l.collection.clone(), key: l.key.clone(), change: Change::Delete })
+            .collect();
+        execute(&c, &steps, &pseudonymiser()).await;
+        let after = dump_tables(&c, &["notes", "element_contact"]).await;
+        assert_eq!(before["notes"].len() - 4, after["notes"].len());
+        let left: Vec<i64> = after["notes"].iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        assert_eq!(left, [101, 102, 106]);
+        let left: Vec<i64> = after["element_contact"].iter().map(|r| r["rowid"].as_i64().unwrap()).collect();
+        assert_eq!(left, [2, 4, 5, 6, 7]);
+    })
+    .await;
+}
+
+/// Every row of `tables`, ordered by their first column.
+async fn dump_tables(c: &SqlConnector, tables: &[&str]) -> BTreeMap<String, Vec<Record>> {
+    let pool = c.pool().await.unwrap();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let mut rows: Vec<Record> = pool
+            .fetch(format!("SELECT * FROM {} ORDER BY 1", c.dialect.quote(t)), Vec::new())
+            .map(|r| r.unwrap())
+            .collect()
+            .await;
+        rows.sort_by_key(|r| r.values().next().map(ToString::to_string));
+        out.insert(t.to_string(), rows);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_row_reached_by_several_references_is_given_once() {
+    on_each_database(|db| async move {
+        db.exec(POLY).await;
+        // Notes on her contact, and notes on her company: a list of references, plus her address.
+        let c = connector(
+            &db.url,
+            r#"
+[[collections]]
+name = "contacts"
+table = "contacts"
+email_columns = ["email"]
+[[collections]]
+name = "companies"
+table = "companies"
+via = { collection = "contacts", column = "id", references = "company_id" }
+[[collections]]
+name = "notes"
+table = "notes"
+columns = ["body"]
+email_columns = ["author"]
+# Checked by the parser: only the rows found by their author, not those reached by reference.
+email_formats = { author = "address" }
+via = [
+  { collection = "contacts", column = "res_id", references = "id", where = "res_model = 'res.partner'" },
+  { collection = "companies", column = "res_id", references = "id", where = "res_model = 'res.company'" },
+]
+key = ["id"]
+erasure = { action = "delete" }
+"#,
+        );
+        let sink = collect(&c, "jeanne@x.fr").await;
+        // 104 is reached by its author and through her company (Globex): once. The key read to
+        // merge them is not exported.
+        let bodies: Vec<&str> = sink.records("notes").iter().map(|r| r["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies.len(), 4, "{bodies:?}");
+        let mut sorted = bodies.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 4, "each note once: {bodies:?}");
+        assert!(!bodies.iter().any(|b| b.contains("Acme")), "{bodies:?}");
+        assert!(sink.records("notes").iter().all(|r| r.keys().collect::<Vec<_>>() == ["body"]));
+        let located = c.locate(&subject("jeanne@x.fr")).await.unwrap();
+        let mut ids: Vec<i64> = located.iter().map(|l| l.key["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [100, 103, 104, 105]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rule_reads_a_value_of_the_parent_row() {
+    on_each_database(|db| async move {
+        db.exec(SCHEMA).await;
+        let c = connector(
+            &db.url,
+            r#"
+[[collections]]
+name = "contacts"
+table = "contacts"
+email_columns = ["email", "email2"]
+[[collections]]
+name = "orders"
+table = "orders"
+columns = ["id", "total"]
+via = { collection = "contacts", column = "contact_id", references = "id" }
+[[collections]]
+name = "order_lines"
+table = "order_lines"
+via = { collection = "orders", column = "order_id", references = "id" }
+key = ["id"]
+erasure = { action = "retain", basis = "legal-obligation", years = 10, from_column = "orders.ordered_on", law = "Code de commerce, art. L123-22" }
+"#,
+        );
+        let located = c.locate(&subject("jeanne.martin@example.fr")).await.unwrap();
+        let on = |id: i64| {
+            let l = located.iter().find(|l| l.key["id"] == json!(id)).unwrap_or_else(|| panic!("{located:#?}"));
+            Value::Object(l.values.clone())
+        };
+        assert_eq!(on(100), json!({"orders.ordered_on": "2024-03-01"}));
+        assert_eq!(on(101), json!({"orders.ordered_on": "2024-03-01"}));
+        assert_eq!(on(102), json!({"orders.ordered_on": "2023-12-31"}));
+        assert_eq!(located.len(), 3);
+        // The export is unchanged by it: the parent's date is not exported where `columns` leaves it out.
+        let sink = collect(&c, "jeanne.martin@example.fr").await;
+        assert!(sink.records("orders").iter().all(|r| r.keys().collect::<Vec<_>>() == ["id", "total"]));
+        assert!(sink.records("order_lines").iter().all(|r| !r.contains_key("orders.ordered_on")));
+        // A step on such a collection never looks for the parent's column on its own table.
+        let outcomes = execute(&c, &[delete("order_lines", json!(102))], &pseudonymiser()).await;
+        assert_eq!(outcomes.len(), 1);
+        let left = dump_tables(&c, &["order_lines"]).await;
+        let ids: Vec<i64> = left["order_lines"].iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [100, 101, 103]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn check_names_a_condition_or_lookup_that_does_not_exist() {
+    on_each_database(|db| async move {
+        db.exec(POLY).await;
+        let err = |collections: &str| {
+            let c = connector(&db.url, collections);
+            async move { c.check().await.expect_err("check passed").message }
+        };
+        let notes =
+            POLY_COLLECTIONS.replace("where = \"res_model = 'res.partner'\"", "where = \"res_modle = 'res.partner'\"");
+        assert_eq!(
+            err(&notes).await,
+            format!(
+                "column res_modle not found in table notes of database {} (collection notes, source crm, read by the \
+                 `where` of `via` res_id)",
+                c_database(db)
+            )
+        );
+        let roles = POLY_COLLECTIONS.replace("type.element IN", "type.elemnt IN");
+        assert_eq!(
+            err(&roles).await,
+            format!(
+                "column elemnt not found in table c_type_contact of database {} (collection contact_roles, source crm, \
+                 `lookups.type`)",
+                c_database(db)
+            )
+        );
+        let table = POLY_COLLECTIONS.replace("table = \"c_type_contact\"", "table = \"c_type_contacts\"");
+        let message = err(&table).await;
+        assert!(message.contains("c_type_contacts") && message.ends_with("(read by `lookups.type`)"), "{message}");
+        let fine = connector(&db.url, POLY_COLLECTIONS).check().await.unwrap();
+        assert!(fine.notes.iter().any(|n| n.contains("table element_contact (collection contact_roles)")));
+    })
+    .await;
+}
+
+fn c_database(db: &TestDb) -> String {
+    connector(&db.url, COLLECTIONS).database.clone()
+}
+
+#[tokio::test]
+async fn a_reference_without_an_index_is_reported() {
+    on_each_database(|db| async move {
+        db.exec(POLY).await;
+        let c = connector(&db.url, POLY_COLLECTIONS);
+        let mut unindexed = c.unindexed_references().await.unwrap();
+        unindexed.sort();
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            unindexed,
+            [pair("contact_roles", "fk_socpeople"), pair("notes", "res_id"), pair("recent_orders", "contact_id")]
+        );
+        db.exec("CREATE INDEX notes_res ON notes (res_id, res_model);\nCREATE INDEX ec_people ON element_contact (fk_socpeople)").await;
+        let c = connector(&db.url, POLY_COLLECTIONS);
+        assert_eq!(c.unindexed_references().await.unwrap(), [pair("recent_orders", "contact_id")]);
+    })
+    .await;
 }

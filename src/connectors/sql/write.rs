@@ -11,8 +11,7 @@ use sqlx::{AssertSqlSafe, Column, Executor, SqlSafeStr, Statement, TypeInfo};
 
 use super::address::{self, AddressFormat};
 use super::{
-    Bind, Dialect, Doing, EmailColumn, FetchError, Filter, Plan, Pool, SqlConnector, castable, decode, lookup,
-    query_with,
+    Bind, Dialect, Doing, EmailColumn, FetchError, Plan, Pool, SqlConnector, castable, decode, lookup, query_with,
 };
 use crate::connectors::{ConnectorError, ConnectorErrorKind, Record};
 use crate::plans::anonymise::Pseudonymiser;
@@ -220,7 +219,8 @@ impl SqlConnector {
         if self.dialect != Dialect::Postgres {
             return Ok(Types::new());
         }
-        let cols = plan.rules.columns();
+        // A parent's column (`orders.ordered_on`) is read, never written: not on this table.
+        let cols: Vec<&str> = plan.rules.columns().into_iter().filter(|c| !super::kit::is_qualified(c)).collect();
         let list = cols.iter().map(|c| self.dialect.quote(c)).collect::<Vec<_>>().join(", ");
         let sql = format!("SELECT {list} FROM {}", self.dialect.quote(&plan.table));
         let types = tx.column_types(sql).await.map_err(|e| self.error(e, writing(plan, false)))?;
@@ -346,7 +346,10 @@ impl SqlConnector {
     pub async fn list_emails(&self, found: &mut (dyn for<'a> FnMut(&'a str) + Send)) -> Result<(), ConnectorError> {
         let pool = self.pool().await?;
         for plan in &self.plans {
-            let Filter::Email(cols) = &plan.filter else { continue };
+            let cols = &plan.email;
+            if cols.is_empty() {
+                continue;
+            }
             let doing = Doing::Reading { collection: &plan.name, table: &plan.table };
             let (embedded, bare): (Vec<EmailColumn>, Vec<EmailColumn>) =
                 cols.iter().cloned().partition(|c| c.format.is_embedded());
