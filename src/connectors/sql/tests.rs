@@ -757,7 +757,7 @@ fn invalid_configurations_are_refused_with_a_reason() {
             &format!(
                 "name = \"crm\"\n{url}{root}[[collections]]\nname = \"notes\"\ntable = \"notes\"\nvia = {{ collection = \"contacts\", column = \"res_id\", references = \"id\", where = \"res_model = res.partner\" }}\n"
             ),
-            "source `crm`: collection `notes`: `via.where` cannot be read: expected a value ('text' or a number) at character 13",
+            "source `crm`: collection `notes`: `via.where` cannot be read: expected a value ('text', a number, TRUE or FALSE) at character 13",
         ),
         (
             &format!("name = \"crm\"\n{url}{root}where = \"type.source = 'external'\"\n"),
