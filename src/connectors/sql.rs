@@ -77,6 +77,8 @@
 
 mod decode;
 #[cfg(test)]
+mod preset_tests;
+#[cfg(test)]
 mod tests;
 mod write;
 

@@ -95,7 +95,17 @@ impl TestDb {
         TestDb { dialect: Dialect::MySql, url, admin_url: Some(admin), name, file: None }
     }
 
-    async fn drop_db(self) {
+    /// A fresh MySQL/MariaDB database, or `None` (the test skips) when none is configured.
+    pub(crate) async fn mysql_if_configured() -> Option<TestDb> {
+        Some(TestDb::mysql(service_url("DOSSIER_TEST_MYSQL_URL")?).await)
+    }
+
+    /// A fresh PostgreSQL database, or `None` (the test skips) when none is configured.
+    pub(crate) async fn postgres_if_configured() -> Option<TestDb> {
+        Some(TestDb::postgres(service_url("DOSSIER_TEST_POSTGRES_URL")?).await)
+    }
+
+    pub(crate) async fn drop_db(self) {
         match self.dialect {
             Dialect::Sqlite => {
                 if let Some(f) = &self.file {
