@@ -361,7 +361,11 @@ impl Graph {
 /// shared collection by *any* of its paths is refused, since that path may be someone else's.
 pub fn ensure_nothing_changed_below_shared(info: &SourceInfo, parents: &[Vec<usize>]) -> anyhow::Result<()> {
     let shared = |i: usize| {
-        info.collections[i].rules.erasure.as_ref().is_some_and(|e| e.actions().any(|a| a.action == ErasureAction::Shared))
+        info.collections[i]
+            .rules
+            .erasure
+            .as_ref()
+            .is_some_and(|e| e.actions().any(|a| a.action == ErasureAction::Shared))
     };
     for (i, c) in info.collections.iter().enumerate() {
         crate::plans::ensure_unlinked(&info.name, &c.name, &c.rules, |name| {
