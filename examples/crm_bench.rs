@@ -1,5 +1,5 @@
 //! Connector benchmark: one person's access collection from a MariaDB CRM of 1,000,000 contacts
-//! and 10,000,000 related rows, next to the same indexed queries run directly with sqlx.
+//! and 13,000,000 related rows, next to the same indexed queries run directly with sqlx.
 //!
 //! ```text
 //! cargo run --release --example crm_bench                      # 1,000,000 contacts (seeded once)
@@ -12,7 +12,11 @@
 //! pass `--reseed` to build it again. Per contact: 5 events, 2 invoices and 3 notes on average, spread
 //! at random; a company shared by 10 contacts; a third of the addresses stored with other letter
 //! case and surrounding spaces, matched through an indexed generated column `LOWER(TRIM(email))`
-//! (`normalised_email_columns`), since MariaDB cannot index the expression itself.
+//! (`normalised_email_columns`), since MariaDB cannot index the expression itself. Two shapes of
+//! real CRMs (issue 13): `attachments` point at a contact *or* a company through
+//! `(res_model, res_id)` with the same integers (a polymorphic reference, followed with a `where`),
+//! and `events` are reached by two paths, their `contact_id` and an `attendees` relation table
+//! (a multi-path collection, each event once).
 //!
 //! For 200 people picked at random it times `SqlConnector::collect` (every row decoded to JSON and
 //! handed to a sink, as a real access request does) and the direct queries (the same statements a
@@ -88,6 +92,10 @@ fn seed_script(contacts: u64) -> Vec<String> {
            total DECIMAL(12,2), issued_on DATE)"
             .to_string(),
         "CREATE TABLE notes (id INT PRIMARY KEY, contact_id INT NOT NULL, body TEXT, created_at DATETIME)".to_string(),
+        "CREATE TABLE attendees (id INT PRIMARY KEY, event_id BIGINT NOT NULL, contact_id INT NOT NULL)".to_string(),
+        "CREATE TABLE attachments (id INT PRIMARY KEY, res_model VARCHAR(20) NOT NULL, res_id INT NOT NULL,
+           name VARCHAR(100))"
+            .to_string(),
         format!(
             "INSERT INTO companies SELECT seq, CONCAT('Société ', seq), CONCAT('FR', LPAD(seq, 11, '0')),
                ELT(1 + seq % 5, 'Paris', 'Lyon', 'Marseille', 'Lille', 'Nantes') FROM seq_1_to_{companies}"
@@ -156,6 +164,23 @@ fn seed_script(contacts: u64) -> Vec<String> {
          '2022-01-01' + INTERVAL (seq % 40000000) SECOND",
         &mut script,
     );
+    // One attendee row per contact on average, on a random event (usually someone else's).
+    related("attendees", contacts, "id, contact_id, event_id", &format!("1 + (seq * 40503) % {events}"), &mut script);
+    // Two attachments per contact on average: half on contacts, half on companies, whose ids
+    // overlap the contacts' (the trap a `via` without a condition falls into).
+    slices(
+        contacts * 2,
+        &|a, b| {
+            format!(
+                "INSERT INTO attachments (id, res_model, res_id, name)
+                 SELECT seq, IF(seq % 2 = 0, 'contact', 'company'),
+                   IF(seq % 2 = 0, 1 + (seq * 2654435761) % {contacts}, 1 + (seq * 2654435761) % {companies}),
+                   CONCAT('document-', seq, '.pdf')
+                 FROM seq_{a}_to_{b}"
+            )
+        },
+        &mut script,
+    );
     // Secondary indexes after loading: faster than maintaining them row by row.
     script.extend(
         [
@@ -163,12 +188,14 @@ fn seed_script(contacts: u64) -> Vec<String> {
             "ALTER TABLE events ADD INDEX events_contact (contact_id)",
             "ALTER TABLE invoices ADD INDEX invoices_contact (contact_id)",
             "ALTER TABLE notes ADD INDEX notes_contact (contact_id)",
-            "ANALYZE TABLE companies, contacts, events, invoices, notes",
-            "CREATE TABLE bench_seeded (contacts BIGINT NOT NULL)",
+            "ALTER TABLE attendees ADD INDEX attendees_contact (contact_id)",
+            "ALTER TABLE attachments ADD INDEX attachments_res (res_id, res_model)",
+            "ANALYZE TABLE companies, contacts, events, invoices, notes, attendees, attachments",
+            "CREATE TABLE bench_seeded_v2 (contacts BIGINT NOT NULL)",
         ]
         .map(String::from),
     );
-    script.push(format!("INSERT INTO bench_seeded VALUES ({contacts})"));
+    script.push(format!("INSERT INTO bench_seeded_v2 VALUES ({contacts})"));
     script
 }
 
@@ -184,9 +211,21 @@ name = "companies"
 table = "companies"
 via = { collection = "contacts", column = "id", references = "company_id" }
 [[collections]]
+name = "attendance"
+table = "attendees"
+via = { collection = "contacts", column = "contact_id", references = "id" }
+[[collections]]
 name = "events"
 table = "events"
-via = { collection = "contacts", column = "contact_id", references = "id" }
+key = ["id"]
+via = [
+  { collection = "contacts", column = "contact_id", references = "id" },
+  { collection = "attendance", column = "id", references = "event_id" },
+]
+[[collections]]
+name = "attachments"
+table = "attachments"
+via = { collection = "contacts", column = "res_id", references = "id", where = "res_model = 'contact'" }
 [[collections]]
 name = "invoices"
 table = "invoices"
@@ -198,7 +237,8 @@ via = { collection = "contacts", column = "contact_id", references = "id" }
 "#;
 
 /// The same statements, written by hand: the person's contacts by the indexed column, then each
-/// related table by the contacts' ids (and the company by its id).
+/// related table by the contacts' ids (and the company by its id), the events by either path
+/// (each once), the attachments by id and model.
 async fn direct(pool: &MySqlPool, email: &str, column: &str) -> anyhow::Result<usize> {
     let contacts = sqlx::query(AssertSqlSafe(format!(
         "SELECT id, company_id, first_name, last_name, email, phone, created_at FROM contacts
@@ -222,13 +262,38 @@ async fn direct(pool: &MySqlPool, email: &str, column: &str) -> anyhow::Result<u
     }
     if !ids.is_empty() {
         let list = vec!["?"; ids.len()].join(", ");
-        for table in ["events", "invoices", "notes"] {
+        for table in ["invoices", "notes"] {
             let mut q = sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table} WHERE contact_id IN ({list})")));
             for id in &ids {
                 q = q.bind(id);
             }
             rows += q.fetch_all(pool).await?.len();
         }
+        let mut q = sqlx::query(AssertSqlSafe(format!("SELECT * FROM attendees WHERE contact_id IN ({list})")));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        let attendees = q.fetch_all(pool).await?;
+        rows += attendees.len();
+        let events: Vec<i64> = attendees.iter().map(|r| r.try_get("event_id")).collect::<Result<_, _>>()?;
+        let mut sql = format!("SELECT * FROM events WHERE contact_id IN ({list})");
+        if !events.is_empty() {
+            sql.push_str(&format!(" OR id IN ({})", vec!["?"; events.len()].join(", ")));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        for id in &events {
+            q = q.bind(id);
+        }
+        rows += q.fetch_all(pool).await?.len();
+        let mut q =
+            sqlx::query(AssertSqlSafe(format!("SELECT * FROM attachments WHERE res_id IN ({list}) AND res_model = ?")));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        rows += q.bind("contact").fetch_all(pool).await?.len();
     }
     Ok(rows)
 }
@@ -257,7 +322,7 @@ async fn main() -> anyhow::Result<()> {
     let mut admin = MySqlConnection::connect(&server).await?;
     let seeded: Option<i64> = match MySqlConnection::connect(&url).await {
         Ok(mut c) => {
-            sqlx::query_scalar("SELECT contacts FROM bench_seeded").fetch_optional(&mut c).await.ok().flatten()
+            sqlx::query_scalar("SELECT contacts FROM bench_seeded_v2").fetch_optional(&mut c).await.ok().flatten()
         }
         Err(_) => None,
     };
@@ -275,7 +340,7 @@ async fn main() -> anyhow::Result<()> {
     let counts: Vec<(String, i64)> = {
         let mut c = MySqlConnection::connect(&url).await?;
         let mut out = Vec::new();
-        for table in ["contacts", "companies", "events", "invoices", "notes"] {
+        for table in ["contacts", "companies", "events", "invoices", "notes", "attendees", "attachments"] {
             let n: i64 =
                 sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&mut c).await?;
             out.push((table.to_string(), n));
