@@ -84,17 +84,16 @@ pub async fn create_demo_crm(dir: &Path) -> anyhow::Result<()> {
     if !(crm.exists() && newsletter.exists()) {
         create_databases(dir).await?;
     } else {
-        add_quote_requests(&crm).await?;
-        add_messages(&crm).await?;
+        upgrade_old_demo_crm(&crm).await?;
     }
     loyalty::write(dir).await
 }
 
-/// Gives a demo CRM created before the quote requests (or the contacts' survey and restriction
-/// markers) existed their table and rows (or columns), so that its configuration (`sources.toml`)
-/// finds them; a CRM that has them is not touched.
-async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
-    // Looked at read-only first: a demo that has the table is not even opened for writing.
+/// Gives a demo CRM created before the quote requests, the contacts' survey and restriction
+/// markers or the messages existed their tables and rows (or columns), so that its configuration
+/// (`sources.toml`) finds them; a CRM that has them all is not touched.
+async fn upgrade_old_demo_crm(crm: &Path) -> anyhow::Result<()> {
+    // Looked at read-only first: a demo that has everything is not even opened for writing.
     let options = |read_only: bool| {
         sqlx::sqlite::SqliteConnectOptions::new()
             .filename(crm)
@@ -106,8 +105,9 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open {}", crm.display()))?;
     let quotes = seed::has_quote_requests(&mut conn).await?;
     let markers = seed::has_contact_markers(&mut conn).await?;
+    let messages = seed::has_messages(&mut conn).await?;
     conn.close().await?;
-    if quotes && markers {
+    if quotes && markers && messages {
         return Ok(());
     }
     let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
@@ -121,34 +121,10 @@ async fn add_quote_requests(crm: &Path) -> anyhow::Result<()> {
     if !markers {
         tx.execute(sqlx::raw_sql(seed::CONTACT_MARKERS)).await.context("adding the demo contacts' markers")?;
     }
-    tx.commit().await?;
-    conn.close().await?;
-    Ok(())
-}
-
-/// Gives a demo CRM created before the messages existed their table and rows, as
-/// [`add_quote_requests`] does.
-async fn add_messages(crm: &Path) -> anyhow::Result<()> {
-    let options = |read_only: bool| {
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(crm)
-            .read_only(read_only)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
-    };
-    let mut conn = sqlx::SqliteConnection::connect_with(&options(true))
-        .await
-        .with_context(|| format!("cannot open {}", crm.display()))?;
-    let present = seed::has_messages(&mut conn).await?;
-    conn.close().await?;
-    if present {
-        return Ok(());
+    if !messages {
+        tx.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("adding the demo messages")?;
+        seed::messages(&mut tx).await.context("adding the demo messages")?;
     }
-    let mut conn = sqlx::SqliteConnection::connect_with(&options(false))
-        .await
-        .with_context(|| format!("cannot open {}", crm.display()))?;
-    let mut tx = conn.begin().await?;
-    tx.execute(sqlx::raw_sql(seed::MESSAGES_SCHEMA)).await.context("adding the demo messages")?;
-    seed::messages(&mut tx).await.context("adding the demo messages")?;
     tx.commit().await?;
     conn.close().await?;
     Ok(())
