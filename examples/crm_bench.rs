@@ -327,7 +327,7 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => None,
     };
     if reseed || seeded != Some(contacts as i64) {
-        println!("seeding {database}: {contacts} contacts, {} related rows …", contacts * 10);
+        println!("seeding {database}: {contacts} contacts, {} related rows …", contacts * 13);
         admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database}"))).await?;
         admin.execute(AssertSqlSafe(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4"))).await?;
         let mut c = MySqlConnection::connect(&url).await?;
