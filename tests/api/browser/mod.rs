@@ -363,10 +363,11 @@ async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
             "the page stops refreshing once it waits for the person"
         );
         assert_eq!(s.text("#plan-title").await, t.get("portal.plan.title"));
-        // Per source and collection: in the CRM, contacts anonymised, the company shared, orders
-        // and their lines kept by law, interactions and quote requests deleted; in the loyalty
-        // export, members and their points deleted; at the newsletter, the subscription
-        // anonymised, its events deleted.
+        // Per source and collection: in the CRM, contacts anonymised (cleared and unlinked), the
+        // company shared, orders and their lines kept by law, interactions, messages and quote
+        // requests deleted; in the loyalty export, members and their points deleted; at the
+        // newsletter, the subscription pseudonymised and kept (a proof of consent), its events
+        // deleted.
         let mut classes = Vec::new();
         for el in s.browser.find_all(".plan-line").await {
             classes.push(
@@ -376,16 +377,28 @@ async fn a_requester_asks_for_erasure_and_confirms_the_plan() {
         let lines = texts(s, ".plan-line").await;
         assert_eq!(
             classes,
-            ["anonymise", "shared", "retain", "retain", "delete", "delete", "delete", "delete", "anonymise", "delete"],
+            [
+                "anonymise",
+                "shared",
+                "retain",
+                "retain",
+                "delete",
+                "delete",
+                "delete",
+                "delete",
+                "delete",
+                "retain",
+                "delete"
+            ],
             "{lines:#?}"
         );
         let deleted = |n: &str| seen(&t.fmt("portal.plan.delete_other", &[("n", n)]));
         assert_eq!(
-            [&lines[4], &lines[5], &lines[6], &lines[7], &lines[9]],
-            [&deleted("4"), &deleted("2"), &deleted("2"), &deleted("5"), &deleted("5")],
+            [&lines[4], &lines[5], &lines[6], &lines[7], &lines[8], &lines[10]],
+            [&deleted("4"), &deleted("4"), &deleted("2"), &deleted("2"), &deleted("5"), &deleted("5")],
             "{lines:#?}"
         );
-        assert_eq!(lines[1], seen(&t.fmt("portal.plan.shared_one", &[("n", "1")])));
+        assert_eq!(lines[1], seen(&t.fmt("portal.plan.shared_unlinked_one", &[("n", "1")])));
         assert!(lines[2].contains("art. 17(3)(b)") && lines[2].contains("L123-22"), "the law cited: {}", lines[2]);
         // Found by its subject: it and the "confirmed" email are delivered in either order.
         let subject = t.fmt("mail.plan_ready.subject", &[("reference", &reference)]);
@@ -501,7 +514,8 @@ async fn a_staff_member_approves_an_erasure_and_the_requester_reads_the_certific
         })
         .await;
         let certificate = s.text("main").await;
-        let until = t.fmt("portal.plan.until", &[("date", "March 10, 2036")]);
+        // Order lines: ten years from the end of the financial year of their order's date.
+        let until = t.fmt("portal.plan.until_range", &[("first", "December 31, 2032"), ("last", "December 31, 2034")]);
         for expected in [
             t.fmt("portal.certificate.erasure.excluded_one", &[("reason", reason)]),
             t.fmt("portal.certificate.erasure.deleted_other", &[("n", "2")]),
@@ -509,7 +523,6 @@ async fn a_staff_member_approves_an_erasure_and_the_requester_reads_the_certific
                 "portal.certificate.erasure.kept_other",
                 &[
                     ("n", "3"),
-                    // Order lines: ten years from today (10 March 2026), under the Commercial Code.
                     ("until", &until),
                     ("basis", t.get("portal.plan.basis.legal_obligation")),
                     ("article", "Art. 17(3)(b)"),
