@@ -212,7 +212,7 @@ fn kept_until(rule: &ActionRule, record: &Located, year_end: YearEnd) -> Option<
         CountFrom::Date => anchor,
         CountFrom::FinancialYearEnd => year_end.containing(anchor),
     };
-    Some(add_months(start, rule.years.unwrap_or(0) * 12 + rule.months.unwrap_or(0)))
+    Some(add_months(start, rule.years.unwrap_or(0).saturating_mul(12).saturating_add(rule.months.unwrap_or(0))))
 }
 
 /// `YYYY-MM-DD` at the start of a date or an ISO 8601 timestamp.
@@ -221,13 +221,15 @@ fn parse_date_prefix(s: &str) -> Option<Date> {
     Date::parse(head, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
-/// The same day `months` later, on the month's last day when it has no such day.
+/// The same day `months` later, on the month's last day when it has no such day. A period beyond
+/// the last representable date ends there: a retention too long to count is kept, never ended.
 pub fn add_months(date: Date, months: u32) -> Date {
-    let total = date.year() * 12 + (date.month() as i32 - 1) + months as i32;
+    let total = i64::from(date.year()) * 12 + (date.month() as i64 - 1) + i64::from(months);
     let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
+    let Ok(year) = i32::try_from(year) else { return Date::MAX };
     let month = Month::try_from(month0 as u8 + 1).unwrap_or(Month::December);
     let day = date.day().min(month.length(year));
-    Date::from_calendar_date(year, month, day).unwrap_or(date)
+    Date::from_calendar_date(year, month, day).unwrap_or(Date::MAX)
 }
 
 /// A date stored as `YYYY-MM-DD`.
