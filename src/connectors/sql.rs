@@ -269,10 +269,21 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Whether a type name the database reports may be written into a `CAST` as it is: letters,
-/// digits, `_`, spaces (`DOUBLE PRECISION`) and `[]` (arrays).
+/// digits, `_`, spaces (`DOUBLE PRECISION`) and `[]` (arrays). Not PostgreSQL's `CHAR` and `BIT`
+/// (reported for `char(n)` and `bit(n)`): `CAST($1 AS CHAR)` means `char(1)` and cuts every value
+/// to one character; bound as text, such a value compares and is written as it is.
 fn castable(type_name: &str) -> bool {
-    type_name.starts_with(|c: char| c.is_ascii_alphabetic())
+    let sized = ["CHAR", "CHAR[]", "BIT", "BIT[]"].iter().any(|t| type_name.eq_ignore_ascii_case(t));
+    !sized
+        && type_name.starts_with(|c: char| c.is_ascii_alphabetic())
         && type_name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | '[' | ']'))
+}
+
+#[cfg(test)]
+#[test]
+fn fixed_length_types_are_never_cast_to_one_character() {
+    assert!(!castable("CHAR") && !castable("char[]") && !castable("BIT"));
+    assert!(castable("BPCHAR") && castable("VARCHAR") && castable("DOUBLE PRECISION") && castable("UUID"));
 }
 
 fn check_column(what: &str, collection: &str, col: &str) -> anyhow::Result<()> {
